@@ -1,0 +1,40 @@
+// api: the REST resources of SPEC §2 (auth, sensors, threats, operations), mapping HTTP to the
+// store, auth and ingest services. Handlers parse, call a service, and map the result; they
+// hold no state of their own.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "auth/auth.hpp"
+#include "core/core.hpp"
+#include "http/http.hpp"
+#include "ingest/ingest.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::api {
+
+struct ApiConfig {
+  std::string version;                      // reported by /health
+  std::string prefix = "/api/v2";           // API_PREFIX
+  std::chrono::seconds heartbeat_interval{60};  // sensors are online for 3 of these
+};
+
+// Everything a handler may use. Owned by app; outlives the server.
+struct Services {
+  ApiConfig config;
+  store::Store& store;
+  BlockingPool& pool;  // every Store and argon2id call runs here
+  auth::AuthService& auth;
+  ingest::Pipeline& ingest;
+  const Clock& clock;
+};
+
+// Registers every route with its access rule on `router`.
+void register_routes(http::Router& router, Services& services);
+
+// Bearer JWT for users, X-API-Key for sensors.
+std::unique_ptr<http::Authenticator> make_authenticator(Services& services);
+
+}  // namespace honeyman::api

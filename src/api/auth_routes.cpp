@@ -1,0 +1,75 @@
+#include "api/detail/common.hpp"
+#include "api/detail/routes.hpp"
+
+namespace honeyman::api::detail {
+namespace {
+
+json::object token_json(const auth::TokenPair& t) {
+  return {{"access_token", t.access_token},
+          {"refresh_token", t.refresh_token},
+          {"token_type", "bearer"},
+          {"expires_in", t.expires_in}};
+}
+
+asio::awaitable<Response> login(RequestContext& ctx, Services& s) {
+  auto body = body_object(ctx);
+  if (!body) co_return http::error_response(body.error());
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(*body, {"username", "password"}, errors);
+  auto username = string_member(*body, "username", errors, true, 64);
+  auto password = string_member(*body, "password", errors, true, 1024);
+  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  auto result = co_await run_blocking(s.pool, [&] { return s.auth.login(*username, *password); });
+  if (!result) co_return http::error_response(result.error());
+  co_return ok(json::object{{"user", domain::to_json(result->user)},
+                            {"token", token_json(result->token)}});
+}
+
+asio::awaitable<Response> refresh(RequestContext& ctx, Services& s) {
+  auto body = body_object(ctx);
+  if (!body) co_return http::error_response(body.error());
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(*body, {"refresh_token"}, errors);
+  auto token = string_member(*body, "refresh_token", errors, true, 256);
+  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  auto result = co_await run_blocking(s.pool, [&] { return s.auth.refresh(*token); });
+  if (!result) co_return http::error_response(result.error());
+  co_return ok(token_json(*result));
+}
+
+// The authenticator already verified the token; read it again for the session id it carries.
+asio::awaitable<Response> logout(RequestContext& ctx, Services& s) {
+  auto header = ctx.request[boost::beast::http::field::authorization];
+  auto claims = s.auth.authenticate_bearer(header.size() > 7 ? header.substr(7) : "");
+  if (!claims) co_return http::error_response(claims.error());
+  auto done = co_await run_blocking(s.pool, [&] { return s.auth.logout(*claims); });
+  if (!done) co_return http::error_response(done.error());
+  co_return ok(message("Successfully logged out"));
+}
+
+asio::awaitable<Response> me(RequestContext& ctx, Services& s) {
+  auto user = co_await run_blocking(s.pool, [&] { return s.store.find_user_by_id(ctx.principal.id); });
+  if (!user) co_return http::error_response(user.error());
+  co_return ok(domain::to_json(*user));
+}
+
+}  // namespace
+
+void add_auth_routes(http::Router& router, Services& s) {
+  const auto& p = s.config.prefix;
+  using http::Access;
+  using http::RateClass;
+  using http::Verb;
+  router.add({Verb::post, p + "/auth/login", Access::anyone, RateClass::login,
+              [&s](RequestContext& c) { return login(c, s); }, "Log in: user and token pair"});
+  router.add({Verb::post, p + "/auth/refresh", Access::anyone, RateClass::login,
+              [&s](RequestContext& c) { return refresh(c, s); },
+              "Rotate a refresh token (single use; reuse revokes the session)"});
+  router.add({Verb::post, p + "/auth/logout", Access::viewer, RateClass::normal,
+              [&s](RequestContext& c) { return logout(c, s); },
+              "Revoke the session and the presented access token"});
+  router.add({Verb::get, p + "/auth/me", Access::viewer, RateClass::normal,
+              [&s](RequestContext& c) { return me(c, s); }, "The logged-in user"});
+}
+
+}  // namespace honeyman::api::detail

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "api/api.hpp"
+
+namespace honeyman::api::detail {
+
+void add_ops_routes(http::Router& router, Services& s);
+void add_auth_routes(http::Router& router, Services& s);
+void add_sensor_routes(http::Router& router, Services& s);
+void add_threat_routes(http::Router& router, Services& s);
+
+}  // namespace honeyman::api::detail

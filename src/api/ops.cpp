@@ -1,0 +1,36 @@
+#include "api/detail/common.hpp"
+#include "api/detail/routes.hpp"
+
+namespace honeyman::api::detail {
+namespace {
+
+// Precomputed: /health is what load balancers hammer, so it allocates nothing per request.
+Response health_response(const Services& s) {
+  return ok(json::object{{"status", "healthy"}, {"service", "honeyman"}, {"version", s.config.version}});
+}
+
+asio::awaitable<Response> ready(Services& s) {
+  auto store = co_await run_blocking(s.pool, [&] { return s.store.ping(); });
+  json::object checks{{"store", store ? "ok" : store.error().message}};
+  bool all_ok = static_cast<bool>(store);
+  co_return http::json_response(all_ok ? http::Status::ok : http::Status::service_unavailable,
+                                json::object{{"status", all_ok ? "ready" : "not_ready"},
+                                             {"checks", std::move(checks)}});
+}
+
+}  // namespace
+
+void add_ops_routes(http::Router& router, Services& s) {
+  auto health = std::make_shared<const Response>(health_response(s));
+  auto handler = [health](RequestContext&) -> asio::awaitable<Response> { co_return *health; };
+  router.add({http::Verb::get, "/health", http::Access::anyone, http::RateClass::exempt, handler,
+              "Liveness: the process answers"});
+  // The field agent probes {base_url}/v2/health.
+  router.add({http::Verb::get, s.config.prefix + "/health", http::Access::anyone,
+              http::RateClass::exempt, handler, "Liveness, under the API prefix"});
+  router.add({http::Verb::get, "/ready", http::Access::anyone, http::RateClass::exempt,
+              [&s](RequestContext&) { return ready(s); },
+              "Readiness: 200 only when the store (and configured broker/Redis) answer"});
+}
+
+}  // namespace honeyman::api::detail

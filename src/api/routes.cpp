@@ -1,0 +1,12 @@
+#include "api/detail/routes.hpp"
+
+namespace honeyman::api {
+
+void register_routes(http::Router& router, Services& services) {
+  detail::add_ops_routes(router, services);
+  detail::add_auth_routes(router, services);
+  detail::add_sensor_routes(router, services);
+  detail::add_threat_routes(router, services);
+}
+
+}  // namespace honeyman::api

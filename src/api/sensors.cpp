@@ -1,0 +1,121 @@
+#include "api/detail/common.hpp"
+#include "api/detail/routes.hpp"
+#include "api/detail/threat_query.hpp"
+
+namespace honeyman::api::detail {
+namespace {
+
+json::object sensor_json(const domain::Sensor& sensor, const Services& s) {
+  return domain::to_json(sensor, s.clock.now(), s.config.heartbeat_interval);
+}
+
+asio::awaitable<Response> list_sensors(RequestContext& ctx, Services& s) {
+  QueryReader q(ctx.query);
+  store::SensorQuery query;
+  query.page = q.integer("page", 1, 1, 1'000'000);
+  query.page_size = q.integer("page_size", 50, 1, 100);
+  query.is_active = q.boolean("is_active");
+  query.is_online = q.boolean("is_online");
+  if (auto done = q.finish(); !done) co_return http::error_response(done.error());
+  query.now = s.clock.now();
+  query.online_since = query.now - 3 * s.config.heartbeat_interval;
+  auto page = co_await run_blocking(s.pool, [&] { return s.store.list_sensors(query); });
+  if (!page) co_return http::error_response(page.error());
+  json::array sensors;
+  sensors.reserve(page->sensors.size());
+  for (const auto& sensor : page->sensors) sensors.push_back(sensor_json(sensor, s));
+  co_return ok(json::object{{"sensors", std::move(sensors)},
+                            {"total", page->total},
+                            {"page", query.page},
+                            {"page_size", query.page_size}});
+}
+
+asio::awaitable<Response> get_sensor(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  auto sensor = co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
+  if (!sensor) co_return http::error_response(sensor.error());
+  co_return ok(sensor_json(*sensor, s));
+}
+
+asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  auto body = http::parse_json_body(ctx.request);
+  if (!body) co_return http::error_response(body.error());
+  auto update = domain::parse_sensor_update(*body);
+  if (!update) co_return http::error_response(update.error());
+  auto sensor = co_await run_blocking(
+      s.pool, [&] { return s.store.update_sensor(*id, *update, s.clock.now()); });
+  if (!sensor) co_return http::error_response(sensor.error());
+  if (update->is_active && !*update->is_active) s.auth.forget_sensor_keys(*id);
+  co_return ok(sensor_json(*sensor, s));
+}
+
+asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_sensor(*id); });
+  if (!done) co_return http::error_response(done.error());
+  s.auth.forget_sensor_keys(*id);
+  co_return ok(message("Sensor " + *id + " deleted; its threats are kept as history"));
+}
+
+asio::awaitable<Response> sensor_stats(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  auto stats = co_await run_blocking(s.pool, [&] { return s.store.sensor_stats(*id, s.clock.now()); });
+  if (!stats) co_return http::error_response(stats.error());
+  co_return ok(domain::to_json(*stats));
+}
+
+asio::awaitable<Response> heartbeat(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  if (ctx.principal.id != *id)
+    co_return http::error_response(
+        make_error(Errc::forbidden, "This API key belongs to another sensor"));
+  auto body = http::parse_json_body(ctx.request);
+  if (!body) co_return http::error_response(body.error());
+  auto hb = domain::normalize_heartbeat(*body, {*id, s.clock.now()});
+  if (!hb) co_return http::error_response(hb.error());
+  auto unknown = co_await run_blocking(s.pool, [&] { return s.store.record_heartbeats({*hb}); });
+  if (!unknown) co_return http::error_response(unknown.error());
+  if (!unknown->empty()) co_return http::error_response(make_error(Errc::not_found, "Sensor not found"));
+  co_return ok(json::object{{"message", "Heartbeat recorded"},
+                            {"sensor_id", *id},
+                            {"timestamp", format_timestamp(hb->timestamp)},
+                            {"is_online", hb->is_online}});
+}
+
+asio::awaitable<Response> sensor_threats(RequestContext& ctx, Services& s) {
+  auto id = sensor_id_param(ctx);
+  if (!id) co_return http::error_response(id.error());
+  co_return co_await query_threats_response(ctx, s, *id);
+}
+
+}  // namespace
+
+void add_sensor_routes(http::Router& router, Services& s) {
+  const auto base = s.config.prefix + "/sensors";
+  const auto one = base + "/{sensor_id}";
+  using http::Access;
+  using http::RateClass;
+  using http::Verb;
+  auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
+  router.add({Verb::get, base, Access::viewer, RateClass::normal, bind(list_sensors),
+              "List sensors, newest first"});
+  router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_sensor), "One sensor"});
+  router.add({Verb::put, one, Access::admin, RateClass::normal, bind(update_sensor),
+              "Partial update of a sensor"});
+  router.add({Verb::delete_, one, Access::admin, RateClass::normal, bind(delete_sensor),
+              "Delete a sensor and revoke its credentials (threats stay)"});
+  router.add({Verb::get, one + "/stats", Access::viewer, RateClass::normal, bind(sensor_stats),
+              "Threat statistics of a sensor"});
+  router.add({Verb::post, one + "/heartbeat", Access::sensor, RateClass::normal, bind(heartbeat),
+              "Heartbeat from the sensor itself (X-API-Key)"});
+  router.add({Verb::get, one + "/threats", Access::viewer, RateClass::normal, bind(sensor_threats),
+              "Threats of one sensor; same filters as /threats"});
+}
+
+}  // namespace honeyman::api::detail

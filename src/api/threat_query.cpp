@@ -1,0 +1,71 @@
+#include "api/detail/threat_query.hpp"
+
+namespace honeyman::api::detail {
+
+Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& params) {
+  QueryReader q(params);
+  store::ThreatQuery query;
+  query.sensor_ids = q.list("sensor_id");
+  for (const auto& id : query.sensor_ids)
+    if (!domain::is_valid_sensor_id(id))
+      q.fail("sensor_id", "Sensor ids are 1-64 characters of A-Z a-z 0-9 . _ -",
+             "string_pattern_mismatch");
+  query.detector_types = q.list("detector_type");
+  for (auto& d : query.detector_types)
+    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  query.threat_types = q.list("threat_type");
+  for (const auto& name : q.list("severity")) {
+    auto severity = domain::parse_severity(name);
+    if (!severity)
+      q.fail("severity", "Input should be 'critical', 'high', 'medium', 'low' or 'info'", "enum");
+    else
+      query.severities.push_back(*severity);
+  }
+  query.start_time = q.timestamp("start_time");
+  query.end_time = q.timestamp("end_time");
+  if (query.start_time && query.end_time && *query.start_time > *query.end_time)
+    q.fail("end_time", "end_time must not be before start_time", "value_error");
+  query.is_acknowledged = q.boolean("is_acknowledged");
+  query.page = q.integer("page", 1, 1, 1'000'000);
+  query.page_size = q.integer("page_size", 50, 1, 1000);
+  if (auto sort = q.text("sort_by")) {
+    auto parsed = store::parse_threat_sort(*sort);
+    if (!parsed)
+      q.fail("sort_by",
+             "Input should be 'timestamp', 'severity', 'threat_score', 'threat_type', "
+             "'sensor_id', 'detector_type' or 'created_at'",
+             "enum");
+    else
+      query.sort_by = *parsed;
+  }
+  if (auto order = q.text("sort_order")) {
+    if (*order != "asc" && *order != "desc")
+      q.fail("sort_order", "Input should be 'asc' or 'desc'", "enum");
+    query.descending = *order != "asc";
+  }
+  query.cursor = q.text("cursor").value_or("");
+  if (query.cursor.size() > 512) q.fail("cursor", "Invalid cursor", "value_error");
+  if (auto done = q.finish(); !done) return done.error();
+  return query;
+}
+
+asio::awaitable<Response> query_threats_response(RequestContext& ctx, Services& s,
+                                                 const std::string& sensor_id) {
+  auto query = parse_threat_query(ctx.query);
+  if (!query) co_return http::error_response(query.error());
+  if (!sensor_id.empty()) query->sensor_ids = {sensor_id};
+  auto page = co_await run_blocking(s.pool, [&] { return s.store.query_threats(*query); });
+  if (!page) co_return http::error_response(page.error());
+  json::array threats;
+  threats.reserve(page->threats.size());
+  for (const auto& t : page->threats) threats.push_back(domain::to_json(t));
+  json::object body{{"threats", std::move(threats)},
+                    {"total", page->total},
+                    {"total_is_exact", page->total_is_exact},
+                    {"page", query->page},
+                    {"page_size", query->page_size}};
+  body["next_cursor"] = page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
+  co_return ok(body);
+}
+
+}  // namespace honeyman::api::detail

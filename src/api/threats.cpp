@@ -1,0 +1,140 @@
+#include <set>
+
+#include "api/detail/common.hpp"
+#include "api/detail/routes.hpp"
+#include "api/detail/threat_query.hpp"
+
+namespace honeyman::api::detail {
+namespace {
+
+using Threats = std::vector<domain::Threat>;
+using http::Principal;
+
+// A user posting on behalf of sensors may only name sensors that exist.
+Status check_sensors_exist(const Threats& threats, Services& s) {
+  std::set<std::string> ids;
+  for (const auto& t : threats) ids.insert(t.sensor_id);
+  for (const auto& id : ids) {
+    auto sensor = s.store.find_sensor(id, s.clock.now());
+    if (!sensor && sensor.error().code == Errc::not_found)
+      return validation_error({{{"body", "sensor_id"}, "Unknown sensor '" + id + "'", "value_error"}});
+    if (!sensor) return sensor.error();
+  }
+  return {};
+}
+
+// Normalises, checks and stores; the response is sent only after the commit.
+asio::awaitable<Result<Threats>> ingest(const json::value& payload, const Principal& who,
+                                        Services& s, const std::vector<std::string>& loc) {
+  domain::IngestContext context{std::nullopt, s.clock.now()};
+  if (who.kind == Principal::Kind::sensor) context.authenticated_sensor_id = who.id;
+  auto threats = domain::normalize_threats(payload, context, loc);
+  if (!threats) co_return threats.error();
+  if (who.kind == Principal::Kind::user) {
+    auto known = co_await run_blocking(s.pool, [&] { return check_sensors_exist(*threats, s); });
+    if (!known) co_return known.error();
+  }
+  co_return co_await s.ingest.async_store(std::move(*threats), asio::use_awaitable);
+}
+
+asio::awaitable<Response> create_threats(RequestContext& ctx, Services& s) {
+  auto body = http::parse_json_body(ctx.request);
+  if (!body) co_return http::error_response(body.error());
+  // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
+  const std::vector<std::string> loc{"body"};
+  auto stored = co_await ingest(*body, ctx.principal, s, loc);
+  if (!stored) co_return http::error_response(stored.error());
+  if (!body->is_array()) co_return created(domain::to_json(stored->front()));
+  json::array out;
+  for (const auto& t : *stored) out.push_back(domain::to_json(t));
+  co_return created(out);
+}
+
+// The field agent's HTTP fallback: {"type": "threats", "honeypot_id": id, "data": [...]}.
+asio::awaitable<Response> honeypot_data(RequestContext& ctx, Services& s) {
+  auto body = body_object(ctx);
+  if (!body) co_return http::error_response(body.error());
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(*body, {"type", "honeypot_id", "data"}, errors);
+  auto type = string_member(*body, "type", errors, true, 32);
+  auto honeypot = string_member(*body, "honeypot_id", errors, true, 64);
+  if (type && *type != "threats")
+    errors.push_back({{"body", "type"}, "Input should be 'threats'", "literal_error"});
+  auto data = body->find("data");
+  if (data == body->end())
+    errors.push_back({{"body", "data"}, "Field required", "missing"});
+  else if (!data->value().is_array())
+    errors.push_back({{"body", "data"}, "Input should be a valid list", "list_type"});
+  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  if (*honeypot != ctx.principal.id)
+    co_return http::error_response(make_error(
+        Errc::forbidden, "honeypot_id '" + *honeypot + "' does not match the API key's sensor"));
+  const std::vector<std::string> loc{"body", "data"};
+  auto stored = co_await ingest(data->value(), ctx.principal, s, loc);
+  if (!stored) co_return http::error_response(stored.error());
+  auto n = static_cast<std::int64_t>(stored->size());
+  co_return created(json::object{{"status", "success"},
+                                 {"accepted", n},
+                                 {"message", std::to_string(n) + " threats stored"}});
+}
+
+asio::awaitable<Response> get_threat(RequestContext& ctx, Services& s) {
+  auto id = uuid_param(ctx, "threat_id");
+  if (!id) co_return http::error_response(id.error());
+  auto threat = co_await run_blocking(s.pool, [&] { return s.store.find_threat(*id); });
+  if (!threat) co_return http::error_response(threat.error());
+  co_return ok(domain::to_json(*threat));
+}
+
+asio::awaitable<Response> acknowledge(RequestContext& ctx, Services& s) {
+  auto id = uuid_param(ctx, "threat_id");
+  if (!id) co_return http::error_response(id.error());
+  std::optional<std::string> notes;
+  if (!ctx.request.body().empty()) {
+    auto body = body_object(ctx);
+    if (!body) co_return http::error_response(body.error());
+    std::vector<FieldError> errors;
+    // acknowledged_by is accepted for old clients and ignored: the caller is recorded.
+    refuse_unknown_keys(*body, {"notes", "acknowledged_by"}, errors);
+    notes = string_member(*body, "notes", errors, false, 4096);
+    if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  }
+  auto threat = co_await run_blocking(s.pool, [&] {
+    return s.store.acknowledge_threat(*id, ctx.principal.name, notes, s.clock.now());
+  });
+  if (!threat) co_return http::error_response(threat.error());
+  co_return ok(domain::to_json(*threat));
+}
+
+asio::awaitable<Response> delete_threat(RequestContext& ctx, Services& s) {
+  auto id = uuid_param(ctx, "threat_id");
+  if (!id) co_return http::error_response(id.error());
+  auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_threat(*id); });
+  if (!done) co_return http::error_response(done.error());
+  co_return ok(message("Threat deleted"));
+}
+
+}  // namespace
+
+void add_threat_routes(http::Router& router, Services& s) {
+  const auto base = s.config.prefix + "/threats";
+  const auto one = base + "/{threat_id}";
+  using http::Access;
+  using http::RateClass;
+  using http::Verb;
+  auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
+  router.add({Verb::get, base, Access::viewer, RateClass::normal,
+              [&s](RequestContext& c) { return query_threats_response(c, s, {}); },
+              "Query threats: filters, sort, offset or keyset paging"});
+  router.add({Verb::post, base, Access::sensor_or_analyst, RateClass::normal,
+              bind(create_threats), "Ingest one threat or an array (either wire format)"});
+  router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_threat), "One threat"});
+  router.add({Verb::put, one + "/acknowledge", Access::analyst, RateClass::normal,
+              bind(acknowledge), "Acknowledge a threat as the calling user"});
+  router.add({Verb::delete_, one, Access::analyst, RateClass::normal, bind(delete_threat),
+              "Delete a threat"});
+  router.add({Verb::post, s.config.prefix + "/honeypot/data", Access::sensor, RateClass::normal,
+              bind(honeypot_data), "Field agent HTTP fallback (X-API-Key)"});
+}
+
+}  // namespace honeyman::api::detail

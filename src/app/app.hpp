@@ -1,0 +1,48 @@
+// app: the `honeyman` binary. Loads configuration once (defaults < .env < environment < flags),
+// wires the chosen implementations together and runs a subcommand. Nothing else lives here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/api.hpp"
+#include "auth/auth.hpp"
+#include "core/core.hpp"
+#include "http/http.hpp"
+#include "ingest/ingest.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::app {
+
+struct AppConfig {
+  std::string environment;  // ENVIRONMENT: production (default) | development | test
+  std::string log_level, log_format;
+  bool auto_migrate = true;
+  int io_threads = 0;     // 0: one per core
+  int store_threads = 4;  // BlockingPool size
+  std::chrono::seconds revocation_poll{2};
+  std::chrono::milliseconds shutdown_grace{10'000};
+  int data_retention_days = 90;
+  store::StoreConfig store;
+  http::ServerConfig http;
+  auth::AuthConfig auth;
+  api::ApiConfig api;
+  ingest::PipelineConfig ingest;
+};
+
+// Every environment variable the product reads (SPEC §6 plus documented additions).
+const std::vector<std::string>& known_settings();
+
+// Typed, validated configuration. `for_server` adds the checks only `serve` needs (SECRET_KEY).
+// Errors are one line naming the variable.
+Result<AppConfig> load_config(const Settings& settings, bool for_server);
+
+// DATABASE_URL with any password replaced by "***", for logs.
+std::string redact_url(std::string_view url);
+
+// Opens (and, unless AUTO_MIGRATE=false, migrates) the configured store.
+Result<std::unique_ptr<store::Store>> open_configured_store(const AppConfig& config);
+
+int run_serve(const AppConfig& config);
+
+}  // namespace honeyman::app

@@ -1,0 +1,29 @@
+// Subcommands other than `serve`. Each returns the process exit code and prints a one-line
+// reason on stderr when it fails.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "app/app.hpp"
+
+namespace honeyman::app {
+
+// Loads the configuration when a subcommand runs (after flags are parsed).
+using ConfigLoader = std::function<Result<AppConfig>(bool for_server)>;
+
+// Adds `user ...`, `sensor ...`, `init` and `migrate` to `cli`; the chosen one stores its exit
+// code in `exit_code`.
+void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+void add_sensor_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+
+// Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
+int fail(std::string_view message);
+// Opens the configured store, or prints why not.
+std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load);
+// A password from stdin (one line) when `from_stdin`, else a new random one.
+Result<std::string> obtain_password(bool from_stdin, bool& generated);
+
+}  // namespace honeyman::app

@@ -1,0 +1,125 @@
+#include <thread>
+
+#include "app/app.hpp"
+
+#ifndef HONEYMAN_VERSION
+#define HONEYMAN_VERSION "0.0.0"
+#endif
+
+namespace honeyman::app {
+
+const std::vector<std::string>& known_settings() {
+  static const std::vector<std::string> keys = {
+      "DATABASE_URL", "REDIS_URL", "MQTT_BROKER_HOST", "MQTT_BROKER_PORT",
+      "MQTT_BROKER_USERNAME", "MQTT_BROKER_PASSWORD", "MQTT_USE_TLS", "MQTT_CA_CERT",
+      "MQTT_ADMIN_USERNAME", "MQTT_ADMIN_PASSWORD", "MQTT_PUBLIC_HOST", "MQTT_PUBLIC_PORT",
+      "MQTT_SHARED_GROUP", "SECRET_KEY", "ACCESS_TOKEN_EXPIRE_MINUTES",
+      "REFRESH_TOKEN_EXPIRE_DAYS", "CORS_ORIGINS", "RATE_LIMIT_ENABLED", "RATE_LIMIT_PER_MINUTE",
+      "LOGIN_RATE_LIMIT_PER_MINUTE", "DATA_RETENTION_DAYS", "WS_HEARTBEAT_INTERVAL",
+      "SENSOR_HEARTBEAT_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "API_PREFIX",
+      "ENVIRONMENT", "AUTO_MIGRATE", "MAX_REQUEST_BODY_BYTES", "REQUEST_HEADER_TIMEOUT",
+      "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
+      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY"};
+  return keys;
+}
+
+std::string redact_url(std::string_view url) {
+  auto scheme = url.find("://");
+  auto at = url.find('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme)
+    return std::string(url);
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+namespace {
+
+// Collects the first error of a sequence of typed reads so load_config stays linear.
+struct Reader {
+  const Settings& s;
+  std::optional<Error> error;
+  std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+    auto v = s.get_int(key, fallback, min, max);
+    if (!v && !error) error = v.error();
+    return v ? *v : fallback;
+  }
+  bool boolean(const char* key, bool fallback) {
+    auto v = s.get_bool(key, fallback);
+    if (!v && !error) error = v.error();
+    return v ? *v : fallback;
+  }
+};
+
+Status check_secret(AppConfig& c, bool for_server) {
+  if (c.auth.secret_key.empty()) {
+    if (!for_server) return {};
+    if (c.environment != "development")
+      return make_error(Errc::invalid_input,
+                        "SECRET_KEY is not set; set it (e.g. `openssl rand -hex 32`) or run "
+                        "`honeyman init`; only ENVIRONMENT=development may run without one");
+    c.auth.secret_key = random_token(48);  // development only: tokens die with the process
+    return {};
+  }
+  if (c.auth.secret_key.size() < 32 && c.environment != "development")
+    return make_error(Errc::invalid_input, "SECRET_KEY must be at least 32 characters");
+  return {};
+}
+
+}  // namespace
+
+Result<AppConfig> load_config(const Settings& s, bool for_server) {
+  AppConfig c;
+  Reader r{s, std::nullopt};
+  c.environment = s.get_or("ENVIRONMENT", "production");
+  if (c.environment != "production" && c.environment != "development" && c.environment != "test")
+    return make_error(Errc::invalid_input, "ENVIRONMENT must be production, development or test");
+  c.log_level = s.get_or("LOG_LEVEL", "info");
+  c.log_format = s.get_or("LOG_FORMAT", "text");
+  c.auto_migrate = r.boolean("AUTO_MIGRATE", true);
+  c.io_threads = static_cast<int>(r.integer("IO_THREADS", 0, 0, 256));
+  c.store_threads = static_cast<int>(r.integer("STORE_THREADS", 4, 1, 256));
+  c.data_retention_days = static_cast<int>(r.integer("DATA_RETENTION_DAYS", 90, 1, 36500));
+
+  c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
+
+  c.http.host = s.get_or("HOST", "0.0.0.0");
+  c.http.port = static_cast<std::uint16_t>(r.integer("PORT", 8000, 0, 65535));
+  c.http.api_prefix = s.get_or("API_PREFIX", "/api/v2");
+  c.http.cors_origins = s.get_list("CORS_ORIGINS");
+  c.http.rate_limit_enabled = r.boolean("RATE_LIMIT_ENABLED", true);
+  c.http.rate_limit_per_minute = static_cast<int>(r.integer("RATE_LIMIT_PER_MINUTE", 60, 1, 10'000'000));
+  c.http.login_rate_limit_per_minute =
+      static_cast<int>(r.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, 1, 10'000'000));
+  c.http.body_limit = static_cast<std::size_t>(
+      r.integer("MAX_REQUEST_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024));
+  c.http.header_timeout = std::chrono::seconds(r.integer("REQUEST_HEADER_TIMEOUT", 10, 1, 3600));
+  c.http.idle_timeout = std::chrono::seconds(r.integer("KEEPALIVE_TIMEOUT", 60, 1, 3600));
+
+  c.auth.secret_key = s.get_or("SECRET_KEY", "");
+  c.auth.access_token_ttl = std::chrono::minutes(r.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 7 * 24 * 60));
+  c.auth.refresh_token_ttl = std::chrono::hours(24 * r.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365));
+
+  c.api.version = HONEYMAN_VERSION;
+  c.api.prefix = c.http.api_prefix;
+  c.api.heartbeat_interval = std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
+
+  c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
+  c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
+  c.ingest.queue_capacity = static_cast<std::size_t>(r.integer("INGEST_QUEUE_CAPACITY", 100'000, 1000, 100'000'000));
+  if (r.error) return *r.error;
+  if (c.api.prefix.empty() || c.api.prefix.front() != '/' || c.api.prefix.back() == '/')
+    return make_error(Errc::invalid_input, "API_PREFIX must start with '/' and not end with one");
+  if (auto ok = check_secret(c, for_server); !ok) return ok.error();
+  return c;
+}
+
+Result<std::unique_ptr<store::Store>> open_configured_store(const AppConfig& config) {
+  auto store = store::open_store(config.store);
+  if (!store) return store.error();
+  if (config.auto_migrate)
+    if (auto v = (*store)->migrate(); !v) return v.error();
+  return store;
+}
+
+}  // namespace honeyman::app

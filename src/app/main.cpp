@@ -1,0 +1,74 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/cli.hpp"
+
+namespace {
+
+using namespace honeyman;
+
+struct GlobalFlags {
+  std::string env_file = ".env";
+  std::string database_url, host, log_level;
+  int port = -1;
+  bool no_migrate = false;
+};
+
+// Flags override the environment, which overrides the .env file (SPEC §6).
+Result<app::AppConfig> load(const GlobalFlags& f, bool for_server) {
+  Settings settings;
+  bool explicit_file = f.env_file != ".env";
+  if (auto ok = settings.load_env_file(f.env_file, explicit_file); !ok) return ok.error();
+  settings.load_environment(app::known_settings());
+  if (!f.database_url.empty()) settings.set("DATABASE_URL", f.database_url);
+  if (!f.host.empty()) settings.set("HOST", f.host);
+  if (f.port >= 0) settings.set("PORT", std::to_string(f.port));
+  if (!f.log_level.empty()) settings.set("LOG_LEVEL", f.log_level);
+  if (f.no_migrate) settings.set("AUTO_MIGRATE", "false");
+  auto config = app::load_config(settings, for_server);
+  if (!config) return config;
+  // Commands other than serve keep their output to what they print themselves.
+  auto level = for_server ? config->log_level : std::string("warning");
+  if (f.log_level.size()) level = f.log_level;
+  if (auto ok = init_logging(level, config->log_format); !ok) return ok.error();
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli("Honeyman: threat-sensor fleet backend (REST API, ingest, live feed)", "honeyman");
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", HONEYMAN_VERSION);
+  GlobalFlags flags;
+  cli.add_option("--env-file", flags.env_file, "Read settings from this file")->capture_default_str();
+  cli.add_option("--database-url", flags.database_url, "Overrides DATABASE_URL");
+  cli.add_option("--log-level", flags.log_level, "Overrides LOG_LEVEL");
+  int exit_code = 0;
+  app::ConfigLoader loader = [&](bool for_server) { return load(flags, for_server); };
+
+  auto* serve = cli.add_subcommand("serve", "Run the API server until SIGTERM/SIGINT");
+  serve->add_option("--host", flags.host, "Overrides HOST");
+  serve->add_option("--port", flags.port, "Overrides PORT (0: any free port)");
+  serve->add_flag("--no-migrate", flags.no_migrate, "Do not apply pending migrations at start");
+  serve->callback([&] {
+    auto config = loader(true);
+    if (!config) {
+      exit_code = app::fail(config.error().message);
+      return;
+    }
+    exit_code = app::run_serve(*config);
+  });
+  app::add_admin_commands(cli, loader, exit_code);
+  app::add_user_commands(cli, loader, exit_code);
+  app::add_sensor_commands(cli, loader, exit_code);
+  app::add_seed_command(cli, loader, exit_code);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,90 @@
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+
+#include "app/app.hpp"
+
+namespace honeyman::app {
+namespace {
+
+namespace asio = boost::asio;
+
+// Picks up revocations made by other instances and the CLI (logout elsewhere, user disabled).
+asio::awaitable<void> poll_revocations(api::Services& s, std::chrono::seconds every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(every);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto done = co_await run_blocking(s.pool, [&] { return s.auth.refresh_revocations(); });
+    if (!done) spdlog::warn("revocation refresh failed: {}", done.error().message);
+  }
+}
+
+int io_thread_count(const AppConfig& c) {
+  if (c.io_threads > 0) return c.io_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+int run_serve(const AppConfig& config) {
+  auto started = std::chrono::steady_clock::now();
+  auto store = open_configured_store(config);
+  if (!store) {
+    spdlog::critical("cannot open store {}: {}", redact_url(config.store.database_url),
+                     store.error().message);
+    return 1;
+  }
+  BlockingPool pool(static_cast<std::size_t>(config.store_threads));
+  auth::AuthService auth(config.auth, **store, system_clock());
+  if (auto r = auth.refresh_revocations(); !r) spdlog::warn("revocations: {}", r.error().message);
+  ingest::Pipeline pipeline(config.ingest, **store);
+  api::Services services{config.api, **store, pool, auth, pipeline, system_clock()};
+
+  http::Router router;
+  api::register_routes(router, services);
+  auto authenticator = api::make_authenticator(services);
+  asio::io_context io(io_thread_count(config));
+  http::Server server(config.http, router, *authenticator, io);
+  auto port = server.listen();
+  if (!port) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.http.host, config.http.port,
+                     port.error().message);
+    return 1;
+  }
+  server.start();
+  asio::co_spawn(io, poll_revocations(services, config.revocation_poll), asio::detached);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: no longer accepting; finishing in-flight requests", signal);
+    server.shutdown(config.shutdown_grace, [&] {
+      pipeline.stop();
+      spdlog::info("shutdown complete");
+      io.stop();
+    });
+  });
+
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("honeyman {} listening on http://{}:{} (store {}, {} io threads, ready in {} ms)",
+               config.api.version, config.http.host, *port, redact_url(config.store.database_url),
+               io_thread_count(config), ms.count());
+  spdlog::info("MQTT ingest off: MQTT_BROKER_HOST is not set (HTTP ingest works)");
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < io_thread_count(config); ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  pipeline.stop();
+  pool.stop();
+  return 0;
+}
+
+}  // namespace honeyman::app

@@ -1,0 +1,172 @@
+// core: the error convention, time, identifiers, settings, logging and the blocking-work pool.
+// Everything here is independent of the product's domain; every other module includes this.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace honeyman {
+
+// ---------------------------------------------------------------------------------------------
+// Errors. Anything that touches I/O or input returns Result<T>; nothing throws across a module
+// boundary. Errc says what kind of failure it is (and so which HTTP status it maps to); the
+// message is meant for the caller and never contains secrets.
+enum class Errc {
+  ok = 0,
+  invalid_input,      // validation failed; Error::fields says where (HTTP 422)
+  bad_request,        // malformed request that is not a field problem, e.g. bad JSON (HTTP 400)
+  unauthorized,       // missing or bad credential (HTTP 401)
+  forbidden,          // authenticated but not allowed (HTTP 403)
+  not_found,          // (HTTP 404)
+  conflict,           // uniqueness violated, e.g. sensor_id taken (HTTP 409)
+  payload_too_large,  // (HTTP 413)
+  rate_limited,       // (HTTP 429)
+  unavailable,        // a dependency (store, broker) cannot be reached now; retryable (HTTP 503)
+  internal,           // a bug or an unexpected library failure (HTTP 500)
+};
+
+const std::error_category& error_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+// One entry of a FastAPI-compatible validation error list: {"loc": [...], "msg", "type"}.
+struct FieldError {
+  std::vector<std::string> loc;  // e.g. {"body", "threat_score"}; array indices as decimal text
+  std::string msg;
+  std::string type;  // e.g. "missing", "type_error", "value_error", "extra_forbidden"
+};
+
+struct Error {
+  Errc code = Errc::internal;
+  std::string message;
+  std::vector<FieldError> fields;  // non-empty only for Errc::invalid_input
+  int retry_after_seconds = 0;     // set with Errc::rate_limited
+};
+
+Error make_error(Errc code, std::string message);
+Error validation_error(std::vector<FieldError> fields);
+
+// Thrown only by Result<T>::value() on an error, i.e. never in correct code.
+[[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+using Status = boost::system::result<void, Error>;
+
+// ---------------------------------------------------------------------------------------------
+// Time. All stored and transmitted times are UTC with microsecond precision.
+using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+// A source of the current time, injected so tests (retention, liveness) can move the clock.
+// Implementations are thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp now() const = 0;
+};
+const Clock& system_clock();
+
+// "2026-08-08T14:03:27.512904Z": RFC 3339, UTC, always six fractional digits.
+std::string format_timestamp(Timestamp t);
+// Accepts RFC 3339 / ISO 8601: date and time separated by 'T' or ' ', optional fraction (up to
+// nine digits, truncated to microseconds), optional 'Z' or ±hh:mm / ±hhmm offset. A time without
+// an offset is UTC (the field agent sends naive UTC). Years outside 1970..9999 are refused.
+std::optional<Timestamp> parse_timestamp(std::string_view text);
+std::int64_t to_unix_micros(Timestamp t);
+Timestamp from_unix_micros(std::int64_t us);
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers and secrets.
+std::string uuid_v4();
+// Time-ordered UUID (RFC 9562 v7): keeps b-tree inserts append-only.
+std::string uuid_v7(Timestamp t);
+// Canonical lower-case 8-4-4-4-12 form, or nullopt when `text` is not a UUID.
+std::optional<std::string> normalize_uuid(std::string_view text);
+// `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.
+std::string random_token(std::size_t bytes);
+// Lower-case hex SHA-256: for high-entropy secrets (API keys, refresh and onboarding tokens)
+// that are stored only as hashes. Never use for passwords.
+std::string sha256_hex(std::string_view data);
+// Comparison whose time does not depend on where the inputs differ.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Settings: the raw key/value configuration, merged from (lowest to highest precedence)
+// defaults, a `.env` file, the process environment, and command-line flags. Each module turns
+// these into its own typed config struct in app; parse errors are start-up fatal.
+class Settings {
+ public:
+  // Reads `.env`-style lines (KEY=VALUE, optional `export `, quotes, # comments). A missing
+  // file is not an error when `required` is false.
+  Status load_env_file(const std::string& path, bool required);
+  // Takes every variable in `keys` that is set in the process environment.
+  void load_environment(const std::vector<std::string>& keys);
+  void set(const std::string& key, std::string value);  // a flag: highest precedence
+
+  std::optional<std::string> get(const std::string& key) const;
+  std::string get_or(const std::string& key, const std::string& fallback) const;
+  Result<std::int64_t> get_int(const std::string& key, std::int64_t fallback, std::int64_t min,
+                               std::int64_t max) const;
+  Result<bool> get_bool(const std::string& key, bool fallback) const;
+  // Comma-separated list (also accepts a JSON array of strings, as pydantic settings did).
+  std::vector<std::string> get_list(const std::string& key) const;
+
+ private:
+  std::map<std::string, std::string> env_file_;
+  std::map<std::string, std::string> environment_;
+  std::map<std::string, std::string> flags_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;
+// `format`: text|json. Returns an error for unknown values.
+Status init_logging(std::string_view level, std::string_view format);
+
+// ---------------------------------------------------------------------------------------------
+// Blocking work (database calls, password hashing) runs on a BlockingPool so it never stalls
+// the network threads. run_blocking() suspends the calling coroutine, runs `fn` on the pool and
+// resumes the coroutine on its own executor with fn's result.
+class BlockingPool {
+ public:
+  explicit BlockingPool(std::size_t threads) : pool_(threads) {}
+  ~BlockingPool() { stop(); }
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
+
+  boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
+  // Finishes queued work, then joins the threads.
+  void stop() {
+    pool_.join();
+  }
+
+ private:
+  boost::asio::thread_pool pool_;
+};
+
+template <class Fn>
+auto run_blocking(BlockingPool& pool, Fn fn) -> boost::asio::awaitable<decltype(fn())> {
+  using R = decltype(fn());
+  // Named rather than a temporary inside co_await: GCC 12 destroys by-value captures of
+  // temporaries in a co_await expression twice.
+  auto task = [f = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return f(); };
+  co_return co_await boost::asio::co_spawn(pool.executor(), std::move(task),
+                                           boost::asio::use_awaitable);
+}
+
+}  // namespace honeyman
+
+template <>
+struct std::is_error_code_enum<honeyman::Errc> : std::true_type {};

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "core/core.hpp"
+
+namespace honeyman {
+namespace {
+
+TEST(Timestamp, ParsesNaiveAsUtcAndFormatsWithZ) {
+  auto t = parse_timestamp("2026-08-08T14:03:27.512904");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_timestamp(*t), "2026-08-08T14:03:27.512904Z");
+}
+
+TEST(Timestamp, AppliesOffsets) {
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08T16:00:00+02:00")),
+            "2026-08-08T14:00:00.000000Z");
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08T14:00:00-0130")),
+            "2026-08-08T15:30:00.000000Z");
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08 14:00Z")),
+            "2026-08-08T14:00:00.000000Z");
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08")), "2026-08-08T00:00:00.000000Z");
+}
+
+TEST(Timestamp, TruncatesNanoseconds) {
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08T14:00:00.123456789Z")),
+            "2026-08-08T14:00:00.123456Z");
+}
+
+TEST(Timestamp, RefusesGarbage) {
+  for (const char* bad : {"", "yesterday", "2026-13-01T00:00:00", "2026-02-30T00:00:00",
+                          "2026-08-08T25:00:00", "2026-08-08T14:00:00+", "2026-08-08T14:00:00Zjunk",
+                          "1969-12-31T23:59:59Z", "2026-08-08T14:00:00.Z", "12345"})
+    EXPECT_FALSE(parse_timestamp(bad)) << bad;
+}
+
+TEST(Uuid, V7IsTimeOrderedAndNormalizes) {
+  auto t = *parse_timestamp("2026-08-08T14:00:00Z");
+  auto a = uuid_v7(t);
+  auto b = uuid_v7(t + std::chrono::milliseconds(1));
+  EXPECT_LT(a, b);
+  EXPECT_EQ(a[14], '7');
+  EXPECT_EQ(normalize_uuid("3F2504E0-4F89-41D3-9A0C-0305E82C3301"),
+            "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+  EXPECT_FALSE(normalize_uuid("not-a-uuid"));
+  EXPECT_FALSE(normalize_uuid("3f2504e0x4f89-41d3-9a0c-0305e82c3301"));
+  EXPECT_EQ(uuid_v4()[14], '4');
+}
+
+TEST(Secrets, TokensAreRandomAndHashesStable) {
+  EXPECT_NE(random_token(32), random_token(32));
+  EXPECT_EQ(random_token(32).size(), 43u);
+  EXPECT_EQ(sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+TEST(Settings, PrecedenceFlagsOverEnvironmentOverFile) {
+  auto path = testing::TempDir() + "/honeyman_settings_test.env";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs("# comment\nexport PORT=1\nHOST=\"0.0.0.0\"\nCORS_ORIGINS=[\"http://a\",\"http://b\"]\n"
+               "LOG_LEVEL=debug # inline\n",
+               f);
+    std::fclose(f);
+  }
+  Settings s;
+  ASSERT_TRUE(s.load_env_file(path, true));
+  EXPECT_EQ(*s.get_int("PORT", 8000, 1, 65535), 1);
+  EXPECT_EQ(s.get_or("HOST", ""), "0.0.0.0");
+  EXPECT_EQ(s.get_or("LOG_LEVEL", ""), "debug");
+  EXPECT_EQ(s.get_list("CORS_ORIGINS"), (std::vector<std::string>{"http://a", "http://b"}));
+  s.set("PORT", "9000");
+  EXPECT_EQ(*s.get_int("PORT", 8000, 1, 65535), 9000);
+  s.set("PORT", "99999");
+  EXPECT_FALSE(s.get_int("PORT", 8000, 1, 65535));
+  s.set("PORT", "12ab");
+  EXPECT_FALSE(s.get_int("PORT", 8000, 1, 65535));
+  s.set("FLAG", "yes");
+  EXPECT_TRUE(*s.get_bool("FLAG", false));
+  s.set("FLAG", "maybe");
+  EXPECT_FALSE(s.get_bool("FLAG", false));
+  EXPECT_FALSE(s.load_env_file(path + ".missing", true));
+  EXPECT_TRUE(s.load_env_file(path + ".missing", false));
+}
+
+}  // namespace
+}  // namespace honeyman

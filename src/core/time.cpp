@@ -1,0 +1,112 @@
+#include <cstdio>
+
+#include "core/core.hpp"
+
+namespace honeyman {
+namespace {
+
+class SystemClock final : public Clock {
+ public:
+  Timestamp now() const override {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now());
+  }
+};
+
+// Reads exactly `n` decimal digits at `pos`, advancing it.
+bool read_digits(std::string_view s, std::size_t& pos, int n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+bool expect(std::string_view s, std::size_t& pos, char c) {
+  if (pos >= s.size() || s[pos] != c) return false;
+  ++pos;
+  return true;
+}
+
+}  // namespace
+
+const Clock& system_clock() {
+  static const SystemClock clock;
+  return clock;
+}
+
+std::int64_t to_unix_micros(Timestamp t) { return t.time_since_epoch().count(); }
+Timestamp from_unix_micros(std::int64_t us) { return Timestamp{std::chrono::microseconds{us}}; }
+
+std::string format_timestamp(Timestamp t) {
+  using namespace std::chrono;
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  auto since_midnight = t - day;
+  auto h = duration_cast<hours>(since_midnight);
+  auto m = duration_cast<minutes>(since_midnight - h);
+  auto s = duration_cast<seconds>(since_midnight - h - m);
+  auto us = (since_midnight - h - m - s).count();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(h.count()), int(m.count()),
+                int(s.count()), static_cast<long long>(us));
+  return buf;
+}
+
+std::optional<Timestamp> parse_timestamp(std::string_view s) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
+      !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
+    return std::nullopt;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return std::nullopt;
+    ++pos;
+    if (!read_digits(s, pos, 2, h) || !expect(s, pos, ':') || !read_digits(s, pos, 2, mi))
+      return std::nullopt;
+    if (pos < s.size() && s[pos] == ':' && (++pos, !read_digits(s, pos, 2, se)))
+      return std::nullopt;
+  }
+  std::int64_t micros = 0;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (int i = digits; i < 6; ++i) micros *= 10;
+  }
+  int offset_minutes = 0;
+  if (pos < s.size()) {
+    if (s[pos] == 'Z' || s[pos] == 'z') {
+      ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      int sign = s[pos] == '-' ? -1 : 1;
+      ++pos;
+      int oh, om;
+      if (!read_digits(s, pos, 2, oh)) return std::nullopt;
+      if (pos < s.size() && s[pos] == ':') ++pos;
+      if (!read_digits(s, pos, 2, om) || oh > 23 || om > 59) return std::nullopt;
+      offset_minutes = sign * (oh * 60 + om);
+    }
+  }
+  if (pos != s.size()) return std::nullopt;
+  if (y < 1970 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} + microseconds{micros} -
+           minutes{offset_minutes};
+  return time_point_cast<microseconds>(t);
+}
+
+}  // namespace honeyman

@@ -1,0 +1,181 @@
+// domain: the product's values (threats, sensors, users, heartbeats), their validation, the
+// normalisation of both wire formats (SPEC §5) into them, and their JSON form on the API.
+// Pure functions only: no I/O, no clock reads (callers pass `now`), thread-safe.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/core.hpp"
+
+namespace honeyman::domain {
+
+// ---------------------------------------------------------------------------------------------
+// Enumerations and their wire names.
+enum class Severity { info = 0, low = 1, medium = 2, high = 3, critical = 4 };  // ordered
+std::string_view to_string(Severity s);
+std::optional<Severity> parse_severity(std::string_view s);  // case-insensitive
+inline constexpr Severity kAllSeverities[] = {Severity::critical, Severity::high, Severity::medium,
+                                              Severity::low, Severity::info};
+
+enum class Role { viewer = 0, analyst = 1, admin = 2 };  // ordered: admin > analyst > viewer
+std::string_view to_string(Role r);
+std::optional<Role> parse_role(std::string_view s);
+
+// Sensor ids become MQTT topic levels and broker user names: [A-Za-z0-9._-]{1,64}.
+bool is_valid_sensor_id(std::string_view id);
+
+// ---------------------------------------------------------------------------------------------
+// Threat, as stored and served (SPEC §2 Threats).
+struct Threat {
+  std::string id;  // UUID v7, assigned by the server
+  Timestamp timestamp;
+  std::string sensor_id;
+  std::string threat_type;
+  std::string detector_type;  // lower-case; usb|wifi|ble|network|airdrop or as given
+  Severity severity = Severity::info;
+  std::optional<std::string> device_name, device_mac, device_ip, src_host, dst_host;
+  std::optional<int> src_port, dst_port;
+  std::optional<double> latitude, longitude;
+  std::optional<std::string> city, country;
+  boost::json::array matched_rules;  // [{"name": ...}, ...]
+  std::optional<double> confidence;  // 0..1
+  double threat_score = 0.0;         // 0..1
+  boost::json::object raw_event;
+  std::vector<std::string> mitre_tactics, mitre_techniques;
+  bool is_acknowledged = false;
+  std::optional<Timestamp> acknowledged_at;
+  std::optional<std::string> acknowledged_by;  // username
+  std::optional<std::string> acknowledgement_notes;
+  Timestamp created_at;
+};
+
+// Where a threat came from; decides which sensor id is authoritative.
+struct IngestContext {
+  // The sensor the transport authenticated (MQTT topic, X-API-Key). When set, a payload that
+  // names a different sensor is refused (Errc::forbidden) and a payload with none gets this one.
+  std::optional<std::string> authenticated_sensor_id;
+  Timestamp now;  // receipt time: default timestamp, created_at, id generation, future check
+};
+
+// Limits applied to every incoming threat.
+inline constexpr std::size_t kMaxThreatsPerPayload = 1000;
+inline constexpr std::size_t kMaxRawEventBytes = 64 * 1024;
+inline constexpr auto kMaxFutureSkew = std::chrono::hours(24);
+
+// Normalises one threat in either wire format (canonical or field agent, detected by its keys)
+// into a Threat with a fresh id. Errors: Errc::invalid_input with FieldError locations relative
+// to `loc_prefix` (e.g. {"body"} or {"body", "3"}); Errc::forbidden for a spoofed sensor id.
+Result<Threat> normalize_threat(const boost::json::value& payload, const IngestContext& ctx,
+                                const std::vector<std::string>& loc_prefix = {"body"});
+// A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing.
+Result<std::vector<Threat>> normalize_threats(const boost::json::value& payload,
+                                              const IngestContext& ctx,
+                                              const std::vector<std::string>& loc_prefix = {"body"});
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeat (agent or canonical shape) and registration message.
+struct Heartbeat {
+  std::string sensor_id;
+  Timestamp timestamp;
+  bool is_online = true;
+  std::optional<double> latitude, longitude, location_accuracy;
+  std::optional<std::string> location_method;
+  std::optional<std::vector<std::string>> enabled_detectors;  // agent: detectors that run
+  boost::json::object system_info;                            // agent `metrics`, uptime, ...
+};
+Result<Heartbeat> normalize_heartbeat(const boost::json::value& payload, const IngestContext& ctx,
+                                      const std::vector<std::string>& loc_prefix = {"body"});
+
+struct Registration {
+  std::string sensor_id;
+  std::optional<std::string> sensor_name, platform, agent_version;
+  boost::json::object capabilities;
+};
+Result<Registration> normalize_registration(const boost::json::value& payload,
+                                            const IngestContext& ctx,
+                                            const std::vector<std::string>& loc_prefix = {"body"});
+
+// ---------------------------------------------------------------------------------------------
+// Sensor (SPEC §2 Sensors).
+struct Sensor {
+  std::string id;  // UUID
+  std::string sensor_id;
+  std::string name;
+  std::optional<std::string> description;
+  bool is_active = true;
+  std::optional<Timestamp> last_heartbeat;
+  std::optional<Timestamp> last_seen;  // latest heartbeat or threat: drives is_online
+  std::optional<double> latitude, longitude, location_accuracy;
+  std::optional<std::string> location_method, city, country;
+  std::vector<std::string> enabled_detectors;
+  std::string transport_protocol = "mqtt";
+  boost::json::object capabilities;
+  std::optional<std::string> platform, architecture, agent_version, python_version;
+  std::int64_t total_threats_detected = 0;
+  std::int64_t threats_last_24h = 0;  // filled by the store from rollups when read
+  std::optional<Timestamp> last_threat_at;
+  Timestamp created_at, updated_at;
+  std::optional<Timestamp> registered_at;
+};
+
+// Online = seen (heartbeat or threat) within three heartbeat intervals.
+bool is_online(const Sensor& s, Timestamp now, std::chrono::seconds heartbeat_interval);
+
+// PUT /sensors/{id}: only the fields present are changed. The outer optional says "present";
+// for nullable fields the inner one carries an explicit JSON null (clear the value).
+struct SensorUpdate {
+  std::optional<std::string> name;
+  std::optional<std::optional<std::string>> description, city, country;
+  std::optional<bool> is_active;
+  std::optional<std::optional<double>> latitude, longitude;
+  std::optional<std::vector<std::string>> enabled_detectors;
+  bool empty() const;
+};
+// Unknown fields, wrong types and out-of-range values are Errc::invalid_input.
+Result<SensorUpdate> parse_sensor_update(const boost::json::value& body);
+
+struct SensorStats {
+  std::string sensor_id;
+  std::int64_t total_threats = 0, threats_last_24h = 0, threats_last_7d = 0;
+  std::vector<std::pair<std::string, std::int64_t>> threats_by_severity;  // every severity
+  std::vector<std::pair<std::string, std::int64_t>> threats_by_detector;
+  std::optional<std::string> most_common_threat_type;
+  std::optional<Timestamp> last_threat_timestamp;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Users.
+struct User {
+  std::string id;  // UUID
+  std::string username;
+  std::optional<std::string> email, full_name;
+  Role role = Role::viewer;
+  bool is_active = true;
+  bool is_verified = false;
+  std::string password_hash;  // argon2id string; never serialised
+  Timestamp created_at;
+  std::optional<Timestamp> last_login;
+  // Tokens issued before this instant are void (set on disable, role change, password change).
+  Timestamp tokens_valid_after;
+};
+
+// Usernames: [A-Za-z0-9._@-]{1,64}.
+bool is_valid_username(std::string_view name);
+
+// ---------------------------------------------------------------------------------------------
+// JSON as served by the API. Times use format_timestamp(); secrets never appear.
+boost::json::object to_json(const Threat& t);
+// The compact form pushed on the live feed (SPEC §2 WebSocket "threat" data).
+boost::json::object to_feed_json(const Threat& t);
+boost::json::object to_json(const Sensor& s, Timestamp now, std::chrono::seconds heartbeat_interval);
+boost::json::object to_json(const SensorStats& s);
+boost::json::object to_json(const User& u);
+
+}  // namespace honeyman::domain

@@ -1,0 +1,92 @@
+#include "domain/detail/threat.hpp"
+
+namespace honeyman::domain {
+namespace json = boost::json;
+
+namespace detail {
+
+std::optional<Severity> read_severity(ObjectReader& r, std::string_view key) {
+  const json::value* v = r.get(key, true);
+  if (!v) return std::nullopt;
+  if (v->is_string())
+    if (auto s = parse_severity(v->get_string())) return s;
+  r.fail(key, "Input should be 'critical', 'high', 'medium', 'low' or 'info'", "enum");
+  return std::nullopt;
+}
+
+Result<Threat> finish_threat(Threat t, Errors errors, std::optional<Error> spoofed) {
+  if (spoofed) return std::move(*spoofed);
+  if (!errors.empty()) return validation_error(std::move(errors));
+  return t;
+}
+
+}  // namespace detail
+
+namespace {
+
+// A 1000-item batch with every item broken would otherwise produce a multi-megabyte 422.
+constexpr std::size_t kMaxReportedErrors = 100;
+
+// Keys only the field agent sends; their presence selects its format.
+bool is_agent_format(const json::object& obj) {
+  for (std::string_view key :
+       {"source", "risk_level", "threats_detected", "raw_data", "geolocation"})
+    if (obj.contains(key)) return true;
+  return false;
+}
+
+Result<std::vector<Threat>> normalize_array(const json::array& items, const IngestContext& ctx,
+                                            const detail::Loc& loc) {
+  if (items.empty())
+    return validation_error(
+        {{loc, "List should have at least 1 item after validation, not 0", "too_short"}});
+  detail::Errors errors;
+  if (items.size() > kMaxThreatsPerPayload) {
+    detail::too_long_list(loc, errors, kMaxThreatsPerPayload, items.size());
+    return validation_error(std::move(errors));
+  }
+  std::vector<Threat> out;
+  out.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto t = normalize_threat(items[i], ctx, detail::append(loc, std::to_string(i)));
+    if (t) {
+      out.push_back(std::move(*t));
+      continue;
+    }
+    if (t.error().code != Errc::invalid_input) return t.error();
+    for (auto& f : t.error().fields)
+      if (errors.size() < kMaxReportedErrors) errors.push_back(std::move(f));
+  }
+  if (!errors.empty()) return validation_error(std::move(errors));
+  return out;
+}
+
+}  // namespace
+
+Result<Threat> normalize_threat(const json::value& payload, const IngestContext& ctx,
+                                const std::vector<std::string>& loc_prefix) {
+  if (!payload.is_object())
+    return validation_error({{loc_prefix, "Input should be a valid dictionary", "dict_type"}});
+  const json::object& obj = payload.get_object();
+  auto t = is_agent_format(obj) ? detail::normalize_agent_threat(obj, ctx, loc_prefix)
+                                : detail::normalize_canonical_threat(obj, ctx, loc_prefix);
+  if (!t) return t;
+  t->id = uuid_v7(ctx.now);
+  t->created_at = ctx.now;
+  return t;
+}
+
+Result<std::vector<Threat>> normalize_threats(const json::value& payload, const IngestContext& ctx,
+                                              const std::vector<std::string>& loc_prefix) {
+  if (payload.is_array()) return normalize_array(payload.get_array(), ctx, loc_prefix);
+  if (!payload.is_object())
+    return validation_error(
+        {{loc_prefix, "Input should be a threat object or an array of them", "dict_type"}});
+  auto t = normalize_threat(payload, ctx, loc_prefix);
+  if (!t) return t.error();
+  std::vector<Threat> out;
+  out.push_back(std::move(*t));
+  return out;
+}
+
+}  // namespace honeyman::domain

@@ -1,0 +1,166 @@
+// http: the Beast HTTP/1.1 server, its router and the middleware every request passes through
+// (limits, timeouts, CORS, rate limiting, authentication, RBAC, security headers). It knows
+// nothing about the product's resources: `api` registers routes on a Router.
+//
+// Threads: the Server runs on the io_context it is given; run that context from N threads.
+// Handlers are coroutines on those threads and must not block (use run_blocking for that).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/params_view.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+
+namespace honeyman::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Verb = boost::beast::http::verb;
+using Status = boost::beast::http::status;
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8000;  // 0: an ephemeral port (tests); Server::listen() returns it
+  std::size_t body_limit = 1024 * 1024;              // larger bodies: 413
+  std::chrono::milliseconds header_timeout{10'000};  // to receive a request's headers and body
+                                                     // (and a new connection's first byte)
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request;
+                                                     // also bounds writing one response
+  std::vector<std::string> cors_origins;             // exact origins; "*" allows any
+  bool rate_limit_enabled = true;
+  int rate_limit_per_minute = 60;        // per client address, every rate-limited route
+  int login_rate_limit_per_minute = 10;  // per client address, routes marked RateClass::login
+  std::string api_prefix = "/api/v2";
+};
+
+// Who may call a route. Every route states one; the server enforces it before the handler.
+enum class Access {
+  anyone,             // no credential needed (a credential, if sent, is still checked)
+  viewer,             // any logged-in user (viewer, analyst or admin)
+  analyst,            // analyst or admin
+  admin,              // admin only
+  sensor,             // a sensor API key (X-API-Key); the handler checks it is the right sensor
+  sensor_or_analyst,  // a sensor API key, or an analyst/admin user
+};
+std::string_view to_string(Access a);
+
+enum class RateClass { normal, login, exempt };
+
+// The authenticated caller of a request.
+struct Principal {
+  enum class Kind { none, user, sensor };
+  Kind kind = Kind::none;
+  std::string id;                            // user id, or the sensor_id for a sensor
+  std::string name;                          // username, or the sensor_id
+  domain::Role role = domain::Role::viewer;  // users only
+  std::string token_id;                      // access token jti (users only)
+  Timestamp token_expires_at;                // access token exp (users only)
+};
+
+// Does `principal` satisfy `access`? Pure; the RBAC matrix in one place.
+bool allows(Access access, const Principal& principal);
+
+// Resolves the credential of a request. Kind::none when the request carries none;
+// Errc::unauthorized for a bad, expired or revoked one.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual boost::asio::awaitable<Result<Principal>> authenticate(const Request& request) = 0;
+};
+
+struct RequestContext {
+  const Request& request;
+  Principal principal;
+  std::vector<std::pair<std::string, std::string>> path_params;  // decoded `{name}` segments
+  boost::urls::params_view query;                                // decoded query parameters
+  std::string client_address;
+
+  // The decoded path parameter `name` ("" if the route has none of that name).
+  std::string_view path_param(std::string_view name) const;
+};
+
+using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+struct Route {
+  Verb method;
+  std::string pattern;  // e.g. "/api/v2/sensors/{sensor_id}"; `{x}` matches one segment
+  Access access;
+  RateClass rate_class = RateClass::normal;
+  Handler handler;
+  std::string summary;  // one line, for docs and OpenAPI
+};
+
+class Router {
+ public:
+  void add(Route route);
+  struct Match {
+    const Route* route = nullptr;  // null: no route for this method
+    bool path_exists = false;      // some route has this path with another method (405)
+    std::vector<std::pair<std::string, std::string>> params;
+  };
+  Match match(Verb method, std::string_view path) const;
+  // "GET, POST" for the methods that have a route at `path` (the Allow header of a 405).
+  std::string allowed_methods(std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // routes_[i].pattern split into segments
+};
+
+// ---------------------------------------------------------------------------------------------
+// Response helpers: the one error convention on the wire.
+Response json_response(Status status, const boost::json::value& body);
+// {"detail": message} or, for Errc::invalid_input, {"detail": [{loc, msg, type}, ...]};
+// status from http_status(); adds Retry-After for Errc::rate_limited.
+Response error_response(const Error& error);
+Status http_status(Errc code);
+// Parses a JSON request body, FastAPI-compatible: invalid JSON (including trailing data or
+// nesting deeper than 64) is Errc::invalid_input with loc ["body", <offset>], type
+// "json_invalid"; an empty body is Errc::invalid_input {"body"} "missing"; a Content-Type other
+// than application/json (parameters such as charset allowed) is Errc::bad_request.
+Result<boost::json::value> parse_json_body(const Request& request);
+
+// ---------------------------------------------------------------------------------------------
+class Server {
+ public:
+  // Keeps references to `router`, `authenticator` and `io`: they must outlive the Server and any
+  // coroutine still running on `io` (let shutdown's `done` run, or stop `io`, before destroying
+  // them). The destructor stops accepting.
+  Server(const ServerConfig& config, const Router& router, Authenticator& authenticator,
+         boost::asio::io_context& io);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds (SO_REUSEADDR) and listens; returns the bound port. Errc::unavailable when the address
+  // is taken, Errc::invalid_input when `host` does not resolve.
+  Result<std::uint16_t> listen();
+  // Starts accepting on the io_context (returns at once).
+  void start();
+  // Graceful stop: stop accepting (new connections are refused), close idle keep-alive
+  // connections at once, let in-flight requests finish and answer them with Connection: close;
+  // after `grace`, close the rest. Safe to call from any thread; `done` runs on the io_context
+  // once every connection is closed (or shortly after the forced close).
+  void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
+  std::size_t open_connections() const;  // thread-safe
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace honeyman::http

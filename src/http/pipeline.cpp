@@ -1,0 +1,206 @@
+#include "http/detail/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/beast/http/field.hpp>
+#include <boost/url/parse.hpp>
+
+namespace honeyman::http::detail {
+namespace asio = boost::asio;
+using field = boost::beast::http::field;
+
+namespace {
+
+Response fail(Errc code, std::string message) {
+  return error_response(make_error(code, std::move(message)));
+}
+
+bool origin_allowed(const ServerConfig& config, std::string_view origin) {
+  for (const auto& allowed : config.cors_origins)
+    if (allowed == "*" || allowed == origin) return true;
+  return false;
+}
+
+bool has_no_body(Status status) {
+  auto code = static_cast<unsigned>(status);
+  return code < 200 || status == Status::no_content || status == Status::not_modified;
+}
+
+// Content-Length always matches what is sent; a HEAD answer keeps the GET's length but no body.
+void frame_payload(const Request& req, Response& res) {
+  if (has_no_body(res.result())) {
+    res.body().clear();
+    res.erase(field::content_length);
+    return;
+  }
+  res.prepare_payload();
+  if (req.method() == Verb::head) res.body().clear();
+}
+
+// Path parameters are matched percent-encoded; handlers get them decoded.
+bool decode_params(std::vector<std::pair<std::string, std::string>>& params) {
+  for (auto& [name, value] : params) {
+    auto encoded = boost::urls::make_pct_string_view(value);
+    if (!encoded) return false;
+    value = encoded->decode();
+  }
+  return true;
+}
+
+void log_exception(const Request& request, const Route& route) {
+  auto method = std::string_view(request.method_string());
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: unhandled exception: {}", method, route.pattern, e.what());
+  } catch (...) {
+    spdlog::error("{} {}: unhandled non-standard exception", method, route.pattern);
+  }
+}
+
+// Logs the route pattern, not the target: paths and queries can carry secrets (the onboarding
+// token is a path segment). Unrouted requests show a bounded prefix of their target.
+void log_request(const Request& req, const Response& res, const Route* route,
+                 const std::string& client) {
+  auto status = res.result_int();
+  auto what =
+      route ? std::string_view(route->pattern) : std::string_view(req.target()).substr(0, 64);
+  auto level = status >= 500 ? spdlog::level::warn : spdlog::level::debug;
+  spdlog::log(level, "{} {} -> {} ({})", std::string_view(req.method_string()), what, status,
+              client);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const ServerConfig& config, const Router& router, Authenticator& authenticator,
+                   std::unique_ptr<RateLimiter> limiter)
+    : config_(config),
+      router_(router),
+      authenticator_(authenticator),
+      limiter_(std::move(limiter)) {}
+
+// One coroutine on purpose: Asio recycles only two coroutine frames per thread, so splitting this
+// into nested awaitables would cost a malloc/free pair per extra level on every request.
+asio::awaitable<Response> Pipeline::handle(const Request& request, const std::string& client) {
+  auto routed = route(request, client);
+  auto response = std::move(routed.response);
+  if (!response) {
+    const Route& route = *routed.match.route;
+    auto principal = co_await authenticator_.authenticate(request);
+    response = authorize(route, principal);
+    if (!response && !decode_params(routed.match.params))
+      response = fail(Errc::bad_request, "Malformed path");
+    if (!response) {
+      RequestContext ctx{request, std::move(*principal), std::move(routed.match.params),
+                         routed.target.params(), client};
+      try {
+        response = co_await route.handler(ctx);
+      } catch (...) {
+        // A handler bug must not take the connection (or the process) down, and what() may
+        // hold internals: the client only learns that it failed.
+        log_exception(request, route);
+        response = fail(Errc::internal, "Internal server error");
+      }
+    }
+  }
+  finish(request, *response, routed.match.route, client);
+  co_return std::move(*response);
+}
+
+// Everything decided before authentication: CORS preflight, target syntax, 404/405, rate limit.
+Pipeline::Routed Pipeline::route(const Request& request, const std::string& client) {
+  Routed out;
+  if ((out.response = preflight(request))) return out;
+  auto target = boost::urls::parse_origin_form(request.target());
+  if (!target) {
+    out.response = fail(Errc::bad_request, "Malformed request target");
+    return out;
+  }
+  out.target = *target;
+  out.match = route_for(request.method(), target->encoded_path());
+  if (!out.match.route)
+    out.response = no_route(out.match, target->encoded_path());
+  else
+    out.response = rate_limit(*out.match.route, client);
+  return out;
+}
+
+void Pipeline::finish(const Request& request, Response& response, const Route* route,
+                      const std::string& client) const {
+  response.version(request.version());
+  add_cors(request, response);
+  frame_payload(request, response);
+  log_request(request, response, route, client);
+}
+
+// HEAD is answered by the GET route when there is no HEAD route of its own.
+Router::Match Pipeline::route_for(Verb method, std::string_view path) const {
+  auto match = router_.match(method, path);
+  if (match.route || method != Verb::head) return match;
+  auto get = router_.match(Verb::get, path);
+  get.path_exists = get.path_exists || match.path_exists;
+  return get;
+}
+
+Response Pipeline::no_route(const Router::Match& match, std::string_view path) const {
+  if (!match.path_exists) return fail(Errc::not_found, "Not Found");
+  auto res = json_response(Status::method_not_allowed,
+                           boost::json::object{{"detail", "Method Not Allowed"}});
+  res.set(field::allow, router_.allowed_methods(path));
+  return res;
+}
+
+std::optional<Response> Pipeline::authorize(const Route& route,
+                                            const Result<Principal>& principal) {
+  if (!principal) return error_response(principal.error());
+  if (allows(route.access, *principal)) return std::nullopt;
+  if (principal->kind == Principal::Kind::none)
+    return fail(Errc::unauthorized, "Not authenticated");
+  return fail(Errc::forbidden, "Insufficient permissions");
+}
+
+std::optional<Response> Pipeline::rate_limit(const Route& route, const std::string& client) {
+  if (!config_.rate_limit_enabled || route.rate_class == RateClass::exempt) return std::nullopt;
+  const bool login = route.rate_class == RateClass::login;
+  const int limit = login ? config_.login_rate_limit_per_minute : config_.rate_limit_per_minute;
+  // Login attempts have their own, smaller bucket: failed logins must not eat the API budget.
+  auto retry = login ? limiter_->check("login|" + client, limit) : limiter_->check(client, limit);
+  if (!retry) return std::nullopt;
+  auto error = make_error(Errc::rate_limited,
+                          "Rate limit exceeded: " + std::to_string(limit) + " requests per minute");
+  error.retry_after_seconds = *retry;
+  return error_response(error);
+}
+
+std::optional<Response> Pipeline::preflight(const Request& request) const {
+  if (request.method() != Verb::options) return std::nullopt;
+  auto origin = request[field::origin];
+  if (origin.empty() || request[field::access_control_request_method].empty()) return std::nullopt;
+  if (!origin_allowed(config_, origin)) return fail(Errc::bad_request, "Disallowed CORS origin");
+  Response res{Status::no_content, 11};
+  res.set(field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
+  res.set(field::access_control_allow_headers, "Authorization, Content-Type, X-API-Key");
+  res.set(field::access_control_max_age, "600");
+  return res;
+}
+
+// A listed origin is echoed with credentials allowed; "*" allows any origin but, as browsers
+// require, without credentials. Other origins get no CORS headers and the browser blocks them.
+void Pipeline::add_cors(const Request& request, Response& response) const {
+  auto origin = request[field::origin];
+  if (origin.empty()) return;
+  const auto& list = config_.cors_origins;
+  if (std::find(list.begin(), list.end(), origin) != list.end()) {
+    response.set(field::access_control_allow_origin, origin);
+    response.set(field::access_control_allow_credentials, "true");
+    response.set(field::vary, "Origin");
+  } else if (std::find(list.begin(), list.end(), "*") != list.end()) {
+    response.set(field::access_control_allow_origin, "*");
+  } else {
+    return;
+  }
+  response.set(field::access_control_expose_headers, "Retry-After");
+}
+
+}  // namespace honeyman::http::detail

@@ -1,0 +1,376 @@
+// Socket I/O only: the accept loop, one coroutine per connection (on its own strand), read
+// limits and timeouts, graceful shutdown. Complete requests go to detail::Pipeline.
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <mutex>
+#include <unordered_set>
+
+#include "http/detail/pipeline.hpp"
+#include "http/detail/wire.hpp"
+
+namespace honeyman::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using field = beast::http::field;
+using ErrorCode = boost::system::error_code;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kReadChunk = 4096;
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 8 * 1024 * 1024;
+constexpr auto kDrainPoll = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// What shutdown needs to reach a connection. Read and written only on the connection's strand.
+struct Connection {
+  asio::any_io_executor strand;
+  beast::tcp_stream* stream = nullptr;  // null once the session has ended
+  bool idle = false;                    // waiting for the next keep-alive request
+};
+
+// A request the reader refused, answered with this response before the connection closes.
+Response refusal(Status status, std::string detail) {
+  auto res = json_response(status, boost::json::object{{"detail", std::move(detail)}});
+  res.keep_alive(false);
+  return res;
+}
+
+const auto& kHttpErrors = beast::http::make_error_code(beast::http::error::bad_method).category();
+
+// Errors that mean the peer went away or was too slow: close without answering.
+bool is_disconnect(const ErrorCode& ec) {
+  return ec == beast::http::error::end_of_stream || ec == beast::http::error::partial_message ||
+         ec == beast::error::timeout || ec.category() != kHttpErrors;
+}
+
+std::optional<Response> refusal_for(const ErrorCode& ec, std::size_t body_limit) {
+  if (ec == beast::http::error::body_limit)
+    return refusal(Status::payload_too_large,
+                   "Request body too large (limit " + std::to_string(body_limit) + " bytes)");
+  if (ec == beast::http::error::header_limit)
+    return refusal(Status::request_header_fields_too_large, "Request headers too large");
+  if (is_disconnect(ec)) return std::nullopt;
+  return refusal(Status::bad_request, "Malformed HTTP request");
+}
+
+// The rate-limit key: an IPv4 client of a dual-stack socket counts as its IPv4 address.
+std::string peer_address(const tcp::socket& socket) {
+  ErrorCode ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  return address.to_string();
+}
+
+bool expects_continue(const Request& request) {
+  return beast::iequals(request[field::expect], "100-continue");
+}
+
+using RequestParser = beast::http::request_parser<beast::http::string_body>;
+
+struct ReadOutcome {
+  std::optional<Request> request;   // the request, or:
+  std::optional<Response> refusal;  // the answer before closing (none: close quietly)
+};
+
+// Feeds the parser what is already buffered. A small request usually arrives in one segment, so
+// this often completes it without another asynchronous read (one scheduler round trip and one
+// timer fewer per request). need_more is not an error here: the caller reads on.
+ErrorCode parse_buffered(RequestParser& parser, beast::flat_buffer& buffer) {
+  ErrorCode ec;
+  while (buffer.size() > 0 && !parser.is_done()) {
+    auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == beast::http::error::need_more) return {};
+    if (ec || used == 0) break;
+  }
+  return ec;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(const ServerConfig& c, const Router& r, Authenticator& a, asio::io_context& context)
+      : config(c),
+        io(context),
+        acceptor(asio::make_strand(context)),
+        pipeline(config, r, a, std::make_unique<detail::LocalRateLimiter>()) {}
+
+  asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
+  asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket);
+  asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                         Connection& conn, bool first);
+  asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> send(beast::tcp_stream& stream, const Response& response,
+                             std::string& head);
+  asio::awaitable<void> linger(beast::tcp_stream& stream);
+  std::shared_ptr<Connection> track(beast::tcp_stream& stream);
+  void untrack(const std::shared_ptr<Connection>& conn);
+  void close_connections(bool idle_only);
+  void drain(std::chrono::steady_clock::time_point deadline, bool forced,
+             std::function<void()> done);
+  void drain_later(std::chrono::steady_clock::time_point deadline, bool forced,
+                   std::function<void()> done);
+  std::size_t open() const;
+
+  ServerConfig config;
+  asio::io_context& io;
+  tcp::acceptor acceptor;  // on its own strand: shutdown() closes it from any thread
+  detail::Pipeline pipeline;
+  std::atomic<bool> stopping{false};
+  mutable std::mutex mutex;  // guards connections
+  std::unordered_set<std::shared_ptr<Connection>> connections;
+};
+
+asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
+  while (!stopping) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
+    if (stopping || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Typically out of file descriptors: pause instead of spinning on the error.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), kAcceptBackoff);
+      co_await pause.async_wait(kTuple);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto strand = socket.get_executor();
+    asio::co_spawn(strand, session(self, std::move(socket)), asio::detached);
+  }
+}
+
+// `self` is unused but, as a coroutine parameter, lives in the frame: it keeps the Impl alive.
+asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp::socket socket) {
+  const std::string client = peer_address(socket);
+  beast::tcp_stream stream(std::move(socket));
+  auto conn = track(stream);
+  beast::flat_buffer buffer;  // reused by every request of the connection
+  std::string head;           // likewise, for the response head
+  bool refused = false;
+  for (bool first = true;; first = false) {
+    if (!co_await wait_for_request(stream, buffer, *conn, first)) break;
+    auto read = co_await read_request(stream, buffer);
+    if (!read.request) {
+      refused = read.refusal.has_value();
+      if (refused) co_await send(stream, *read.refusal, head);
+      break;
+    }
+    auto response = co_await pipeline.handle(*read.request, client);
+    const bool keep = read.request->keep_alive() && !stopping;
+    response.keep_alive(keep);
+    if (!co_await send(stream, response, head) || !keep) break;
+  }
+  if (refused) co_await linger(stream);
+  ErrorCode ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  untrack(conn);
+}
+
+// Waits for the first bytes of the next request: header_timeout on a new connection (a client
+// that connects and says nothing is not waited for), idle_timeout between keep-alive requests.
+// False: close quietly (timeout, peer gone, or the server is shutting down).
+asio::awaitable<bool> Server::Impl::wait_for_request(beast::tcp_stream& stream,
+                                                     beast::flat_buffer& buffer, Connection& conn,
+                                                     bool first) {
+  if (buffer.size() > 0) co_return true;
+  if (stopping) co_return false;
+  conn.idle = true;  // from here shutdown may cancel the read; set on the strand with the check
+  stream.expires_after(first ? config.header_timeout : config.idle_timeout);
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kTuple);
+  conn.idle = false;
+  if (ec) co_return false;
+  buffer.commit(n);
+  co_return true;
+}
+
+// Reads one request within header_timeout (headers and body together), enforcing the header
+// and body limits. Answers "Expect: 100-continue" so clients such as curl send the body at once.
+asio::awaitable<ReadOutcome> Server::Impl::read_request(beast::tcp_stream& stream,
+                                                        beast::flat_buffer& buffer) {
+  RequestParser parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(config.body_limit);
+  auto ec = parse_buffered(parser, buffer);
+  std::size_t n = 0;
+  stream.expires_after(config.header_timeout);
+  if (!ec && !parser.is_header_done())
+    std::tie(ec, n) = co_await beast::http::async_read_header(stream, buffer, parser, kTuple);
+  if (!ec && !parser.is_done()) {
+    if (expects_continue(parser.get()))
+      std::tie(ec, n) = co_await asio::async_write(
+          stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
+    if (!ec) std::tie(ec, n) = co_await beast::http::async_read(stream, buffer, parser, kTuple);
+  }
+  if (ec) co_return ReadOutcome{std::nullopt, refusal_for(ec, config.body_limit)};
+  co_return ReadOutcome{parser.release(), std::nullopt};
+}
+
+// The head goes into the connection's reused string; the body is sent from the response as is.
+// idle_timeout bounds the whole write: a client that stops reading is dropped.
+asio::awaitable<bool> Server::Impl::send(beast::tcp_stream& stream, const Response& response,
+                                         std::string& head) {
+  detail::serialize_head(response, head);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body())};
+  stream.expires_after(config.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, buffers, kTuple);
+  co_return !ec;
+}
+
+// After refusing a request the client may still be sending it (an oversized body). Closing a
+// socket with unread input makes the kernel send RST, which can destroy the refusal before the
+// client reads it; so stop sending, then read and discard for a bounded time and amount.
+asio::awaitable<void> Server::Impl::linger(beast::tcp_stream& stream) {
+  ErrorCode ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(kLingerTimeout);
+  std::array<char, 8192> sink;
+  for (std::size_t total = 0; total < kLingerBytes;) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    if (rec) break;
+    total += n;
+  }
+}
+
+std::shared_ptr<Connection> Server::Impl::track(beast::tcp_stream& stream) {
+  auto conn = std::make_shared<Connection>(Connection{stream.get_executor(), &stream, false});
+  std::lock_guard lock(mutex);
+  connections.insert(conn);
+  return conn;
+}
+
+void Server::Impl::untrack(const std::shared_ptr<Connection>& conn) {
+  conn->stream = nullptr;
+  std::lock_guard lock(mutex);
+  connections.erase(conn);
+}
+
+std::size_t Server::Impl::open() const {
+  std::lock_guard lock(mutex);
+  return connections.size();
+}
+
+// Runs on each connection's strand, where its stream lives. Idle ones have their pending read
+// cancelled; a forced close also closes busy sockets, so their final write fails at once.
+void Server::Impl::close_connections(bool idle_only) {
+  std::lock_guard lock(mutex);
+  for (const auto& conn : connections)
+    asio::post(conn->strand, [conn, idle_only] {
+      if (!conn->stream) return;
+      ErrorCode ec;
+      if (conn->idle) conn->stream->cancel();
+      if (!idle_only) conn->stream->socket().close(ec);
+    });
+}
+
+// Polls until every connection has closed. At the deadline the rest are force-closed and, one
+// poll later, `done` runs even if a handler is still busy (it can no longer answer anyway).
+void Server::Impl::drain(std::chrono::steady_clock::time_point deadline, bool forced,
+                         std::function<void()> done) {
+  if (open() == 0 || (forced && std::chrono::steady_clock::now() >= deadline)) return done();
+  if (std::chrono::steady_clock::now() >= deadline) {
+    spdlog::warn("shutdown: force-closing {} connection(s) after the grace period", open());
+    close_connections(false);
+    forced = true;
+  }
+  drain_later(deadline, forced, std::move(done));
+}
+
+void Server::Impl::drain_later(std::chrono::steady_clock::time_point deadline, bool forced,
+                               std::function<void()> done) {
+  auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(), kDrainPoll);
+  timer->async_wait([self = shared_from_this(), timer, deadline, forced,
+                     done = std::move(done)](const ErrorCode&) mutable {
+    self->drain(deadline, forced, std::move(done));
+  });
+}
+
+namespace {
+
+Result<tcp::endpoint> resolve(asio::io_context& io, const ServerConfig& config) {
+  ErrorCode ec;
+  auto address = asio::ip::make_address(config.host, ec);
+  if (!ec) return tcp::endpoint(address, config.port);
+  tcp::resolver resolver(io);
+  auto found =
+      resolver.resolve(config.host, std::to_string(config.port), tcp::resolver::passive, ec);
+  if (ec || found.empty())
+    return make_error(Errc::invalid_input, "cannot resolve HOST '" + config.host + "'");
+  return found.begin()->endpoint();
+}
+
+}  // namespace
+
+Server::Server(const ServerConfig& config, const Router& router, Authenticator& authenticator,
+               asio::io_context& io)
+    : impl_(std::make_shared<Impl>(config, router, authenticator, io)) {}
+
+// Stops accepting; connections still open keep the Impl alive until they end.
+Server::~Server() {
+  impl_->stopping = true;
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    ErrorCode ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+Result<std::uint16_t> Server::listen() {
+  auto endpoint = resolve(impl_->io, impl_->config);
+  if (!endpoint) return endpoint.error();
+  auto& acceptor = impl_->acceptor;
+  ErrorCode ec;
+  acceptor.open(endpoint->protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(*endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    ErrorCode ignored;
+    acceptor.close(ignored);
+    return make_error(Errc::unavailable, "cannot listen on " + impl_->config.host + ":" +
+                                             std::to_string(impl_->config.port) + ": " +
+                                             ec.message());
+  }
+  return acceptor.local_endpoint().port();
+}
+
+void Server::start() {
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(impl_), asio::detached);
+}
+
+void Server::shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_, grace, done = std::move(done)] {
+    impl->stopping = true;
+    ErrorCode ec;
+    impl->acceptor.close(ec);
+    impl->close_connections(true);
+    // First check one poll later: the idle connections just cancelled need a moment to close.
+    impl->drain_later(std::chrono::steady_clock::now() + grace, false, done);
+  });
+}
+
+std::size_t Server::open_connections() const {
+  return impl_->open();
+}
+
+}  // namespace honeyman::http

@@ -1,0 +1,99 @@
+// ingest: the write path for threats. Producers (HTTP handlers now, the MQTT subscriber later)
+// submit normalised threats; one writer thread groups everything waiting into one transaction
+// (group commit: flush at `batch_max` threats or `batch_delay` after the first one waits), so
+// each accepted threat is durable when its producer hears back, at the cost of one fsync per
+// batch rather than per threat.
+//
+// Thread-safety: submit()/async_store() may be called from any thread. Completions run on the
+// writer thread (submit) or on the caller's executor (async_store).
+#pragma once
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::ingest {
+
+struct PipelineConfig {
+  std::size_t batch_max = 1000;                 // threats per transaction at most
+  std::chrono::milliseconds batch_delay{2};     // how long the first waiting threat may wait
+  std::size_t queue_capacity = 100'000;         // threats waiting; beyond it submit() refuses
+  std::chrono::milliseconds retry_budget{5000};  // keep retrying an unavailable store this long
+};
+
+using StoredThreats = Result<std::vector<domain::Threat>>;
+using Completion = std::function<void(StoredThreats)>;
+
+struct PipelineCounters {
+  std::uint64_t submitted = 0, stored = 0, failed = 0, refused = 0, batches = 0;
+  std::size_t queued = 0;
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelineConfig config, store::Store& store);
+  ~Pipeline();  // stop()s
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Queues `threats` (stored together, in one transaction, or not at all) and calls `done`
+  // after the commit with the threats as stored, or with an error: Errc::unavailable when the
+  // queue is full or the store stayed unavailable for retry_budget; Errc::invalid_input when the
+  // store refused them (e.g. their sensor was deleted meanwhile). Never blocks.
+  void submit(std::vector<domain::Threat> threats, Completion done);
+
+  // The same for coroutines: `co_await pipeline.async_store(threats, asio::use_awaitable)`.
+  template <class Token>
+  auto async_store(std::vector<domain::Threat> threats, Token&& token) {
+    return boost::asio::async_initiate<Token, void(StoredThreats)>(
+        [this](auto handler, std::vector<domain::Threat> batch) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          submit(std::move(batch), [shared](StoredThreats result) {
+            auto ex = boost::asio::get_associated_executor(*shared);
+            boost::asio::post(ex, [shared, r = std::move(result)]() mutable {
+              std::move (*shared)(std::move(r));
+            });
+          });
+        },
+        token, std::move(threats));
+  }
+
+  // Stops taking new work, commits everything queued, then joins the writer.
+  void stop();
+  PipelineCounters counters() const;
+
+ private:
+  struct Submission {
+    std::vector<domain::Threat> threats;
+    Completion done;
+  };
+  void run();
+  std::vector<Submission> take_batch();
+  void commit(std::vector<Submission> batch);
+  StoredThreats insert_with_retry(std::vector<domain::Threat> threats);
+
+  PipelineConfig config_;
+  store::Store& store_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Submission> queue_;
+  std::size_t queued_threats_ = 0;
+  bool stopping_ = false;
+  PipelineCounters counters_;
+  std::thread writer_;
+};
+
+}  // namespace honeyman::ingest

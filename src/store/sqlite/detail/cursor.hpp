@@ -1,0 +1,39 @@
+// Keyset paging for threats: which columns each sort orders by, and the opaque cursor that
+// carries the last row's values of those columns from one page to the next.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/domain.hpp"
+#include "store/sqlite/detail/sqlite.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::store::detail {
+
+enum class SortType { integer, real, text };
+struct SortColumn {
+  std::string_view name;
+  SortType type;
+};
+
+// The columns a sort orders by, before the final `seq` tiebreak. Severity and sensor_id sort
+// by timestamp next: that is the order of their (x, timestamp) indexes, so the index walk needs
+// no sort step, and it is the order a reader expects (newest first within a severity).
+const std::vector<SortColumn>& sort_columns(ThreatSort sort);
+std::string_view sort_name(ThreatSort sort);
+
+struct Cursor {
+  std::vector<SqlValue> values;  // one per sort column
+  std::int64_t seq = 0;
+};
+
+// The cursor that continues after `last` (whose rowid is `seq`) under `sort`/`descending`.
+std::string encode_cursor(const domain::Threat& last, std::int64_t seq, ThreatSort sort,
+                          bool descending);
+// Errc::invalid_input (field {"query", "cursor"}) when `text` is malformed or was made under a
+// different sort or direction.
+Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descending);
+
+}  // namespace honeyman::store::detail

@@ -1,0 +1,168 @@
+// Schema migrations, compiled in. Append new versions; never edit one that has shipped.
+//
+// Conventions: times are INTEGER unix microseconds (UTC), severity INTEGER 0..4 as
+// domain::Severity (so it sorts by gravity), booleans INTEGER 0/1, JSON as TEXT.
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace honeyman::store::detail {
+namespace {
+
+constexpr const char* kAuth = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  email TEXT UNIQUE,
+  full_name TEXT,
+  role TEXT NOT NULL,
+  is_active INTEGER NOT NULL,
+  is_verified INTEGER NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_login INTEGER,
+  tokens_valid_after INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX sessions_user_id ON sessions(user_id);
+CREATE TABLE refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX refresh_tokens_session_id ON refresh_tokens(session_id);
+CREATE TABLE revoked_tokens (
+  jti TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX revoked_tokens_expires_at ON revoked_tokens(expires_at);
+)sql";
+
+constexpr const char* kSensors = R"sql(
+CREATE TABLE sensors (
+  id TEXT PRIMARY KEY,
+  sensor_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  description TEXT,
+  is_active INTEGER NOT NULL DEFAULT 1,
+  last_heartbeat INTEGER,
+  last_seen INTEGER,
+  latitude REAL,
+  longitude REAL,
+  location_method TEXT,
+  location_accuracy REAL,
+  city TEXT,
+  country TEXT,
+  enabled_detectors TEXT NOT NULL DEFAULT '[]',
+  transport_protocol TEXT NOT NULL DEFAULT 'mqtt',
+  capabilities TEXT NOT NULL DEFAULT '{}',
+  platform TEXT,
+  architecture TEXT,
+  agent_version TEXT,
+  python_version TEXT,
+  total_threats_detected INTEGER NOT NULL DEFAULT 0,
+  last_threat_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  registered_at INTEGER,
+  api_key_hash TEXT UNIQUE
+);
+CREATE INDEX sensors_created_at ON sensors(created_at);
+CREATE TABLE onboarding_tokens (
+  token_hash TEXT PRIMARY KEY,
+  sensor_name TEXT NOT NULL,
+  description TEXT,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  used_by_sensor TEXT
+);
+)sql";
+
+// Every index on `threats` is paid at ingest, so only the ones the queries need: time-ordered
+// listing, per-sensor listing, per-severity listing. Each secondary index implicitly ends with
+// `seq` (the rowid), which is exactly the tiebreak of every sort. The rollup tables answer all
+// counts, so no index exists just for counting.
+constexpr const char* kThreats = R"sql(
+CREATE TABLE threats (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  timestamp INTEGER NOT NULL,
+  sensor_id TEXT NOT NULL,
+  threat_type TEXT NOT NULL,
+  detector_type TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  device_name TEXT,
+  device_mac TEXT,
+  device_ip TEXT,
+  src_host TEXT,
+  src_port INTEGER,
+  dst_host TEXT,
+  dst_port INTEGER,
+  latitude REAL,
+  longitude REAL,
+  city TEXT,
+  country TEXT,
+  matched_rules TEXT NOT NULL DEFAULT '[]',
+  confidence REAL,
+  threat_score REAL NOT NULL,
+  raw_event TEXT NOT NULL DEFAULT '{}',
+  mitre_tactics TEXT NOT NULL DEFAULT '[]',
+  mitre_techniques TEXT NOT NULL DEFAULT '[]',
+  is_acknowledged INTEGER NOT NULL DEFAULT 0,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  acknowledgement_notes TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX threats_timestamp ON threats(timestamp);
+CREATE INDEX threats_sensor_timestamp ON threats(sensor_id, timestamp);
+CREATE INDEX threats_severity_timestamp ON threats(severity, timestamp);
+CREATE TABLE threat_rollups_hourly (
+  bucket INTEGER NOT NULL,
+  sensor_id TEXT NOT NULL,
+  detector_type TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  threat_type TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  score_sum REAL NOT NULL,
+  PRIMARY KEY (bucket, sensor_id, detector_type, severity, threat_type)
+) WITHOUT ROWID;
+CREATE INDEX threat_rollups_hourly_sensor_bucket ON threat_rollups_hourly(sensor_id, bucket);
+CREATE TABLE threat_totals (
+  sensor_id TEXT NOT NULL,
+  detector_type TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  threat_type TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (sensor_id, detector_type, severity, threat_type)
+) WITHOUT ROWID;
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  payload BLOB NOT NULL
+);
+CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "users, sessions, refresh and revoked tokens", kAuth},
+      {2, "sensors and onboarding tokens", kSensors},
+      {3, "threats, rollups, totals and dead letters", kThreats},
+  };
+  return all;
+}
+
+}  // namespace honeyman::store::detail

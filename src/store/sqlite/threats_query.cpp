@@ -1,0 +1,193 @@
+// Listing threats: filters, sorts, offset and keyset paging, and a `total` that never scans
+// millions of rows.
+#include <algorithm>
+
+#include "store/sqlite/detail/cursor.hpp"
+#include "store/sqlite/detail/rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace honeyman::store::detail {
+namespace {
+
+// A WHERE clause under construction: conditions joined by AND, values bound in order.
+struct Filter {
+  std::vector<std::string> conditions;
+  std::vector<SqlValue> params;
+
+  void in(std::string_view column, const std::vector<SqlValue>& values) {
+    if (values.empty()) return;
+    // One value as `=` lets the planner see that an (x, timestamp) index yields sorted rows.
+    conditions.push_back(std::string(column) + (values.size() == 1
+                                                    ? " = ?"
+                                                    : " IN (" + placeholders(values.size()) + ")"));
+    params.insert(params.end(), values.begin(), values.end());
+  }
+  void add(std::string condition, SqlValue value) {
+    conditions.push_back(std::move(condition));
+    params.push_back(std::move(value));
+  }
+  std::string where() const {
+    std::string out;
+    for (const auto& c : conditions) out.append(out.empty() ? " WHERE " : " AND ").append(c);
+    return out;
+  }
+  void bind(Stmt& stmt) const {
+    for (const auto& p : params) stmt.bind_value(p);
+  }
+};
+
+std::vector<SqlValue> text_values(const std::vector<std::string>& values) {
+  std::vector<SqlValue> out;
+  for (const auto& v : values) out.push_back({v});
+  return out;
+}
+
+std::vector<SqlValue> severity_values(const std::vector<domain::Severity>& severities) {
+  std::vector<SqlValue> out;
+  for (auto s : severities) out.push_back({static_cast<std::int64_t>(s)});
+  return out;
+}
+
+// The filters threat_totals can answer too (same column names there).
+Filter counter_filter(const ThreatQuery& q) {
+  Filter f;
+  f.in("sensor_id", text_values(q.sensor_ids));
+  f.in("detector_type", text_values(q.detector_types));
+  f.in("threat_type", text_values(q.threat_types));
+  f.in("severity", severity_values(q.severities));
+  return f;
+}
+
+bool counters_answer(const ThreatQuery& q) {
+  return !q.start_time && !q.end_time && !q.is_acknowledged;
+}
+
+Filter row_filter(const ThreatQuery& q) {
+  auto f = counter_filter(q);
+  if (q.start_time) f.add("timestamp >= ?", {to_unix_micros(*q.start_time)});
+  if (q.end_time) f.add("timestamp < ?", {to_unix_micros(*q.end_time)});
+  if (q.is_acknowledged) f.add("is_acknowledged = ?", {std::int64_t{*q.is_acknowledged ? 1 : 0}});
+  return f;
+}
+
+std::string order_by(const ThreatQuery& q) {
+  std::string order;
+  const char* dir = q.descending ? " DESC" : " ASC";
+  for (const auto& c : sort_columns(q.sort_by)) order.append(c.name).append(dir).append(", ");
+  return order + "seq" + dir;
+}
+
+// The filter values on the column `sort` orders by first (severity, sensor_id, ...).
+std::vector<SqlValue> filter_on_sort_column(const ThreatQuery& q) {
+  switch (q.sort_by) {
+    case ThreatSort::sensor_id:
+      return text_values(q.sensor_ids);
+    case ThreatSort::detector_type:
+      return text_values(q.detector_types);
+    case ThreatSort::threat_type:
+      return text_values(q.threat_types);
+    case ThreatSort::severity:
+      return severity_values(q.severities);
+    default:
+      return {};
+  }
+}
+
+// "(c1, c2, seq) < (?, ?, ?)" after the cursor's row. A first sort column pinned to the
+// cursor's value by a one-value filter (severity sort with severity=critical) is left out:
+// SQLite then seeks (severity = ? AND (timestamp, seq) < ...) on the index instead of walking
+// it from the top, which deep pages would pay for.
+void add_keyset(Filter& f, const ThreatQuery& q, const Cursor& cursor) {
+  const auto& columns = sort_columns(q.sort_by);
+  auto pinned = filter_on_sort_column(q);
+  std::size_t skip = pinned.size() == 1 && pinned[0] == cursor.values[0] ? 1 : 0;
+  std::string tuple = "(";
+  for (std::size_t i = skip; i < columns.size(); ++i) tuple.append(columns[i].name).append(", ");
+  tuple += "seq)";
+  tuple += (q.descending ? " < (" : " > (") + placeholders(columns.size() - skip + 1) + ")";
+  f.conditions.push_back(std::move(tuple));
+  f.params.insert(f.params.end(), cursor.values.begin() + static_cast<std::ptrdiff_t>(skip),
+                  cursor.values.end());
+  f.params.push_back({cursor.seq});
+}
+
+int page_size(const ThreatQuery& q) {
+  return std::clamp(q.page_size, 1, 1000);
+}
+
+struct Rows {
+  std::vector<domain::Threat> threats;
+  std::vector<std::int64_t> seqs;
+};
+
+// page_size + 1 rows: the extra one says whether another page follows.
+Result<Rows> fetch_rows(Connection& conn, const ThreatQuery& q,
+                        const std::optional<Cursor>& cursor) {
+  auto filter = row_filter(q);
+  if (cursor) add_keyset(filter, q, *cursor);
+  auto sql = std::string("SELECT ").append(kThreatColumns).append(" FROM threats");
+  sql.append(filter.where()).append(" ORDER BY ").append(order_by(q)).append(" LIMIT ? OFFSET ?");
+  auto stmt = conn.prepare(sql, "query threats");
+  if (!stmt) return stmt.error();
+  filter.bind(*stmt);
+  std::int64_t offset =
+      cursor ? 0 : static_cast<std::int64_t>(std::max(q.page, 1) - 1) * page_size(q);
+  stmt->bind(page_size(q) + 1, offset);
+  Rows rows;
+  auto read = collect_rows(*stmt, [&](const Stmt& row) {
+    rows.seqs.push_back(row.i64(kThreatSeqColumn));
+    return read_threat(row);
+  });
+  if (!read) return read.error();
+  rows.threats = std::move(*read);
+  return rows;
+}
+
+// Exact from threat_totals when the filters allow; otherwise rows counted up to the cap.
+Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const ThreatQuery& q) {
+  bool exact_from_counters = counters_answer(q);
+  auto filter = exact_from_counters ? counter_filter(q) : row_filter(q);
+  auto sql = exact_from_counters
+                 ? "SELECT coalesce(sum(count), 0) FROM threat_totals" + filter.where()
+                 : "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT ?)";
+  auto stmt = conn.prepare(sql, "count threats");
+  if (!stmt) return stmt.error();
+  filter.bind(*stmt);
+  if (!exact_from_counters) stmt->bind(kTotalCountCap + 1);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  auto n = stmt->i64(0);
+  if (n > kTotalCountCap && !exact_from_counters) return std::pair(kTotalCountCap, false);
+  return std::pair(n, true);
+}
+
+}  // namespace
+
+Result<ThreatPage> SqliteStore::query_threats(const ThreatQuery& q) {
+  std::optional<Cursor> cursor;
+  if (!q.cursor.empty()) {
+    auto decoded = decode_cursor(q.cursor, q.sort_by, q.descending);
+    if (!decoded) return decoded.error();
+    cursor = std::move(*decoded);
+  }
+  return with_reader([&](Connection& conn) -> Result<ThreatPage> {
+    auto txn = Transaction::begin(conn, false, "query threats");  // rows and total agree
+    if (!txn) return txn.error();
+    auto rows = fetch_rows(conn, q, cursor);
+    if (!rows) return rows.error();
+    auto total = count_total(conn, q);
+    if (!total) return total.error();
+    ThreatPage page;
+    std::tie(page.total, page.total_is_exact) = *total;
+    auto size = static_cast<std::size_t>(page_size(q));
+    if (rows->threats.size() > size) {
+      rows->threats.resize(size);
+      page.next_cursor =
+          encode_cursor(rows->threats.back(), rows->seqs[size - 1], q.sort_by, q.descending);
+    }
+    page.threats = std::move(rows->threats);
+    return page;
+  });
+}
+
+}  // namespace honeyman::store::detail

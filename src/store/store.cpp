@@ -1,0 +1,63 @@
+#include "store/store.hpp"
+
+#include <utility>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace honeyman::store {
+namespace {
+
+// "sqlite+aiosqlite" → "sqlite": the old backend's .env may name a Python driver.
+std::string_view base_scheme(std::string_view scheme) {
+  return scheme.substr(0, scheme.find('+'));
+}
+
+// SQLAlchemy's rules: sqlite:///foo.db is the relative path foo.db, sqlite:////abs/foo.db the
+// absolute /abs/foo.db, sqlite:///:memory: (or bare sqlite://) a private in-memory database.
+Result<detail::SqliteTarget> parse_sqlite_url(std::string_view rest) {
+  if (rest.empty() || rest == "/:memory:") return detail::SqliteTarget{"", true};
+  if (rest.front() != '/')
+    return make_error(Errc::invalid_input,
+                      "DATABASE_URL: SQLite URLs have no host: use sqlite:///relative.db or "
+                      "sqlite:////absolute/path.db");
+  rest.remove_prefix(1);
+  if (rest.empty())
+    return make_error(Errc::invalid_input, "DATABASE_URL: the SQLite URL names no file");
+  return detail::SqliteTarget{std::string(rest), false};
+}
+
+}  // namespace
+
+std::optional<ThreatSort> parse_threat_sort(std::string_view s) {
+  static constexpr std::pair<std::string_view, ThreatSort> kNames[] = {
+      {"timestamp", ThreatSort::timestamp},       {"severity", ThreatSort::severity},
+      {"threat_score", ThreatSort::threat_score}, {"threat_type", ThreatSort::threat_type},
+      {"sensor_id", ThreatSort::sensor_id},       {"detector_type", ThreatSort::detector_type},
+      {"created_at", ThreatSort::created_at},
+  };
+  for (const auto& [name, sort] : kNames)
+    if (name == s) return sort;
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
+  std::string_view url = config.database_url;
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos)
+    return make_error(Errc::invalid_input,
+                      "DATABASE_URL must look like sqlite:///path.db or postgresql://...");
+  auto scheme = base_scheme(url.substr(0, colon));
+  auto rest = url.substr(colon + 3);
+  if (scheme == "sqlite") {
+    auto target = parse_sqlite_url(rest);
+    if (!target) return target.error();
+    return detail::open_sqlite_store(*target, config);
+  }
+  if (scheme == "postgresql" || scheme == "postgres")
+    return make_error(Errc::invalid_input, "PostgreSQL store not built yet");
+  return make_error(Errc::invalid_input, "DATABASE_URL: unsupported scheme '" +
+                                             std::string(scheme) +
+                                             "' (use sqlite:// or postgresql://)");
+}
+
+}  // namespace honeyman::store

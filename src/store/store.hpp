@@ -1,0 +1,207 @@
+// store: durable state behind one interface, with an embedded SQLite implementation (default)
+// and, later, PostgreSQL. Callers never see SQL or a driver type.
+//
+// Contract shared by every implementation:
+//  - every method is thread-safe; implementations keep their own connections;
+//  - every method blocks: call it from a BlockingPool, never from a network thread;
+//  - errors: Errc::not_found (no such row), Errc::conflict (uniqueness), Errc::unavailable
+//    (database unreachable or busy beyond its timeout: retry later), Errc::internal (a bug);
+//  - times are microsecond UTC; the store never reads the wall clock itself — callers pass
+//    `now`, so tests control time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+
+namespace honeyman::store {
+
+struct StoreConfig {
+  // sqlite:///relative/or//absolute/path.db, sqlite:///:memory: (tests), or postgresql://...
+  std::string database_url = "sqlite:///./honeyman.db";
+  int read_connections = 4;       // readers run in parallel with the single writer (WAL)
+  int busy_timeout_ms = 5000;     // how long a statement waits for a lock before `unavailable`
+};
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
+enum class ThreatSort { timestamp, severity, threat_score, threat_type, sensor_id, detector_type,
+                        created_at };
+std::optional<ThreatSort> parse_threat_sort(std::string_view s);
+
+struct ThreatQuery {
+  std::vector<std::string> sensor_ids, detector_types, threat_types;  // OR within, AND across
+  std::vector<domain::Severity> severities;
+  std::optional<Timestamp> start_time;  // inclusive
+  std::optional<Timestamp> end_time;    // exclusive
+  std::optional<bool> is_acknowledged;
+  ThreatSort sort_by = ThreatSort::timestamp;
+  bool descending = true;
+  int page = 1;         // offset paging: used only when `cursor` is empty
+  int page_size = 50;   // 1..1000
+  std::string cursor;   // opaque, from a previous ThreatPage::next_cursor; must match the sort
+};
+
+struct ThreatPage {
+  std::vector<domain::Threat> threats;
+  std::int64_t total = 0;
+  // False when `total` is a lower bound: counting stopped at kTotalCountCap rows because the
+  // filters are not answerable from the counters (time window, acknowledgement).
+  bool total_is_exact = true;
+  std::string next_cursor;  // empty on the last page
+};
+inline constexpr std::int64_t kTotalCountCap = 10'000;
+
+struct SensorQuery {
+  std::optional<bool> is_active;
+  // is_online is derived from last_seen: online means last_seen >= online_since.
+  std::optional<bool> is_online;
+  Timestamp online_since;
+  Timestamp now;  // for threats_last_24h
+  int page = 1;
+  int page_size = 50;
+};
+
+struct SensorPage {
+  std::vector<domain::Sensor> sensors;  // newest first (created_at desc)
+  std::int64_t total = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Auth state.
+struct Session {  // a refresh-token family: everything descended from one login
+  std::string id;  // UUID
+  std::string user_id;
+  Timestamp created_at;
+  Timestamp expires_at;
+};
+
+enum class RotateOutcome {
+  rotated,   // the presented token was live; it is now spent and the new one is live
+  reused,    // the presented token was already spent: the whole family is now revoked
+  invalid,   // unknown, expired, or its family is revoked
+};
+struct RotateResult {
+  RotateOutcome outcome = RotateOutcome::invalid;
+  std::string user_id;
+  std::string session_id;
+};
+
+struct RevokedToken {
+  std::string jti;
+  Timestamp expires_at;  // can be forgotten after this
+};
+
+struct OnboardingToken {
+  std::string token_hash;  // sha256_hex of the token; the token itself is never stored
+  std::string sensor_name;
+  std::optional<std::string> description;
+  std::string created_by;  // user id
+  Timestamp created_at, expires_at;
+  std::optional<Timestamp> used_at;
+  std::optional<std::string> used_by_sensor;
+};
+
+struct DeadLetter {
+  std::int64_t id = 0;  // assigned by the store
+  Timestamp received_at;
+  std::string source;  // "mqtt", "http"
+  std::string topic;   // MQTT topic or HTTP route
+  std::string reason;
+  std::string payload;  // raw bytes as received (truncated by the caller if huge)
+};
+
+// ---------------------------------------------------------------------------------------------
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Schema. migrate() applies pending compiled-in migrations in order, each in a transaction,
+  // and returns the resulting version; safe to run concurrently from several processes.
+  virtual Result<int> migrate() = 0;
+  virtual Result<int> schema_version() = 0;  // 0 before any migration
+  virtual Status ping() = 0;                 // cheap round trip, for /ready
+
+  // Users. create_user: Errc::conflict when the username or email is taken.
+  virtual Result<domain::User> create_user(const domain::User& user) = 0;
+  virtual Result<domain::User> find_user_by_id(std::string_view id) = 0;
+  virtual Result<domain::User> find_user_by_name(std::string_view username) = 0;
+  virtual Result<std::vector<domain::User>> list_users() = 0;
+  // Writes every mutable field (email, full_name, role, is_active, is_verified, password_hash,
+  // last_login, tokens_valid_after) of the user with `user.id`.
+  virtual Status update_user(const domain::User& user) = 0;
+  // Users whose tokens_valid_after is > `since` (for instances to refresh their revocation view).
+  virtual Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
+      Timestamp since) = 0;
+
+  // Sessions and refresh tokens. Only hashes of refresh tokens are passed in.
+  virtual Status create_session(const Session& session, std::string_view refresh_hash) = 0;
+  // Atomically spends `presented_hash` and makes `new_hash` live in the same family; a second
+  // use of a spent token revokes the family (even under concurrent calls, exactly one rotates).
+  virtual Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
+                                                    std::string_view new_hash, Timestamp now) = 0;
+  virtual Status revoke_session(std::string_view session_id, Timestamp now) = 0;
+  virtual Status revoke_user_sessions(std::string_view user_id, Timestamp now) = 0;
+  virtual Status revoke_access_token(const RevokedToken& token) = 0;
+  // Revoked access tokens not yet expired at `now`.
+  virtual Result<std::vector<RevokedToken>> revoked_access_tokens(Timestamp now) = 0;
+
+  // Sensors. create_sensor: Errc::conflict when sensor_id exists. API keys are passed hashed.
+  virtual Result<domain::Sensor> create_sensor(const domain::Sensor& sensor,
+                                               std::string_view api_key_hash) = 0;
+  virtual Result<domain::Sensor> find_sensor(std::string_view sensor_id, Timestamp now) = 0;
+  virtual Result<SensorPage> list_sensors(const SensorQuery& query) = 0;
+  virtual Result<domain::Sensor> update_sensor(std::string_view sensor_id,
+                                               const domain::SensorUpdate& update,
+                                               Timestamp now) = 0;
+  // Removes the sensor and its API key; its threats and rollups stay as history.
+  virtual Status delete_sensor(std::string_view sensor_id) = 0;
+  // The sensor_id owning an (active) API key hash, or Errc::not_found.
+  virtual Result<std::string> find_sensor_by_api_key(std::string_view api_key_hash) = 0;
+  // Replaces the sensor's key (an empty hash leaves it with none).
+  virtual Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash) = 0;
+  // Applies heartbeats in one transaction (last_heartbeat, last_seen, location, detectors).
+  // Heartbeats of unknown sensors are skipped and their sensor ids returned.
+  virtual Result<std::vector<std::string>> record_heartbeats(
+      const std::vector<domain::Heartbeat>& heartbeats) = 0;
+  virtual Status apply_registration(const domain::Registration& registration, Timestamp now) = 0;
+  virtual Result<domain::SensorStats> sensor_stats(std::string_view sensor_id, Timestamp now) = 0;
+
+  // Threats. insert_threats stores the batch in one transaction: a threat without a location
+  // takes its sensor's last known one; hourly rollups, the sensor's counters and last_seen are
+  // updated in the same transaction. Threats of unknown sensors fail the whole batch with
+  // Errc::invalid_input (callers check sensors first). Returns the threats as stored.
+  virtual Result<std::vector<domain::Threat>> insert_threats(
+      std::vector<domain::Threat> threats) = 0;
+  virtual Result<domain::Threat> find_threat(std::string_view id) = 0;
+  virtual Result<ThreatPage> query_threats(const ThreatQuery& query) = 0;
+  virtual Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
+                                                    std::optional<std::string> notes,
+                                                    Timestamp at) = 0;
+  // Deletes the threat and takes it out of the rollups and counters in the same transaction.
+  virtual Status delete_threat(std::string_view id) = 0;
+
+  // Onboarding tokens (hashed). consume_onboarding_token marks the token used, atomically and
+  // only once: Errc::unauthorized when unknown, expired or already used.
+  virtual Status create_onboarding_token(const OnboardingToken& token) = 0;
+  virtual Result<OnboardingToken> find_onboarding_token(std::string_view token_hash) = 0;
+  virtual Result<OnboardingToken> consume_onboarding_token(std::string_view token_hash,
+                                                           std::string_view sensor_id,
+                                                           Timestamp now) = 0;
+
+  // Dead letters: every rejected message, with its reason.
+  virtual Status insert_dead_letters(const std::vector<DeadLetter>& letters) = 0;
+  virtual Result<std::vector<DeadLetter>> list_dead_letters(int limit) = 0;  // newest first
+};
+
+// Opens the store named by config.database_url. Errc::invalid_input for an unsupported URL,
+// Errc::unavailable when the database cannot be opened.
+Result<std::unique_ptr<Store>> open_store(const StoreConfig& config);
+
+}  // namespace honeyman::store

@@ -1,0 +1,199 @@
+#include "integration/harness.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace honeyman::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// fork+exec with stdout/stderr to files and stdin from a file; returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& in_path, const std::string& out_path, const std::string& err_path) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test must not leave servers behind
+  int in = open(in_path.c_str(), O_RDONLY);
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(in, 0);
+  dup2(out, 1);
+  dup2(err, 2);
+  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  std::vector<char*> argv;
+  std::string binary = HONEYMAN_BINARY;
+  argv.push_back(binary.data());
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
+int wait_exit(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+// Tests run with a scrubbed environment: only what they set reaches the binary.
+const char* const kScrubbed[] = {"DATABASE_URL", "SECRET_KEY", "REDIS_URL", "MQTT_BROKER_HOST",
+                                 "ENVIRONMENT", "PORT", "HOST", "CORS_ORIGINS",
+                                 "RATE_LIMIT_ENABLED", "LOG_LEVEL", "LOG_FORMAT"};
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "honeyman-test-XXXXXX").string();
+  path_ = mkdtemp(pattern.data()) ? pattern : std::string();
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
+CommandResult run_honeyman(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env,
+                           const std::string& input) {
+  TempDir dir;
+  auto in = dir.path() + "/in", out = dir.path() + "/out", err = dir.path() + "/err";
+  std::ofstream(in) << input;
+  for (auto* name : kScrubbed) unsetenv(name);
+  pid_t pid = spawn(args, env, in, out, err);
+  CommandResult r;
+  r.exit_code = wait_exit(pid, 60000);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+ServerProcess::ServerProcess(std::map<std::string, std::string> env)
+    : dir_(std::make_unique<TempDir>()) {
+  env_ = {{"DATABASE_URL", "sqlite:///" + dir_->path() + "/honeyman.db"},
+          {"SECRET_KEY", "integration-test-secret-key-0123456789abcdef"},
+          {"HOST", "127.0.0.1"},
+          {"PORT", "0"},
+          {"RATE_LIMIT_ENABLED", "false"},
+          {"LOG_LEVEL", "info"},
+          {"ENVIRONMENT", "test"}};
+  for (auto& [k, v] : env) env_[k] = v;
+  log_path_ = dir_->path() + "/server.log";
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    wait_exit(pid_, 5000);
+  }
+}
+
+void ServerProcess::start() {
+  for (auto* name : kScrubbed) unsetenv(name);
+  auto in = dir_->path() + "/stdin";
+  std::ofstream(in).close();
+  std::ofstream(log_path_, std::ios::trunc).close();  // a restart must not read the old port
+  pid_ = spawn({"serve"}, env_, in, dir_->path() + "/server.out", log_path_);
+  static const std::regex listening(R"(listening on http://[^:]+:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    auto text = log();
+    if (std::regex_search(text, m, listening)) {
+      port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+      return;
+    }
+    if (!running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL() << "server did not start; log:\n" << log();
+}
+
+int ServerProcess::stop(int signal, int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  int code = wait_exit(pid_, timeout_ms);
+  if (code != -1) pid_ = -1;
+  return code;
+}
+
+bool ServerProcess::running() const {
+  return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
+}
+
+std::string ServerProcess::log() const { return read_file(log_path_); }
+
+CommandResult ServerProcess::cli(const std::vector<std::string>& args,
+                                 const std::string& input) const {
+  return run_honeyman(args, env_, input);
+}
+
+void ServerProcess::add_user(const std::string& name, const std::string& role,
+                             const std::string& password) {
+  auto r = cli({"user", "add", name, "--role", role, "--password-stdin"}, password + "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+std::string ServerProcess::add_sensor(const std::string& sensor_id, const std::string& name) {
+  auto r = cli({"sensor", "add", sensor_id, "--name", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  static const std::regex key(R"((hmk_[A-Za-z0-9_-]+))");
+  if (!std::regex_search(r.out, m, key)) {
+    ADD_FAILURE() << "no api key in: " << r.out;
+    return {};
+  }
+  return m[1];
+}
+
+std::string ServerProcess::login(const std::string& name, const std::string& password) {
+  auto reply = client().post("/api/v2/auth/login",
+                             boost::json::object{{"username", name}, {"password", password}});
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  auto body = reply.json();
+  if (!body.is_object()) return {};
+  return std::string(body.at("token").at("access_token").as_string());
+}
+
+std::unique_ptr<Fleet> Fleet::start(std::map<std::string, std::string> env) {
+  auto f = std::make_unique<Fleet>();
+  f->server = std::make_unique<ServerProcess>(std::move(env));
+  f->server->add_user("root", "admin", "admin-password-1");
+  f->server->add_user("ana", "analyst", "analyst-password-1");
+  f->server->add_user("vic", "viewer", "viewer-password-1");
+  f->sensor_a_key = f->server->add_sensor("sensor-a", "Sensor A");
+  f->sensor_b_key = f->server->add_sensor("sensor-b", "Sensor B");
+  f->server->start();
+  f->admin = f->server->login("root", "admin-password-1");
+  f->analyst = f->server->login("ana", "analyst-password-1");
+  f->viewer = f->server->login("vic", "viewer-password-1");
+  return f;
+}
+
+boost::json::value wire_sample(const std::string& name) {
+  return boost::json::parse(read_file(std::string(HONEYMAN_WIRE_DIR) + "/" + name));
+}
+
+}  // namespace honeyman::testing

@@ -1,0 +1,85 @@
+// Integration-test harness: runs the real `honeyman` binary against a throwaway data directory
+// and talks to it over loopback with the shared HttpClient.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+
+namespace honeyman::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// A temporary directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs `honeyman <args>` with `env` added to the environment; `input` is fed to stdin.
+CommandResult run_honeyman(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env,
+                           const std::string& input = {});
+
+class ServerProcess {
+ public:
+  // Environment defaults for tests: SQLite in a temp dir, a fixed SECRET_KEY, loopback, an
+  // ephemeral port, rate limiting off. Entries of `env` override them.
+  explicit ServerProcess(std::map<std::string, std::string> env = {});
+  ~ServerProcess();  // SIGKILLs the server if still running
+
+  // Starts `honeyman serve`; waits until it logs its port (fails the test after 10 s).
+  void start();
+  // Sends `signal` and waits for the exit status (-1 on timeout).
+  int stop(int signal = 15 /*SIGTERM*/, int timeout_ms = 15000);
+  bool running() const;
+
+  std::uint16_t port() const { return port_; }
+  HttpClient client() const { return HttpClient("127.0.0.1", port_); }
+  const std::map<std::string, std::string>& env() const { return env_; }
+  std::string log() const;  // what the server wrote to stderr so far
+
+  // `honeyman <args>` against the same database and settings.
+  CommandResult cli(const std::vector<std::string>& args, const std::string& input = {}) const;
+  // Adds a user with a known password (CLI, --password-stdin).
+  void add_user(const std::string& name, const std::string& role, const std::string& password);
+  // Adds a sensor via the CLI and returns its API key.
+  std::string add_sensor(const std::string& sensor_id, const std::string& name);
+  // Logs in over HTTP and returns the access token (fails the test if login fails).
+  std::string login(const std::string& name, const std::string& password);
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::map<std::string, std::string> env_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::string log_path_;
+};
+
+// A server with one user per role and two sensors, shared by the tests of a suite.
+struct Fleet {
+  std::unique_ptr<ServerProcess> server;
+  std::string admin, analyst, viewer;      // access tokens
+  std::string sensor_a_key, sensor_b_key;  // API keys of sensors "sensor-a" and "sensor-b"
+  static std::unique_ptr<Fleet> start(std::map<std::string, std::string> env = {});
+};
+
+// Reads a JSON sample from tests/wire.
+boost::json::value wire_sample(const std::string& name);
+
+}  // namespace honeyman::testing

@@ -1,0 +1,156 @@
+// Store throughput and query latency, printed as a table (not a test: timings vary by machine).
+//   store_bench [DATABASE_URL] [threats]   default: a fresh /tmp file, 1,000,000 threats
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+
+using namespace honeyman;
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+const Timestamp kStart = from_unix_micros(1'800'000'000'000'000);
+
+domain::Threat agent_like_threat(std::mt19937_64& rng, int i, int total) {
+  static const char* kDetectors[] = {"usb", "wifi", "ble", "network", "airdrop"};
+  static const char* kTypes[] = {"usb_rubber_ducky", "evil_twin",    "ble_spam",
+                                 "port_scan",        "airdrop_spam", "deauth_flood"};
+  domain::Threat t;
+  // Time-ordered over 30 days, as ingest sees them.
+  t.timestamp = kStart + std::chrono::microseconds(std::int64_t{30} * 86'400'000'000 / total * i);
+  t.id = uuid_v7(t.timestamp);
+  t.sensor_id = "sensor-" + std::to_string(rng() % 20);
+  t.detector_type = kDetectors[rng() % 5];
+  t.threat_type = kTypes[rng() % 6];
+  auto r = rng() % 100;  // mostly low/medium, few critical
+  t.severity = static_cast<domain::Severity>(r < 30 ? 1 : r < 70 ? 2 : r < 90 ? 3 : r < 97 ? 0 : 4);
+  t.threat_score = static_cast<double>(rng() % 1000) / 1000.0;
+  t.confidence = 0.8;
+  t.device_name = "Flipper Zero";
+  t.device_mac = "aa:bb:cc:dd:ee:ff";
+  t.matched_rules = boost::json::array{boost::json::object{{"name", "ble_spam_pattern"}}};
+  t.raw_event = boost::json::object{
+      {"message", "BLE advertisement flood from a spoofed Apple device"},
+      {"metadata", {{"rssi", -48}, {"channel", 37}, {"adv_count", 412}}},
+      {"raw", {{"manufacturer_id", 76}, {"payload", "0719010f2022f58f0100000000000000"}}}};
+  t.mitre_tactics = {"TA0001"};
+  t.mitre_techniques = {"T1200"};
+  t.created_at = t.timestamp + 20ms;
+  return t;
+}
+
+// Wall time of the whole loop (including making the threats) and of insert_threats alone.
+std::pair<double, double> insert_all(store::Store& s, int total) {
+  std::mt19937_64 rng(42);
+  auto begin = Steady::now();
+  Steady::duration in_store{};
+  for (int i = 0; i < total;) {
+    std::vector<domain::Threat> batch;
+    for (int j = 0; j < 1000 && i < total; ++j, ++i)
+      batch.push_back(agent_like_threat(rng, i, total));
+    auto call = Steady::now();
+    auto r = s.insert_threats(std::move(batch));
+    in_store += Steady::now() - call;
+    if (!r) {
+      std::fprintf(stderr, "insert failed: %s\n", r.error().message.c_str());
+      std::exit(1);
+    }
+  }
+  return {std::chrono::duration<double>(Steady::now() - begin).count(),
+          std::chrono::duration<double>(in_store).count()};
+}
+
+void time_query(store::Store& s, const char* name, const store::ThreatQuery& q) {
+  // STORE_BENCH_ONLY=<text> runs only the queries whose name contains it (for profiling).
+  if (const char* only = std::getenv("STORE_BENCH_ONLY"); only && !std::strstr(name, only)) return;
+  std::vector<double> us;
+  std::size_t rows = 0;
+  std::int64_t total = 0;
+  for (int i = 0; i < (std::getenv("STORE_BENCH_ONLY") ? 5000 : 200); ++i) {
+    auto begin = Steady::now();
+    auto page = s.query_threats(q);
+    us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - begin).count());
+    if (!page) {
+      std::fprintf(stderr, "%s failed: %s\n", name, page.error().message.c_str());
+      return;
+    }
+    rows = page->threats.size();
+    total = page->total;
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("| %-44s | %4zu | %8lld | %9.0f | %9.0f |\n", name, rows,
+              static_cast<long long>(total), us[us.size() / 2], us[us.size() * 99 / 100]);
+}
+
+void create_sensors(store::Store& s) {
+  for (int i = 0; i < 20; ++i) {
+    domain::Sensor sensor;
+    sensor.id = uuid_v4();
+    sensor.sensor_id = "sensor-" + std::to_string(i);
+    sensor.name = sensor.sensor_id;
+    sensor.latitude = 52.5;
+    sensor.longitude = 13.4;
+    sensor.created_at = sensor.updated_at = kStart;
+    (void)s.create_sensor(sensor, "");  // already there when re-running on an existing file
+  }
+}
+
+void time_queries(store::Store& s) {
+  using domain::Severity;
+  auto first = s.query_threats({}).value();
+  auto deep = s.query_threats({.page = 2000}).value();
+  std::printf("| %-44s | rows | total    | median µs | p99 µs    |\n|---|---|---|---|---|\n",
+              "query");
+  time_query(s, "timestamp desc, page 1", {});
+  time_query(s, "timestamp desc, severity=critical", {.severities = {Severity::critical}});
+  time_query(s, "timestamp desc, severity=high|critical",
+             {.severities = {Severity::high, Severity::critical}});
+  time_query(s, "timestamp desc, sensor_id=sensor-3", {.sensor_ids = {"sensor-3"}});
+  time_query(s, "timestamp desc, sensor-3 + critical",
+             {.sensor_ids = {"sensor-3"}, .severities = {Severity::critical}});
+  time_query(s, "timestamp desc, keyset page 2", {.cursor = first.next_cursor});
+  time_query(s, "timestamp desc, keyset after page 2000", {.cursor = deep.next_cursor});
+  time_query(s, "timestamp desc, offset page 2000", {.page = 2000});
+  time_query(s, "timestamp desc, last 24h (capped total)", {.start_time = kStart + 29 * 24h});
+  time_query(s, "timestamp desc, is_acknowledged=false", {.is_acknowledged = false});
+  time_query(s, "severity desc", {.sort_by = store::ThreatSort::severity});
+  time_query(s, "sensor_id asc", {.sort_by = store::ThreatSort::sensor_id, .descending = false});
+  time_query(s, "threat_score desc (no index)", {.sort_by = store::ThreatSort::threat_score});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string file = (std::filesystem::temp_directory_path() / "honeyman-store-bench.db").string();
+  std::string url = argc > 1 ? argv[1] : "sqlite:///" + file;
+  int total = argc > 2 ? std::stoi(argv[2]) : 1'000'000;
+  if (argc <= 1)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file + suffix);
+  auto opened = store::open_store({.database_url = url});
+  if (!opened || !(*opened)->migrate())
+    return std::fprintf(stderr, "cannot open %s\n", url.c_str()), 1;
+  auto& s = **opened;
+  create_sensors(s);
+  auto [seconds, store_seconds] = insert_all(s, total);
+  std::printf(
+      "insert: %d threats in batches of 1000: %.2f s, %.0f threats/s "
+      "(insert_threats alone: %.2f s, %.0f threats/s)\n\n",
+      total, seconds, total / seconds, store_seconds, total / store_seconds);
+  time_queries(s);
+  auto t0 = Steady::now();
+  auto stats = s.sensor_stats("sensor-3", kStart + 30 * 24h);
+  std::printf("\nsensor_stats: %.0f µs (%s)\n",
+              std::chrono::duration<double, std::micro>(Steady::now() - t0).count(),
+              stats ? "ok" : stats.error().message.c_str());
+  return 0;
+}

@@ -1,0 +1,133 @@
+#include "store_fixture.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+namespace honeyman::store::testing {
+namespace {
+
+constexpr std::string_view kFreshFile = "sqlite-file:";  // marker: make a new file per test
+
+}  // namespace
+
+std::vector<StoreParam> store_params() {
+  std::vector<StoreParam> params{{"sqlite_file", std::string(kFreshFile)},
+                                 {"sqlite_memory", "sqlite:///:memory:"}};
+  if (const char* pg = std::getenv("HONEYMAN_TEST_POSTGRES_URL"); pg != nullptr && *pg != '\0') {
+    std::stringstream urls(pg);
+    std::string url;
+    for (int i = 1; std::getline(urls, url, ',');)
+      if (!url.empty()) params.push_back({"postgres_" + std::to_string(i++), url});
+  }
+  return params;
+}
+
+std::string param_name(const ::testing::TestParamInfo<StoreParam>& info) {
+  return info.param.name;
+}
+
+void StoreTest::SetUp() {
+  url_ = GetParam().url;
+  if (url_ == kFreshFile) {
+    file_ = (std::filesystem::temp_directory_path() / ("honeyman-store-" + random_token(9) + ".db"))
+                .string();
+    url_ = "sqlite:///" + file_;  // file_ is absolute: sqlite:////tmp/...
+  }
+  // A later PostgreSQL store must give each test a clean database (e.g. a schema per test);
+  // until then any non-SQLite URL fails here, loudly, in open_store.
+  auto opened = open_store({.database_url = url_, .read_connections = 4, .busy_timeout_ms = 5000});
+  ASSERT_TRUE(opened) << url_ << ": " << opened.error().message;
+  store_ = std::move(*opened);
+  auto migrated = store_->migrate();
+  ASSERT_TRUE(migrated) << migrated.error().message;
+}
+
+void StoreTest::TearDown() {
+  store_.reset();
+  if (file_.empty()) return;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+    std::filesystem::remove(file_ + suffix);
+}
+
+std::unique_ptr<Store> StoreTest::open_again() {
+  auto opened = open_store({.database_url = url_});
+  EXPECT_TRUE(opened) << opened.error().message;
+  return opened ? std::move(*opened) : nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+domain::User make_user(const std::string& username) {
+  domain::User u;
+  u.id = uuid_v4();
+  u.username = username;
+  u.email = username + "@example.org";
+  u.full_name = "User " + username;
+  u.role = domain::Role::analyst;
+  u.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  u.created_at = kT0;
+  return u;
+}
+
+domain::Sensor make_sensor(const std::string& sensor_id, Timestamp created_at) {
+  domain::Sensor s;
+  s.id = uuid_v4();
+  s.sensor_id = sensor_id;
+  s.name = "Sensor " + sensor_id;
+  s.description = "lobby";
+  s.latitude = 52.52;
+  s.longitude = 13.405;
+  s.location_method = "manual";
+  s.location_accuracy = 10.0;
+  s.city = "Berlin";
+  s.country = "DE";
+  s.enabled_detectors = {"usb", "ble"};
+  s.capabilities = boost::json::object{{"usb", true}, {"ble", true}};
+  s.platform = "linux";
+  s.architecture = "aarch64";
+  s.agent_version = "2.1.0";
+  s.python_version = "3.11";
+  s.created_at = s.updated_at = created_at;
+  s.registered_at = created_at;
+  return s;
+}
+
+domain::Threat make_threat(const ThreatSpec& spec) {
+  domain::Threat t;
+  t.id = uuid_v7(spec.timestamp);
+  t.timestamp = spec.timestamp;
+  t.sensor_id = spec.sensor_id;
+  t.threat_type = spec.threat_type;
+  t.detector_type = spec.detector_type;
+  t.severity = spec.severity;
+  t.threat_score = spec.threat_score;
+  t.confidence = 0.9;
+  t.device_name = "Device";
+  t.matched_rules = boost::json::array{boost::json::object{{"name", "rule-1"}}};
+  t.raw_event = boost::json::object{{"message", "seen"}, {"metadata", {{"k", 1}}}};
+  t.mitre_tactics = {"TA0001"};
+  t.mitre_techniques = {"T1200"};
+  t.created_at = spec.timestamp + 1s;
+  return t;
+}
+
+void add_sensors(Store& store, const std::vector<std::string>& sensor_ids, Timestamp created_at) {
+  for (const auto& id : sensor_ids) {
+    auto created = store.create_sensor(make_sensor(id, created_at), "");
+    ASSERT_TRUE(created) << created.error().message;
+  }
+}
+
+std::vector<domain::Threat> insert(Store& store, const std::vector<domain::Threat>& threats) {
+  auto stored = store.insert_threats(threats);
+  EXPECT_TRUE(stored) << stored.error().message;
+  return stored ? std::move(*stored) : std::vector<domain::Threat>{};
+}
+
+std::vector<std::string> ids_of(const std::vector<domain::Threat>& threats) {
+  std::vector<std::string> ids;
+  for (const auto& t : threats) ids.push_back(t.id);
+  return ids;
+}
+
+}  // namespace honeyman::store::testing

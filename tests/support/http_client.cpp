@@ -1,0 +1,168 @@
+#include "support/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <cctype>
+#include <optional>
+
+namespace honeyman::testing {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Reply failure(std::string_view what, const boost::system::error_code& ec) {
+  return Reply{0, std::string(what) + ": " + ec.message(), {}};
+}
+
+}  // namespace
+
+boost::json::value Reply::json() const {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  return ec ? boost::json::value() : v;
+}
+
+std::string Reply::header(std::string_view name) const {
+  auto it = headers.find(lower(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpClient::Impl {
+  std::string host;
+  std::uint16_t port;
+  std::chrono::milliseconds timeout{10'000};
+  asio::io_context io;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+
+  boost::system::error_code connect() {
+    stream.emplace(io);
+    buffer.clear();
+    stream->expires_after(timeout);
+    boost::system::error_code ec;
+    tcp::resolver resolver(io);
+    auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+    if (!ec) stream->connect(endpoints, ec);
+    if (ec) {
+      stream.reset();
+      return ec;
+    }
+    boost::system::error_code ignored;
+    stream->socket().set_option(tcp::no_delay(true), ignored);
+    return ec;
+  }
+
+  Reply read_reply(boost::system::error_code& ec, bool head = false) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    parser.skip(head);  // a HEAD answer announces a length but carries no body
+    stream->expires_after(timeout);
+    http::read(*stream, buffer, parser, ec);
+    Reply reply;
+    if (ec) return reply;
+    auto res = parser.release();
+    reply.status = static_cast<int>(res.result_int());
+    reply.body = std::move(res.body());
+    for (const auto& f : res) reply.headers[lower(f.name_string())] = std::string(f.value());
+    if (!res.keep_alive()) stream.reset();
+    return reply;
+  }
+
+  Reply send(const http::request<http::string_body>& req) {
+    // A kept-alive connection may have been closed by the server meanwhile: retry once fresh.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool reused = stream.has_value();
+      if (!stream)
+        if (auto ec = connect()) return failure("connect failed", ec);
+      boost::system::error_code write_ec, ec;
+      stream->expires_after(timeout);
+      http::write(*stream, req, write_ec);
+      // Even when the write failed the server may have answered early and stopped reading
+      // (413 for an oversized body): that answer is still in our receive buffer.
+      Reply reply = read_reply(ec, req.method() == http::verb::head);
+      if (!ec) return reply;
+      stream.reset();
+      if (!reused) return failure("request failed", write_ec ? write_ec : ec);
+    }
+    return Reply{0, "request failed twice", {}};
+  }
+};
+
+HttpClient::HttpClient(std::string host, std::uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+}
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+
+void HttpClient::set_timeout(std::chrono::milliseconds timeout) {
+  impl_->timeout = timeout;
+}
+
+Reply HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
+                          const HeaderList& headers) {
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, impl_->host + ":" + std::to_string(impl_->port));
+  req.keep_alive(true);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  if (!body.empty() && req[http::field::content_type].empty())
+    req.set(http::field::content_type, "application/json");
+  req.body() = std::string(body);
+  req.prepare_payload();
+  return impl_->send(req);
+}
+
+Reply HttpClient::get(std::string_view target, const HeaderList& headers) {
+  return request("GET", target, {}, headers);
+}
+Reply HttpClient::post(std::string_view target, const boost::json::value& body,
+                       const HeaderList& headers) {
+  return request("POST", target, boost::json::serialize(body), headers);
+}
+Reply HttpClient::put(std::string_view target, const boost::json::value& body,
+                      const HeaderList& headers) {
+  return request("PUT", target, boost::json::serialize(body), headers);
+}
+Reply HttpClient::del(std::string_view target, const HeaderList& headers) {
+  return request("DELETE", target, {}, headers);
+}
+
+Reply HttpClient::raw(std::string_view bytes) {
+  impl_->stream.reset();
+  if (auto ec = impl_->connect()) return failure("connect failed", ec);
+  boost::system::error_code write_ec, ec;
+  impl_->stream->expires_after(impl_->timeout);
+  asio::write(*impl_->stream, asio::buffer(bytes.data(), bytes.size()), write_ec);
+  Reply reply = impl_->read_reply(ec);  // the server may answer before reading everything
+  impl_->stream.reset();
+  if (ec) return failure("raw request failed", write_ec ? write_ec : ec);
+  return reply;
+}
+
+HeaderList bearer(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
+}
+HeaderList api_key(std::string_view key) {
+  return {{"X-API-Key", std::string(key)}};
+}
+
+}  // namespace honeyman::testing
