@@ -51,7 +51,9 @@ std::optional<Timestamp> QueryReader::timestamp(std::string_view name) {
 std::vector<std::string> QueryReader::list(std::string_view name) {
   std::vector<std::string> out;
   for (auto it = params_.find(name); it != params_.end(); it = params_.find(std::next(it), name)) {
-    std::string_view v = (*it).value;
+    // params_view yields decoded params by value: keep the string alive while we split it.
+    const std::string value = (*it).value;
+    std::string_view v = value;
     while (!v.empty()) {
       auto comma = v.find(',');
       if (auto item = v.substr(0, comma); !item.empty()) out.emplace_back(item);

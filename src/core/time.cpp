@@ -62,7 +62,7 @@ std::string format_timestamp(Timestamp t) {
 std::optional<Timestamp> parse_timestamp(std::string_view s) {
   using namespace std::chrono;
   std::size_t pos = 0;
-  int y, mo, d, h = 0, mi = 0, se = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
   if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
       !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
     return std::nullopt;
@@ -93,7 +93,7 @@ std::optional<Timestamp> parse_timestamp(std::string_view s) {
     } else if (s[pos] == '+' || s[pos] == '-') {
       int sign = s[pos] == '-' ? -1 : 1;
       ++pos;
-      int oh, om;
+      int oh = 0, om = 0;
       if (!read_digits(s, pos, 2, oh)) return std::nullopt;
       if (pos < s.size() && s[pos] == ':') ++pos;
       if (!read_digits(s, pos, 2, om) || oh > 23 || om > 59) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -104,6 +105,8 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env)
 }
 
 ServerProcess::~ServerProcess() {
+  // A server that died under the test explains itself here, not in a later "connection refused".
+  if (pid_ > 0 && !running()) std::cerr << "server exited early; its log:\n" << log() << '\n';
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     wait_exit(pid_, 5000);
