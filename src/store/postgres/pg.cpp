@@ -192,6 +192,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& conninfo
   if (PQstatus(conn.get()) != CONNECTION_OK)
     return make_error(Errc::unavailable,
                       "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn.get())));
+  // Server notices ("relation already exists, skipping") are not errors; libpq would print
+  // them on stderr.
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   auto c = std::unique_ptr<Connection>(new Connection(std::move(conn)));
   // Times are bigint microseconds and text is UTF-8 whatever the server's defaults are.
   if (auto s = c->exec("SET client_encoding = 'UTF8'", "configure connection"); !s)

@@ -42,6 +42,14 @@ Status apply_if_pending(Connection& conn, const Migration& m) {
   return txn->commit();
 }
 
+Result<int> schema_version_on(Connection& conn) {
+  auto exists = conn.run("SELECT to_regclass('schema_migrations') IS NOT NULL", Params(),
+                         "read schema version");
+  if (!exists) return exists.error();
+  if (!(*exists)[0].boolean(0)) return 0;
+  return current_version(conn);
+}
+
 }  // namespace
 
 std::string libpq_url(std::string_view url) {
@@ -104,6 +112,9 @@ Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config) {
 
 Result<int> PgStore::migrate() {
   auto version = with_connection([&](Connection& conn) -> Result<int> {
+    // Every command migrates at start; an up-to-date schema needs no lock and no transaction.
+    if (auto known = schema_version_on(conn); known && *known >= migrations().back().version)
+      return *known;
     for (const auto& m : migrations())
       if (auto s = apply_if_pending(conn, m); !s) return s.error();
     return current_version(conn);
@@ -116,13 +127,7 @@ Result<int> PgStore::migrate() {
 }
 
 Result<int> PgStore::schema_version() {
-  return with_connection([&](Connection& conn) -> Result<int> {
-    auto exists = conn.run("SELECT to_regclass('schema_migrations') IS NOT NULL", Params(),
-                           "read schema version");
-    if (!exists) return exists.error();
-    if (!(*exists)[0].boolean(0)) return 0;
-    return current_version(conn);
-  });
+  return with_connection([&](Connection& conn) { return schema_version_on(conn); });
 }
 
 Status PgStore::ping() {
