@@ -17,7 +17,10 @@ struct Filter {
   template <class T>
   std::string param(const T& value, std::string_view type) {
     params.add(value);
-    return "$" + std::to_string(params.size()) + "::" + std::string(type);
+    // append() rather than operator+ on a literal: GCC 12 at -O3 reports a false -Wrestrict.
+    std::string out = "$";
+    out.append(std::to_string(params.size())).append("::").append(type);
+    return out;
   }
   void add_value(const CursorValue& v, std::string_view type, std::string& out) {
     if (v.type == SortType::text)
