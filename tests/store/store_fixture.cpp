@@ -9,8 +9,8 @@
 namespace honeyman::store::testing {
 namespace {
 
-constexpr std::string_view kFreshFile = "sqlite-file:";  // marker: make a new file per test
-constexpr std::string_view kNoPostgres = "postgres-missing:";
+constexpr std::string_view kFreshFile = "sqlite-file:";        // marker: make a new file per test
+constexpr std::string_view kNoPostgres = "postgres-missing:";  // marker: no server configured
 
 // `url` with its database name replaced by `database`.
 std::string with_database(const std::string& url, const std::string& database) {
@@ -47,14 +47,13 @@ std::string run_admin(const std::string& server_url, const std::string& sql) {
 }  // namespace
 
 bool is_postgres_url(const std::string& url) {
-  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+  return url.starts_with("postgresql://") || url.starts_with("postgres://") || url == kNoPostgres;
 }
 
 std::vector<StoreParam> postgres_params() {
   std::vector<StoreParam> out;
   for (auto& p : store_params())
     if (is_postgres_url(p.url)) out.push_back(p);
-  if (out.empty()) out.push_back({"postgres_missing", std::string(kNoPostgres)});
   return out;
 }
 
@@ -72,15 +71,20 @@ void drop_test_database(const std::string& server_url, const std::string& databa
   EXPECT_EQ(error, "");
 }
 
+// postgres_1 is always there, so the list of tests does not depend on the environment: without
+// HONEYMAN_TEST_POSTGRES_URL its tests fail (loudly, in SetUp) instead of vanishing.
 std::vector<StoreParam> store_params() {
   std::vector<StoreParam> params{{"sqlite_file", std::string(kFreshFile)},
                                  {"sqlite_memory", "sqlite:///:memory:"}};
-  if (const char* pg = std::getenv("HONEYMAN_TEST_POSTGRES_URL"); pg != nullptr && *pg != '\0') {
-    std::stringstream urls(pg);
-    std::string url;
-    for (int i = 1; std::getline(urls, url, ',');)
-      if (!url.empty()) params.push_back({"postgres_" + std::to_string(i++), url});
+  std::vector<std::string> urls;
+  if (const char* pg = std::getenv("HONEYMAN_TEST_POSTGRES_URL"); pg != nullptr) {
+    std::stringstream list(pg);
+    for (std::string url; std::getline(list, url, ',');)
+      if (!url.empty()) urls.push_back(url);
   }
+  if (urls.empty()) urls.push_back(std::string(kNoPostgres));
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    params.push_back({"postgres_" + std::to_string(i + 1), urls[i]});
   return params;
 }
 
@@ -96,8 +100,8 @@ void StoreTest::SetUp() {
     url_ = "sqlite:///" + file_;  // file_ is absolute: sqlite:////tmp/...
   }
   ASSERT_NE(url_, kNoPostgres) << "HONEYMAN_TEST_POSTGRES_URL is not set: run the tests "
-                                  "through scripts/test, or `scripts/test-servers start` and "
-                                  "source the env file it writes";
+                                  "through scripts/test, or run `scripts/test-servers start` and "
+                                  "export the variables of the env file it writes";
   if (is_postgres_url(url_)) {
     server_url_ = url_;
     url_ = create_test_database(server_url_);

@@ -1,9 +1,9 @@
 // The store conformance fixture: every TEST_P in this suite runs once per store URL — a fresh
 // SQLite file, a private SQLite in-memory database, and each URL listed in the environment
 // variable HONEYMAN_TEST_POSTGRES_URL (comma-separated; `scripts/test-servers start` provides
-// one). Each PostgreSQL test runs in a database of its own, created from that server URL before
-// the test and dropped after it. A store that cannot be opened or migrated fails the test;
-// nothing here ever skips.
+// one; without it the postgres_1 tests fail, saying so). Each PostgreSQL test runs in a database of
+// its own, created from that server URL before the test and dropped after it. A store that cannot
+// be opened or migrated fails the test; nothing here ever skips.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ inline void PrintTo(const StoreParam& p, std::ostream* os) {
   *os << p.name;
 }
 std::vector<StoreParam> store_params();
-// Only the PostgreSQL URLs; when there are none, one entry whose tests fail saying so.
+// Only the PostgreSQL entries (always at least postgres_1).
 std::vector<StoreParam> postgres_params();
 bool is_postgres_url(const std::string& url);
 
