@@ -61,9 +61,9 @@ int wait_exit(pid_t pid, int timeout_ms) {
 }
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
-const char* const kScrubbed[] = {
-    "DATABASE_URL", "SECRET_KEY",   "REDIS_URL",          "MQTT_BROKER_HOST", "ENVIRONMENT", "PORT",
-    "HOST",         "CORS_ORIGINS", "RATE_LIMIT_ENABLED", "LOG_LEVEL",        "LOG_FORMAT"};
+const char* const kScrubbed[] = {"DATABASE_URL", "SECRET_KEY", "REDIS_URL", "MQTT_BROKER_HOST",
+                                 "ENVIRONMENT", "PORT", "HOST", "CORS_ORIGINS",
+                                 "RATE_LIMIT_ENABLED", "LOG_LEVEL", "LOG_FORMAT"};
 
 // Runs one statement on a PostgreSQL server; "" or the error text.
 std::string run_postgres(const std::string& url, const std::string& sql) {
@@ -193,9 +193,7 @@ bool ServerProcess::running() const {
   return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
 }
 
-std::string ServerProcess::log() const {
-  return read_file(log_path_);
-}
+std::string ServerProcess::log() const { return read_file(log_path_); }
 
 CommandResult ServerProcess::cli(const std::vector<std::string>& args,
                                  const std::string& input) const {
