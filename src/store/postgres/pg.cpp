@@ -186,7 +186,8 @@ std::int64_t Rows::affected() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& conninfo) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& conninfo,
+                                                     const std::string& setup) {
   PgConn conn(PQconnectdb(conninfo.c_str()));
   if (!conn) return make_error(Errc::unavailable, "PostgreSQL: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK)
@@ -197,9 +198,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& conninfo
   PQsetNoticeProcessor(
       conn.get(), [](void*, const char*) {}, nullptr);
   auto c = std::unique_ptr<Connection>(new Connection(std::move(conn)));
-  // Times are bigint microseconds and text is UTF-8 whatever the server's defaults are.
-  if (auto s = c->exec("SET client_encoding = 'UTF8'", "configure connection"); !s)
-    return s.error();
+  if (auto s = c->exec(setup, "configure connection"); !s) return s.error();
   return c;
 }
 

@@ -25,6 +25,8 @@ Result<int> current_version(Connection& conn) {
 Status apply_if_pending(Connection& conn, const Migration& m) {
   auto txn = Transaction::begin(conn, "migrate");
   if (!txn) return txn.error();
+  // Waiting for another process's migration is expected, however long it takes.
+  if (auto s = conn.exec("SET LOCAL lock_timeout = 0", "migrate"); !s) return s;
   if (auto r =
           conn.run("SELECT pg_advisory_xact_lock($1::bigint)", Params(kMigrationLock), "migrate");
       !r)
@@ -56,12 +58,15 @@ std::string libpq_url(std::string_view url) {
   auto colon = url.find("://");
   auto scheme = url.substr(0, colon);
   if (auto plus = scheme.find('+'); plus != std::string_view::npos) scheme = scheme.substr(0, plus);
-  return std::string(scheme) + std::string(url.substr(colon));
+  auto out = std::string(scheme) + std::string(url.substr(colon));
+  if (out.find("connect_timeout=") == std::string::npos)
+    out += out.find('?') == std::string::npos ? "?connect_timeout=10" : "&connect_timeout=10";
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
-Pool::Pool(std::string conninfo, int size, std::unique_ptr<Connection> first)
-    : conninfo_(std::move(conninfo)), size_(std::max(1, size)) {
+Pool::Pool(std::string conninfo, std::string setup, int size, std::unique_ptr<Connection> first)
+    : conninfo_(std::move(conninfo)), setup_(std::move(setup)), size_(std::max(1, size)) {
   idle_.push_back(std::move(first));
   open_ = 1;
 }
@@ -79,7 +84,7 @@ Result<Pool::Lease> Pool::acquire() {
     }
     ++open_;
     lock.unlock();  // connecting takes a round trip or more: not under the lock
-    auto conn = Connection::open(conninfo_);
+    auto conn = Connection::open(conninfo_, setup_);
     if (!conn) {
       lock.lock();
       --open_;
@@ -105,9 +110,14 @@ void Pool::give_back(std::unique_ptr<Connection> conn) {
 // ---------------------------------------------------------------------------------------------
 Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config) {
   auto conninfo = libpq_url(config.database_url);
-  auto first = Connection::open(conninfo);
+  // Text is UTF-8 whatever the server's default; a statement waiting for a row or table lock
+  // longer than busy_timeout_ms fails with `unavailable`, as SQLite's busy timeout does.
+  auto setup = "SET client_encoding = 'UTF8'; SET lock_timeout = " +
+               std::to_string(std::max(0, config.busy_timeout_ms));
+  auto first = Connection::open(conninfo, setup);
   if (!first) return first.error();
-  return std::unique_ptr<Store>(new PgStore(conninfo, config.pool_size, std::move(*first)));
+  return std::unique_ptr<Store>(
+      new PgStore(conninfo, std::move(setup), config.pool_size, std::move(*first)));
 }
 
 Result<int> PgStore::migrate() {

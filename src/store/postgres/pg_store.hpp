@@ -19,7 +19,8 @@ namespace honeyman::store::pg {
 // Opens the pool (one connection at once, to fail fast; the rest on demand).
 Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config);
 
-// "postgresql+asyncpg://..." (old .env files name a Python driver) → "postgresql://...".
+// "postgresql+asyncpg://..." (old .env files name a Python driver) → "postgresql://...", with
+// connect_timeout=10 unless the URL sets one (an unreachable host must not hang a call).
 std::string libpq_url(std::string_view database_url);
 
 // Compiled-in schema migrations, in version order (migrations.cpp).
@@ -34,7 +35,8 @@ const std::vector<Migration>& migrations();
 // replaced on demand.
 class Pool {
  public:
-  Pool(std::string conninfo, int size, std::unique_ptr<Connection> first);
+  // `setup` runs on every new connection (session settings).
+  Pool(std::string conninfo, std::string setup, int size, std::unique_ptr<Connection> first);
 
   class Lease {
    public:
@@ -58,7 +60,7 @@ class Pool {
  private:
   void give_back(std::unique_ptr<Connection> conn);
 
-  std::string conninfo_;
+  std::string conninfo_, setup_;
   int size_;
   std::mutex mutex_;
   std::condition_variable returned_;
@@ -68,8 +70,8 @@ class Pool {
 
 class PgStore final : public Store {
  public:
-  PgStore(std::string conninfo, int pool_size, std::unique_ptr<Connection> first)
-      : pool_(std::move(conninfo), pool_size, std::move(first)) {}
+  PgStore(std::string conninfo, std::string setup, int pool_size, std::unique_ptr<Connection> first)
+      : pool_(std::move(conninfo), std::move(setup), pool_size, std::move(first)) {}
 
   Result<int> migrate() override;
   Result<int> schema_version() override;

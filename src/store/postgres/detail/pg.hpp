@@ -113,7 +113,10 @@ auto collect(const Rows& rows, Read read) -> std::vector<decltype(read(rows[0]))
 // One libpq connection. Used by one thread at a time (a pool lease).
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> open(const std::string& conninfo);
+  // Connects and runs `setup` (SET statements) once. Errc::unavailable when the server cannot
+  // be reached.
+  static Result<std::unique_ptr<Connection>> open(const std::string& conninfo,
+                                                  const std::string& setup);
 
   // A fixed statement, prepared on this connection on first use. `what` names the operation in
   // error messages.
