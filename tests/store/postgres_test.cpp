@@ -158,6 +158,15 @@ TEST_P(PostgresTest, ReconnectsAfterTheServerDroppedItsConnections) {
   EXPECT_EQ(store().query_threats({}).value().total, 1);
 }
 
+// PostgreSQL text cannot hold NUL; one such byte must not fail a batch of many sensors' threats.
+TEST_P(PostgresTest, NulBytesAreDroppedNotFatal) {
+  auto t = make_threat({});
+  t.device_name = std::string("ab\0cd", 5);
+  auto stored = insert(store(), {t, make_threat({})});
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(store().find_threat(t.id).value().device_name, "abcd");
+}
+
 TEST_P(PostgresTest, OldDriverSchemesAreAccepted) {
   auto pos = url_.find("://");
   auto asyncpg = "postgresql+asyncpg" + url_.substr(pos);

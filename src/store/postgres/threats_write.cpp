@@ -128,6 +128,8 @@ Result<std::vector<std::int64_t>> reserve_seqs(Connection& conn, std::size_t n) 
 
 // ---------------------------------------------------------------------------------------------
 // COPY text format: tab-separated, \N for NULL, backslash escapes for the four special bytes.
+// PostgreSQL text cannot hold NUL: a "\u0000" that JSON let through is dropped rather than
+// failing the whole batch (and with it other sensors' threats).
 class CopyWriter {
  public:
   std::string& data() { return out_; }
@@ -147,6 +149,8 @@ class CopyWriter {
           break;
         case '\r':
           out_ += "\\r";
+          break;
+        case '\0':
           break;
         default:
           out_ += c;
