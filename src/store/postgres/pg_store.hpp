@@ -154,6 +154,7 @@ class PgStore final : public Store {
   template <class Fn>
   static auto run_transaction(Connection& conn, std::string_view what, Fn& fn, const char* begin)
       -> decltype(fn(conn)) {
+    conn.clear_sqlstate();  // a failure decided in C++ (unknown sensor) is never retried
     auto txn = Transaction::begin(conn, what, begin);
     if (!txn) return txn.error();
     auto result = fn(conn);

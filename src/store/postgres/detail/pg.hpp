@@ -134,6 +134,7 @@ class Connection {
   bool idle() const { return PQtransactionStatus(conn_.get()) == PQTRANS_IDLE; }
   // SQLSTATE of the latest failed statement ("" when it failed without one).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
+  void clear_sqlstate() { last_sqlstate_.clear(); }
   // Statements that succeeded since the last reset_progress(): a failure on a broken connection
   // with none before it changed nothing and may be retried on a new connection.
   int progress() const { return progress_; }
