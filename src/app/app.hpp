@@ -21,6 +21,8 @@ struct AppConfig {
   int io_threads = 0;     // 0: one per core
   int store_threads = 4;  // BlockingPool size
   std::chrono::seconds revocation_poll{2};
+  // Store::maintain (PostgreSQL: day partitions created ahead); also run once at start.
+  std::chrono::seconds store_maintenance_interval{3600};
   std::chrono::milliseconds shutdown_grace{10'000};
   int data_retention_days = 90;
   store::StoreConfig store;

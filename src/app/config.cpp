@@ -19,7 +19,7 @@ const std::vector<std::string>& known_settings() {
       "SENSOR_HEARTBEAT_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "API_PREFIX",
       "ENVIRONMENT", "AUTO_MIGRATE", "MAX_REQUEST_BODY_BYTES", "REQUEST_HEADER_TIMEOUT",
       "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
-      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY"};
+      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE"};
   return keys;
 }
 
@@ -82,6 +82,9 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.data_retention_days = static_cast<int>(r.integer("DATA_RETENTION_DAYS", 90, 1, 36500));
 
   c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
+  // PostgreSQL connections: one per store thread, plus the ingest writer and a spare.
+  c.store.pool_size =
+      static_cast<int>(r.integer("DATABASE_POOL_SIZE", c.store_threads + 2, 1, 1000));
 
   c.http.host = s.get_or("HOST", "0.0.0.0");
   c.http.port = static_cast<std::uint16_t>(r.integer("PORT", 8000, 0, 65535));

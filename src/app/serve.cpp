@@ -26,6 +26,19 @@ asio::awaitable<void> poll_revocations(api::Services& s, std::chrono::seconds ev
   }
 }
 
+// Store upkeep (PostgreSQL: the next days' partitions), now and then every `every`. Several
+// instances may run it at once: the store serialises them.
+asio::awaitable<void> maintain_store(api::Services& s, std::chrono::seconds every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto done = co_await run_blocking(s.pool, [&] { return s.store.maintain(s.clock.now()); });
+    if (!done) spdlog::warn("store maintenance failed: {}", done.error().message);
+    timer.expires_after(every);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -60,6 +73,7 @@ int run_serve(const AppConfig& config) {
   }
   server.start();
   asio::co_spawn(io, poll_revocations(services, config.revocation_poll), asio::detached);
+  asio::co_spawn(io, maintain_store(services, config.store_maintenance_interval), asio::detached);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {

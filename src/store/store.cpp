@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace honeyman::store {
@@ -53,8 +54,7 @@ Result<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
     if (!target) return target.error();
     return detail::open_sqlite_store(*target, config);
   }
-  if (scheme == "postgresql" || scheme == "postgres")
-    return make_error(Errc::invalid_input, "PostgreSQL store not built yet");
+  if (scheme == "postgresql" || scheme == "postgres") return pg::open_postgres_store(config);
   return make_error(Errc::invalid_input, "DATABASE_URL: unsupported scheme '" +
                                              std::string(scheme) +
                                              "' (use sqlite:// or postgresql://)");

@@ -1,5 +1,5 @@
 // store: durable state behind one interface, with an embedded SQLite implementation (default)
-// and, later, PostgreSQL. Callers never see SQL or a driver type.
+// and a PostgreSQL one (libpq). Callers never see SQL or a driver type.
 //
 // Contract shared by every implementation:
 //  - every method is thread-safe; implementations keep their own connections;
@@ -27,6 +27,9 @@ struct StoreConfig {
   std::string database_url = "sqlite:///./honeyman.db";
   int read_connections = 4;       // readers run in parallel with the single writer (WAL)
   int busy_timeout_ms = 5000;     // how long a statement waits for a lock before `unavailable`
+  // PostgreSQL: connections in the pool (opened on demand; a call waits when all are busy).
+  // Sized for STORE_THREADS blocking threads plus the ingest writer.
+  int pool_size = 8;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +130,13 @@ class Store {
   virtual Result<int> migrate() = 0;
   virtual Result<int> schema_version() = 0;  // 0 before any migration
   virtual Status ping() = 0;                 // cheap round trip, for /ready
+  // Periodic upkeep at time `now`, safe to call from several processes at once. PostgreSQL
+  // creates the day partitions of `threats` ahead (yesterday .. now + 7 days); migrate() also
+  // runs it. Stores with nothing to maintain (SQLite) return ok.
+  virtual Status maintain(Timestamp now) {
+    (void)now;
+    return {};
+  }
 
   // Users. create_user: Errc::conflict when the username or email is taken.
   virtual Result<domain::User> create_user(const domain::User& user) = 0;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -65,6 +66,39 @@ const char* const kScrubbed[] = {"DATABASE_URL", "SECRET_KEY", "REDIS_URL", "MQT
                                  "ENVIRONMENT", "PORT", "HOST", "CORS_ORIGINS",
                                  "RATE_LIMIT_ENABLED", "LOG_LEVEL", "LOG_FORMAT"};
 
+// Runs one statement on a PostgreSQL server; "" or the error text.
+std::string run_postgres(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
+
+// HONEYMAN_INTEGRATION_STORE=postgres (set by CTest on the *_postgres variants): the server of
+// HONEYMAN_TEST_POSTGRES_URL (its first URL).
+std::optional<std::string> postgres_server() {
+  const char* store = std::getenv("HONEYMAN_INTEGRATION_STORE");
+  if (store == nullptr || std::string_view(store) != "postgres") return std::nullopt;
+  const char* urls = std::getenv("HONEYMAN_TEST_POSTGRES_URL");
+  std::string url = urls != nullptr ? urls : "";
+  return url.substr(0, url.find(','));
+}
+
+// `server` with its database name replaced by `database`.
+std::string with_database(const std::string& server, const std::string& database) {
+  auto slash = server.find('/', server.find("://") + 3);
+  auto query = server.find('?');
+  return server.substr(0, std::min(slash, query)) + "/" + database +
+         (query == std::string::npos ? "" : server.substr(query));
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -100,6 +134,20 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env)
           {"RATE_LIMIT_ENABLED", "false"},
           {"LOG_LEVEL", "info"},
           {"ENVIRONMENT", "test"}};
+  if (auto server = postgres_server()) {
+    if (server->empty()) {
+      ADD_FAILURE() << "HONEYMAN_INTEGRATION_STORE=postgres needs HONEYMAN_TEST_POSTGRES_URL "
+                       "(scripts/test starts a server and sets it)";
+    } else {
+      // A database of its own, dropped with this object.
+      database_ = "honeyman_it_" + std::to_string(getpid()) + "_" +
+                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+      postgres_server_ = *server;
+      auto error = run_postgres(*server, "CREATE DATABASE " + database_);
+      EXPECT_EQ(error, "") << "cannot create a database on " << *server;
+      env_["DATABASE_URL"] = with_database(*server, database_);
+    }
+  }
   for (auto& [k, v] : env) env_[k] = v;
   log_path_ = dir_->path() + "/server.log";
 }
@@ -111,6 +159,8 @@ ServerProcess::~ServerProcess() {
     kill(pid_, SIGKILL);
     wait_exit(pid_, 5000);
   }
+  if (!database_.empty())
+    run_postgres(postgres_server_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
 }
 
 void ServerProcess::start() {

@@ -38,8 +38,10 @@ CommandResult run_honeyman(const std::vector<std::string>& args,
 
 class ServerProcess {
  public:
-  // Environment defaults for tests: SQLite in a temp dir, a fixed SECRET_KEY, loopback, an
-  // ephemeral port, rate limiting off. Entries of `env` override them.
+  // Environment defaults for tests: SQLite in a temp dir (or, with
+  // HONEYMAN_INTEGRATION_STORE=postgres, a new database on HONEYMAN_TEST_POSTGRES_URL's server,
+  // dropped on destruction), a fixed SECRET_KEY, loopback, an ephemeral port, rate limiting off.
+  // Entries of `env` override them.
   explicit ServerProcess(std::map<std::string, std::string> env = {});
   ~ServerProcess();  // SIGKILLs the server if still running
 
@@ -69,6 +71,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string log_path_;
+  std::string postgres_server_, database_;  // a PostgreSQL database to drop, if any
 };
 
 // A server with one user per role and two sensors, shared by the tests of a suite.

@@ -1,5 +1,7 @@
 #include "store_fixture.hpp"
 
+#include <libpq-fe.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -7,19 +9,82 @@
 namespace honeyman::store::testing {
 namespace {
 
-constexpr std::string_view kFreshFile = "sqlite-file:";  // marker: make a new file per test
+constexpr std::string_view kFreshFile = "sqlite-file:";        // marker: make a new file per test
+constexpr std::string_view kNoPostgres = "postgres-missing:";  // marker: no server configured
+
+// `url` with its database name replaced by `database`.
+std::string with_database(const std::string& url, const std::string& database) {
+  auto authority = url.find("://");
+  auto slash = url.find('/', authority == std::string::npos ? 0 : authority + 3);
+  auto query = url.find('?');
+  std::string base = url.substr(0, std::min(slash, query));
+  std::string params = query == std::string::npos ? "" : url.substr(query);
+  return base + "/" + database + params;
+}
+
+std::string database_of(const std::string& url) {
+  auto authority = url.find("://");
+  auto slash = url.find('/', authority + 3);
+  auto query = url.find('?');
+  return url.substr(slash + 1, query == std::string::npos ? std::string::npos : query - slash - 1);
+}
+
+// Runs one statement on the server's maintenance database; "" or the error text.
+std::string run_admin(const std::string& server_url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(server_url.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
 
 }  // namespace
 
+bool is_postgres_url(const std::string& url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://") || url == kNoPostgres;
+}
+
+std::vector<StoreParam> postgres_params() {
+  std::vector<StoreParam> out;
+  for (auto& p : store_params())
+    if (is_postgres_url(p.url)) out.push_back(p);
+  return out;
+}
+
+std::string create_test_database(const std::string& server_url) {
+  // Lower-case hex: a name that needs no quoting.
+  auto name = "honeyman_test_" + sha256_hex(random_token(16)).substr(0, 16);
+  auto error = run_admin(server_url, "CREATE DATABASE " + name);
+  EXPECT_EQ(error, "") << "cannot create a test database on " << server_url;
+  return error.empty() ? with_database(server_url, name) : "";
+}
+
+void drop_test_database(const std::string& server_url, const std::string& database_url) {
+  auto error = run_admin(server_url,
+                         "DROP DATABASE IF EXISTS " + database_of(database_url) + " WITH (FORCE)");
+  EXPECT_EQ(error, "");
+}
+
+// postgres_1 is always there, so the list of tests does not depend on the environment: without
+// HONEYMAN_TEST_POSTGRES_URL its tests fail (loudly, in SetUp) instead of vanishing.
 std::vector<StoreParam> store_params() {
   std::vector<StoreParam> params{{"sqlite_file", std::string(kFreshFile)},
                                  {"sqlite_memory", "sqlite:///:memory:"}};
-  if (const char* pg = std::getenv("HONEYMAN_TEST_POSTGRES_URL"); pg != nullptr && *pg != '\0') {
-    std::stringstream urls(pg);
-    std::string url;
-    for (int i = 1; std::getline(urls, url, ',');)
-      if (!url.empty()) params.push_back({"postgres_" + std::to_string(i++), url});
+  std::vector<std::string> urls;
+  if (const char* pg = std::getenv("HONEYMAN_TEST_POSTGRES_URL"); pg != nullptr) {
+    std::stringstream list(pg);
+    for (std::string url; std::getline(list, url, ',');)
+      if (!url.empty()) urls.push_back(url);
   }
+  if (urls.empty()) urls.push_back(std::string(kNoPostgres));
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    params.push_back({"postgres_" + std::to_string(i + 1), urls[i]});
   return params;
 }
 
@@ -34,8 +99,14 @@ void StoreTest::SetUp() {
                 .string();
     url_ = "sqlite:///" + file_;  // file_ is absolute: sqlite:////tmp/...
   }
-  // A later PostgreSQL store must give each test a clean database (e.g. a schema per test);
-  // until then any non-SQLite URL fails here, loudly, in open_store.
+  ASSERT_NE(url_, kNoPostgres) << "HONEYMAN_TEST_POSTGRES_URL is not set: run the tests "
+                                  "through scripts/test, or run `scripts/test-servers start` and "
+                                  "export the variables of the env file it writes";
+  if (is_postgres_url(url_)) {
+    server_url_ = url_;
+    url_ = create_test_database(server_url_);
+    ASSERT_FALSE(url_.empty());
+  }
   auto opened = open_store({.database_url = url_, .read_connections = 4, .busy_timeout_ms = 5000});
   ASSERT_TRUE(opened) << url_ << ": " << opened.error().message;
   store_ = std::move(*opened);
@@ -45,6 +116,7 @@ void StoreTest::SetUp() {
 
 void StoreTest::TearDown() {
   store_.reset();
+  if (!server_url_.empty() && !url_.empty()) drop_test_database(server_url_, url_);
   if (file_.empty()) return;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"})
     std::filesystem::remove(file_ + suffix);

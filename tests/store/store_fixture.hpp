@@ -1,7 +1,9 @@
 // The store conformance fixture: every TEST_P in this suite runs once per store URL — a fresh
 // SQLite file, a private SQLite in-memory database, and each URL listed in the environment
-// variable HONEYMAN_TEST_POSTGRES_URL (comma-separated). A store that cannot be opened or
-// migrated fails the test; nothing here ever skips.
+// variable HONEYMAN_TEST_POSTGRES_URL (comma-separated; `scripts/test-servers start` provides
+// one; without it the postgres_1 tests fail, saying so). Each PostgreSQL test runs in a database of
+// its own, created from that server URL before the test and dropped after it. A store that cannot
+// be opened or migrated fails the test; nothing here ever skips.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,6 +28,14 @@ inline void PrintTo(const StoreParam& p, std::ostream* os) {
   *os << p.name;
 }
 std::vector<StoreParam> store_params();
+// Only the PostgreSQL entries (always at least postgres_1).
+std::vector<StoreParam> postgres_params();
+bool is_postgres_url(const std::string& url);
+
+// A fresh, empty database on the server of `server_url`; returns its URL. Fails the test (and
+// returns "") when the server cannot be reached.
+std::string create_test_database(const std::string& server_url);
+void drop_test_database(const std::string& server_url, const std::string& database_url);
 std::string param_name(const ::testing::TestParamInfo<StoreParam>& info);
 
 class StoreTest : public ::testing::TestWithParam<StoreParam> {
@@ -37,7 +47,8 @@ class StoreTest : public ::testing::TestWithParam<StoreParam> {
   std::unique_ptr<Store> open_again();
 
   std::string url_;
-  std::string file_;  // the SQLite file to remove afterwards, if any
+  std::string file_;        // the SQLite file to remove afterwards, if any
+  std::string server_url_;  // PostgreSQL: the server whose test database url_ is dropped after
   std::unique_ptr<Store> store_;
 };
 

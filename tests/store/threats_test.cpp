@@ -52,6 +52,19 @@ TEST_P(ThreatsTest, InsertAndFindRoundTripEveryField) {
   EXPECT_EQ(code_of(store().find_threat(uuid_v4())), Errc::not_found);
 }
 
+// Tabs, newlines, backslashes and non-ASCII text survive (PostgreSQL stores batches with COPY,
+// whose text format escapes exactly these).
+TEST_P(ThreatsTest, TextWithControlCharactersRoundTrips) {
+  auto t = make_threat({.threat_type = "type\twith\ttabs"});
+  t.device_name = "line\nbreak\r\\N back\\slash \\t \xc3\xa9\xe2\x82\xac \"quoted\"";
+  t.raw_event = boost::json::object{{"message", "a\tb\nc\\d"}};
+  auto stored = insert(store(), {t});
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].device_name, t.device_name);
+  expect_same_threat(store().find_threat(t.id).value(), stored[0]);
+  EXPECT_EQ(store().query_threats({.threat_types = {"type\twith\ttabs"}}).value().total, 1);
+}
+
 TEST_P(ThreatsTest, MissingLocationFallsBackToTheSensors) {
   auto bare = make_threat({});
   auto own = make_threat({});

@@ -1,0 +1,45 @@
+// Keyset paging for threats: which columns each sort orders by, and the opaque cursor that
+// carries the last row's values of those columns from one page to the next. The same columns,
+// order and cursor encoding as the SQLite store, so a cursor means the same on both.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/domain.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::store::pg {
+
+enum class SortType { integer, real, text };
+struct SortColumn {
+  std::string_view name;
+  SortType type;
+  std::string_view sql_type;  // for casting cursor parameters
+};
+
+// The columns a sort orders by, before the final `seq` tiebreak.
+const std::vector<SortColumn>& sort_columns(ThreatSort sort);
+std::string_view sort_name(ThreatSort sort);
+
+struct CursorValue {
+  SortType type = SortType::integer;
+  std::int64_t integer = 0;
+  double real = 0;
+  std::string text;
+  bool operator==(const CursorValue&) const = default;
+};
+
+struct Cursor {
+  std::vector<CursorValue> values;  // one per sort column
+  std::int64_t seq = 0;
+};
+
+std::string encode_cursor(const domain::Threat& last, std::int64_t seq, ThreatSort sort,
+                          bool descending);
+// Errc::invalid_input (field {"query", "cursor"}) when `text` is malformed or was made under a
+// different sort or direction.
+Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descending);
+
+}  // namespace honeyman::store::pg

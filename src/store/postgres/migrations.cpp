@@ -1,0 +1,181 @@
+// Schema migrations, compiled in. Append new versions; never edit one that has shipped.
+//
+// Text keys that are sorted or compared (sensor ids, usernames, detector and threat types) use
+// COLLATE "C": byte order as in SQLite whatever the database's locale, and cheaper comparisons.
+//
+// Conventions (the same as the SQLite store, so cursors, rollup buckets and partition bounds
+// are the same integer arithmetic on both): times are bigint unix microseconds (UTC), severity
+// smallint 0..4 as domain::Severity (so it sorts by gravity), JSON as text (written and read
+// only by us, never queried inside: `json`/`jsonb` would parse every value at ingest).
+#include "store/postgres/pg_store.hpp"
+
+namespace honeyman::store::pg {
+namespace {
+
+constexpr const char* kAuth = R"sql(
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  username text COLLATE "C" NOT NULL UNIQUE,
+  email text UNIQUE,
+  full_name text,
+  role text NOT NULL,
+  is_active boolean NOT NULL,
+  is_verified boolean NOT NULL,
+  password_hash text NOT NULL,
+  created_at bigint NOT NULL,
+  last_login bigint,
+  tokens_valid_after bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX sessions_user_id ON sessions(user_id);
+CREATE TABLE refresh_tokens (
+  token_hash text PRIMARY KEY,
+  session_id text NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  expires_at bigint NOT NULL,
+  used_at bigint
+);
+CREATE INDEX refresh_tokens_session_id ON refresh_tokens(session_id);
+CREATE TABLE revoked_tokens (
+  jti text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX revoked_tokens_expires_at ON revoked_tokens(expires_at);
+)sql";
+
+// Sensors are updated by every batch (counters) and heartbeat: a fill factor below 100 leaves
+// room on each page so those updates stay HOT (no new index entries).
+constexpr const char* kSensors = R"sql(
+CREATE TABLE sensors (
+  id text PRIMARY KEY,
+  sensor_id text COLLATE "C" NOT NULL UNIQUE,
+  name text NOT NULL,
+  description text,
+  is_active boolean NOT NULL DEFAULT true,
+  last_heartbeat bigint,
+  last_seen bigint,
+  latitude double precision,
+  longitude double precision,
+  location_method text,
+  location_accuracy double precision,
+  city text,
+  country text,
+  enabled_detectors text NOT NULL DEFAULT '[]',
+  transport_protocol text NOT NULL DEFAULT 'mqtt',
+  capabilities text NOT NULL DEFAULT '{}',
+  platform text,
+  architecture text,
+  agent_version text,
+  python_version text,
+  total_threats_detected bigint NOT NULL DEFAULT 0,
+  last_threat_at bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  registered_at bigint,
+  api_key_hash text UNIQUE
+) WITH (fillfactor = 70);
+CREATE INDEX sensors_created_at ON sensors(created_at);
+CREATE TABLE onboarding_tokens (
+  token_hash text PRIMARY KEY,
+  sensor_name text NOT NULL,
+  description text,
+  created_by text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at bigint,
+  used_by_sensor text
+);
+)sql";
+
+// `threats` is partitioned by day on `timestamp` (partitions are created ahead by
+// ensure_partitions; the default partition takes stragglers far in the past or future).
+// The primary key must include the partition key; with `id` first it also serves lookups by id
+// (one index probe per partition). `seq` is the insertion order (blocks reserved per batch from
+// threats_seq), the final tiebreak of every sort, as SQLite's rowid is. Every index is paid at
+// ingest, so only those the listing needs: time order, per sensor, per severity; ties within a
+// timestamp are ordered by an incremental sort on `seq`. The rollups answer every count.
+constexpr const char* kThreats = R"sql(
+CREATE SEQUENCE threats_seq INCREMENT BY 1048576;
+CREATE TABLE threats (
+  id uuid NOT NULL,
+  seq bigint NOT NULL,
+  timestamp bigint NOT NULL,
+  sensor_id text COLLATE "C" NOT NULL,
+  threat_type text COLLATE "C" NOT NULL,
+  detector_type text COLLATE "C" NOT NULL,
+  severity smallint NOT NULL,
+  device_name text,
+  device_mac text,
+  device_ip text,
+  src_host text,
+  src_port integer,
+  dst_host text,
+  dst_port integer,
+  latitude double precision,
+  longitude double precision,
+  city text,
+  country text,
+  matched_rules text NOT NULL DEFAULT '[]',
+  confidence double precision,
+  threat_score double precision NOT NULL,
+  raw_event text NOT NULL DEFAULT '{}',
+  mitre_tactics text NOT NULL DEFAULT '[]',
+  mitre_techniques text NOT NULL DEFAULT '[]',
+  is_acknowledged boolean NOT NULL DEFAULT false,
+  acknowledged_at bigint,
+  acknowledged_by text,
+  acknowledgement_notes text,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (id, timestamp)
+) PARTITION BY RANGE (timestamp);
+CREATE TABLE threats_default PARTITION OF threats DEFAULT;
+CREATE INDEX threats_timestamp ON threats (timestamp);
+CREATE INDEX threats_sensor_timestamp ON threats (sensor_id, timestamp);
+CREATE INDEX threats_severity_timestamp ON threats (severity, timestamp);
+CREATE TABLE threat_rollups_hourly (
+  bucket bigint NOT NULL,
+  sensor_id text COLLATE "C" NOT NULL,
+  detector_type text COLLATE "C" NOT NULL,
+  severity smallint NOT NULL,
+  threat_type text COLLATE "C" NOT NULL,
+  count bigint NOT NULL,
+  score_sum double precision NOT NULL,
+  PRIMARY KEY (bucket, sensor_id, detector_type, severity, threat_type)
+) WITH (fillfactor = 70);
+CREATE INDEX threat_rollups_hourly_sensor_bucket ON threat_rollups_hourly(sensor_id, bucket);
+CREATE TABLE threat_totals (
+  sensor_id text COLLATE "C" NOT NULL,
+  detector_type text COLLATE "C" NOT NULL,
+  severity smallint NOT NULL,
+  threat_type text COLLATE "C" NOT NULL,
+  count bigint NOT NULL,
+  PRIMARY KEY (sensor_id, detector_type, severity, threat_type)
+) WITH (fillfactor = 70);
+CREATE TABLE dead_letters (
+  id bigserial PRIMARY KEY,
+  received_at bigint NOT NULL,
+  source text NOT NULL,
+  topic text NOT NULL,
+  reason text NOT NULL,
+  payload bytea NOT NULL
+);
+CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "users, sessions, refresh and revoked tokens", kAuth},
+      {2, "sensors and onboarding tokens", kSensors},
+      {3, "threats (partitioned by day), rollups, totals and dead letters", kThreats},
+  };
+  return all;
+}
+
+}  // namespace honeyman::store::pg

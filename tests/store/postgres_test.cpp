@@ -1,0 +1,181 @@
+// PostgreSQL only: day partitions of `threats` (rows land in their day, stragglers in the
+// default partition, maintain() creates partitions ahead idempotently and moves rows out of the
+// default partition), concurrent migrations of a fresh database, reconnection after the server
+// dropped the store's connections. The catalog is read through a libpq connection of the test's.
+#include <libpq-fe.h>
+
+#include <future>
+#include <map>
+
+#include "store_fixture.hpp"
+
+namespace honeyman::store::testing {
+namespace {
+
+// Runs `sql` on `url`; every row as a vector of texts (NULL as "").
+std::vector<std::vector<std::string>> query(const std::string& url, const std::string& sql) {
+  std::vector<std::vector<std::string>> rows;
+  PGconn* conn = PQconnectdb(url.c_str());
+  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, sql.c_str());
+  auto status = PQresultStatus(r);
+  EXPECT_TRUE(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  for (int i = 0; i < PQntuples(r); ++i) {
+    rows.emplace_back();
+    for (int c = 0; c < PQnfields(r); ++c) rows.back().emplace_back(PQgetvalue(r, i, c));
+  }
+  PQclear(r);
+  PQfinish(conn);
+  return rows;
+}
+
+class PostgresTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    add_sensors(store(), {"sensor-a"});
+  }
+  // Partition name → rows in it.
+  std::map<std::string, int> rows_per_partition() {
+    std::map<std::string, int> out;
+    for (const auto& row :
+         query(url_, "SELECT tableoid::regclass::text, count(*) FROM threats GROUP BY 1"))
+      out[row[0]] = std::stoi(row[1]);
+    return out;
+  }
+  std::vector<std::string> partitions() {
+    std::vector<std::string> out;
+    for (const auto& row : query(url_,
+                                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON "
+                                 "c.oid = i.inhrelid WHERE i.inhparent = 'threats'::regclass "
+                                 "ORDER BY 1"))
+      out.push_back(row[0]);
+    return out;
+  }
+  bool has_partition(const std::string& name) {
+    auto all = partitions();
+    return std::find(all.begin(), all.end(), name) != all.end();
+  }
+};
+
+// kT0 is 2027-01-15T08:00:00Z.
+TEST_P(PostgresTest, MaintainCreatesDayPartitionsAheadIdempotently) {
+  ASSERT_TRUE(store().maintain(kT0));
+  for (auto day : {"20270114", "20270115", "20270116", "20270122"})
+    EXPECT_TRUE(has_partition(std::string("threats_p") + day)) << day;
+  EXPECT_FALSE(has_partition("threats_p20270113"));
+  EXPECT_FALSE(has_partition("threats_p20270123"));
+  EXPECT_TRUE(has_partition("threats_default"));
+  auto before = partitions();
+  ASSERT_TRUE(store().maintain(kT0));
+  ASSERT_TRUE(store().maintain(kT0 + 1h));
+  EXPECT_EQ(partitions(), before);
+  ASSERT_TRUE(store().maintain(kT0 + 24h));
+  EXPECT_TRUE(has_partition("threats_p20270123"));
+  EXPECT_EQ(partitions().size(), before.size() + 1);
+}
+
+TEST_P(PostgresTest, RowsLandInTheirDayPartitionAndStragglersInTheDefault) {
+  ASSERT_TRUE(store().maintain(kT0));
+  auto today = make_threat({.timestamp = kT0});
+  auto midnight = make_threat({.timestamp = kT0 + 16h});  // 2027-01-16T00:00:00Z exactly
+  auto last_micro = make_threat({.timestamp = kT0 + 16h - 1us});
+  auto ancient = make_threat({.timestamp = kT0 - 24h * 3650});
+  auto far_future = make_threat({.timestamp = kT0 + 24h * 365});
+  insert(store(), {today, midnight, last_micro, ancient, far_future});
+  auto counts = rows_per_partition();
+  EXPECT_EQ(counts["threats_p20270115"], 2);
+  EXPECT_EQ(counts["threats_p20270116"], 1);
+  EXPECT_EQ(counts["threats_default"], 2);
+  // Lookups by id find threats in any partition, the default one included.
+  for (const auto& t : {today, midnight, ancient, far_future})
+    EXPECT_EQ(code_of(store().find_threat(t.id)), Errc::ok) << t.id;
+  EXPECT_TRUE(
+      store().acknowledge_threat(ancient.id, "alice", std::nullopt, kT0).value().is_acknowledged);
+  ASSERT_TRUE(store().delete_threat(far_future.id));
+  EXPECT_EQ(rows_per_partition()["threats_default"], 1);
+  EXPECT_EQ(store().query_threats({}).value().total, 4);
+}
+
+TEST_P(PostgresTest, NewPartitionTakesItsRowsFromTheDefault) {
+  auto later = kT0 + 24h * 30;  // 2027-02-14: no partition yet
+  auto t = make_threat({.timestamp = later});
+  insert(store(), {t, make_threat({.timestamp = later + 1h})});
+  EXPECT_EQ(rows_per_partition()["threats_default"], 2);
+  ASSERT_TRUE(store().maintain(later));
+  auto counts = rows_per_partition();
+  EXPECT_EQ(counts["threats_p20270214"], 2);
+  EXPECT_EQ(counts.count("threats_default"), 0u);
+  EXPECT_EQ(store().find_threat(t.id).value().id, t.id);
+  EXPECT_EQ(store().query_threats({.start_time = later}).value().total, 2);
+  EXPECT_EQ(store().sensor_stats("sensor-a", later + 2h).value().threats_last_24h, 2);
+}
+
+TEST_P(PostgresTest, ConcurrentMaintenanceAgrees) {
+  auto other = open_again();
+  ASSERT_NE(other, nullptr);
+  auto a = std::async(std::launch::async, [&] { return store().maintain(kT0 + 24h * 100); });
+  auto b = std::async(std::launch::async, [&] { return other->maintain(kT0 + 24h * 100); });
+  auto ra = a.get(), rb = b.get();
+  EXPECT_TRUE(ra) << ra.error().message;
+  EXPECT_TRUE(rb) << rb.error().message;
+  EXPECT_TRUE(has_partition("threats_p20270425"));
+}
+
+// Two processes migrating one new database at once: each migration is applied exactly once.
+TEST_P(PostgresTest, ConcurrentMigrationsOfAFreshDatabaseAgree) {
+  auto fresh = create_test_database(server_url_);
+  ASSERT_FALSE(fresh.empty());
+  {
+    auto a = open_store({.database_url = fresh});
+    auto b = open_store({.database_url = fresh});
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ((*a)->schema_version().value(), 0);
+    auto ma = std::async(std::launch::async, [&] { return (*a)->migrate(); });
+    auto mb = std::async(std::launch::async, [&] { return (*b)->migrate(); });
+    auto ra = ma.get(), rb = mb.get();
+    ASSERT_TRUE(ra) << ra.error().message;
+    ASSERT_TRUE(rb) << rb.error().message;
+    EXPECT_GT(*ra, 0);
+    EXPECT_EQ(*ra, *rb);
+    EXPECT_EQ(query(fresh, "SELECT count(*) FROM schema_migrations")[0][0], std::to_string(*ra));
+  }
+  drop_test_database(server_url_, fresh);
+}
+
+// The server ends every connection of the store (as a restart or an idle timeout would): the
+// next calls reconnect instead of failing.
+TEST_P(PostgresTest, ReconnectsAfterTheServerDroppedItsConnections) {
+  ASSERT_TRUE(store().create_user(make_user("alice")));
+  auto killed = query(url_,
+                      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                      "datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_NE(killed[0][0], "0");
+  EXPECT_EQ(code_of(store().ping()), Errc::ok);
+  EXPECT_EQ(code_of(store().find_user_by_name("alice")), Errc::ok);
+  insert(store(), {make_threat({})});
+  EXPECT_EQ(store().query_threats({}).value().total, 1);
+}
+
+// PostgreSQL text cannot hold NUL; one such byte must not fail a batch of many sensors' threats.
+TEST_P(PostgresTest, NulBytesAreDroppedNotFatal) {
+  auto t = make_threat({});
+  t.device_name = std::string("ab\0cd", 5);
+  auto stored = insert(store(), {t, make_threat({})});
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(store().find_threat(t.id).value().device_name, "abcd");
+}
+
+TEST_P(PostgresTest, OldDriverSchemesAreAccepted) {
+  auto pos = url_.find("://");
+  auto asyncpg = "postgresql+asyncpg" + url_.substr(pos);
+  auto opened = open_store({.database_url = asyncpg});
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(code_of((*opened)->ping()), Errc::ok);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, PostgresTest, ::testing::ValuesIn(postgres_params()), param_name);
+
+}  // namespace
+}  // namespace honeyman::store::testing
