@@ -26,16 +26,19 @@ asio::awaitable<void> poll_revocations(api::Services& s, std::chrono::seconds ev
   }
 }
 
-// The server's own broker account must exist before the subscriber can log in; the broker may
-// come up after the server, so keep trying (the subscriber retries its login meanwhile).
+// The server's own broker account must be in place before the subscriber logs in (changing it
+// afterwards would get the subscriber kicked); the broker may come up after the server, so keep
+// trying, then start consuming.
 asio::awaitable<void> ensure_broker_account(broker::Admin& admin, BlockingPool& pool,
-                                            std::string username) {
+                                            ingest::MqttIngest& mqtt, std::string username) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto delay = std::chrono::seconds(1);
   for (;;) {
     auto done = co_await run_blocking(pool, [&] { return admin.ensure_server_account(); });
     if (done) {
       spdlog::info("mqtt: broker account '{}' and its role are in place", username);
+      if (auto started = mqtt.start(); !started)
+        spdlog::error("mqtt: ingest not started: {}", started.error().message);
       co_return;
     }
     spdlog::warn("mqtt: cannot set up the server's broker account yet ({}); retrying in {} s",
@@ -80,10 +83,12 @@ int run_serve(const AppConfig& config) {
     }
     mqtt = std::make_unique<ingest::MqttIngest>(config.mqtt, config.broker, **store, pipeline,
                                                 system_clock());
-    if (auto ok = mqtt->start(); !ok) {
-      spdlog::critical("cannot start MQTT ingest: {}", ok.error().message);
-      return 1;
-    }
+    // With an admin account, consuming starts once the server's account is in place.
+    if (!broker_admin)
+      if (auto ok = mqtt->start(); !ok) {
+        spdlog::critical("cannot start MQTT ingest: {}", ok.error().message);
+        return 1;
+      }
     services.mqtt = mqtt.get();
   }
 
@@ -101,7 +106,7 @@ int run_serve(const AppConfig& config) {
   server.start();
   asio::co_spawn(io, poll_revocations(services, config.revocation_poll), asio::detached);
   if (broker_admin)
-    asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, config.broker.username),
+    asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, *mqtt, config.broker.username),
                    asio::detached);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

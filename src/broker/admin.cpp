@@ -57,35 +57,53 @@ class DynsecAdmin final : public Admin {
  public:
   explicit DynsecAdmin(BrokerConfig config) : config_(std::move(config)) {}
 
+  // Reads the account and role first and changes only what differs: dynamic security kicks a
+  // client whose roles, ACLs or password change, and a kick ends its persistent session, which
+  // would discard the messages the broker queued for the server while it was away.
   Status ensure_server_account() override {
-    json::array commands = {
-        json::object{{"command", "createRole"}, {"rolename", kServerRole}},
-        json::object{{"command", "createClient"},
-                     {"username", config_.username},
-                     {"password", config_.password}},
-    };
-    for (auto& a : server_acls()) {  // remove + add, so a changed ACL is replaced
-      json::object remove{{"command", "removeRoleACL"},
-                          {"rolename", kServerRole},
-                          {"acltype", a.as_object().at("acltype")},
-                          {"topic", a.as_object().at("topic")}};
-      commands.push_back(std::move(remove));
-      auto add = a.as_object();
-      add["command"] = "addRoleACL";
-      add["rolename"] = kServerRole;
-      commands.push_back(std::move(add));
+    json::array reads = {json::object{{"command", "getRole"}, {"rolename", kServerRole}},
+                         json::object{{"command", "getClient"}, {"username", config_.username}}};
+    auto state = run(std::move(reads));
+    if (!state) return state.error();
+    auto role = data_of(*state, 0, "role");
+    auto client = data_of(*state, 1, "client");
+    json::array commands;
+    if (!role)
+      commands.push_back(json::object{
+          {"command", "createRole"}, {"rolename", kServerRole}, {"acls", server_acls()}});
+    else
+      for (const auto& a : server_acls())
+        if (!has_acl(*role, a.as_object())) {
+          auto add = a.as_object();
+          add["command"] = "addRoleACL";
+          add["rolename"] = kServerRole;
+          commands.push_back(std::move(add));
+        }
+    if (!client) {
+      commands.push_back(
+          json::object{{"command", "createClient"},
+                       {"username", config_.username},
+                       {"password", config_.password},
+                       {"textname", "honeyman server"},
+                       {"roles", json::array{json::object{{"rolename", kServerRole}}}}});
+    } else {
+      if (!has_role(*client, kServerRole))
+        commands.push_back(json::object{{"command", "addClientRole"},
+                                        {"username", config_.username},
+                                        {"rolename", kServerRole}});
+      if (auto* d = client->if_contains("disabled"); d && d->is_bool() && d->as_bool())
+        commands.push_back(
+            json::object{{"command", "enableClient"}, {"username", config_.username}});
     }
-    commands.push_back(json::object{{"command", "setClientPassword"},
-                                    {"username", config_.username},
-                                    {"password", config_.password}});
-    commands.push_back(json::object{{"command", "removeClientRole"},
-                                    {"username", config_.username},
-                                    {"rolename", kServerRole}});
-    commands.push_back(json::object{
-        {"command", "addClientRole"}, {"username", config_.username}, {"rolename", kServerRole}});
-    commands.push_back(json::object{{"command", "enableClient"}, {"username", config_.username}});
-    // Repeated at every start: "already exists" / "not found" answers are expected and fine.
-    return check(run(std::move(commands)), {"already exists", "not found"});
+    if (!commands.empty())
+      if (auto done = check(run(std::move(commands)), {}); !done) return done;
+    if (client && !login_works(config_.username, config_.password)) {
+      json::array reset = {json::object{{"command", "setClientPassword"},
+                                        {"username", config_.username},
+                                        {"password", config_.password}}};
+      return check(run(std::move(reset)), {});
+    }
+    return {};
   }
 
   Status create_sensor_account(std::string_view id, std::string_view password) override {
@@ -145,6 +163,59 @@ class DynsecAdmin final : public Admin {
                             ": " + std::string(text));
     }
     return {};
+  }
+
+  // responses[i].data.<key> when the command succeeded.
+  static std::optional<json::object> data_of(const json::array& responses, std::size_t i,
+                                             std::string_view key) {
+    if (i >= responses.size() || !responses[i].is_object()) return std::nullopt;
+    const auto* data = responses[i].as_object().if_contains("data");
+    if (!data || !data->is_object()) return std::nullopt;
+    const auto* v = data->as_object().if_contains(key);
+    if (!v || !v->is_object()) return std::nullopt;
+    return v->as_object();
+  }
+  static bool has_acl(const json::object& role, const json::object& wanted) {
+    const auto* acls = role.if_contains("acls");
+    if (!acls || !acls->is_array()) return false;
+    for (const auto& a : acls->as_array())
+      if (a.is_object() && a.as_object().if_contains("acltype") &&
+          a.as_object().at("acltype") == wanted.at("acltype") &&
+          a.as_object().if_contains("topic") && a.as_object().at("topic") == wanted.at("topic") &&
+          a.as_object().if_contains("allow") && a.as_object().at("allow") == wanted.at("allow"))
+        return true;
+    return false;
+  }
+  static bool has_role(const json::object& client, std::string_view name) {
+    const auto* roles = client.if_contains("roles");
+    if (!roles || !roles->is_array()) return false;
+    for (const auto& r : roles->as_array())
+      if (r.is_object() && r.as_object().if_contains("rolename") &&
+          r.as_object().at("rolename").is_string() &&
+          r.as_object().at("rolename").as_string() == name)
+        return true;
+    return false;
+  }
+
+  // Does the broker accept this login? (Passwords cannot be read back, only tried.)
+  bool login_works(const std::string& username, const std::string& password) {
+    Exchange ex;
+    auto mosq = detail::new_client(config_, "honeyman-probe-" + random_token(9), true, username,
+                                   password, &ex);
+    if (!mosq) return false;
+    install_callbacks(mosq->get());
+    if (mosquitto_connect(mosq->get(), config_.host.c_str(), config_.port, 30) != MOSQ_ERR_SUCCESS)
+      return false;
+    mosquitto_loop_start(mosq->get());
+    bool ok = false;
+    {
+      std::unique_lock lock(ex.mutex);
+      ok = ex.changed.wait_for(lock, config_.timeout, [&] { return ex.connack >= 0; }) &&
+           ex.connack == 0;
+    }
+    mosquitto_disconnect(mosq->get());
+    mosquitto_loop_stop(mosq->get(), false);
+    return ok;
   }
 
   Result<json::array> run(json::array commands) {

@@ -370,27 +370,30 @@ MqttIngest::~MqttIngest() {
 }
 
 Status MqttIngest::start() {
-  impl_->decoder = std::thread([this] { impl_->run(); });
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->consuming_stopped) return make_error(Errc::unavailable, "MQTT ingest was stopped");
+  if (impl_->decoder.joinable()) return make_error(Errc::internal, "MQTT ingest already started");
   auto* impl = impl_.get();
   auto sub = broker::start_subscriber(
       impl_->broker, topic_filters(impl_->broker.shared_group),
       [impl](std::string_view topic, std::string_view payload) { impl->enqueue(topic, payload); });
-  if (!sub) {
-    stop();
-    return sub.error();
-  }
+  if (!sub) return sub.error();
   impl_->subscriber = std::move(*sub);
+  impl_->decoder = std::thread([impl] { impl->run(); });
   return {};
 }
 
 void MqttIngest::stop_consuming() {
+  broker::Subscriber* subscriber = nullptr;
   {
     // Unblock a network thread waiting for room: it must finish its callback to exit.
     std::lock_guard lock(impl_->mutex);
     impl_->consuming_stopped = true;
     impl_->queue_changed.notify_all();
+    subscriber = impl_->subscriber.get();
   }
-  if (impl_->subscriber) impl_->subscriber->stop();
+  // Not under the lock: the network thread takes it to finish its last callback.
+  if (subscriber) subscriber->stop();
 }
 
 void MqttIngest::stop() {
