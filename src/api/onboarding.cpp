@@ -278,7 +278,8 @@ void add_onboarding_routes(http::Router& router, Services& s) {
   auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
   router.add({Verb::post, base + "/tokens", Access::admin, RateClass::normal, bind(create_token),
               "Mint a single-use onboarding token"});
-  router.add({Verb::post, base + "/register", Access::anyone, RateClass::login,
+  // The token is 256 random bits: guessing is hopeless, so the normal limit applies.
+  router.add({Verb::post, base + "/register", Access::anyone, RateClass::normal,
               bind(register_route), "Register a sensor with an onboarding token (once)"});
   router.add({Verb::get, base + "/qrcode/{token}", Access::anyone, RateClass::normal, bind(qrcode),
               "QR code (PNG) of the registration data"});

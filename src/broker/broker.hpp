@@ -98,4 +98,24 @@ Result<std::unique_ptr<Subscriber>> start_subscriber(const BrokerConfig& config,
                                                      std::vector<std::string> filters,
                                                      Subscriber::Handler handler);
 
+// A plain MQTT publisher with its own network thread (the simulator's sensors, tools).
+// Thread-safe. QoS 1 publishes are retried by the library across reconnects.
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  // Queues a publish; false when the library refused it at once.
+  virtual bool publish(const std::string& topic, std::string_view payload, int qos) = 0;
+  virtual std::uint64_t acknowledged() const = 0;  // PUBACKs received (QoS 1)
+  virtual bool connected() const = 0;
+  virtual void stop() = 0;  // disconnects and joins the network thread; idempotent
+};
+
+// Connects with `username`/`password` to config.host:port (TLS per config) and waits for the
+// CONNACK. Errc::unauthorized when the broker refuses the login, Errc::unavailable when it
+// cannot be reached or does not answer within config.timeout.
+Result<std::unique_ptr<Publisher>> connect_publisher(const BrokerConfig& config,
+                                                     const std::string& client_id,
+                                                     const std::string& username,
+                                                     const std::string& password);
+
 }  // namespace honeyman::broker
