@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 #include <condition_variable>
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
