@@ -242,7 +242,8 @@ TEST_F(MqttIngestTest, BadPayloadsAreDeadLetteredWhileGoodTrafficFlows) {
   ASSERT_EQ(ghost_letters.size(), 1u);
   EXPECT_NE(std::string(ghost_letters[0].at("reason").as_string()).find("unknown sensor"),
             std::string::npos);
-  EXPECT_EQ(dead_letters_on(server(), topic("noisy", "heartbeat")).size(), 1u);
+  EXPECT_TRUE(eventually(
+      [&] { return dead_letters_on(server(), topic("noisy", "heartbeat")).size() == 1; }));
   EXPECT_EQ(server().client().get("/health").status, 200);
 }
 
