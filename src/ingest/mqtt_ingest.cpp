@@ -3,9 +3,9 @@
 // one decoder thread does everything else; commit completions run on the Pipeline's writer.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <condition_variable>
-#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -86,7 +86,9 @@ struct MqttIngest::Impl {
   std::unique_ptr<broker::Subscriber> subscriber;
 
   mutable std::mutex mutex;
-  std::condition_variable queue_changed, flight_changed;
+  // not_empty wakes the decoder, not_full the network thread; each is signalled only on the
+  // transition, so a busy stream costs no wake-up per message.
+  std::condition_variable not_empty, not_full, flight_changed;
   std::deque<RawMessage> queue;
   bool consuming_stopped = false;  // the network thread is gone (or going): never block it
   bool stopping = false;           // the decoder drains and exits
@@ -113,11 +115,11 @@ struct MqttIngest::Impl {
     m.payload = m.oversized ? payload.substr(0, kOversizedKeptBytes) : payload;
     std::unique_lock lock(mutex);
     // Blocking here stops the network thread reading: the broker queues for our session.
-    queue_changed.wait(lock,
-                       [&] { return queue.size() < config.queue_capacity || consuming_stopped; });
+    not_full.wait(lock, [&] { return queue.size() < config.queue_capacity || consuming_stopped; });
+    bool was_empty = queue.empty();
     queue.push_back(std::move(m));
     ++counters.received;
-    queue_changed.notify_all();
+    if (was_empty) not_empty.notify_one();
   }
 
   // --- decoder thread -------------------------------------------------------------------------
@@ -127,15 +129,16 @@ struct MqttIngest::Impl {
       bool drained = false;
       {
         std::unique_lock lock(mutex);
-        queue_changed.wait_for(lock, std::chrono::milliseconds(200),
-                               [&] { return !queue.empty() || stopping; });
+        not_empty.wait_for(lock, std::chrono::milliseconds(200),
+                           [&] { return !queue.empty() || stopping; });
+        bool was_full = queue.size() >= config.queue_capacity;
         while (!queue.empty() && batch.size() < config.decode_batch) {
           batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
         if (!batch.empty()) counters.last_batch = batch.size();
         drained = stopping && queue.empty();
-        queue_changed.notify_all();
+        if (was_full) not_full.notify_all();
       }
       resubmit_failed();
       if (!batch.empty()) process(batch);
@@ -390,7 +393,7 @@ void MqttIngest::stop_consuming() {
     // Unblock a network thread waiting for room: it must finish its callback to exit.
     std::lock_guard lock(impl_->mutex);
     impl_->consuming_stopped = true;
-    impl_->queue_changed.notify_all();
+    impl_->not_full.notify_all();
     subscriber = impl_->subscriber.get();
   }
   // Not under the lock: the network thread takes it to finish its last callback.
@@ -402,7 +405,7 @@ void MqttIngest::stop() {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
-    impl_->queue_changed.notify_all();
+    impl_->not_empty.notify_all();
   }
   if (impl_->decoder.joinable()) impl_->decoder.join();
 }

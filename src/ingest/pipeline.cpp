@@ -14,10 +14,13 @@ void Pipeline::submit(std::vector<domain::Threat> threats, Completion done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queued_threats_ + n <= config_.queue_capacity) {
+      bool was_empty = queue_.empty();
       queued_threats_ += n;
       counters_.submitted += n;
       queue_.push_back({std::move(threats), std::move(done)});
-      wake_.notify_one();
+      // Wake the writer only when it can act: work arrived, or a full batch is waiting. A wake
+      // per submission costs a context switch each and dominated CPU at thousands per second.
+      if (was_empty || queued_threats_ >= config_.batch_max) wake_.notify_one();
       return;
     }
     counters_.refused += n;
