@@ -73,9 +73,13 @@ std::vector<std::string> MqttIngest::topic_filters(const std::string& shared_gro
 
 struct MqttIngest::Impl {
   // A message's threats on their way to a commit (kept to resubmit after a failure).
+  // A message's threats on their way to a commit. The threats themselves move into the
+  // Pipeline; a retry normalises the payload again with the same context (same receipt time)
+  // rather than keeping a deep copy of every threat in flight.
   struct Submission {
-    std::vector<domain::Threat> threats;
     std::string topic, payload;
+    domain::IngestContext context;
+    std::size_t count = 0;
   };
 
   MqttIngestConfig config;
@@ -177,7 +181,7 @@ struct MqttIngest::Impl {
   }
 
   // Routes one message; returns the reason when it is refused.
-  std::optional<std::string> decode(const RawMessage& m, Timestamp now,
+  std::optional<std::string> decode(RawMessage& m, Timestamp now,
                                     std::vector<domain::Heartbeat>& heartbeats,
                                     std::vector<const RawMessage*>& heartbeat_sources) {
     auto where = split_topic(m.topic);
@@ -195,8 +199,10 @@ struct MqttIngest::Impl {
     if (kind == "threats") {
       auto threats = domain::normalize_threats(value, ctx, loc);
       if (!threats) return describe(threats.error());
-      auto s = std::make_shared<Submission>(Submission{std::move(*threats), m.topic, m.payload});
-      submit(std::move(s), true);
+      // Accepted: the message's bytes move on with its threats (kept for a retry or a refusal).
+      auto s = std::make_shared<Submission>(
+          Submission{std::move(m.topic), std::move(m.payload), ctx, threats->size()});
+      submit(std::move(s), std::move(*threats), true);
     } else if (kind == "heartbeat") {
       auto hb = domain::normalize_heartbeat(value, ctx, loc);
       if (!hb) return describe(hb.error());
@@ -250,8 +256,8 @@ struct MqttIngest::Impl {
     }
   }
 
-  void submit(std::shared_ptr<Submission> s, bool fresh) {
-    std::size_t n = s->threats.size();
+  void submit(std::shared_ptr<Submission> s, std::vector<domain::Threat> threats, bool fresh) {
+    std::size_t n = s->count;
     if (fresh) {
       std::unique_lock lock(mutex);
       while (counters.in_flight > 0 && counters.in_flight + n > config.max_in_flight) {
@@ -262,14 +268,13 @@ struct MqttIngest::Impl {
       }
       counters.in_flight += n;
     }
-    auto copy = s->threats;
-    pipeline.submit(std::move(copy), [this, s](StoredThreats r) { committed(s, std::move(r)); });
+    pipeline.submit(std::move(threats), [this, s](StoredThreats r) { committed(s, std::move(r)); });
   }
 
   // Pipeline writer thread.
   void committed(const std::shared_ptr<Submission>& s, StoredThreats r) {
     std::lock_guard lock(mutex);
-    std::size_t n = s->threats.size();
+    std::size_t n = s->count;
     if (r) {
       counters.in_flight -= n;
       counters.threats_stored += n;
@@ -300,7 +305,19 @@ struct MqttIngest::Impl {
         again.size(), backoff.count());
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    for (auto& s : again) submit(s, false);
+    for (auto& s : again) {
+      boost::system::error_code ec;
+      auto value = boost::json::parse(s->payload, ec);
+      const std::vector<std::string> loc{"payload"};
+      auto threats = domain::normalize_threats(value, s->context, loc);  // succeeded before
+      if (!ec && threats && threats->size() == s->count) {
+        submit(s, std::move(*threats), false);
+        continue;
+      }
+      std::lock_guard lock(mutex);  // cannot happen: the same bytes normalised the first time
+      counters.in_flight -= s->count;
+      late_letters.push_back(letter(s->topic, s->payload, "cannot re-read for retry", clock.now()));
+    }
   }
 
   void wait_committed() {
