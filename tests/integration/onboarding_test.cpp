@@ -137,7 +137,12 @@ TEST_F(OnboardingTest, BrokerDownLeavesNothingBehind) {
   auto token = mint_token(server(), fleet_->admin);
   fleet_->broker->stop();
   auto reply = register_with(token, "late-01");
+  EXPECT_TRUE(eventually([&] { return server().client().get("/ready").status == 503; }))
+      << "/ready must report the lost broker connection";
   fleet_->broker->start();
+  EXPECT_TRUE(eventually([&] { return server().client().get("/ready").status == 200; }))
+      << "the subscriber must reconnect by itself\n"
+      << server().log();
   EXPECT_EQ(reply.status, 503) << reply.body;
   EXPECT_EQ(server().client().get("/api/v2/sensors/late-01", bearer(fleet_->admin)).status, 404);
   // The token was not spent: with the broker back, it works.
