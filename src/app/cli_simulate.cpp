@@ -317,12 +317,14 @@ int simulate(const ConfigLoader& load, const SimulateArgs& a) {
   auto total_acked = acked();
   for (auto& c : clients) c->stop();
   std::fprintf(stderr, "\n");
+  auto acked_text = a.qos == 1 ? std::to_string(total_acked) + " of " + std::to_string(expected)
+                               : std::string("n/a (QoS 0)");
   std::printf(
       "sent %llu threats (+%llu heartbeats), acknowledged by broker %s, refused %llu, "
       "rate achieved %.0f threats/s over %.1f s\n",
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(heartbeats),
-      a.qos == 1 ? std::to_string(total_acked).c_str() : "n/a (QoS 0)",
-      static_cast<unsigned long long>(refused), static_cast<double>(sent) / secs, secs);
+      acked_text.c_str(), static_cast<unsigned long long>(refused),
+      static_cast<double>(sent) / secs, secs);
   return 0;
 }
 

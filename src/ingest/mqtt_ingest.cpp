@@ -166,13 +166,16 @@ struct MqttIngest::Impl {
     if (!heartbeats.empty()) {
       auto unknown = with_retry([&] { return store.record_heartbeats(heartbeats); });
       if (unknown) {
+        std::uint64_t recorded = 0;
         for (std::size_t i = 0; i < heartbeats.size(); ++i)
           if (std::find(unknown->begin(), unknown->end(), heartbeats[i].sensor_id) !=
               unknown->end())
             letters.push_back(letter(heartbeat_sources[i]->topic, heartbeat_sources[i]->payload,
                                      "unknown sensor '" + heartbeats[i].sensor_id + "'", now));
+          else
+            ++recorded;
         std::lock_guard lock(mutex);
-        counters.heartbeats += heartbeats.size() - unknown->size();
+        counters.heartbeats += recorded;
       } else {
         spdlog::error("mqtt: heartbeats not recorded: {}", unknown.error().message);
       }
