@@ -2,7 +2,9 @@
 // API publishing with their own broker accounts; results read back over REST and the CLI.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <ctime>
+#include <regex>
 
 #include "integration/mqtt_support.hpp"
 
@@ -281,6 +283,46 @@ TEST_F(MqttIngestTest, CliDeleteRemovesTheBrokerAccount) {
                 .connect(fleet_->broker->port(), creds.mqtt_username, creds.mqtt_password),
             0);
   EXPECT_EQ(server().client().get("/api/v2/sensors/cli-doomed", bearer(fleet_->admin)).status, 404);
+}
+
+}  // namespace
+}  // namespace honeyman::testing
+
+namespace honeyman::testing {
+namespace {
+
+std::int64_t all_threats(ServerProcess& server, const std::string& token) {
+  auto body = server.client().get("/api/v2/threats?page_size=1", bearer(token)).json();
+  return body.at("total").as_int64();
+}
+
+TEST_F(MqttIngestTest, SimulateOnboardsPublishesAndEverythingIsStored) {
+  auto before = all_threats(server(), fleet_->admin);
+  auto credentials = ::testing::TempDir() + "/simulate-sensors.json";
+  std::remove(credentials.c_str());
+  auto api = "http://127.0.0.1:" + std::to_string(server().port());
+  auto run =
+      server().cli({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
+                    "100", "--duration", "2", "--credentials", credentials, "--api", api},
+                   "admin-password-1\n");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(run.out, m, std::regex(R"(sent (\d+) threats)"))) << run.out;
+  auto sent = std::stoll(m[1]);
+  EXPECT_GE(sent, 150);
+  EXPECT_NE(run.out.find("acknowledged by broker"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return all_threats(server(), fleet_->admin) == before + sent; }))
+      << all_threats(server(), fleet_->admin) - before << " of " << sent << "\n"
+      << run.err;
+  // A second run reuses the saved credentials: no new sensors.
+  auto sensors_before = server().client().get("/api/v2/sensors", bearer(fleet_->admin)).json();
+  auto again =
+      server().cli({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
+                    "10", "--duration", "1", "--credentials", credentials, "--api", api},
+                   "admin-password-1\n");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto sensors_after = server().client().get("/api/v2/sensors", bearer(fleet_->admin)).json();
+  EXPECT_EQ(sensors_after.at("total"), sensors_before.at("total"));
 }
 
 }  // namespace
