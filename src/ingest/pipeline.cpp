@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "ingest/ingest.hpp"
@@ -47,6 +48,7 @@ PipelineCounters Pipeline::counters() const {
 }
 
 void Pipeline::run() {
+  pthread_setname_np(pthread_self(), "ingest-writer");  // for top -H and perf
   for (;;) {
     auto batch = take_batch();
     if (batch.empty()) return;  // stopping and drained
