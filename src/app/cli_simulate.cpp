@@ -244,6 +244,92 @@ struct Generator {
 };
 
 // --- the run ---------------------------------------------------------------------------------
+struct SimFleet {
+  std::vector<SimSensor> sensors;
+  std::vector<std::unique_ptr<broker::Publisher>> clients;
+  std::uint64_t acked() const {
+    std::uint64_t n = 0;
+    for (const auto& c : clients) n += c->acknowledged();
+    return n;
+  }
+};
+
+struct Totals {
+  std::uint64_t sent = 0, refused = 0, heartbeats = 0;
+  double seconds = 0;
+};
+
+// One MQTT connection per sensor, with its own account.
+Status connect_fleet(const AppConfig& config, const SimulateArgs& a, SimFleet& fleet) {
+  for (const auto& s : fleet.sensors) {
+    auto c = config.broker;
+    c.host = a.broker_host.empty() ? s.host : a.broker_host;
+    c.port = static_cast<std::uint16_t>(a.broker_port ? a.broker_port : s.port);
+    auto client = broker::connect_publisher(c, s.sensor_id + "-sim", s.username, s.password);
+    if (!client)
+      return make_error(client.error().code,
+                        "sensor " + s.sensor_id + ": " + client.error().message);
+    fleet.clients.push_back(std::move(*client));
+  }
+  return {};
+}
+
+// Publishes on schedule (a.rate per second in total, round robin over the sensors) for
+// a.duration seconds, a heartbeat per sensor every 30 s, progress on stderr every second.
+Totals run_load(SimFleet& fleet, const SimulateArgs& a) {
+  Generator gen;
+  Totals t;
+  auto start = SteadyClock::now();
+  auto end = start + std::chrono::seconds(a.duration);
+  auto next_report = start + std::chrono::seconds(1), next_heartbeats = start;
+  for (auto now = start; now < end; now = SteadyClock::now()) {
+    if (now >= next_heartbeats) {
+      for (std::size_t i = 0; i < fleet.clients.size(); ++i)
+        t.heartbeats +=
+            fleet.clients[i]->publish(broker::sensor_topic(fleet.sensors[i].sensor_id, "heartbeat"),
+                                      Generator::heartbeat(), a.qos);
+      next_heartbeats = now + std::chrono::seconds(30);
+    }
+    double elapsed = std::chrono::duration<double>(now - start).count();
+    auto due = static_cast<std::uint64_t>(elapsed * a.rate);
+    while (t.sent + t.refused < due) {
+      auto i = (t.sent + t.refused) % fleet.clients.size();
+      const auto& id = fleet.sensors[i].sensor_id;
+      bool ok = fleet.clients[i]->publish(broker::sensor_topic(id, "threats"),
+                                          gen.threat(id, a.format == "agent"), a.qos);
+      ++(ok ? t.sent : t.refused);
+    }
+    if (now >= next_report) {
+      std::fprintf(stderr, "\rsimulate: %6.0f s  sent %llu  acked %llu  %.0f/s   ", elapsed,
+                   static_cast<unsigned long long>(t.sent),
+                   static_cast<unsigned long long>(fleet.acked()),
+                   static_cast<double>(t.sent) / elapsed);
+      next_report += std::chrono::seconds(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  t.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  return t;
+}
+
+// Waits briefly for the broker to acknowledge the tail, disconnects, prints the final line.
+void finish(SimFleet& fleet, const SimulateArgs& a, const Totals& t) {
+  auto expected = t.sent + t.heartbeats;
+  for (int i = 0; i < 100 && a.qos == 1 && fleet.acked() < expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto acked = fleet.acked();
+  for (auto& c : fleet.clients) c->stop();
+  std::fprintf(stderr, "\n");
+  auto acked_text = a.qos == 1 ? std::to_string(acked) + " of " + std::to_string(expected)
+                               : std::string("n/a (QoS 0)");
+  std::printf(
+      "sent %llu threats (+%llu heartbeats), acknowledged by broker %s, refused %llu, "
+      "rate achieved %.0f threats/s over %.1f s\n",
+      static_cast<unsigned long long>(t.sent), static_cast<unsigned long long>(t.heartbeats),
+      acked_text.c_str(), static_cast<unsigned long long>(t.refused),
+      static_cast<double>(t.sent) / t.seconds, t.seconds);
+}
+
 int simulate(const ConfigLoader& load, const SimulateArgs& a) {
   auto config = load(false);
   if (!config) return fail(config.error().message);
@@ -253,78 +339,14 @@ int simulate(const ConfigLoader& load, const SimulateArgs& a) {
   auto sensors = onboard(a, api, config->api.prefix, load_saved(a.credentials));
   if (!sensors) return fail(sensors.error().message);
   save(a.credentials, *sensors);
-  sensors->resize(static_cast<std::size_t>(a.sensors));
-
-  std::vector<std::unique_ptr<broker::Publisher>> clients;
-  for (const auto& s : *sensors) {
-    auto c = config->broker;
-    c.host = a.broker_host.empty() ? s.host : a.broker_host;
-    c.port = static_cast<std::uint16_t>(a.broker_port ? a.broker_port : s.port);
-    auto client = broker::connect_publisher(c, s.sensor_id + "-sim", s.username, s.password);
-    if (!client) return fail("sensor " + s.sensor_id + ": " + client.error().message);
-    clients.push_back(std::move(*client));
-  }
-  std::cerr << "simulate: " << clients.size() << " sensors connected; publishing " << a.rate
+  SimFleet fleet;
+  fleet.sensors = std::move(*sensors);
+  fleet.sensors.resize(static_cast<std::size_t>(a.sensors));
+  if (auto ok = connect_fleet(*config, a, fleet); !ok) return fail(ok.error().message);
+  std::cerr << "simulate: " << fleet.clients.size() << " sensors connected; publishing " << a.rate
             << " threats/s for " << a.duration << " s (" << a.format << ", QoS " << a.qos << ")\n";
-
-  Generator gen;
-  std::uint64_t sent = 0, refused = 0, heartbeats = 0;
-  auto start = SteadyClock::now();
-  auto end = start + std::chrono::seconds(a.duration);
-  auto next_report = start + std::chrono::seconds(1);
-  auto next_heartbeats = start;
-  auto acked = [&] {
-    std::uint64_t n = 0;
-    for (auto& c : clients) n += c->acknowledged();
-    return n;
-  };
-  for (;;) {
-    auto now = SteadyClock::now();
-    if (now >= end) break;
-    if (now >= next_heartbeats) {
-      for (std::size_t i = 0; i < clients.size(); ++i)
-        heartbeats +=
-            clients[i]->publish(broker::sensor_topic((*sensors)[i].sensor_id, "heartbeat"),
-                                Generator::heartbeat(), a.qos);
-      next_heartbeats = now + std::chrono::seconds(30);
-    }
-    // Publish what the schedule says is due by now.
-    auto due =
-        static_cast<std::uint64_t>(std::chrono::duration<double>(now - start).count() * a.rate);
-    while (sent + refused < due) {
-      auto i = (sent + refused) % clients.size();
-      const auto& id = (*sensors)[i].sensor_id;
-      if (clients[i]->publish(broker::sensor_topic(id, "threats"),
-                              gen.threat(id, a.format == "agent"), a.qos))
-        ++sent;
-      else
-        ++refused;
-    }
-    if (now >= next_report) {
-      double secs = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "\rsimulate: %6.0f s  sent %llu  acked %llu  %.0f/s   ", secs,
-                   static_cast<unsigned long long>(sent), static_cast<unsigned long long>(acked()),
-                   static_cast<double>(sent) / secs);
-      next_report += std::chrono::seconds(1);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  // Give the broker a moment to acknowledge the tail, then disconnect.
-  auto expected = sent + heartbeats;
-  for (int i = 0; i < 100 && a.qos == 1 && acked() < expected; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  auto total_acked = acked();
-  for (auto& c : clients) c->stop();
-  std::fprintf(stderr, "\n");
-  auto acked_text = a.qos == 1 ? std::to_string(total_acked) + " of " + std::to_string(expected)
-                               : std::string("n/a (QoS 0)");
-  std::printf(
-      "sent %llu threats (+%llu heartbeats), acknowledged by broker %s, refused %llu, "
-      "rate achieved %.0f threats/s over %.1f s\n",
-      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(heartbeats),
-      acked_text.c_str(), static_cast<unsigned long long>(refused),
-      static_cast<double>(sent) / secs, secs);
+  auto totals = run_load(fleet, a);
+  finish(fleet, a, totals);
   return 0;
 }
 
