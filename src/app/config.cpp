@@ -99,7 +99,7 @@ Status load_mqtt(const Settings& s, Reader& r, AppConfig& c) {
   b.shared_group = s.get_or("MQTT_SHARED_GROUP", "");
   b.client_id = s.get_or("MQTT_CLIENT_ID", default_client_id());
   c.mqtt.queue_capacity =
-      static_cast<std::size_t>(r.integer("MQTT_QUEUE_CAPACITY", 10'000, 10, 10'000'000));
+      static_cast<std::size_t>(r.integer("MQTT_QUEUE_CAPACITY", 2'000, 10, 10'000'000));
   c.mqtt.max_payload_bytes = static_cast<std::size_t>(
       r.integer("MQTT_MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
   c.api.public_url = s.get_or("PUBLIC_API_URL", "");

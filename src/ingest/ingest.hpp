@@ -104,11 +104,11 @@ class Pipeline {
 // letters with its reason. Nothing acknowledged is dropped: store failures are retried with
 // backoff while the bounded queue pushes back on the broker.
 struct MqttIngestConfig {
-  std::size_t queue_capacity = 10'000;            // raw messages between network and decoder
+  std::size_t queue_capacity = 2'000;             // raw messages between network and decoder
   std::size_t max_payload_bytes = 256 * 1024;     // larger payloads are dead-lettered
   std::size_t decode_batch = 1000;                // messages decoded per round
   std::chrono::microseconds decode_linger{1000};  // a round waits this long to fill up
-  std::size_t max_in_flight = 20'000;             // threats submitted and not yet committed
+  std::size_t max_in_flight = 5'000;              // threats submitted and not yet committed
   std::chrono::seconds known_sensor_ttl{10};      // how long "sensor exists" is cached
   std::chrono::seconds stats_interval{10};        // counters are logged this often (if changed)
 };
