@@ -2,6 +2,8 @@
 // reuses saved credentials), connects one MQTT client per sensor with its own account, publishes
 // realistic threats at a fixed total rate plus heartbeats, and reports sent / acknowledged /
 // rate. The load generator of bench/mqtt-bench.
+#include <sys/resource.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -330,7 +332,18 @@ void finish(SimFleet& fleet, const SimulateArgs& a, const Totals& t) {
       static_cast<double>(t.sent) / t.seconds, t.seconds);
 }
 
+// Each simulated sensor holds a socket and libmosquitto's wake-up socket pair: raise the soft
+// descriptor limit (often 1024) to the hard one.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int simulate(const ConfigLoader& load, const SimulateArgs& a) {
+  raise_fd_limit();
   auto config = load(false);
   if (!config) return fail(config.error().message);
   if (a.format != "agent" && a.format != "canonical") return fail("--format is agent or canonical");
