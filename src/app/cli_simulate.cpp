@@ -2,8 +2,12 @@
 // reuses saved credentials), connects one MQTT client per sensor with its own account, publishes
 // realistic threats at a fixed total rate plus heartbeats, and reports sent / acknowledged /
 // rate. The load generator of bench/mqtt-bench.
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -246,6 +250,17 @@ struct Generator {
 };
 
 // --- the run ---------------------------------------------------------------------------------
+// libmosquitto waits with select(), which cannot watch descriptors above FD_SETSIZE (1024), and
+// each client holds three (its socket and a wake-up pair): one process serves at most ~300
+// sensors. So the sensors are split over worker processes.
+constexpr std::size_t kSensorsPerWorker = 250;
+
+// One worker's counters, in memory shared with the parent (which prints progress and totals).
+struct WorkerSlot {
+  std::atomic<std::uint64_t> sent{0}, refused{0}, heartbeats{0}, acked{0};
+  std::atomic<double> seconds{0};
+};
+
 struct SimFleet {
   std::vector<SimSensor> sensors;
   std::vector<std::unique_ptr<broker::Publisher>> clients;
@@ -254,11 +269,6 @@ struct SimFleet {
     for (const auto& c : clients) n += c->acknowledged();
     return n;
   }
-};
-
-struct Totals {
-  std::uint64_t sent = 0, refused = 0, heartbeats = 0;
-  double seconds = 0;
 };
 
 // One MQTT connection per sensor, with its own account.
@@ -276,64 +286,116 @@ Status connect_fleet(const AppConfig& config, const SimulateArgs& a, SimFleet& f
   return {};
 }
 
-// Publishes on schedule (a.rate per second in total, round robin over the sensors) for
-// a.duration seconds, a heartbeat per sensor every 30 s, progress on stderr every second.
-Totals run_load(SimFleet& fleet, const SimulateArgs& a) {
+// Publishes on schedule (`rate` per second over this fleet, round robin) until `end`, a
+// heartbeat per sensor every 30 s; counters go to `slot` as they change.
+void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::time_point start,
+              WorkerSlot& slot) {
   Generator gen;
-  Totals t;
-  auto start = SteadyClock::now();
+  std::uint64_t sent = 0, refused = 0;
   auto end = start + std::chrono::seconds(a.duration);
-  auto next_report = start + std::chrono::seconds(1), next_heartbeats = start;
-  for (auto now = start; now < end; now = SteadyClock::now()) {
+  auto next_heartbeats = start;
+  std::this_thread::sleep_until(start);  // every worker starts the schedule together
+  for (auto now = SteadyClock::now(); now < end; now = SteadyClock::now()) {
     if (now >= next_heartbeats) {
       for (std::size_t i = 0; i < fleet.clients.size(); ++i)
-        t.heartbeats +=
+        slot.heartbeats +=
             fleet.clients[i]->publish(broker::sensor_topic(fleet.sensors[i].sensor_id, "heartbeat"),
                                       Generator::heartbeat(), a.qos);
       next_heartbeats = now + std::chrono::seconds(30);
     }
     double elapsed = std::chrono::duration<double>(now - start).count();
-    auto due = static_cast<std::uint64_t>(elapsed * a.rate);
-    while (t.sent + t.refused < due) {
-      auto i = (t.sent + t.refused) % fleet.clients.size();
+    auto due = static_cast<std::uint64_t>(elapsed * rate);
+    while (sent + refused < due) {
+      auto i = (sent + refused) % fleet.clients.size();
       const auto& id = fleet.sensors[i].sensor_id;
       bool ok = fleet.clients[i]->publish(broker::sensor_topic(id, "threats"),
                                           gen.threat(id, a.format == "agent"), a.qos);
-      ++(ok ? t.sent : t.refused);
+      ++(ok ? sent : refused);
     }
-    if (now >= next_report) {
-      std::fprintf(stderr, "\rsimulate: %6.0f s  sent %llu  acked %llu  %.0f/s   ", elapsed,
-                   static_cast<unsigned long long>(t.sent),
-                   static_cast<unsigned long long>(fleet.acked()),
-                   static_cast<double>(t.sent) / elapsed);
-      next_report += std::chrono::seconds(1);
-    }
+    slot.sent = sent;
+    slot.refused = refused;
+    slot.acked = fleet.acked();
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  t.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  slot.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  // Give the broker a moment to acknowledge the tail, then disconnect.
+  auto expected = sent + slot.heartbeats;
+  for (int i = 0; i < 100 && a.qos == 1 && fleet.acked() < expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  slot.acked = fleet.acked();
+  for (auto& c : fleet.clients) c->stop();
+}
+
+// A worker process: connects its share of the sensors, then publishes its share of the rate.
+[[noreturn]] void worker(const AppConfig& config, const SimulateArgs& a,
+                         std::vector<SimSensor> sensors, double rate, SteadyClock::time_point start,
+                         WorkerSlot& slot) {
+  SimFleet fleet;
+  fleet.sensors = std::move(sensors);
+  if (auto ok = connect_fleet(config, a, fleet); !ok) {
+    std::cerr << "honeyman: " << ok.error().message << "\n";
+    _exit(1);
+  }
+  run_load(fleet, a, rate, start, slot);
+  _exit(0);
+}
+
+struct Totals {
+  std::uint64_t sent = 0, refused = 0, heartbeats = 0, acked = 0;
+  double seconds = 0;
+};
+
+Totals sum(const WorkerSlot* slots, std::size_t n) {
+  Totals t;
+  for (std::size_t i = 0; i < n; ++i) {
+    t.sent += slots[i].sent;
+    t.refused += slots[i].refused;
+    t.heartbeats += slots[i].heartbeats;
+    t.acked += slots[i].acked;
+    t.seconds = std::max(t.seconds, slots[i].seconds.load());
+  }
   return t;
 }
 
-// Waits briefly for the broker to acknowledge the tail, disconnects, prints the final line.
-void finish(SimFleet& fleet, const SimulateArgs& a, const Totals& t) {
-  auto expected = t.sent + t.heartbeats;
-  for (int i = 0; i < 100 && a.qos == 1 && fleet.acked() < expected; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  auto acked = fleet.acked();
-  for (auto& c : fleet.clients) c->stop();
+// Forks the workers, prints progress every second, returns whether every worker succeeded.
+bool run_workers(const AppConfig& config, const SimulateArgs& a, std::vector<SimSensor> sensors,
+                 WorkerSlot* slots, std::size_t workers) {
+  auto start = SteadyClock::now() + std::chrono::milliseconds(200 + 20 * sensors.size());
+  std::vector<pid_t> pids;
+  for (std::size_t w = 0; w < workers; ++w) {
+    auto first = w * sensors.size() / workers, last = (w + 1) * sensors.size() / workers;
+    std::vector<SimSensor> share(sensors.begin() + static_cast<std::ptrdiff_t>(first),
+                                 sensors.begin() + static_cast<std::ptrdiff_t>(last));
+    double rate = a.rate * static_cast<double>(share.size()) / static_cast<double>(sensors.size());
+    pid_t pid = fork();
+    if (pid == 0) worker(config, a, std::move(share), rate, start, slots[w]);
+    pids.push_back(pid);
+  }
+  bool ok = true;
+  std::size_t running = pids.size();
+  while (running > 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (auto& pid : pids) {
+      int status = 0;
+      if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+        ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        pid = -1;
+        --running;
+      }
+    }
+    auto t = sum(slots, workers);
+    double elapsed =
+        std::max(0.001, std::chrono::duration<double>(SteadyClock::now() - start).count());
+    if (SteadyClock::now() > start)
+      std::fprintf(stderr, "\rsimulate: %6.0f s  sent %llu  acked %llu  %.0f/s   ", elapsed,
+                   static_cast<unsigned long long>(t.sent),
+                   static_cast<unsigned long long>(t.acked), static_cast<double>(t.sent) / elapsed);
+  }
   std::fprintf(stderr, "\n");
-  auto acked_text = a.qos == 1 ? std::to_string(acked) + " of " + std::to_string(expected)
-                               : std::string("n/a (QoS 0)");
-  std::printf(
-      "sent %llu threats (+%llu heartbeats), acknowledged by broker %s, refused %llu, "
-      "rate achieved %.0f threats/s over %.1f s\n",
-      static_cast<unsigned long long>(t.sent), static_cast<unsigned long long>(t.heartbeats),
-      acked_text.c_str(), static_cast<unsigned long long>(t.refused),
-      static_cast<double>(t.sent) / t.seconds, t.seconds);
+  return ok;
 }
 
-// Each simulated sensor holds a socket and libmosquitto's wake-up socket pair: raise the soft
-// descriptor limit (often 1024) to the hard one.
+// Raise the soft descriptor limit (often 1024) to the hard one: many sensors, many sockets.
 void raise_fd_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -352,14 +414,30 @@ int simulate(const ConfigLoader& load, const SimulateArgs& a) {
   auto sensors = onboard(a, api, config->api.prefix, load_saved(a.credentials));
   if (!sensors) return fail(sensors.error().message);
   save(a.credentials, *sensors);
-  SimFleet fleet;
-  fleet.sensors = std::move(*sensors);
-  fleet.sensors.resize(static_cast<std::size_t>(a.sensors));
-  if (auto ok = connect_fleet(*config, a, fleet); !ok) return fail(ok.error().message);
-  std::cerr << "simulate: " << fleet.clients.size() << " sensors connected; publishing " << a.rate
-            << " threats/s for " << a.duration << " s (" << a.format << ", QoS " << a.qos << ")\n";
-  auto totals = run_load(fleet, a);
-  finish(fleet, a, totals);
+  sensors->resize(static_cast<std::size_t>(a.sensors));
+
+  auto workers = (sensors->size() + kSensorsPerWorker - 1) / kSensorsPerWorker;
+  auto bytes = sizeof(WorkerSlot) * workers;
+  void* shared = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) return fail("cannot map shared memory for the workers");
+  auto* slots = new (shared) WorkerSlot[workers];
+  std::cerr << "simulate: " << sensors->size() << " sensors in " << workers
+            << " processes; publishing " << a.rate << " threats/s for " << a.duration << " s ("
+            << a.format << ", QoS " << a.qos << ")\n";
+  std::cout.flush();
+  bool ok = run_workers(*config, a, std::move(*sensors), slots, workers);
+  auto t = sum(slots, workers);
+  munmap(shared, bytes);
+  if (!ok) return fail("a simulator process failed (see above)");
+  auto expected = t.sent + t.heartbeats;
+  auto acked_text = a.qos == 1 ? std::to_string(t.acked) + " of " + std::to_string(expected)
+                               : std::string("n/a (QoS 0)");
+  std::printf(
+      "sent %llu threats (+%llu heartbeats), acknowledged by broker %s, refused %llu, "
+      "rate achieved %.0f threats/s over %.1f s\n",
+      static_cast<unsigned long long>(t.sent), static_cast<unsigned long long>(t.heartbeats),
+      acked_text.c_str(), static_cast<unsigned long long>(t.refused),
+      static_cast<double>(t.sent) / std::max(0.001, t.seconds), t.seconds);
   return 0;
 }
 
