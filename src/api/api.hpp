@@ -8,6 +8,7 @@
 #include <string>
 
 #include "auth/auth.hpp"
+#include "broker/broker.hpp"
 #include "core/core.hpp"
 #include "http/http.hpp"
 #include "ingest/ingest.hpp"
@@ -16,9 +17,13 @@
 namespace honeyman::api {
 
 struct ApiConfig {
-  std::string version;                      // reported by /health
-  std::string prefix = "/api/v2";           // API_PREFIX
+  std::string version;                          // reported by /health
+  std::string prefix = "/api/v2";               // API_PREFIX
   std::chrono::seconds heartbeat_interval{60};  // sensors are online for 3 of these
+  // PUBLIC_API_URL: the API's base URL as sensors reach it (onboarding answers, QR codes);
+  // empty: http://<the request's Host header>.
+  std::string public_url;
+  broker::BrokerConfig broker;  // what registration tells sensors (public host/port, TLS)
 };
 
 // Everything a handler may use. Owned by app; outlives the server.
@@ -29,6 +34,9 @@ struct Services {
   auth::AuthService& auth;
   ingest::Pipeline& ingest;
   const Clock& clock;
+  // Set when MQTT is configured with an admin account: sensor accounts follow the sensors.
+  broker::Admin* broker_admin = nullptr;
+  ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
 };
 
 // Registers every route with its access rule on `router`.

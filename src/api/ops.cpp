@@ -6,16 +6,22 @@ namespace {
 
 // Precomputed: /health is what load balancers hammer, so it allocates nothing per request.
 Response health_response(const Services& s) {
-  return ok(json::object{{"status", "healthy"}, {"service", "honeyman"}, {"version", s.config.version}});
+  return ok(
+      json::object{{"status", "healthy"}, {"service", "honeyman"}, {"version", s.config.version}});
 }
 
 asio::awaitable<Response> ready(Services& s) {
   auto store = co_await run_blocking(s.pool, [&] { return s.store.ping(); });
   json::object checks{{"store", store ? "ok" : store.error().message}};
   bool all_ok = static_cast<bool>(store);
-  co_return http::json_response(all_ok ? http::Status::ok : http::Status::service_unavailable,
-                                json::object{{"status", all_ok ? "ready" : "not_ready"},
-                                             {"checks", std::move(checks)}});
+  if (s.mqtt) {  // the ingest connection; reconnecting in the background when down
+    bool up = s.mqtt->connected();
+    checks["mqtt"] = up ? "ok" : "disconnected (reconnecting)";
+    all_ok = all_ok && up;
+  }
+  co_return http::json_response(
+      all_ok ? http::Status::ok : http::Status::service_unavailable,
+      json::object{{"status", all_ok ? "ready" : "not_ready"}, {"checks", std::move(checks)}});
 }
 
 }  // namespace

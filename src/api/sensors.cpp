@@ -5,6 +5,10 @@
 namespace honeyman::api::detail {
 namespace {
 
+Error broker_failure(const Error& e) {
+  return make_error(Errc::unavailable, "cannot update the sensor's broker account: " + e.message);
+}
+
 json::object sensor_json(const domain::Sensor& sensor, const Services& s) {
   return domain::to_json(sensor, s.clock.now(), s.config.heartbeat_interval);
 }
@@ -33,7 +37,8 @@ asio::awaitable<Response> list_sensors(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> get_sensor(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  auto sensor = co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
+  auto sensor =
+      co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
   if (!sensor) co_return http::error_response(sensor.error());
   co_return ok(sensor_json(*sensor, s));
 }
@@ -45,6 +50,16 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto update = domain::parse_sensor_update(*body);
   if (!update) co_return http::error_response(update.error());
+  // The broker account follows is_active first, so a failure leaves the two in agreement.
+  if (update->is_active && s.broker_admin) {
+    auto enabled = *update->is_active;
+    auto known =
+        co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
+    if (!known) co_return http::error_response(known.error());
+    auto done = co_await run_blocking(
+        s.pool, [&] { return s.broker_admin->set_sensor_enabled(*id, enabled); });
+    if (!done) co_return http::error_response(broker_failure(done.error()));
+  }
   auto sensor = co_await run_blocking(
       s.pool, [&] { return s.store.update_sensor(*id, *update, s.clock.now()); });
   if (!sensor) co_return http::error_response(sensor.error());
@@ -55,6 +70,16 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
+  // Broker account first: if the broker is unreachable nothing is deleted and the caller may
+  // retry; deleting an account that does not exist is success.
+  if (s.broker_admin) {
+    auto known =
+        co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
+    if (!known) co_return http::error_response(known.error());
+    auto revoked =
+        co_await run_blocking(s.pool, [&] { return s.broker_admin->delete_sensor_account(*id); });
+    if (!revoked) co_return http::error_response(broker_failure(revoked.error()));
+  }
   auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_sensor(*id); });
   if (!done) co_return http::error_response(done.error());
   s.auth.forget_sensor_keys(*id);
@@ -64,7 +89,8 @@ asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> sensor_stats(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  auto stats = co_await run_blocking(s.pool, [&] { return s.store.sensor_stats(*id, s.clock.now()); });
+  auto stats =
+      co_await run_blocking(s.pool, [&] { return s.store.sensor_stats(*id, s.clock.now()); });
   if (!stats) co_return http::error_response(stats.error());
   co_return ok(domain::to_json(*stats));
 }
@@ -81,7 +107,8 @@ asio::awaitable<Response> heartbeat(RequestContext& ctx, Services& s) {
   if (!hb) co_return http::error_response(hb.error());
   auto unknown = co_await run_blocking(s.pool, [&] { return s.store.record_heartbeats({*hb}); });
   if (!unknown) co_return http::error_response(unknown.error());
-  if (!unknown->empty()) co_return http::error_response(make_error(Errc::not_found, "Sensor not found"));
+  if (!unknown->empty())
+    co_return http::error_response(make_error(Errc::not_found, "Sensor not found"));
   co_return ok(json::object{{"message", "Heartbeat recorded"},
                             {"sensor_id", *id},
                             {"timestamp", format_timestamp(hb->timestamp)},

@@ -7,6 +7,7 @@
 
 #include "api/api.hpp"
 #include "auth/auth.hpp"
+#include "broker/broker.hpp"
 #include "core/core.hpp"
 #include "http/http.hpp"
 #include "ingest/ingest.hpp"
@@ -30,6 +31,8 @@ struct AppConfig {
   auth::AuthConfig auth;
   api::ApiConfig api;
   ingest::PipelineConfig ingest;
+  broker::BrokerConfig broker;  // MQTT_*; broker.enabled() false: MQTT off
+  ingest::MqttIngestConfig mqtt;
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

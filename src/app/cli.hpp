@@ -18,6 +18,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_sensor_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+// `dead-letters`, `simulate`.
+void add_ingest_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+void add_simulate_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);

@@ -68,6 +68,31 @@ int revoke_key(const ConfigLoader& load, const SensorArgs& a) {
   return 0;
 }
 
+// Deletes the sensor and, when MQTT administration is configured, its broker account first.
+int delete_sensor(const ConfigLoader& load, const SensorArgs& a) {
+  auto config = load(false);
+  if (!config) return fail(config.error().message);
+  auto opened = open_configured_store(*config);
+  if (!opened) return fail("cannot open the store: " + opened.error().message);
+  auto& store = *opened;
+  auto known = store->find_sensor(a.sensor_id, system_clock().now());
+  if (!known) return fail("cannot delete sensor '" + a.sensor_id + "': " + known.error().message);
+  if (config->broker.can_administer()) {
+    auto admin = broker::make_admin(config->broker);
+    if (!admin) return fail(admin.error().message);
+    auto revoked = (*admin)->delete_sensor_account(a.sensor_id);
+    if (!revoked)
+      return fail("cannot delete the broker account of '" + a.sensor_id +
+                  "' (nothing deleted): " + revoked.error().message);
+  }
+  auto done = store->delete_sensor(a.sensor_id);
+  if (!done) return fail("cannot delete sensor '" + a.sensor_id + "': " + done.error().message);
+  std::cout << "sensor " << a.sensor_id << " deleted"
+            << (config->broker.can_administer() ? " with its broker account" : "")
+            << "; its threats are kept as history\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_sensor_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) {
@@ -81,6 +106,11 @@ void add_sensor_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code
   add->callback([&, args] { exit_code = add_sensor(load, *args); });
 
   sensor->add_subcommand("list", "List sensors")->callback([&] { exit_code = list_sensors(load); });
+
+  auto* del = sensor->add_subcommand(
+      "delete", "Delete a sensor, its API key and its broker account (threats stay)");
+  del->add_option("sensor_id", args->sensor_id)->required();
+  del->callback([&, args] { exit_code = delete_sensor(load, *args); });
 
   auto* revoke = sensor->add_subcommand("revoke-key", "Revoke a sensor's API key");
   revoke->add_option("sensor_id", args->sensor_id)->required();

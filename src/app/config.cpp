@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <cctype>
 #include <thread>
 
 #include "app/app.hpp"
@@ -19,7 +22,8 @@ const std::vector<std::string>& known_settings() {
       "SENSOR_HEARTBEAT_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "API_PREFIX",
       "ENVIRONMENT", "AUTO_MIGRATE", "MAX_REQUEST_BODY_BYTES", "REQUEST_HEADER_TIMEOUT",
       "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
-      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE"};
+      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE", "MQTT_CLIENT_ID",
+      "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL"};
   return keys;
 }
 
@@ -63,6 +67,58 @@ Status check_secret(AppConfig& c, bool for_server) {
   }
   if (c.auth.secret_key.size() < 32 && c.environment != "development")
     return make_error(Errc::invalid_input, "SECRET_KEY must be at least 32 characters");
+  return {};
+}
+
+bool is_topic_level(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && domain::is_valid_sensor_id(s);
+}
+
+std::string default_client_id() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string id = "honeyman-";
+  for (char ch : std::string_view(host))
+    id += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-') ? ch : '-';
+  return id;
+}
+
+// MQTT_*: unset MQTT_BROKER_HOST leaves MQTT off (HTTP ingest still works).
+Status load_mqtt(const Settings& s, Reader& r, AppConfig& c) {
+  auto& b = c.broker;
+  b.host = s.get_or("MQTT_BROKER_HOST", "");
+  b.port = static_cast<std::uint16_t>(r.integer("MQTT_BROKER_PORT", 1883, 1, 65535));
+  b.use_tls = r.boolean("MQTT_USE_TLS", false);
+  b.ca_cert = s.get_or("MQTT_CA_CERT", "");
+  b.username = s.get_or("MQTT_BROKER_USERNAME", "honeyman-server");
+  b.password = s.get_or("MQTT_BROKER_PASSWORD", "");
+  b.admin_username = s.get_or("MQTT_ADMIN_USERNAME", "");
+  b.admin_password = s.get_or("MQTT_ADMIN_PASSWORD", "");
+  b.public_host = s.get_or("MQTT_PUBLIC_HOST", b.host);
+  b.public_port = static_cast<std::uint16_t>(r.integer("MQTT_PUBLIC_PORT", b.port, 1, 65535));
+  b.shared_group = s.get_or("MQTT_SHARED_GROUP", "");
+  b.client_id = s.get_or("MQTT_CLIENT_ID", default_client_id());
+  c.mqtt.queue_capacity =
+      static_cast<std::size_t>(r.integer("MQTT_QUEUE_CAPACITY", 2'000, 10, 10'000'000));
+  c.mqtt.max_payload_bytes = static_cast<std::size_t>(
+      r.integer("MQTT_MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
+  c.api.public_url = s.get_or("PUBLIC_API_URL", "");
+  if (!b.shared_group.empty() && !is_topic_level(b.shared_group))
+    return make_error(Errc::invalid_input,
+                      "MQTT_SHARED_GROUP must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (b.client_id.empty() || b.client_id.size() > 128)
+    return make_error(Errc::invalid_input, "MQTT_CLIENT_ID must be 1-128 characters");
+  if (b.enabled() && !b.admin_username.empty() && b.password.empty())
+    return make_error(Errc::invalid_input,
+                      "MQTT_BROKER_PASSWORD is not set; the server creates its broker account "
+                      "MQTT_BROKER_USERNAME with it (MQTT_ADMIN_USERNAME is set)");
+  if (!b.admin_username.empty() && b.admin_password.empty())
+    return make_error(Errc::invalid_input, "MQTT_ADMIN_PASSWORD is not set");
+  if (!c.api.public_url.empty() && !c.api.public_url.starts_with("http://") &&
+      !c.api.public_url.starts_with("https://"))
+    return make_error(Errc::invalid_input, "PUBLIC_API_URL must start with http:// or https://");
+  while (c.api.public_url.ends_with('/')) c.api.public_url.pop_back();
+  c.api.broker = b;
   return {};
 }
 
@@ -110,7 +166,9 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
   c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
   c.ingest.queue_capacity = static_cast<std::size_t>(r.integer("INGEST_QUEUE_CAPACITY", 100'000, 1000, 100'000'000));
+  auto mqtt = load_mqtt(s, r, c);
   if (r.error) return *r.error;
+  if (!mqtt) return mqtt.error();
   if (c.api.prefix.empty() || c.api.prefix.front() != '/' || c.api.prefix.back() == '/')
     return make_error(Errc::invalid_input, "API_PREFIX must start with '/' and not end with one");
   if (auto ok = check_secret(c, for_server); !ok) return ok.error();

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   app::add_user_commands(cli, loader, exit_code);
   app::add_sensor_commands(cli, loader, exit_code);
   app::add_seed_command(cli, loader, exit_code);
+  app::add_ingest_commands(cli, loader, exit_code);
+  app::add_simulate_command(cli, loader, exit_code);
 
   try {
     cli.parse(argc, argv);

@@ -39,6 +39,30 @@ asio::awaitable<void> maintain_store(api::Services& s, std::chrono::seconds ever
   }
 }
 
+// The server's own broker account must be in place before the subscriber logs in (changing it
+// afterwards would get the subscriber kicked); the broker may come up after the server, so keep
+// trying, then start consuming.
+asio::awaitable<void> ensure_broker_account(broker::Admin& admin, BlockingPool& pool,
+                                            ingest::MqttIngest& mqtt, std::string username) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto delay = std::chrono::seconds(1);
+  for (;;) {
+    auto done = co_await run_blocking(pool, [&] { return admin.ensure_server_account(); });
+    if (done) {
+      spdlog::info("mqtt: broker account '{}' and its role are in place", username);
+      if (auto started = mqtt.start(); !started)
+        spdlog::error("mqtt: ingest not started: {}", started.error().message);
+      co_return;
+    }
+    spdlog::warn("mqtt: cannot set up the server's broker account yet ({}); retrying in {} s",
+                 done.error().message, delay.count());
+    timer.expires_after(delay);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    delay = std::min(delay * 2, std::chrono::seconds(30));
+  }
+}
+
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -59,6 +83,27 @@ int run_serve(const AppConfig& config) {
   if (auto r = auth.refresh_revocations(); !r) spdlog::warn("revocations: {}", r.error().message);
   ingest::Pipeline pipeline(config.ingest, **store);
   api::Services services{config.api, **store, pool, auth, pipeline, system_clock()};
+  std::unique_ptr<broker::Admin> broker_admin;
+  std::unique_ptr<ingest::MqttIngest> mqtt;
+  if (config.broker.enabled()) {
+    if (config.broker.can_administer()) {
+      broker_admin = std::move(*broker::make_admin(config.broker));
+      services.broker_admin = broker_admin.get();
+    } else {
+      spdlog::warn(
+          "mqtt: MQTT_ADMIN_USERNAME is not set: broker accounts of sensors are not "
+          "managed and onboarding cannot hand out MQTT credentials");
+    }
+    mqtt = std::make_unique<ingest::MqttIngest>(config.mqtt, config.broker, **store, pipeline,
+                                                system_clock());
+    // With an admin account, consuming starts once the server's account is in place.
+    if (!broker_admin)
+      if (auto ok = mqtt->start(); !ok) {
+        spdlog::critical("cannot start MQTT ingest: {}", ok.error().message);
+        return 1;
+      }
+    services.mqtt = mqtt.get();
+  }
 
   http::Router router;
   api::register_routes(router, services);
@@ -74,28 +119,42 @@ int run_serve(const AppConfig& config) {
   server.start();
   asio::co_spawn(io, poll_revocations(services, config.revocation_poll), asio::detached);
   asio::co_spawn(io, maintain_store(services, config.store_maintenance_interval), asio::detached);
+  if (broker_admin)
+    asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, *mqtt, config.broker.username),
+                   asio::detached);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: no longer accepting; finishing in-flight requests", signal);
+    if (mqtt) mqtt->stop_consuming();
     server.shutdown(config.shutdown_grace, [&] {
+      if (mqtt) mqtt->stop();  // drains what was received, commits it
       pipeline.stop();
       spdlog::info("shutdown complete");
       io.stop();
     });
   });
 
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started);
   spdlog::info("honeyman {} listening on http://{}:{} (store {}, {} io threads, ready in {} ms)",
                config.api.version, config.http.host, *port, redact_url(config.store.database_url),
                io_thread_count(config), ms.count());
-  spdlog::info("MQTT ingest off: MQTT_BROKER_HOST is not set (HTTP ingest works)");
+  if (mqtt)
+    spdlog::info("MQTT ingest on: {}:{}{}, topics honeyman/sensors/+/threats|heartbeat|status",
+                 config.broker.host, config.broker.port,
+                 config.broker.shared_group.empty()
+                     ? std::string()
+                     : " (shared subscription group " + config.broker.shared_group + ")");
+  else
+    spdlog::info("MQTT ingest off: MQTT_BROKER_HOST is not set (HTTP ingest works)");
 
   std::vector<std::thread> threads;
   for (int i = 1; i < io_thread_count(config); ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  if (mqtt) mqtt->stop();
   pipeline.stop();
   pool.stop();
   return 0;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/broker.hpp"
 #include "core/core.hpp"
 #include "domain/domain.hpp"
 #include "store/store.hpp"
@@ -28,9 +29,9 @@
 namespace honeyman::ingest {
 
 struct PipelineConfig {
-  std::size_t batch_max = 1000;                 // threats per transaction at most
-  std::chrono::milliseconds batch_delay{2};     // how long the first waiting threat may wait
-  std::size_t queue_capacity = 100'000;         // threats waiting; beyond it submit() refuses
+  std::size_t batch_max = 1000;                  // threats per transaction at most
+  std::chrono::milliseconds batch_delay{2};      // how long the first waiting threat may wait
+  std::size_t queue_capacity = 100'000;          // threats waiting; beyond it submit() refuses
   std::chrono::milliseconds retry_budget{5000};  // keep retrying an unavailable store this long
 };
 
@@ -94,6 +95,60 @@ class Pipeline {
   bool stopping_ = false;
   PipelineCounters counters_;
   std::thread writer_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// MQTT ingestion: broker::Subscriber (QoS 1, persistent session) → bounded message queue → one
+// decoder thread (topic, size, JSON, normalisation, known sensor) → threats to the Pipeline
+// (group commit), heartbeats and registrations to the Store, everything refused to the dead
+// letters with its reason. Nothing acknowledged is dropped: store failures are retried with
+// backoff while the bounded queue pushes back on the broker.
+struct MqttIngestConfig {
+  std::size_t queue_capacity = 2'000;             // raw messages between network and decoder
+  std::size_t max_payload_bytes = 256 * 1024;     // larger payloads are dead-lettered
+  std::size_t decode_batch = 1000;                // messages decoded per round
+  std::chrono::microseconds decode_linger{1000};  // a round waits this long to fill up
+  std::size_t max_in_flight = 5'000;              // threats submitted and not yet committed
+  std::chrono::seconds known_sensor_ttl{10};      // how long "sensor exists" is cached
+  std::chrono::seconds stats_interval{10};        // counters are logged this often (if changed)
+};
+
+struct MqttIngestCounters {
+  std::uint64_t received = 0;        // messages taken from the broker
+  std::uint64_t threats_stored = 0;  // threats committed
+  std::uint64_t heartbeats = 0, registrations = 0;
+  std::uint64_t dead_lettered = 0;  // messages refused (each with a dead letter)
+  std::uint64_t retries = 0;        // store writes retried after a failure
+  std::size_t queue_depth = 0;      // messages waiting for the decoder
+  std::size_t in_flight = 0;        // threats waiting for their commit
+  std::size_t last_batch = 0;       // messages in the last decoded round
+};
+
+class MqttIngest {
+ public:
+  // Keeps references to `store`, `pipeline` and `clock`; they must outlive this object.
+  MqttIngest(MqttIngestConfig config, broker::BrokerConfig broker, store::Store& store,
+             Pipeline& pipeline, const Clock& clock);
+  ~MqttIngest();  // stop()s
+  MqttIngest(const MqttIngest&) = delete;
+  MqttIngest& operator=(const MqttIngest&) = delete;
+
+  // Starts the decoder and the subscriber (which connects in the background).
+  Status start();
+  // Disconnects from the broker: no new messages (unread ones stay with the broker).
+  void stop_consuming();
+  // stop_consuming(), then decodes everything received and waits until every accepted threat
+  // is committed (retrying the store as long as needed). Call before Pipeline::stop().
+  void stop();
+  MqttIngestCounters counters() const;
+  bool connected() const;
+
+  // The topic filters subscribed to (with `$share/<group>/` when `shared_group` is set).
+  static std::vector<std::string> topic_filters(const std::string& shared_group);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace honeyman::ingest

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "ingest/ingest.hpp"
@@ -14,10 +15,13 @@ void Pipeline::submit(std::vector<domain::Threat> threats, Completion done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queued_threats_ + n <= config_.queue_capacity) {
+      bool was_empty = queue_.empty();
       queued_threats_ += n;
       counters_.submitted += n;
       queue_.push_back({std::move(threats), std::move(done)});
-      wake_.notify_one();
+      // Wake the writer only when it can act: work arrived, or a full batch is waiting. A wake
+      // per submission costs a context switch each and dominated CPU at thousands per second.
+      if (was_empty || queued_threats_ >= config_.batch_max) wake_.notify_one();
       return;
     }
     counters_.refused += n;
@@ -44,6 +48,7 @@ PipelineCounters Pipeline::counters() const {
 }
 
 void Pipeline::run() {
+  pthread_setname_np(pthread_self(), "ingest-writer");  // for top -H and perf
   for (;;) {
     auto batch = take_batch();
     if (batch.empty()) return;  // stopping and drained

@@ -76,6 +76,8 @@ TEST_F(RbacTest, ReadRoutes) {
       {"GET", "/api/v2/sensors/sensor-a/threats", "", {200, 200, 200, 403, 401}},
       {"GET", "/api/v2/threats", "", {200, 200, 200, 403, 401}},
       {"GET", "/api/v2/threats/" + threat, "", {200, 200, 200, 403, 401}},
+      // The token in the path is the credential: an unknown one is 404 for everyone.
+      {"GET", "/api/v2/onboarding/qrcode/not-a-token", "", {404, 404, 404, 404, 404}},
   };
   auto client = fleet_->server->client();
   for (const auto& row : rows) check(row, as, client);
@@ -97,6 +99,10 @@ TEST_F(RbacTest, WriteRoutes) {
       {"PUT", "/api/v2/threats/" + threat + "/acknowledge", R"({"notes":"seen"})",
        {200, 200, 403, 403, 401}},
       {"POST", "/api/v2/honeypot/data", batch, {403, 403, 403, 201, 401}},
+      {"POST", "/api/v2/onboarding/tokens", R"({"sensor_name":"rbac"})", {201, 403, 403, 403, 401}},
+      // The onboarding token is the credential: a bad one is 401 whoever asks.
+      {"POST", "/api/v2/onboarding/register", R"({"onboarding_token":"nope","sensor_id":"rbac-x"})",
+       {401, 401, 401, 401, 401}},
   };
   auto client = fleet_->server->client();
   for (const auto& row : rows) check(row, as, client);

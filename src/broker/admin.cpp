@@ -1,0 +1,313 @@
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <mutex>
+
+#include "broker/detail/mosquitto.hpp"
+
+namespace honeyman::broker {
+namespace {
+
+namespace json = boost::json;
+using detail::MosquittoHandle;
+
+constexpr const char* kControlTopic = "$CONTROL/dynamic-security/v1";
+constexpr const char* kResponseTopic = "$CONTROL/dynamic-security/v1/response";
+
+json::object acl(std::string_view type, std::string topic, bool allow, int priority = 0) {
+  return {{"acltype", type}, {"topic", std::move(topic)}, {"allow", allow}, {"priority", priority}};
+}
+
+json::array sensor_acls(std::string_view id) {
+  return {acl("publishClientSend", sensor_topic(id, "#"), true),
+          acl("subscribeLiteral", control_topic(id), true),
+          acl("subscribeLiteral", dashboard_command_topic(id), true),
+          acl("publishClientReceive", control_topic(id), true, 10),
+          acl("publishClientReceive", dashboard_command_topic(id), true, 10),
+          acl("publishClientReceive", "#", false, 0)};
+}
+
+json::array server_acls() {
+  return {acl("subscribePattern", "honeyman/sensors/#", true),
+          acl("subscribePattern", "$share/+/honeyman/sensors/#", true),
+          acl("publishClientReceive", "honeyman/sensors/#", true),
+          acl("publishClientSend", "honeyman/control/#", true),
+          acl("publishClientSend", "honeyman/dashboard/commands/#", true)};
+}
+
+// One exchange on a fresh admin connection: connect, subscribe to the response topic, publish
+// the commands, wait for the answer. State shared with libmosquitto's network thread.
+struct Exchange {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int connack = -1;
+  bool subscribed = false;
+  std::optional<std::string> response;
+
+  static Exchange& of(void* p) { return *static_cast<Exchange*>(p); }
+  void update(auto fn) {
+    std::lock_guard lock(mutex);
+    fn();
+    changed.notify_all();
+  }
+};
+
+class DynsecAdmin final : public Admin {
+ public:
+  explicit DynsecAdmin(BrokerConfig config) : config_(std::move(config)) {}
+
+  // Reads the account and role first and changes only what differs: dynamic security kicks a
+  // client whose roles, ACLs or password change, and a kick ends its persistent session, which
+  // would discard the messages the broker queued for the server while it was away.
+  Status ensure_server_account() override {
+    json::array reads = {json::object{{"command", "getRole"}, {"rolename", kServerRole}},
+                         json::object{{"command", "getClient"}, {"username", config_.username}}};
+    auto state = run(std::move(reads));
+    if (!state) return state.error();
+    auto role = data_of(*state, 0, "role");
+    auto client = data_of(*state, 1, "client");
+    json::array commands;
+    if (!role)
+      commands.push_back(json::object{
+          {"command", "createRole"}, {"rolename", kServerRole}, {"acls", server_acls()}});
+    else
+      for (const auto& a : server_acls())
+        if (!has_acl(*role, a.as_object())) {
+          auto add = a.as_object();
+          add["command"] = "addRoleACL";
+          add["rolename"] = kServerRole;
+          commands.push_back(std::move(add));
+        }
+    if (!client) {
+      commands.push_back(
+          json::object{{"command", "createClient"},
+                       {"username", config_.username},
+                       {"password", config_.password},
+                       {"textname", "honeyman server"},
+                       {"roles", json::array{json::object{{"rolename", kServerRole}}}}});
+    } else {
+      if (!has_role(*client, kServerRole))
+        commands.push_back(json::object{{"command", "addClientRole"},
+                                        {"username", config_.username},
+                                        {"rolename", kServerRole}});
+      if (auto* d = client->if_contains("disabled"); d && d->is_bool() && d->as_bool())
+        commands.push_back(
+            json::object{{"command", "enableClient"}, {"username", config_.username}});
+    }
+    if (!commands.empty())
+      if (auto done = check(run(std::move(commands)), {}); !done) return done;
+    if (client && !login_works(config_.username, config_.password)) {
+      json::array reset = {json::object{{"command", "setClientPassword"},
+                                        {"username", config_.username},
+                                        {"password", config_.password}}};
+      return check(run(std::move(reset)), {});
+    }
+    return {};
+  }
+
+  Status create_sensor_account(std::string_view id, std::string_view password) override {
+    auto role = sensor_role(id);
+    json::array commands = {
+        json::object{{"command", "deleteClient"}, {"username", id}},
+        json::object{{"command", "deleteRole"}, {"rolename", role}},
+        json::object{{"command", "createRole"}, {"rolename", role}, {"acls", sensor_acls(id)}},
+        json::object{{"command", "createClient"},
+                     {"username", id},
+                     {"password", password},
+                     {"textname", "honeyman sensor"},
+                     {"roles", json::array{json::object{{"rolename", role}}}}},
+    };
+    return check(run(std::move(commands)), {"not found"});
+  }
+
+  Status set_sensor_enabled(std::string_view id, bool enabled) override {
+    json::array commands = {
+        json::object{{"command", enabled ? "enableClient" : "disableClient"}, {"username", id}}};
+    return check(run(std::move(commands)), {"not found"});
+  }
+
+  Status delete_sensor_account(std::string_view id) override {
+    json::array commands = {
+        json::object{{"command", "deleteClient"}, {"username", id}},
+        json::object{{"command", "deleteRole"}, {"rolename", sensor_role(id)}},
+    };
+    return check(run(std::move(commands)), {"not found"});
+  }
+
+  Status ping() override {
+    json::array commands = {json::object{{"command", "getDefaultACLAccess"}}};
+    return check(run(std::move(commands)), {});
+  }
+
+ private:
+  // Errc::internal naming the first command the broker refused, unless its error contains one
+  // of `tolerated`.
+  static Status check(Result<json::array> responses,
+                      std::initializer_list<std::string_view> tolerated) {
+    if (!responses) return responses.error();
+    for (const auto& r : *responses) {
+      if (!r.is_object()) continue;
+      const auto* error = r.as_object().if_contains("error");
+      if (!error || !error->is_string()) continue;
+      std::string_view text = error->as_string();
+      spdlog::debug("broker: dynamic-security answered {}", json::serialize(r));
+      bool ok = false;
+      for (auto t : tolerated) ok = ok || text.find(t) != std::string_view::npos;
+      if (ok) continue;
+      const auto* command = r.as_object().if_contains("command");
+      return make_error(Errc::internal,
+                        "broker refused " +
+                            (command && command->is_string() ? std::string(command->as_string())
+                                                             : std::string("a command")) +
+                            ": " + std::string(text));
+    }
+    return {};
+  }
+
+  // responses[i].data.<key> when the command succeeded.
+  static std::optional<json::object> data_of(const json::array& responses, std::size_t i,
+                                             std::string_view key) {
+    if (i >= responses.size() || !responses[i].is_object()) return std::nullopt;
+    const auto* data = responses[i].as_object().if_contains("data");
+    if (!data || !data->is_object()) return std::nullopt;
+    const auto* v = data->as_object().if_contains(key);
+    if (!v || !v->is_object()) return std::nullopt;
+    return v->as_object();
+  }
+  static bool has_acl(const json::object& role, const json::object& wanted) {
+    const auto* acls = role.if_contains("acls");
+    if (!acls || !acls->is_array()) return false;
+    for (const auto& a : acls->as_array())
+      if (a.is_object() && a.as_object().if_contains("acltype") &&
+          a.as_object().at("acltype") == wanted.at("acltype") &&
+          a.as_object().if_contains("topic") && a.as_object().at("topic") == wanted.at("topic") &&
+          a.as_object().if_contains("allow") && a.as_object().at("allow") == wanted.at("allow"))
+        return true;
+    return false;
+  }
+  static bool has_role(const json::object& client, std::string_view name) {
+    const auto* roles = client.if_contains("roles");
+    if (!roles || !roles->is_array()) return false;
+    for (const auto& r : roles->as_array())
+      if (r.is_object() && r.as_object().if_contains("rolename") &&
+          r.as_object().at("rolename").is_string() &&
+          r.as_object().at("rolename").as_string() == name)
+        return true;
+    return false;
+  }
+
+  // Does the broker accept this login? (Passwords cannot be read back, only tried.)
+  bool login_works(const std::string& username, const std::string& password) {
+    Exchange ex;
+    auto mosq = detail::new_client(config_, "honeyman-probe-" + random_token(9), true, username,
+                                   password, &ex);
+    if (!mosq) return false;
+    install_callbacks(mosq->get());
+    if (mosquitto_connect(mosq->get(), config_.host.c_str(), config_.port, 30) != MOSQ_ERR_SUCCESS)
+      return false;
+    mosquitto_loop_start(mosq->get());
+    bool ok = false;
+    {
+      std::unique_lock lock(ex.mutex);
+      ok = ex.changed.wait_for(lock, config_.timeout, [&] { return ex.connack >= 0; }) &&
+           ex.connack == 0;
+    }
+    mosquitto_disconnect(mosq->get());
+    mosquitto_loop_stop(mosq->get(), false);
+    return ok;
+  }
+
+  Result<json::array> run(json::array commands) {
+    std::lock_guard serial(mutex_);
+    auto tag = random_token(12);
+    for (auto& c : commands) c.as_object()["correlationData"] = tag;
+    Exchange ex;
+    auto mosq = detail::new_client(config_, "honeyman-admin-" + tag, true, config_.admin_username,
+                                   config_.admin_password, &ex);
+    if (!mosq) return mosq.error();
+    install_callbacks(mosq->get());
+    int rc = mosquitto_connect(mosq->get(), config_.host.c_str(), config_.port, 30);
+    if (rc != MOSQ_ERR_SUCCESS)
+      return make_error(Errc::unavailable, "MQTT broker " + config_.host + ":" +
+                                               std::to_string(config_.port) +
+                                               " unreachable: " + detail::error_text(rc));
+    mosquitto_loop_start(mosq->get());
+    auto result =
+        exchange(mosq->get(), ex, json::serialize(json::object{{"commands", commands}}), tag);
+    mosquitto_disconnect(mosq->get());
+    mosquitto_loop_stop(mosq->get(), false);
+    return result;
+  }
+
+  static void install_callbacks(mosquitto* m) {
+    mosquitto_connect_callback_set(m, [](mosquitto*, void* p, int rc) {
+      Exchange::of(p).update([&] { Exchange::of(p).connack = rc; });
+    });
+    mosquitto_subscribe_callback_set(m, [](mosquitto*, void* p, int, int, const int*) {
+      Exchange::of(p).update([&] { Exchange::of(p).subscribed = true; });
+    });
+    mosquitto_message_callback_set(m, [](mosquitto*, void* p, const mosquitto_message* msg) {
+      std::string text(static_cast<const char*>(msg->payload),
+                       static_cast<std::size_t>(msg->payloadlen));
+      Exchange::of(p).update([&] { Exchange::of(p).response = std::move(text); });
+    });
+  }
+
+  Result<json::array> exchange(mosquitto* m, Exchange& ex, const std::string& request,
+                               const std::string& tag) {
+    auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+    std::unique_lock lock(ex.mutex);
+    if (!ex.changed.wait_until(lock, deadline, [&] { return ex.connack >= 0; }))
+      return make_error(Errc::unavailable, "MQTT broker did not answer the admin login");
+    if (ex.connack != 0)
+      return make_error(Errc::unavailable,
+                        "MQTT broker refused the admin login: " + detail::connack_text(ex.connack));
+    lock.unlock();
+    mosquitto_subscribe(m, nullptr, kResponseTopic, 1);
+    lock.lock();
+    if (!ex.changed.wait_until(lock, deadline, [&] { return ex.subscribed; }))
+      return make_error(Errc::unavailable, "MQTT broker did not confirm the admin subscription");
+    lock.unlock();
+    mosquitto_publish(m, nullptr, kControlTopic, static_cast<int>(request.size()), request.data(),
+                      1, false);
+    lock.lock();
+    for (;;) {
+      if (!ex.changed.wait_until(lock, deadline, [&] { return ex.response.has_value(); }))
+        return make_error(Errc::unavailable,
+                          "MQTT broker did not answer the dynamic-security command (is the "
+                          "dynamic-security plugin loaded and the admin account allowed?)");
+      auto parsed = parse_response(*ex.response, tag);
+      ex.response.reset();
+      if (parsed) return std::move(*parsed);  // otherwise another admin's answer: wait on
+    }
+  }
+
+  static std::optional<json::array> parse_response(const std::string& text,
+                                                   const std::string& tag) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    auto* responses = v.as_object().if_contains("responses");
+    if (!responses || !responses->is_array() || responses->as_array().empty()) return std::nullopt;
+    const auto& first = responses->as_array().front();
+    if (first.is_object())
+      if (auto* c = first.as_object().if_contains("correlationData"))
+        if (!c->is_string() || c->as_string() != tag) return std::nullopt;
+    return responses->as_array();
+  }
+
+  BrokerConfig config_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Admin>> make_admin(const BrokerConfig& config) {
+  if (!config.can_administer())
+    return make_error(Errc::invalid_input,
+                      "MQTT_BROKER_HOST and MQTT_ADMIN_USERNAME are needed to manage accounts");
+  return std::unique_ptr<Admin>(std::make_unique<DynsecAdmin>(config));
+}
+
+}  // namespace honeyman::broker
