@@ -1,6 +1,6 @@
-#include <charconv>
-
 #include "api/detail/common.hpp"
+
+#include <charconv>
 
 namespace honeyman::api::detail {
 
@@ -101,7 +101,8 @@ void refuse_unknown_keys(const json::object& body, std::initializer_list<std::st
     bool known = false;
     for (auto a : allowed) known = known || member.key() == a;
     if (!known)
-      errors.push_back({{"body", std::string(member.key())}, "Extra inputs are not permitted",
+      errors.push_back({{"body", std::string(member.key())},
+                        "Extra inputs are not permitted",
                         "extra_forbidden"});
   }
 }
@@ -131,8 +132,12 @@ Result<std::string> uuid_param(const RequestContext& ctx, std::string_view name)
   return *id;
 }
 
-json::object message(std::string_view text) { return json::object{{"message", text}}; }
-Response ok(const json::value& body) { return http::json_response(http::Status::ok, body); }
+json::object message(std::string_view text) {
+  return json::object{{"message", text}};
+}
+Response ok(const json::value& body) {
+  return http::json_response(http::Status::ok, body);
+}
 Response created(const json::value& body) {
   return http::json_response(http::Status::created, body);
 }

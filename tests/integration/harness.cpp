@@ -62,9 +62,9 @@ int wait_exit(pid_t pid, int timeout_ms) {
 }
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
-const char* const kScrubbed[] = {"DATABASE_URL", "SECRET_KEY", "REDIS_URL", "MQTT_BROKER_HOST",
-                                 "ENVIRONMENT", "PORT", "HOST", "CORS_ORIGINS",
-                                 "RATE_LIMIT_ENABLED", "LOG_LEVEL", "LOG_FORMAT"};
+const char* const kScrubbed[] = {
+    "DATABASE_URL", "SECRET_KEY",   "REDIS_URL",          "MQTT_BROKER_HOST", "ENVIRONMENT", "PORT",
+    "HOST",         "CORS_ORIGINS", "RATE_LIMIT_ENABLED", "LOG_LEVEL",        "LOG_FORMAT"};
 
 // Runs one statement on a PostgreSQL server; "" or the error text.
 std::string run_postgres(const std::string& url, const std::string& sql) {
@@ -196,7 +196,9 @@ bool ServerProcess::running() const {
   return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0;
 }
 
-std::string ServerProcess::log() const { return read_file(log_path_); }
+std::string ServerProcess::log() const {
+  return read_file(log_path_);
+}
 
 CommandResult ServerProcess::cli(const std::vector<std::string>& args,
                                  const std::string& input) const {
@@ -219,6 +221,22 @@ std::string ServerProcess::add_sensor(const std::string& sensor_id, const std::s
     return {};
   }
   return m[1];
+}
+
+std::string ServerProcess::set_database_available(bool available) {
+  if (database_.empty()) return "the server is not on PostgreSQL";
+  auto error =
+      run_postgres(postgres_server_, "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS " +
+                                         (available ? "true" : "false"));
+  if (!error.empty() || available) return error;
+  auto conn = PQconnectdb(postgres_server_.c_str());
+  std::string sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                    database_ + "'";  // database_ is our own generated name
+  PGresult* r = PQexec(conn, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) error = PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(conn);
+  return error;
 }
 
 std::string ServerProcess::login(const std::string& name, const std::string& password) {

@@ -64,6 +64,9 @@ class ServerProcess {
   std::string add_sensor(const std::string& sensor_id, const std::string& name);
   // Logs in over HTTP and returns the access token (fails the test if login fails).
   std::string login(const std::string& name, const std::string& password);
+  // PostgreSQL only: with false, the server's database refuses new connections and its open ones
+  // are ended (the store is down for this server alone); true brings it back. "" or the error.
+  std::string set_database_available(bool available);
 
  private:
   std::unique_ptr<TempDir> dir_;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -123,28 +124,43 @@ TEST(MqttResilience, SigtermUnderLoadLosesNothing) {
       << fleet->server->log();
 }
 
-TEST(MqttResilience, StoreLockedForSecondsLosesNothing) {
+TEST(MqttResilience, StoreUnavailableForSecondsLosesNothing) {
   auto fleet = MqttFleet::start({{"MQTT_QUEUE_CAPACITY", "100"}});
   auto sensor = onboard(*fleet->server, fleet->admin, "patient");
-  // An exclusive transaction from another process: every write of the server waits for its
-  // busy timeout and fails as `unavailable`, which ingestion must retry, not drop.
+  // SQLite: an exclusive transaction from another process, so every write of the server waits for
+  // its busy timeout and fails as `unavailable`. PostgreSQL: the server's database refuses
+  // connections and its open ones are ended. Ingestion must retry either way, not drop.
   auto url = fleet->server->env().at("DATABASE_URL");
-  auto path = url.substr(std::string("sqlite:///").size());
+  bool on_postgres = url.starts_with("postgres");
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  if (on_postgres) {
+    ASSERT_EQ(fleet->server->set_database_available(false), "");
+  } else {
+    auto path = url.substr(std::string("sqlite:///").size());
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  auto down_since = std::chrono::steady_clock::now();
 
   Publisher pub(*fleet->broker, sensor);
   constexpr int kTotal = 1000;
   pub.publish_all("locked", kTotal, [](int) {});
   ASSERT_TRUE(pub.all_acknowledged());
-  // Hold the lock until the pipeline gave up on its own retry budget and handed the threats
-  // back (each attempt waits out the store's busy timeout): the ingest's resubmission runs.
-  EXPECT_TRUE(eventually(
-      [&] { return fleet->server->log().find("not committed") != std::string::npos; }, 60s))
-      << fleet->server->log();
-  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  // Keep the store down until ingestion is seen retrying (SQLite: the pipeline gave up on its own
+  // retry budget and handed the threats back; PostgreSQL: connections are refused at once), and
+  // for 10 s at least.
+  auto retrying = [&] {
+    auto log = fleet->server->log();
+    return log.find(on_postgres ? "store unavailable" : "not committed") != std::string::npos;
+  };
+  EXPECT_TRUE(eventually(retrying, 60s)) << fleet->server->log();
+  std::this_thread::sleep_until(down_since + 10s);
+  if (on_postgres) {
+    ASSERT_EQ(fleet->server->set_database_available(true), "");
+  } else {
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
 
   std::vector<std::string> lost;
   EXPECT_TRUE(eventually(

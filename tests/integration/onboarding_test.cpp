@@ -1,6 +1,7 @@
 // Onboarding (SPEC §2): single-use tokens, registration creating sensor + API key + broker
 // account (all or nothing), and the QR code. Real server, real Mosquitto.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -47,7 +48,7 @@ class OnboardingTest : public ::testing::Test {
     return token;
   }
   static std::string qr_text(const std::string& png) {
-    auto path = ::testing::TempDir() + "/onboarding-qr.png";
+    auto path = ::testing::TempDir() + "/onboarding-qr-" + std::to_string(getpid()) + ".png";
     std::ofstream(path, std::ios::binary) << png;
     std::string out;
     if (FILE* p = popen(("zbarimg --raw -q " + path + " 2>/dev/null").c_str(), "r")) {

@@ -23,8 +23,14 @@ std::string partition_name(std::int64_t day_start) {
   return name;
 }
 
+// Reads pg_class with the statement's snapshot. Not to_regclass(): that consults the catalog
+// cache, which an advisory lock does not refresh, so right after waiting for another process's
+// lock it can still miss the partition that process just created.
 Result<bool> exists(Connection& conn, const std::string& table) {
-  auto r = conn.run("SELECT to_regclass($1::text) IS NOT NULL", Params(table), "maintain");
+  auto r = conn.run(
+      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+      " ON n.oid = c.relnamespace WHERE c.relname = $1::text AND n.nspname = current_schema())",
+      Params(table), "maintain");
   if (!r) return r.error();
   return (*r)[0].boolean(0);
 }
