@@ -2,12 +2,19 @@
 // millions of rows. Same semantics as the SQLite store.
 #include <algorithm>
 
-#include "store/postgres/detail/cursor.hpp"
+#include "store/detail/cursor.hpp"
 #include "store/postgres/detail/rows.hpp"
 #include "store/postgres/pg_store.hpp"
 
 namespace honeyman::store::pg {
 namespace {
+
+using detail::Cursor;
+using detail::CursorValue;
+using detail::decode_cursor;
+using detail::encode_cursor;
+using detail::sort_columns;
+using detail::SortType;
 
 // A WHERE clause under construction: conditions joined by AND, parameters numbered in order.
 struct Filter {

@@ -2,7 +2,7 @@
 // millions of rows.
 #include <algorithm>
 
-#include "store/sqlite/detail/cursor.hpp"
+#include "store/detail/cursor.hpp"
 #include "store/sqlite/detail/rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -97,17 +97,23 @@ std::vector<SqlValue> filter_on_sort_column(const ThreatQuery& q) {
 // cursor's value by a one-value filter (severity sort with severity=critical) is left out:
 // SQLite then seeks (severity = ? AND (timestamp, seq) < ...) on the index instead of walking
 // it from the top, which deep pages would pay for.
+SqlValue sql_value(const CursorValue& v) {
+  if (v.type == SortType::text) return v.text;
+  if (v.type == SortType::real) return v.real;
+  return v.integer;
+}
+
 void add_keyset(Filter& f, const ThreatQuery& q, const Cursor& cursor) {
   const auto& columns = sort_columns(q.sort_by);
   auto pinned = filter_on_sort_column(q);
-  std::size_t skip = pinned.size() == 1 && pinned[0] == cursor.values[0] ? 1 : 0;
+  std::size_t skip = pinned.size() == 1 && pinned[0] == sql_value(cursor.values[0]) ? 1 : 0;
   std::string tuple = "(";
   for (std::size_t i = skip; i < columns.size(); ++i) tuple.append(columns[i].name).append(", ");
   tuple += "seq)";
   tuple += (q.descending ? " < (" : " > (") + placeholders(columns.size() - skip + 1) + ")";
   f.conditions.push_back(std::move(tuple));
-  f.params.insert(f.params.end(), cursor.values.begin() + static_cast<std::ptrdiff_t>(skip),
-                  cursor.values.end());
+  for (auto i = skip; i < cursor.values.size(); ++i)
+    f.params.push_back(sql_value(cursor.values[i]));
   f.params.push_back({cursor.seq});
 }
 

@@ -1,6 +1,7 @@
 // Keyset paging for threats: which columns each sort orders by, and the opaque cursor that
-// carries the last row's values of those columns from one page to the next. The same columns,
-// order and cursor encoding as the SQLite store, so a cursor means the same on both.
+// carries the last row's values of those columns from one page to the next. Shared by both
+// stores: the same columns, order and encoding, so a cursor means the same on SQLite and
+// PostgreSQL.
 #pragma once
 
 #include <string>
@@ -10,16 +11,18 @@
 #include "domain/domain.hpp"
 #include "store/store.hpp"
 
-namespace honeyman::store::pg {
+namespace honeyman::store::detail {
 
 enum class SortType { integer, real, text };
 struct SortColumn {
   std::string_view name;
   SortType type;
-  std::string_view sql_type;  // for casting cursor parameters
+  std::string_view sql_type;  // PostgreSQL type, for casting cursor parameters
 };
 
-// The columns a sort orders by, before the final `seq` tiebreak.
+// The columns a sort orders by, before the final `seq` tiebreak. Severity and sensor_id sort
+// by timestamp next: that is the order of their (x, timestamp) indexes, so the index walk needs
+// no sort step, and it is the order a reader expects (newest first within a severity).
 const std::vector<SortColumn>& sort_columns(ThreatSort sort);
 std::string_view sort_name(ThreatSort sort);
 
@@ -36,10 +39,11 @@ struct Cursor {
   std::int64_t seq = 0;
 };
 
+// The cursor that continues after `last` (whose `seq` is `seq`) under `sort`/`descending`.
 std::string encode_cursor(const domain::Threat& last, std::int64_t seq, ThreatSort sort,
                           bool descending);
 // Errc::invalid_input (field {"query", "cursor"}) when `text` is malformed or was made under a
 // different sort or direction.
 Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descending);
 
-}  // namespace honeyman::store::pg
+}  // namespace honeyman::store::detail

@@ -1,4 +1,4 @@
-#include "store/sqlite/detail/cursor.hpp"
+#include "store/detail/cursor.hpp"
 
 #include <bit>
 #include <boost/json/array.hpp>
@@ -61,28 +61,33 @@ json::value cursor_value(const domain::Threat& t, std::string_view column) {
   return json::string(t.threat_type);
 }
 
-std::optional<SqlValue> sql_value(const json::value& v, SortType type) {
+std::optional<CursorValue> read_value(const json::value& v, SortType type) {
+  CursorValue out;
+  out.type = type;
   if (type == SortType::text) {
     if (!v.is_string()) return std::nullopt;
-    return SqlValue{std::string(v.get_string())};
+    out.text = std::string(v.get_string());
+    return out;
   }
   if (!v.is_int64()) return std::nullopt;
-  if (type == SortType::real) return SqlValue{std::bit_cast<double>(v.get_int64())};
-  return SqlValue{v.get_int64()};
+  if (type == SortType::real)
+    out.real = std::bit_cast<double>(v.get_int64());
+  else
+    out.integer = v.get_int64();
+  return out;
 }
 
 }  // namespace
 
 const std::vector<SortColumn>& sort_columns(ThreatSort sort) {
-  static const std::vector<SortColumn> timestamp{{"timestamp", SortType::integer}};
-  static const std::vector<SortColumn> severity{{"severity", SortType::integer},
-                                                {"timestamp", SortType::integer}};
-  static const std::vector<SortColumn> sensor{{"sensor_id", SortType::text},
-                                              {"timestamp", SortType::integer}};
-  static const std::vector<SortColumn> score{{"threat_score", SortType::real}};
-  static const std::vector<SortColumn> type{{"threat_type", SortType::text}};
-  static const std::vector<SortColumn> detector{{"detector_type", SortType::text}};
-  static const std::vector<SortColumn> created{{"created_at", SortType::integer}};
+  static const SortColumn ts{"timestamp", SortType::integer, "bigint"};
+  static const std::vector<SortColumn> timestamp{ts};
+  static const std::vector<SortColumn> severity{{"severity", SortType::integer, "smallint"}, ts};
+  static const std::vector<SortColumn> sensor{{"sensor_id", SortType::text, "text"}, ts};
+  static const std::vector<SortColumn> score{{"threat_score", SortType::real, "float8"}};
+  static const std::vector<SortColumn> type{{"threat_type", SortType::text, "text"}};
+  static const std::vector<SortColumn> detector{{"detector_type", SortType::text, "text"}};
+  static const std::vector<SortColumn> created{{"created_at", SortType::integer, "bigint"}};
   switch (sort) {
     case ThreatSort::timestamp:
       return timestamp;
@@ -130,7 +135,7 @@ Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descen
     return bad_cursor("Cursor was made for another sort_by or sort_order");
   Cursor cursor;
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    auto v = sql_value((*a)[i + 2], columns[i].type);
+    auto v = read_value((*a)[i + 2], columns[i].type);
     if (!v) return bad_cursor("Invalid cursor");
     cursor.values.push_back(std::move(*v));
   }
