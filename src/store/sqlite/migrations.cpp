@@ -154,6 +154,24 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 )sql";
 
+// The fleet-wide hourly rollup: the per-sensor rollup summed over sensors and detectors. The
+// dashboards' fleet queries (overview, trends, top threat types, velocity) then read tens of rows
+// per day instead of one per sensor × detector × severity × type. Filled from the per-sensor
+// rollup for databases created before it.
+constexpr const char* kFleetRollups = R"sql(
+CREATE TABLE threat_rollups_fleet_hourly (
+  bucket INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  threat_type TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  score_sum REAL NOT NULL,
+  PRIMARY KEY (bucket, severity, threat_type)
+) WITHOUT ROWID;
+INSERT INTO threat_rollups_fleet_hourly (bucket, severity, threat_type, count, score_sum)
+  SELECT bucket, severity, threat_type, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, severity, threat_type;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -161,6 +179,7 @@ const std::vector<Migration>& migrations() {
       {1, "users, sessions, refresh and revoked tokens", kAuth},
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats, rollups, totals and dead letters", kThreats},
+      {4, "fleet-wide hourly rollups", kFleetRollups},
   };
   return all;
 }
