@@ -270,7 +270,9 @@ class Store {
   // Retention. delete_threats_before removes at most `batch_limit` (>= 1) threats with
   // timestamp < cutoff, oldest first, in one transaction, and returns how many it removed; call
   // it until it returns 0 (implementations that drop whole partitions may remove more at once).
-  // Rollups, all-time totals and sensor counters are NOT reduced: they keep counting history.
+  // Rollups and all-time figures (sensor total_threats_detected, sensor stats breakdowns,
+  // FleetOverview::total_threats) are NOT reduced: they keep counting history. ThreatPage::total
+  // does drop with the rows, so it stays the number of threats a client can page through.
   virtual Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) = 0;
   // Removes at most `batch_limit` hourly rollup rows of hours that ended at or before `cutoff`
   // (bucket + 1 h <= cutoff), returning how many; all-time totals stay.

@@ -70,6 +70,15 @@ TEST_P(RetentionTest, OldThreatsGoInBoundedBatchesAndRollupsStay) {
   EXPECT_EQ(threats_between(kT0 - 24h, cutoff), 0);
   EXPECT_EQ(threats_between(cutoff, kT0 + 11 * 24h), inserted_ - old_count);
   EXPECT_EQ(store().delete_threats_before(cutoff, 50).value(), 0);
+  // The exact total of /threats (from counters) follows the rows that are left.
+  auto page = store().query_threats({}).value();
+  EXPECT_EQ(page.total, inserted_ - old_count);
+  EXPECT_TRUE(page.total_is_exact);
+  ThreatQuery critical;
+  critical.severities = {Severity::critical};
+  std::int64_t critical_left = 0;
+  for (int i = 3 * 24 * 3; i < 720; ++i) critical_left += i % 5 == 4 ? 1 : 0;
+  EXPECT_EQ(store().query_threats(critical).value().total, critical_left);
 
   // History outlives the rows: rollups, totals and sensor counters are untouched.
   EXPECT_EQ(trend_total(old_days), old_count);
@@ -104,7 +113,12 @@ TEST_P(RetentionTest, RollupsGoAtTheirOwnCutoffHourByHour) {
   EXPECT_EQ(trend_total({kT0 + 2 * 24h, kT0 + 11 * 24h}, "sensor-b"), (inserted_ - 2 * 24 * 3) / 2);
   // All-time totals keep counting history.
   EXPECT_EQ(store().fleet_overview(kT0 + 10 * 24h, kT0).value().total_threats, inserted_);
-  EXPECT_EQ(store().sensor_stats("sensor-b", kT0).value().total_threats, inserted_ / 2);
+  auto stats = store().sensor_stats("sensor-b", kT0).value();
+  EXPECT_EQ(stats.total_threats, inserted_ / 2);
+  std::int64_t by_severity = 0;
+  for (const auto& [name, n] : stats.threats_by_severity) by_severity += n;
+  EXPECT_EQ(by_severity, inserted_ / 2);
+  EXPECT_EQ(store().query_threats({}).value().total, 0);
 }
 
 TEST_P(RetentionTest, NothingOldMeansNothingDeleted) {

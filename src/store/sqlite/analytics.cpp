@@ -144,8 +144,8 @@ Status sensor_counts(Connection& conn, Timestamp online_since, FleetOverview& ou
 }
 
 Result<std::int64_t> all_time_total(Connection& conn) {
-  auto stmt =
-      conn.prepare("SELECT coalesce(sum(count), 0) FROM threat_totals", "analytics overview");
+  auto stmt = conn.prepare("SELECT coalesce(sum(count + expired), 0) FROM threat_totals",
+                           "analytics overview");
   if (!stmt) return stmt.error();
   auto row = stmt->step();
   if (!row) return row.error();

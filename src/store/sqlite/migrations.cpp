@@ -158,7 +158,10 @@ CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 // dashboards' fleet queries (overview, trends, top threat types, velocity) then read tens of rows
 // per day instead of one per sensor × detector × severity × type. Filled from the per-sensor
 // rollup for databases created before it.
+// threat_totals.expired counts the rows retention removed: `count` stays the number of stored
+// rows (the exact `total` of /threats), count + expired the all-time history (sensor stats).
 constexpr const char* kFleetRollups = R"sql(
+ALTER TABLE threat_totals ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE threat_rollups_fleet_hourly (
   bucket INTEGER NOT NULL,
   severity INTEGER NOT NULL,
@@ -179,7 +182,7 @@ const std::vector<Migration>& migrations() {
       {1, "users, sessions, refresh and revoked tokens", kAuth},
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats, rollups, totals and dead letters", kThreats},
-      {4, "fleet-wide hourly rollups", kFleetRollups},
+      {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
   };
   return all;
 }

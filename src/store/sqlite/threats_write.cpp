@@ -210,7 +210,7 @@ Status prune_empty(Connection& conn, const RollupKey& key) {
   if (auto s = fleet->bind(key.first, severity, type).run(); !s) return s;
   auto total = conn.prepare(
       "DELETE FROM threat_totals WHERE sensor_id = ? AND detector_type = ? AND severity = ? AND "
-      "threat_type = ? AND count <= 0",
+      "threat_type = ? AND count <= 0 AND expired <= 0",
       "delete threat");
   if (!total) return total.error();
   return total->bind(sensor, detector, severity, type).run();
