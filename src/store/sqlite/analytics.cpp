@@ -18,9 +18,11 @@ struct Key {
 
 // What to count: which rollup, grouped by which keys, filtered how.
 struct Aggregation {
-  bool per_sensor = false;  // threat_rollups_hourly (sensor columns) or the fleet rollup
+  // The rollup with the columns the keys and filters need: per sensor, fleet by severity, or
+  // fleet by threat type and severity.
+  enum class Rollup { sensor, fleet, type } rollup = Rollup::fleet;
   std::vector<Key> keys;
-  std::vector<std::string> sensor_ids;       // empty: every sensor (needs per_sensor otherwise)
+  std::vector<std::string> sensor_ids;       // empty: every sensor (needs Rollup::sensor otherwise)
   std::vector<domain::Severity> severities;  // empty: every severity
 };
 
@@ -72,7 +74,9 @@ std::string aggregation_sql(const Aggregation& a) {
   auto [rollup_keys, rollup_group] = select_keys(a, true);
   auto [raw_keys, raw_group] = select_keys(a, false);
   auto where = filters(a);
-  const char* table = a.per_sensor ? "threat_rollups_hourly" : "threat_rollups_fleet_hourly";
+  const char* table = a.rollup == Aggregation::Rollup::sensor ? "threat_rollups_hourly"
+                      : a.rollup == Aggregation::Rollup::type ? "threat_rollups_type_hourly"
+                                                              : "threat_rollups_fleet_hourly";
   auto raw = "SELECT " + raw_keys + "count(*) AS n, sum(threat_score) AS s FROM threats" +
              " WHERE timestamp >= ? AND timestamp < ?" + where + raw_group;
   std::string outer_keys, outer_group;
@@ -211,7 +215,7 @@ Result<FleetOverview> SqliteStore::fleet_overview(Timestamp now, Timestamp onlin
 Result<std::vector<TrendPoint>> SqliteStore::threat_trend(const TrendQuery& query) {
   return with_reader([&](Connection& conn) -> Result<std::vector<TrendPoint>> {
     Aggregation a;
-    a.per_sensor = query.sensor_id.has_value();
+    if (query.sensor_id) a.rollup = Aggregation::Rollup::sensor;
     a.keys = {{bucket_expr(query.bucket, "bucket"), bucket_expr(query.bucket, "timestamp")},
               kSeverityKey};
     if (query.sensor_id) a.sensor_ids = {*query.sensor_id};
@@ -230,6 +234,7 @@ Result<std::vector<TrendPoint>> SqliteStore::threat_trend(const TrendQuery& quer
 Result<ThreatTypeRanking> SqliteStore::top_threat_types(const TimeWindow& window, int limit) {
   return with_reader([&](Connection& conn) -> Result<ThreatTypeRanking> {
     Aggregation a;
+    a.rollup = Aggregation::Rollup::type;
     a.keys = {{"threat_type", "threat_type"}, kSeverityKey};
     std::map<std::string, SeverityCounts> types;
     auto done = aggregate(conn, a, window, [&](const Stmt& row) {
@@ -257,7 +262,7 @@ Result<std::vector<SensorThreatCount>> SqliteStore::sensor_threat_counts(
     auto txn = Transaction::begin(conn, false, "sensor analytics");
     if (!txn) return txn.error();
     Aggregation a;
-    a.per_sensor = true;
+    a.rollup = Aggregation::Rollup::sensor;
     a.keys = {{"sensor_id", "sensor_id"}, kSeverityKey};
     a.severities = severities;
     std::map<std::string, SeverityCounts> sensors;

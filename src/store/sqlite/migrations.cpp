@@ -154,10 +154,10 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 )sql";
 
-// The fleet-wide hourly rollup: the per-sensor rollup summed over sensors and detectors. The
-// dashboards' fleet queries (overview, trends, top threat types, velocity) then read tens of rows
-// per day instead of one per sensor × detector × severity × type. Filled from the per-sensor
-// rollup for databases created before it.
+// Fleet-wide hourly rollups: the per-sensor rollup summed over sensors (and detectors), so the
+// dashboards' fleet queries read a handful of rows per hour instead of one per sensor × detector
+// × severity × type: by severity (overview, trends, velocity: 5 rows an hour) and by threat type
+// and severity (top threat types). Filled from the per-sensor rollup for existing databases.
 // threat_totals.expired counts the rows retention removed: `count` stays the number of stored
 // rows (the exact `total` of /threats), count + expired the all-time history (sensor stats).
 constexpr const char* kFleetRollups = R"sql(
@@ -165,14 +165,24 @@ ALTER TABLE threat_totals ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE threat_rollups_fleet_hourly (
   bucket INTEGER NOT NULL,
   severity INTEGER NOT NULL,
-  threat_type TEXT NOT NULL,
   count INTEGER NOT NULL,
   score_sum REAL NOT NULL,
-  PRIMARY KEY (bucket, severity, threat_type)
+  PRIMARY KEY (bucket, severity)
 ) WITHOUT ROWID;
-INSERT INTO threat_rollups_fleet_hourly (bucket, severity, threat_type, count, score_sum)
-  SELECT bucket, severity, threat_type, sum(count), sum(score_sum) FROM threat_rollups_hourly
-  GROUP BY bucket, severity, threat_type;
+CREATE TABLE threat_rollups_type_hourly (
+  bucket INTEGER NOT NULL,
+  threat_type TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  score_sum REAL NOT NULL,
+  PRIMARY KEY (bucket, threat_type, severity)
+) WITHOUT ROWID;
+INSERT INTO threat_rollups_fleet_hourly (bucket, severity, count, score_sum)
+  SELECT bucket, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, severity;
+INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, score_sum)
+  SELECT bucket, threat_type, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, threat_type, severity;
 )sql";
 
 }  // namespace

@@ -98,11 +98,14 @@ Result<std::int64_t> SqliteStore::delete_rollups_before(Timestamp cutoff, int ba
                                      "bucket, sensor_id, detector_type, severity, threat_type",
                                      last_bucket, batch_limit);
     if (!sensor) return sensor.error();
-    auto fleet =
-        delete_rollup_rows(conn, "threat_rollups_fleet_hourly", "bucket, severity, threat_type",
-                           last_bucket, batch_limit - *sensor);
+    auto fleet = delete_rollup_rows(conn, "threat_rollups_fleet_hourly", "bucket, severity",
+                                    last_bucket, batch_limit - *sensor);
     if (!fleet) return fleet.error();
-    return *sensor + *fleet;
+    auto types =
+        delete_rollup_rows(conn, "threat_rollups_type_hourly", "bucket, threat_type, severity",
+                           last_bucket, batch_limit - *sensor - *fleet);
+    if (!types) return types.error();
+    return *sensor + *fleet + *types;
   });
 }
 
