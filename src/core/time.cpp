@@ -62,7 +62,7 @@ std::string format_timestamp(Timestamp t) {
 std::optional<Timestamp> parse_timestamp(std::string_view s) {
   using namespace std::chrono;
   std::size_t pos = 0;
-  int y, mo, d, h = 0, mi = 0, se = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;  // set: GCC 12 -O3 warns otherwise
   if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
       !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
     return std::nullopt;
