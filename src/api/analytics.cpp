@@ -17,6 +17,8 @@ using store::TrendBucket;
 
 // At most this many trend buckets per answer (e.g. 208 days of hourly points).
 constexpr std::int64_t kMaxTrendPoints = 5000;
+constexpr const char* kTooManyBuckets =
+    "The window holds more than 5000 buckets; use a longer period or a shorter window";
 // Top lists and the map default to the last day, like the overview.
 constexpr auto kDefaultWindow = 24h;
 
@@ -113,10 +115,7 @@ asio::awaitable<Response> trends(RequestContext& ctx, Services& s) {
            "string_pattern_mismatch");
   auto span = query.window.end - store::trend_bucket_start(query.bucket, query.window.start);
   if (span / store::trend_bucket_length(query.bucket) > kMaxTrendPoints)
-    q.fail("start_time",
-           "The window holds more than " + std::to_string(kMaxTrendPoints) +
-               " buckets; use a longer period or a shorter window",
-           "value_error");
+    q.fail("start_time", kTooManyBuckets, "value_error");
   if (auto done = q.finish(); !done) co_return http::error_response(done.error());
   auto points = co_await run_blocking(s.pool, [&] { return s.store.threat_trend(query); });
   if (!points) co_return http::error_response(points.error());

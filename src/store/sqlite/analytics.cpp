@@ -82,7 +82,7 @@ std::string aggregation_sql(const Aggregation& a) {
   std::string outer_keys, outer_group;
   for (std::size_t i = 0; i < a.keys.size(); ++i) {
     outer_keys.append("k").append(std::to_string(i)).append(", ");
-    outer_group.append(i == 0 ? " GROUP BY " : ", ").append("k" + std::to_string(i));
+    outer_group.append(i == 0 ? " GROUP BY " : ", ").append("k").append(std::to_string(i));
   }
   return "SELECT " + outer_keys + "sum(n), sum(s) FROM (SELECT " + rollup_keys +
          "sum(count) AS n, sum(score_sum) AS s FROM " + table +
