@@ -79,15 +79,11 @@ std::string aggregation_sql(const Aggregation& a) {
                                                               : "threat_rollups_fleet_hourly";
   auto raw = "SELECT " + raw_keys + "count(*) AS n, sum(threat_score) AS s FROM threats" +
              " WHERE timestamp >= ? AND timestamp < ?" + where + raw_group;
-  std::string outer_keys, outer_group;
-  for (std::size_t i = 0; i < a.keys.size(); ++i) {
-    outer_keys.append("k").append(std::to_string(i)).append(", ");
-    outer_group.append(i == 0 ? " GROUP BY " : ", ").append("k").append(std::to_string(i));
-  }
-  return "SELECT " + outer_keys + "sum(n), sum(s) FROM (SELECT " + rollup_keys +
-         "sum(count) AS n, sum(score_sum) AS s FROM " + table +
+  // The three parts are not merged in SQL: an outer GROUP BY would sort every row again, and the
+  // callers add rows into maps anyway.
+  return "SELECT " + rollup_keys + "sum(count) AS n, sum(score_sum) AS s FROM " + table +
          " WHERE bucket >= ? AND bucket < ?" + where + rollup_group + " UNION ALL " + raw +
-         " UNION ALL " + raw + ")" + outer_group;
+         " UNION ALL " + raw;
 }
 
 void bind_filters(Stmt& stmt, const Aggregation& a) {
@@ -95,8 +91,9 @@ void bind_filters(Stmt& stmt, const Aggregation& a) {
   for (auto s : a.severities) stmt.bind(static_cast<int>(s));
 }
 
-// Runs the aggregation over `window` and calls on_row(stmt) for each group: columns 0..k-1 are
-// the keys, k the count, k+1 the score sum.
+// Runs the aggregation over `window` and calls on_row(stmt) for each group of each part: columns
+// 0..k-1 are the keys, k the count, k+1 the score sum. A key may come up once per part, so
+// on_row must add, not assign.
 template <class OnRow>
 Status aggregate(Connection& conn, const Aggregation& a, const TimeWindow& window, OnRow on_row) {
   auto parts = split_window(window);
@@ -148,8 +145,8 @@ Status sensor_counts(Connection& conn, Timestamp online_since, FleetOverview& ou
 }
 
 Result<std::int64_t> all_time_total(Connection& conn) {
-  auto stmt = conn.prepare("SELECT coalesce(sum(count + expired), 0) FROM threat_totals",
-                           "analytics overview");
+  auto stmt =
+      conn.prepare("SELECT coalesce(sum(count), 0) FROM threat_totals_fleet", "analytics overview");
   if (!stmt) return stmt.error();
   auto row = stmt->step();
   if (!row) return row.error();
@@ -159,8 +156,8 @@ Result<std::int64_t> all_time_total(Connection& conn) {
 // SQL for the start of a trend bucket, given the hour-or-finer time column `t`.
 std::string bucket_expr(TrendBucket bucket, const std::string& t) {
   switch (bucket) {
-    case TrendBucket::hour:
-      return t + " - " + t + " % 3600000000";
+    case TrendBucket::hour:  // rollup buckets are hours already: keeps GROUP BY in index order
+      return t == "bucket" ? t : t + " - " + t + " % 3600000000";
     case TrendBucket::day:
       return t + " - " + t + " % 86400000000";
     case TrendBucket::week:  // weeks start on Monday; 1970-01-05 (4 days in) was one

@@ -160,8 +160,16 @@ CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 // and severity (top threat types). Filled from the per-sensor rollup for existing databases.
 // threat_totals.expired counts the rows retention removed: `count` stays the number of stored
 // rows (the exact `total` of /threats), count + expired the all-time history (sensor stats).
+// threat_totals_fleet is the all-time count by severity (history: retention leaves it alone), so
+// the overview's total is 5 rows, not one per sensor × detector × severity × type.
 constexpr const char* kFleetRollups = R"sql(
 ALTER TABLE threat_totals ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE threat_totals_fleet (
+  severity INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL
+);
+INSERT INTO threat_totals_fleet (severity, count)
+  SELECT severity, sum(count) FROM threat_totals GROUP BY severity;
 CREATE TABLE threat_rollups_fleet_hourly (
   bucket INTEGER NOT NULL,
   severity INTEGER NOT NULL,

@@ -170,6 +170,23 @@ Status add_type_rollups(Connection& conn, const std::map<TypeKey, RollupSum>& ty
   return {};
 }
 
+// The all-time count by severity follows every change of threat_totals' stored rows (insert,
+// delete); retention moves rows to `expired` there and leaves this one alone.
+Status add_fleet_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
+  std::map<int, std::int64_t> by_severity;
+  for (const auto& [key, count] : totals) by_severity[std::get<2>(key)] += count;
+  auto stmt = conn.prepare(
+      "INSERT INTO threat_totals_fleet (severity, count) VALUES (?, ?) "
+      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+      "update threat totals");
+  if (!stmt) return stmt.error();
+  for (const auto& [severity, count] : by_severity) {
+    stmt->reset();
+    if (auto s = stmt->bind(severity, count).run(); !s) return s;
+  }
+  return {};
+}
+
 Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
   auto stmt = conn.prepare(
       "INSERT INTO threat_totals (sensor_id, detector_type, severity, threat_type, count) "
@@ -181,7 +198,7 @@ Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& tota
     stmt->reset();
     if (auto s = stmt->bind(sensor, detector, severity, type, count).run(); !s) return s;
   }
-  return {};
+  return add_fleet_totals(conn, totals);
 }
 
 Status add_sensor_counts(Connection& conn, const std::map<std::string, SensorSum>& sensors) {
