@@ -2,8 +2,10 @@
 // brute-force count over the threats that were inserted, on generated data with several sensors,
 // every severity, empty hours and days, and windows whose ends fall inside hours.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "store_fixture.hpp"
 
@@ -215,9 +217,52 @@ TEST_P(AnalyticsTest, DeletedSensorKeepsItsHistoryAndDeletedThreatsLeaveTheCount
             brute_counts({day, day + 24h}));
   EXPECT_EQ(store().fleet_overview(kNow, kNow).value().total_threats,
             static_cast<std::int64_t>(threats_.size()));
+  // Every rollup followed the delete, the by-type one included.
+  std::int64_t in_window = 0;
+  for (const auto& t : threats_) in_window += in(all, t.timestamp) ? 1 : 0;
+  EXPECT_EQ(store().top_threat_types(all, 50).value().total, in_window);
+  std::int64_t by_sensor = 0;
+  for (const auto& c : store().sensor_threat_counts(all, {}).value()) by_sensor += c.counts.total();
+  EXPECT_EQ(by_sensor, in_window);
 }
 
 HONEYMAN_STORE_SUITE(AnalyticsTest);
+
+// Each analytics call reads one snapshot: while batches land, an overview never shows a total
+// that disagrees with its own 7-day count (every threat here is in the last 7 days).
+class AnalyticsSnapshotTest : public StoreTest {};
+
+TEST_P(AnalyticsSnapshotTest, OverviewIsConsistentUnderConcurrentInserts) {
+  add_sensors(store(), {"sensor-a"});
+  const auto now = kT0 + 3 * 24h;
+  std::atomic<bool> done = false;
+  std::thread writer([&] {
+    for (int b = 0; b < 40; ++b) {
+      std::vector<domain::Threat> batch;
+      for (int i = 0; i < 25; ++i)
+        batch.push_back(make_threat({.timestamp = now - std::chrono::minutes(b * 60 + i * 2),
+                                     .severity = static_cast<Severity>(i % 5)}));
+      EXPECT_TRUE(store().insert_threats(batch));
+    }
+    done = true;
+  });
+  int reads = 0;
+  bool consistent = true;  // no ASSERT here: the writer thread must be joined first
+  while (consistent && (!done || reads == 0)) {
+    auto o = store().fleet_overview(now, now);
+    consistent = o && o->last_7d == o->total_threats && o->total_threats % 25 == 0;
+    EXPECT_TRUE(o) << o.error().message;
+    if (o) {
+      EXPECT_EQ(o->last_7d, o->total_threats) << "torn read after " << reads << " reads";
+      EXPECT_EQ(o->total_threats % 25, 0) << "half a batch visible";
+    }
+    ++reads;
+  }
+  writer.join();
+  EXPECT_EQ(store().fleet_overview(now, now).value().total_threats, 1000);
+}
+
+HONEYMAN_STORE_SUITE(AnalyticsSnapshotTest);
 
 // Bucket boundaries are the same for every store: they come from store.hpp.
 TEST(TrendBucketStart, HoursDaysAndMondayWeeks) {
