@@ -57,33 +57,29 @@ std::string filters(const Aggregation& a) {
   return where;
 }
 
-// "e0 AS k0, e1 AS k1, " and "GROUP BY 1, 2" for one part.
-std::pair<std::string, std::string> select_keys(const Aggregation& a, bool rollup) {
-  std::string select, group;
-  for (std::size_t i = 0; i < a.keys.size(); ++i) {
+// "e0 AS k0, e1 AS k1, " for one part.
+std::string select_keys(const Aggregation& a, bool rollup) {
+  std::string select;
+  for (std::size_t i = 0; i < a.keys.size(); ++i)
     select.append(rollup ? a.keys[i].rollup : a.keys[i].raw)
         .append(" AS k")
         .append(std::to_string(i))
         .append(", ");
-    group.append(i == 0 ? " GROUP BY " : ", ").append(std::to_string(i + 1));
-  }
-  return {select, group};
+  return select;
 }
 
+// Rows, not groups: the callers add every row into a small map. Grouping in SQL sorts through a
+// temporary b-tree, which measured ten times slower than the scan itself (6 ms against 0.6 ms for
+// one day of the per-sensor rollup at 1 M threats from 200 sensors).
 std::string aggregation_sql(const Aggregation& a) {
-  auto [rollup_keys, rollup_group] = select_keys(a, true);
-  auto [raw_keys, raw_group] = select_keys(a, false);
   auto where = filters(a);
   const char* table = a.rollup == Aggregation::Rollup::sensor ? "threat_rollups_hourly"
                       : a.rollup == Aggregation::Rollup::type ? "threat_rollups_type_hourly"
                                                               : "threat_rollups_fleet_hourly";
-  auto raw = "SELECT " + raw_keys + "count(*) AS n, sum(threat_score) AS s FROM threats" +
-             " WHERE timestamp >= ? AND timestamp < ?" + where + raw_group;
-  // The three parts are not merged in SQL: an outer GROUP BY would sort every row again, and the
-  // callers add rows into maps anyway.
-  return "SELECT " + rollup_keys + "sum(count) AS n, sum(score_sum) AS s FROM " + table +
-         " WHERE bucket >= ? AND bucket < ?" + where + rollup_group + " UNION ALL " + raw +
-         " UNION ALL " + raw;
+  auto raw = "SELECT " + select_keys(a, false) + "1 AS n, threat_score AS s FROM threats" +
+             " WHERE timestamp >= ? AND timestamp < ?" + where;
+  return "SELECT " + select_keys(a, true) + "count AS n, score_sum AS s FROM " + table +
+         " WHERE bucket >= ? AND bucket < ?" + where + " UNION ALL " + raw + " UNION ALL " + raw;
 }
 
 void bind_filters(Stmt& stmt, const Aggregation& a) {
@@ -91,9 +87,9 @@ void bind_filters(Stmt& stmt, const Aggregation& a) {
   for (auto s : a.severities) stmt.bind(static_cast<int>(s));
 }
 
-// Runs the aggregation over `window` and calls on_row(stmt) for each group of each part: columns
-// 0..k-1 are the keys, k the count, k+1 the score sum. A key may come up once per part, so
-// on_row must add, not assign.
+// Runs the aggregation over `window` and calls on_row(stmt) for each row: columns 0..k-1 are the
+// keys, k the count, k+1 the score sum. Keys repeat (one row per rollup row or threat), so on_row
+// must add, not assign.
 template <class OnRow>
 Status aggregate(Connection& conn, const Aggregation& a, const TimeWindow& window, OnRow on_row) {
   auto parts = split_window(window);
@@ -156,7 +152,7 @@ Result<std::int64_t> all_time_total(Connection& conn) {
 // SQL for the start of a trend bucket, given the hour-or-finer time column `t`.
 std::string bucket_expr(TrendBucket bucket, const std::string& t) {
   switch (bucket) {
-    case TrendBucket::hour:  // rollup buckets are hours already: keeps GROUP BY in index order
+    case TrendBucket::hour:  // rollup buckets are hours already
       return t == "bucket" ? t : t + " - " + t + " % 3600000000";
     case TrendBucket::day:
       return t + " - " + t + " % 86400000000";
