@@ -96,5 +96,16 @@ TEST_F(RetentionJobTest, OldThreatsGoHistoryStays) {
   EXPECT_EQ(trend_sum(now - 6 * 24h - 1h, now - 4 * 24h - 2h), 0);
 }
 
+TEST(RetentionConfig, RollupsMayNotBeKeptShorterThanRows) {
+  using Env = std::map<std::string, std::string>;
+  ServerProcess server(Env{{"DATA_RETENTION_DAYS", "30"}, {"ROLLUP_RETENTION_DAYS", "10"}});
+  auto r = server.cli({"serve"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("ROLLUP_RETENTION_DAYS"), std::string::npos) << r.err;
+  auto zero = ServerProcess(Env{{"DATA_RETENTION_DAYS", "0"}}).cli({"serve"});
+  EXPECT_EQ(zero.exit_code, 1);
+  EXPECT_NE(zero.err.find("DATA_RETENTION_DAYS"), std::string::npos) << zero.err;
+}
+
 }  // namespace
 }  // namespace honeyman::testing

@@ -32,7 +32,7 @@ class ResponseCache {
     Clock::time_point computed_at;
     bool refreshing = false;
   };
-  static constexpr std::size_t kMaxEntries = 512;
+  static constexpr std::size_t kMaxEntries = 256;
   static constexpr int kMaxStaleTtls = 5;
 
   std::chrono::milliseconds ttl_;
