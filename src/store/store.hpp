@@ -275,7 +275,8 @@ class Store {
   // does drop with the rows, so it stays the number of threats a client can page through.
   virtual Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) = 0;
   // Removes at most `batch_limit` hourly rollup rows of hours that ended at or before `cutoff`
-  // (bucket + 1 h <= cutoff), returning how many; all-time totals stay.
+  // (bucket + 1 h <= cutoff), returning how many; all-time totals stay. Both: a batch_limit
+  // below 1 is Errc::invalid_input.
   virtual Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) = 0;
 
   // Onboarding tokens (hashed). consume_onboarding_token marks the token used, atomically and
