@@ -175,6 +175,101 @@ TEST_P(PostgresTest, OldDriverSchemesAreAccepted) {
   EXPECT_EQ(code_of((*opened)->ping()), Errc::ok);
 }
 
+// Retention on PostgreSQL with a fixed clock: the day partitions wholly before the cutoff are
+// dropped (gone from the catalog), the rows of the day holding the cutoff and the stragglers of
+// the default partition go in bounded batches; rollups, all-time totals and sensor stats keep
+// the history; the /threats total stays exact (it is what is left to page through).
+TEST_P(PostgresTest, RetentionDropsWholeDayPartitionsAndKeepsHistory) {
+  add_sensors(store(), {"sensor-b"});
+  ASSERT_TRUE(store().maintain(kT0));  // 2027-01-14 .. 2027-01-22
+  const auto jan14 = kT0 - 32h;  // 2027-01-14T00:00:00Z
+  std::vector<domain::Threat> batch;
+  for (int i = 0; i < 5 * 48; ++i)  // every 30 min, 2027-01-14 .. 2027-01-18 (5 days)
+    batch.push_back(make_threat({.sensor_id = i % 3 ? "sensor-a" : "sensor-b",
+                                 .timestamp = jan14 + i * 30min + 1s,
+                                 .severity = static_cast<domain::Severity>(i % 5)}));
+  batch.push_back(make_threat({.timestamp = kT0 - 24h * 3650}));  // the default partition
+  const auto inserted = static_cast<std::int64_t>(insert(store(), batch).size());
+  ASSERT_EQ(rows_per_partition()["threats_p20270114"], 48);
+  ASSERT_EQ(rows_per_partition()["threats_default"], 1);
+  const auto now = jan14 + 3 * 24h + 6h + 10min;
+  const auto stats_before = store().sensor_stats("sensor-a", now).value();
+  auto trend_total = [&](const TimeWindow& w) {
+    std::int64_t n = 0;
+    for (const auto& p : store().threat_trend({TrendBucket::hour, w, std::nullopt}).value())
+      n += p.counts.total();
+    return n;
+  };
+  const TimeWindow old_days{jan14, jan14 + 3 * 24h};
+  ASSERT_EQ(trend_total(old_days), 3 * 48);
+
+  // 2027-01-17T06:10Z: three whole days, 13 rows of the 17th (00:00:01 .. 06:00:01), 1 straggler.
+  const auto cutoff = now;
+  const std::int64_t expected = 3 * 48 + 13 + 1;
+  std::vector<std::int64_t> calls;
+  for (std::int64_t n = -1; n != 0;) {
+    auto r = store().delete_threats_before(cutoff, 5);
+    ASSERT_TRUE(r) << r.error().message;
+    n = *r;
+    calls.push_back(n);
+    ASSERT_LT(calls.size(), 20u);
+  }
+  // A partition goes whole in one call; the remaining rows in batches of at most 5.
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ(calls[0], 48);
+  EXPECT_EQ(calls[1], 48);
+  EXPECT_EQ(calls[2], 48);
+  std::int64_t removed = 0;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    removed += calls[i];
+    if (i >= 3) {
+      EXPECT_LE(calls[i], 5);
+    }
+  }
+  EXPECT_EQ(removed, expected);
+
+  // The old partitions are gone from the catalog; the day holding the cutoff and later remain.
+  for (auto day : {"20270114", "20270115", "20270116"}) {
+    EXPECT_FALSE(has_partition(std::string("threats_p") + day)) << day;
+    EXPECT_EQ(query(url_, std::string("SELECT to_regclass('threats_p") + day + "') IS NULL")[0][0],
+              "t");
+  }
+  for (auto day : {"20270117", "20270118", "20270122"})
+    EXPECT_TRUE(has_partition(std::string("threats_p") + day)) << day;
+  EXPECT_TRUE(has_partition("threats_default"));
+  EXPECT_EQ(query(url_, "SELECT count(*) FROM threats WHERE timestamp < " +
+                            std::to_string(to_unix_micros(cutoff)))[0][0],
+            "0");
+
+  // /threats: the exact total is what is left, per filter too.
+  auto page = store().query_threats({}).value();
+  EXPECT_EQ(page.total, inserted - expected);
+  EXPECT_TRUE(page.total_is_exact);
+  EXPECT_EQ(query(url_, "SELECT count(*) FROM threats")[0][0], std::to_string(inserted - expected));
+  ThreatQuery by_b;
+  by_b.sensor_ids = {"sensor-b"};
+  EXPECT_EQ(
+      store().query_threats(by_b).value().total,
+      std::stoll(query(url_, "SELECT count(*) FROM threats WHERE sensor_id = 'sensor-b'")[0][0]));
+  EXPECT_EQ(query(url_, "SELECT sum(expired) FROM threat_totals")[0][0], std::to_string(expected));
+
+  // History: rollups of the dropped days, the all-time total and sensor stats are unchanged.
+  EXPECT_EQ(trend_total(old_days), 3 * 48);
+  EXPECT_EQ(query(url_, "SELECT sum(count) FROM threat_rollups_hourly")[0][0],
+            std::to_string(inserted));
+  EXPECT_EQ(store().top_threat_types(old_days, 5).value().total, 3 * 48);
+  EXPECT_EQ(store().fleet_overview(now, now).value().total_threats, inserted);
+  auto stats_after = store().sensor_stats("sensor-a", now).value();
+  EXPECT_EQ(stats_after.total_threats, stats_before.total_threats);
+  EXPECT_EQ(stats_after.threats_by_severity, stats_before.threats_by_severity);
+  EXPECT_EQ(stats_after.threats_by_detector, stats_before.threats_by_detector);
+
+  // Nothing more to do; new rows of a kept day still land in their partition.
+  EXPECT_EQ(store().delete_threats_before(cutoff, 5).value(), 0);
+  insert(store(), {make_threat({.timestamp = jan14 + 4 * 24h + 1h})});
+  EXPECT_EQ(rows_per_partition()["threats_p20270118"], 49);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, PostgresTest, ::testing::ValuesIn(postgres_params()), param_name);
 
 }  // namespace
