@@ -27,6 +27,9 @@ struct Aggregation {
   std::vector<Key> keys;
   std::vector<std::string> sensor_ids;       // empty: every sensor (needs Rollup::sensor otherwise)
   std::vector<domain::Severity> severities;  // empty: every severity
+  // Keyed by sensor_id first: each group also carries the sensor's current name and place
+  // (columns k+2.. : name, city, country, latitude, longitude; NULL for a deleted sensor).
+  bool with_sensor_place = false;
 };
 
 // The three parts of a window: raw rows of the head's partial hour, rollups of the whole hours,
@@ -88,10 +91,13 @@ std::string aggregation_sql(const Aggregation& a) {
   std::string groups;
   for (std::size_t i = 0; i < a.keys.size(); ++i)
     groups.append(i == 0 ? "" : ", ").append("k").append(std::to_string(i));
-  return "SELECT " + groups + ", sum(n)::bigint, sum(s) FROM (SELECT " + select_keys(a, true) +
-         "count AS n, score_sum AS s FROM " + table +
-         " WHERE bucket >= $3::bigint AND bucket < $4::bigint" + where + " UNION ALL " +
-         raw("$1", "$2") + " UNION ALL " + raw("$5", "$6") + ") parts GROUP BY " + groups;
+  auto sql = "SELECT " + groups + ", sum(n)::bigint AS n, sum(s) AS s FROM (SELECT " +
+             select_keys(a, true) + "count AS n, score_sum AS s FROM " + table +
+             " WHERE bucket >= $3::bigint AND bucket < $4::bigint" + where + " UNION ALL " +
+             raw("$1", "$2") + " UNION ALL " + raw("$5", "$6") + ") parts GROUP BY " + groups;
+  if (!a.with_sensor_place) return sql;
+  return "SELECT g.*, x.name, x.city, x.country, x.latitude, x.longitude FROM (" + sql +
+         ") g LEFT JOIN sensors x ON x.sensor_id = g.k0";
 }
 
 // Runs the aggregation over `window` and calls on_row(row) for each group: columns 0..k-1 are
@@ -119,34 +125,38 @@ domain::Severity severity_at(const Row& row, int col) {
 
 const Key kSeverityKey{"severity", "severity"};
 
-// Counts by severity (and the score sum) of the whole fleet over `window`.
-Status fleet_counts(Connection& conn, const TimeWindow& window, SeverityCounts& counts,
-                    double* score_sum) {
-  Aggregation a;
-  a.keys = {kSeverityKey};
-  return aggregate(conn, a, window, [&](const Row& row) {
-    counts[severity_at(row, 0)] += row.i64(1);
-    if (score_sum != nullptr) *score_sum += row.f64(2);
-  });
-}
-
-Status sensor_counts(Connection& conn, Timestamp online_since, FleetOverview& out) {
-  auto rows = conn.run(
-      "SELECT count(*), count(*) FILTER (WHERE is_active), "
-      "count(*) FILTER (WHERE last_seen >= $1::bigint) FROM sensors",
-      Params(online_since), "analytics overview");
-  if (!rows) return rows.error();
-  out.total_sensors = (*rows)[0].i64(0);
-  out.active_sensors = (*rows)[0].i64(1);
-  out.online_sensors = (*rows)[0].i64(2);
-  return {};
-}
-
-Result<std::int64_t> all_time_total(Connection& conn) {
-  auto rows = conn.run("SELECT coalesce(sum(count), 0)::bigint FROM threat_totals_fleet", Params(),
-                       "analytics overview");
-  if (!rows) return rows.error();
-  return (*rows)[0].i64(0);
+// The whole overview in one statement (one snapshot, one round trip): rows (part, key, count,
+// score sum), where parts 0..2 are the fleet's counts by severity over the last 24 h, 7 d and
+// hour (each window's rollup hours and edge rows, as in aggregation_sql; parameters $2.., six per
+// window), part 3 the all-time totals by severity, part 4 the sensor counts (key 0 all, 1 active,
+// 2 online since $1).
+constexpr int kOverviewWindows = 3;
+const std::string& overview_sql() {
+  static const std::string sql = [] {
+    auto p = [](int n) { return "$" + std::to_string(n) + "::bigint"; };
+    std::string parts;
+    for (int w = 0; w < kOverviewWindows; ++w) {
+      auto tag = std::to_string(w);
+      int first = 2 + 6 * w;
+      auto raw = [&](int from) {
+        return " UNION ALL SELECT " + tag +
+               ", severity::bigint, 1::bigint, threat_score FROM threats WHERE timestamp >= " +
+               p(from) + " AND timestamp < " + p(from + 1);
+      };
+      parts += (w == 0 ? "SELECT " : " UNION ALL SELECT ") + tag +
+               (w == 0 ? " AS part, severity::bigint AS k, count AS n, score_sum AS s"
+                       : ", severity::bigint, count, score_sum") +
+               " FROM threat_rollups_fleet_hourly WHERE bucket >= " + p(first + 2) +
+               " AND bucket < " + p(first + 3) + raw(first) + raw(first + 4);
+    }
+    return "SELECT part, k, sum(n)::bigint, sum(s) FROM (" + parts +
+           " UNION ALL SELECT 3, severity::bigint, count, 0 FROM threat_totals_fleet"
+           " UNION ALL SELECT 4, 0, count(*), 0 FROM sensors"
+           " UNION ALL SELECT 4, 1, count(*) FILTER (WHERE is_active), 0 FROM sensors"
+           " UNION ALL SELECT 4, 2, count(*) FILTER (WHERE last_seen >= $1::bigint), 0 FROM sensors"
+           ") parts GROUP BY part, k";
+  }();
+  return sql;
 }
 
 // SQL for the start of a trend bucket, given the hour-or-finer bigint time column `t`.
@@ -162,48 +172,38 @@ std::string bucket_expr(TrendBucket bucket, const std::string& t) {
   return t;
 }
 
-// Looks up the current name and place of each counted sensor (deleted ones stay empty).
-Status fill_sensor_places(Connection& conn, std::vector<SensorThreatCount>& counts) {
-  if (counts.empty()) return {};
-  std::vector<std::string> ids;
-  for (const auto& c : counts) ids.push_back(c.sensor_id);
-  auto rows = conn.run(
-      "SELECT sensor_id, name, city, country, latitude, longitude FROM sensors "
-      "WHERE sensor_id = ANY($1::text[])",
-      Params(text_array(ids)), "sensor analytics");
-  if (!rows) return rows.error();
-  std::map<std::string, int> found;
-  for (int i = 0; i < rows->size(); ++i) found[(*rows)[i].text(0)] = i;
-  for (auto& c : counts) {
-    auto it = found.find(c.sensor_id);
-    if (it == found.end()) continue;
-    auto row = (*rows)[it->second];
-    c.name = row.opt_text(1);
-    c.city = row.opt_text(2);
-    c.country = row.opt_text(3);
-    c.latitude = row.opt_f64(4);
-    c.longitude = row.opt_f64(5);
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<FleetOverview> PgStore::fleet_overview(Timestamp now, Timestamp online_since) {
-  return snapshot("analytics overview", [&](Connection& conn) -> Result<FleetOverview> {
+  const auto end = now + 1us;  // `now` itself is inside the windows
+  const TimeWindow windows[kOverviewWindows] = {
+      {now - 24h, end}, {now - 7 * 24h, end}, {now - 1h, end}};
+  Params params(online_since);
+  for (const auto& w : windows) {
+    auto parts = split_window(w);
+    params.add(parts.head_from).add(parts.head_to).add(parts.whole_from).add(parts.whole_to);
+    params.add(parts.tail_from).add(parts.tail_to);
+  }
+  return with_connection([&](Connection& conn) -> Result<FleetOverview> {
+    auto rows = conn.run(overview_sql(), params, "analytics overview");
+    if (!rows) return rows.error();
     FleetOverview out;
-    if (auto s = sensor_counts(conn, online_since, out); !s) return s.error();
-    auto total = all_time_total(conn);
-    if (!total) return total.error();
-    out.total_threats = *total;
-    const auto end = now + 1us;  // `now` itself is inside the windows
-    if (auto s = fleet_counts(conn, {now - 24h, end}, out.last_24h, &out.score_sum_24h); !s)
-      return s.error();
-    SeverityCounts week, hour;
-    if (auto s = fleet_counts(conn, {now - 7 * 24h, end}, week, nullptr); !s) return s.error();
-    if (auto s = fleet_counts(conn, {now - 1h, end}, hour, nullptr); !s) return s.error();
-    out.last_7d = week.total();
-    out.last_hour = hour.total();
+    SeverityCounts by_window[kOverviewWindows];
+    for (int i = 0; i < rows->size(); ++i) {
+      auto row = (*rows)[i];
+      auto part = row.i64(0), key = row.i64(1), n = row.i64(2);
+      if (part < kOverviewWindows) {
+        by_window[part][severity_at(row, 1)] += n;
+        if (part == 0) out.score_sum_24h += row.f64(3);
+      } else if (part == 3) {
+        out.total_threats += n;
+      } else {
+        (key == 0 ? out.total_sensors : key == 1 ? out.active_sensors : out.online_sensors) = n;
+      }
+    }
+    out.last_24h = by_window[0];
+    out.last_7d = by_window[1].total();
+    out.last_hour = by_window[2].total();
     return out;
   });
 }
@@ -254,31 +254,36 @@ Result<ThreatTypeRanking> PgStore::top_threat_types(const TimeWindow& window, in
 
 Result<std::vector<SensorThreatCount>> PgStore::sensor_threat_counts(
     const TimeWindow& window, const std::vector<domain::Severity>& severities) {
-  return snapshot("sensor analytics",
-                  [&](Connection& conn) -> Result<std::vector<SensorThreatCount>> {
-                    Aggregation a;
-                    a.rollup = Aggregation::Rollup::sensor;
-                    a.keys = {{"sensor_id", "sensor_id"}, kSeverityKey};
-                    a.severities = severities;
-                    std::map<std::string, SeverityCounts> sensors;
-                    auto done = aggregate(conn, a, window, [&](const Row& row) {
-                      sensors[row.text(0)][severity_at(row, 1)] += row.i64(2);
-                    });
-                    if (!done) return done.error();
-                    std::vector<SensorThreatCount> out;
-                    out.reserve(sensors.size());
-                    for (auto& [id, counts] : sensors) {
-                      SensorThreatCount c;
-                      c.sensor_id = id;
-                      c.counts = counts;
-                      out.push_back(std::move(c));
-                    }
-                    std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
-                      return x.counts.total() > y.counts.total();
-                    });
-                    if (auto s = fill_sensor_places(conn, out); !s) return s.error();
-                    return out;
-                  });
+  // One statement: the counts and the sensors' current places come from one snapshot.
+  return with_connection([&](Connection& conn) -> Result<std::vector<SensorThreatCount>> {
+    Aggregation a;
+    a.rollup = Aggregation::Rollup::sensor;
+    a.keys = {{"sensor_id", "sensor_id"}, kSeverityKey};
+    a.severities = severities;
+    a.with_sensor_place = true;
+    std::map<std::string, SensorThreatCount> sensors;
+    auto done = aggregate(conn, a, window, [&](const Row& row) {
+      auto& c = sensors[row.text(0)];
+      c.counts[severity_at(row, 1)] += row.i64(2);
+      c.name = row.opt_text(4);
+      c.city = row.opt_text(5);
+      c.country = row.opt_text(6);
+      c.latitude = row.opt_f64(7);
+      c.longitude = row.opt_f64(8);
+    });
+    if (!done) return done.error();
+    std::vector<SensorThreatCount> out;
+    out.reserve(sensors.size());
+    for (auto& [id, c] : sensors) {
+      c.sensor_id = id;
+      out.push_back(std::move(c));
+    }
+    // Stable: `sensors` is ordered by id (bytes, as COLLATE "C"), which breaks ties.
+    std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+      return x.counts.total() > y.counts.total();
+    });
+    return out;
+  });
 }
 
 }  // namespace honeyman::store::pg
