@@ -363,7 +363,7 @@ Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& tota
                            text_array(types), int_array(counts)),
                     "update threat totals");
   if (!r) return r.error();
-  return add_fleet_totals(conn, totals);
+  return {};
 }
 
 Status add_sensor_counts(Connection& conn, const std::map<std::string, SensorSum>& sensors) {
@@ -390,10 +390,13 @@ Status store_batch(Connection& conn, std::vector<domain::Threat>& threats) {
   for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
   if (auto s = copy_rows(conn, threats); !s) return s;
   if (auto s = add_rollups(conn, sums.rollups); !s) return s;
-  if (auto s = add_fleet_rollups(conn, sums.fleet); !s) return s;
-  if (auto s = add_type_rollups(conn, sums.types); !s) return s;
   if (auto s = add_totals(conn, sums.totals); !s) return s;
-  return add_sensor_counts(conn, sums.sensors);
+  if (auto s = add_sensor_counts(conn, sums.sensors); !s) return s;
+  // Every batch updates the same few fleet-wide rows (this hour's, the all-time totals): their
+  // row locks serialise concurrent writers until commit, so they come last, each in key order.
+  if (auto s = add_type_rollups(conn, sums.types); !s) return s;
+  if (auto s = add_fleet_rollups(conn, sums.fleet); !s) return s;
+  return add_fleet_totals(conn, sums.totals);
 }
 
 // Takes one deleted threat out of its sensor counter (locking the sensor row first, as ingest
@@ -408,10 +411,12 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
   const RollupSum minus_one{-1, -t.threat_score};
   if (auto s = add_rollups(conn, {{key, minus_one}}); !s) return s;
   const auto& [sensor_id, detector, severity, type] = key.second;
-  if (auto s = add_fleet_rollups(conn, {{FleetKey{key.first, severity}, minus_one}}); !s) return s;
+  if (auto s = add_totals(conn, {{key.second, -1}}); !s) return s;
+  // The fleet-wide rows in the order ingest locks them.
   if (auto s = add_type_rollups(conn, {{TypeKey{key.first, type, severity}, minus_one}}); !s)
     return s;
-  if (auto s = add_totals(conn, {{key.second, -1}}); !s) return s;
+  if (auto s = add_fleet_rollups(conn, {{FleetKey{key.first, severity}, minus_one}}); !s) return s;
+  if (auto s = add_fleet_totals(conn, {{key.second, -1}}); !s) return s;
   auto rollup = conn.run(
       "DELETE FROM threat_rollups_hourly WHERE bucket = $1 AND sensor_id = $2 AND "
       "detector_type = $3 AND severity = $4 AND threat_type = $5 AND count <= 0",
