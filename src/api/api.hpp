@@ -1,4 +1,4 @@
-// api: the REST resources of SPEC §2 (auth, sensors, threats, operations), mapping HTTP to the
+// api: the REST resources of SPEC §2 (auth, sensors, threats, analytics, operations), mapping HTTP to the
 // store, auth and ingest services. Handlers parse, call a service, and map the result; they
 // hold no state of their own.
 #pragma once
@@ -24,6 +24,8 @@ struct ApiConfig {
   // empty: http://<the request's Host header>.
   std::string public_url;
   broker::BrokerConfig broker;  // what registration tells sensors (public host/port, TLS)
+  // ANALYTICS_CACHE_MS: analytics answers are reused this long per instance (0: never).
+  std::chrono::milliseconds analytics_cache_ttl{1000};
 };
 
 // Everything a handler may use. Owned by app; outlives the server.

@@ -25,7 +25,9 @@ struct AppConfig {
   // Store::maintain (PostgreSQL: day partitions created ahead); also run once at start.
   std::chrono::seconds store_maintenance_interval{3600};
   std::chrono::milliseconds shutdown_grace{10'000};
-  int data_retention_days = 90;
+  int data_retention_days = 90;     // DATA_RETENTION_DAYS: raw threats
+  int rollup_retention_days = 730;  // ROLLUP_RETENTION_DAYS: hourly rollups (>= raw retention)
+  std::chrono::seconds retention_interval{600};  // RETENTION_INTERVAL_SECONDS
   store::StoreConfig store;
   http::ServerConfig http;
   auth::AuthConfig auth;

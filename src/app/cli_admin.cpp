@@ -1,3 +1,5 @@
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -50,7 +52,8 @@ int init(const InitArgs& a) {
   if (!store) return 1;
   if (store->find_user_by_name(a.admin)) {
     std::cout << "user " << a.admin << " exists; its password was shown when it was created "
-              << "(reset: honeyman --env-file " << env->string() << " user passwd " << a.admin << ")\n";
+              << "(reset: honeyman --env-file " << env->string() << " user passwd " << a.admin
+              << ")\n";
     return 0;
   }
   auto password = random_token(18);
@@ -64,6 +67,53 @@ int init(const InitArgs& a) {
   if (auto ok = store->create_user(u); !ok) return fail(ok.error().message);
   std::cout << "created user " << a.admin << " (role admin)\n"
             << "password (shown once): " << password << "\n";
+  return 0;
+}
+
+// Runs `step` (one bounded batch) until it removes nothing; the total and the wall time in ms.
+template <class Step>
+Result<std::pair<std::int64_t, double>> until_done(Step step) {
+  auto began = std::chrono::steady_clock::now();
+  std::int64_t total = 0;
+  for (;;) {
+    auto n = step();
+    if (!n) return n.error();
+    if (*n == 0) break;
+    total += *n;
+  }
+  std::chrono::duration<double, std::milli> ms = std::chrono::steady_clock::now() - began;
+  return std::pair(total, ms.count());
+}
+
+// One retention pass, as `serve` runs it periodically: threats older than DATA_RETENTION_DAYS,
+// then rollup hours older than ROLLUP_RETENTION_DAYS, in the same batches. For cron-driven
+// deployments, a one-off after lowering the retention, and benchmarks (--now fixes the clock).
+int retention(const ConfigLoader& load, const std::string& now_text) {
+  constexpr int kBatch = 5000;  // as serve
+  auto config = load(false);
+  if (!config) return fail(config.error().message);
+  auto now = system_clock().now();
+  if (!now_text.empty()) {
+    auto parsed = parse_timestamp(now_text);
+    if (!parsed) return fail("--now must be an RFC 3339 time, e.g. 2026-08-08T12:00:00Z");
+    now = *parsed;
+  }
+  auto opened = open_configured_store(*config);
+  if (!opened)
+    return fail("cannot open store " + redact_url(config->store.database_url) + ": " +
+                opened.error().message);
+  auto& store = *opened;
+  auto threat_cutoff = now - std::chrono::days(config->data_retention_days);
+  auto rollup_cutoff = now - std::chrono::days(config->rollup_retention_days);
+  auto threats = until_done([&] { return store->delete_threats_before(threat_cutoff, kBatch); });
+  if (!threats) return fail("deleting old threats failed: " + threats.error().message);
+  std::printf("deleted %lld threats before %s in %.1f ms\n", static_cast<long long>(threats->first),
+              format_timestamp(threat_cutoff).c_str(), threats->second);
+  auto rollups = until_done([&] { return store->delete_rollups_before(rollup_cutoff, kBatch); });
+  if (!rollups) return fail("deleting old rollups failed: " + rollups.error().message);
+  std::printf("deleted %lld rollup rows before %s in %.1f ms\n",
+              static_cast<long long>(rollups->first), format_timestamp(rollup_cutoff).c_str(),
+              rollups->second);
   return 0;
 }
 
@@ -98,6 +148,14 @@ void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code)
   init_cmd->add_option("--host", args->host, "HOST written to .env")->capture_default_str();
   init_cmd->add_option("--port", args->port, "PORT written to .env")->capture_default_str();
   init_cmd->callback([&, args] { exit_code = init(*args); });
+
+  auto now = std::make_shared<std::string>();
+  auto* retention_cmd =
+      cli.add_subcommand("retention",
+                         "Delete threats and rollups past their retention now (serve does it every "
+                         "RETENTION_INTERVAL_SECONDS)");
+  retention_cmd->add_option("--now", *now, "The time to count retention from (RFC 3339)");
+  retention_cmd->callback([&, now] { exit_code = retention(load, *now); });
 }
 
 }  // namespace honeyman::app

@@ -17,6 +17,7 @@ struct SeedArgs {
   int days = 7;
   std::uint64_t seed = 1;
   int batch = 1000;
+  std::string now;  // end of the window (RFC 3339); empty: the current time
 };
 
 struct City {
@@ -60,6 +61,20 @@ struct Generator {
   std::discrete_distribution<int> severity{15, 35, 30, 15, 5};  // info..critical
 };
 
+// A UUID v7 whose random part comes from the seeded generator, so a seed gives the same ids.
+std::string seeded_uuid_v7(Timestamp t, std::mt19937_64& rng) {
+  auto ms = static_cast<std::uint64_t>(to_unix_micros(t) / 1000);
+  auto r1 = rng(), r2 = rng();
+  char out[64];
+  std::snprintf(out, sizeof out, "%08llx-%04llx-7%03llx-%04llx-%012llx",
+                static_cast<unsigned long long>((ms >> 16) & 0xffffffffULL),
+                static_cast<unsigned long long>(ms & 0xffff),
+                static_cast<unsigned long long>(r1 & 0xfff),
+                static_cast<unsigned long long>(0x8000 | ((r1 >> 12) & 0x3fff)),
+                static_cast<unsigned long long>(r2 & 0xffffffffffffULL));
+  return out;
+}
+
 Result<std::vector<domain::Sensor>> ensure_sensors(store::Store& store, int count,
                                                    std::mt19937_64& rng, Timestamp now) {
   std::vector<domain::Sensor> out;
@@ -74,7 +89,7 @@ Result<std::vector<domain::Sensor>> ensure_sensors(store::Store& store, int coun
     }
     const auto& city = kCities[static_cast<std::size_t>(i - 1) % kCities.size()];
     domain::Sensor s;
-    s.id = uuid_v4();
+    s.id = seeded_uuid_v7(now, rng);
     s.sensor_id = id;
     s.name = std::string(city.name) + " sensor " + std::to_string(i);
     s.latitude = city.lat + jitter(rng);
@@ -94,15 +109,25 @@ Result<std::vector<domain::Sensor>> ensure_sensors(store::Store& store, int coun
   return out;
 }
 
-// Offsets into the window, ordered, following a diurnal curve (quiet at 04:00, busy at 16:00 UTC).
-std::vector<std::int64_t> diurnal_offsets(const SeedArgs& a, std::mt19937_64& rng) {
+// Offsets into the window [start, start + days), ordered, following a diurnal curve by UTC
+// hour of day: quietest at 04:00, busiest at 16:00 (nine times the quietest rate).
+std::vector<std::int64_t> diurnal_offsets(const SeedArgs& a, Timestamp start,
+                                          std::mt19937_64& rng) {
+  constexpr std::int64_t kHour = 3'600'000'000LL;
+  auto first_hour = to_unix_micros(start) / kHour;  // hours since the epoch = UTC hour of day
+  auto lead = to_unix_micros(start) % kHour;        // start need not fall on an hour
   std::vector<double> weights;
-  for (int h = 0; h < a.days * 24; ++h)
-    weights.push_back(1.0 + 0.8 * std::sin((h % 24 - 10) * 3.14159265 / 12.0));
-  std::discrete_distribution<int> hour(weights.begin(), weights.end());
-  std::uniform_int_distribution<std::int64_t> within(0, 3'600'000'000LL - 1);
-  std::vector<std::int64_t> out(static_cast<std::size_t>(a.threats));
-  for (auto& o : out) o = hour(rng) * 3'600'000'000LL + within(rng);
+  for (std::int64_t h = 0; h <= a.days * 24; ++h)
+    weights.push_back(1.0 + 0.8 * std::sin(((first_hour + h) % 24 - 10) * 3.14159265 / 12.0));
+  std::discrete_distribution<std::int64_t> hour(weights.begin(), weights.end());
+  std::uniform_int_distribution<std::int64_t> within(0, kHour - 1);
+  std::vector<std::int64_t> out;
+  out.reserve(static_cast<std::size_t>(a.threats));
+  const auto span = a.days * 24 * kHour;
+  while (out.size() < static_cast<std::size_t>(a.threats)) {
+    auto o = hour(rng) * kHour + within(rng) - lead;  // clock-hour aligned, then into the window
+    if (o >= 0 && o < span) out.push_back(o);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -112,9 +137,9 @@ domain::Threat make_threat(const domain::Sensor& sensor, Timestamp at, Timestamp
   auto r = gen.rng();
   const auto& det = kDetectors[static_cast<std::size_t>(gen.detector(gen.rng))];
   domain::Threat t;
-  t.id = uuid_v7(at);
+  t.id = seeded_uuid_v7(at, gen.rng);
   t.timestamp = at;
-  t.created_at = now;
+  t.created_at = std::min(now, at + std::chrono::milliseconds(r % 900));  // receipt
   t.sensor_id = sensor.sensor_id;
   t.detector_type = det.name;
   t.threat_type = det.types[r % 4];
@@ -122,7 +147,13 @@ domain::Threat make_threat(const domain::Sensor& sensor, Timestamp at, Timestamp
   t.threat_score = std::min(1.0, 0.15 * static_cast<int>(t.severity) + (r >> 8) % 1000 / 4000.0);
   t.confidence = 0.5 + (r >> 20) % 500 / 1000.0;
   t.matched_rules = boost::json::array{boost::json::object{{"name", t.threat_type}}};
-  t.raw_event = {{"message", std::string("synthetic ") + t.threat_type}, {"rssi", -40 - int(r % 50)}};
+  t.raw_event = {{"message", std::string("synthetic ") + t.threat_type},
+                 {"rssi", -40 - int(r % 50)}};
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "02:%02x:%02x:%02x:%02x:%02x", int(r >> 24 & 0xff),
+                int(r >> 32 & 0xff), int(r >> 40 & 0xff), int(r >> 48 & 0xff), int(r >> 56));
+  t.device_mac = mac;
+  t.device_name = std::string(det.name) + "-device-" + std::to_string(r % 97);
   return t;
 }
 
@@ -146,11 +177,23 @@ int seed(const ConfigLoader& load, const SeedArgs& a) {
   if (!store) return 1;
   Generator gen{std::mt19937_64(a.seed)};
   auto now = system_clock().now();
+  if (!a.now.empty()) {
+    auto parsed = parse_timestamp(a.now);
+    if (!parsed) return fail("--now must be an RFC 3339 time, e.g. 2026-08-08T12:00:00Z");
+    now = *parsed;
+  }
   auto sensors = ensure_sensors(*store, a.sensors, gen.rng, now);
   if (!sensors) return fail(sensors.error().message);
   auto start = now - std::chrono::days(a.days);
-  auto offsets = diurnal_offsets(a, gen.rng);
-  std::uniform_int_distribution<std::size_t> pick(0, sensors->size() - 1);
+  // PostgreSQL: the day partitions of the window, as a server running through it would have
+  // created them ahead (maintain(t) covers the day before t to a week after).
+  for (auto t = start; t < now + std::chrono::days(1); t += std::chrono::days(7))
+    if (auto made = store->maintain(t); !made) return fail(made.error().message);
+  auto offsets = diurnal_offsets(a, start, gen.rng);
+  // Some sensors are busier than others (1x to 10x), so top lists have a shape.
+  std::vector<double> activity;
+  for (std::size_t i = 0; i < sensors->size(); ++i) activity.push_back(1.0 + double(i * 7 % 10));
+  std::discrete_distribution<std::size_t> pick(activity.begin(), activity.end());
   bool tty = isatty(2);
   auto began = std::chrono::steady_clock::now();
   std::vector<domain::Threat> batch;
@@ -159,7 +202,8 @@ int seed(const ConfigLoader& load, const SeedArgs& a) {
     batch.push_back(make_threat((*sensors)[pick(gen.rng)], at, now, gen));
     if (batch.size() < static_cast<std::size_t>(a.batch) && i + 1 < offsets.size()) continue;
     if (auto stored = store->insert_threats(std::move(batch)); !stored)
-      return fail("insert failed after " + std::to_string(i) + " threats: " + stored.error().message);
+      return fail("insert failed after " + std::to_string(i) +
+                  " threats: " + stored.error().message);
     batch.clear();
     std::chrono::duration<double> secs = std::chrono::steady_clock::now() - began;
     progress(static_cast<std::int64_t>(i + 1), a.threats, secs.count(), tty);
@@ -178,11 +222,15 @@ void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code) {
   auto args = std::make_shared<SeedArgs>();
   auto* cmd = cli.add_subcommand(
       "seed-data", "Fill the store with realistic synthetic threats (benchmarks, demos)");
-  cmd->add_option("--sensors", args->sensors, "Sensors (seed-0001...; reused if present)")->capture_default_str();
+  cmd->add_option("--sensors", args->sensors, "Sensors (seed-0001...; reused if present)")
+      ->capture_default_str();
   cmd->add_option("--threats", args->threats, "Threats to insert")->capture_default_str();
   cmd->add_option("--days", args->days, "Spread over the last N days")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Random seed (same seed, same data)")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Random seed (same seed, same data)")
+      ->capture_default_str();
   cmd->add_option("--batch", args->batch, "Threats per transaction")->capture_default_str();
+  cmd->add_option("--now", args->now,
+                  "End of the window (RFC 3339; default: now); with --seed, the same data");
   cmd->callback([&, args] { exit_code = seed(load, *args); });
 }
 

@@ -23,7 +23,8 @@ const std::vector<std::string>& known_settings() {
       "ENVIRONMENT", "AUTO_MIGRATE", "MAX_REQUEST_BODY_BYTES", "REQUEST_HEADER_TIMEOUT",
       "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
       "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE", "MQTT_CLIENT_ID",
-      "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL"};
+      "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL", "ROLLUP_RETENTION_DAYS",
+      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS"};
   return keys;
 }
 
@@ -136,6 +137,9 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.io_threads = static_cast<int>(r.integer("IO_THREADS", 0, 0, 256));
   c.store_threads = static_cast<int>(r.integer("STORE_THREADS", 4, 1, 256));
   c.data_retention_days = static_cast<int>(r.integer("DATA_RETENTION_DAYS", 90, 1, 36500));
+  c.rollup_retention_days = static_cast<int>(r.integer("ROLLUP_RETENTION_DAYS", 730, 1, 36500));
+  c.retention_interval =
+      std::chrono::seconds(r.integer("RETENTION_INTERVAL_SECONDS", 600, 1, 7 * 86400));
 
   c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
   // PostgreSQL connections: one per store thread, plus the ingest writer and a spare.
@@ -162,6 +166,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.api.version = HONEYMAN_VERSION;
   c.api.prefix = c.http.api_prefix;
   c.api.heartbeat_interval = std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
+  c.api.analytics_cache_ttl =
+      std::chrono::milliseconds(r.integer("ANALYTICS_CACHE_MS", 1000, 0, 60'000));
 
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
   c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
@@ -169,6 +175,10 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   auto mqtt = load_mqtt(s, r, c);
   if (r.error) return *r.error;
   if (!mqtt) return mqtt.error();
+  if (c.rollup_retention_days < c.data_retention_days)
+    return make_error(Errc::invalid_input,
+                      "ROLLUP_RETENTION_DAYS must be at least DATA_RETENTION_DAYS (rollups "
+                      "answer the analytics for the raw rows' whole lifetime)");
   if (c.api.prefix.empty() || c.api.prefix.front() != '/' || c.api.prefix.back() == '/')
     return make_error(Errc::invalid_input, "API_PREFIX must start with '/' and not end with one");
   if (auto ok = check_secret(c, for_server); !ok) return ok.error();

@@ -63,6 +63,56 @@ asio::awaitable<void> ensure_broker_account(broker::Admin& admin, BlockingPool& 
   }
 }
 
+// One retention pass: raw threats older than DATA_RETENTION_DAYS, then rollup hours older than
+// ROLLUP_RETENTION_DAYS, each in bounded batches so the writer is free between them (ingest keeps
+// flowing). Every batch is its own hop to the pool; nothing here blocks a network thread.
+asio::awaitable<void> apply_retention(api::Services& s, const AppConfig& c) {
+  constexpr int kBatch = 5000;
+  auto began = std::chrono::steady_clock::now();
+  auto now = s.clock.now();
+  auto threat_cutoff = now - std::chrono::days(c.data_retention_days);
+  auto rollup_cutoff = now - std::chrono::days(c.rollup_retention_days);
+  std::int64_t threats = 0, rollups = 0;
+  for (;;) {
+    auto n = co_await run_blocking(
+        s.pool, [&] { return s.store.delete_threats_before(threat_cutoff, kBatch); });
+    if (!n) {
+      spdlog::warn("retention: deleting old threats failed: {}", n.error().message);
+      co_return;
+    }
+    threats += *n;
+    if (*n == 0) break;
+  }
+  for (;;) {
+    auto n = co_await run_blocking(
+        s.pool, [&] { return s.store.delete_rollups_before(rollup_cutoff, kBatch); });
+    if (!n) {
+      spdlog::warn("retention: deleting old rollups failed: {}", n.error().message);
+      co_return;
+    }
+    rollups += *n;
+    if (*n == 0) break;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  began);
+  auto level = threats + rollups > 0 ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(level,
+              "retention: deleted {} threats before {} and {} rollup rows before {} in {} ms",
+              threats, format_timestamp(threat_cutoff), rollups, format_timestamp(rollup_cutoff),
+              ms.count());
+}
+
+// Runs retention at start and then every `c.retention_interval`.
+asio::awaitable<void> retention_loop(api::Services& s, const AppConfig& c) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    co_await apply_retention(s, c);
+    timer.expires_after(c.retention_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -122,6 +172,7 @@ int run_serve(const AppConfig& config) {
   if (broker_admin)
     asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, *mqtt, config.broker.username),
                    asio::detached);
+  asio::co_spawn(io, retention_loop(services, config), asio::detached);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {

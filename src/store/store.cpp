@@ -29,6 +29,33 @@ Result<detail::SqliteTarget> parse_sqlite_url(std::string_view rest) {
 
 }  // namespace
 
+std::int64_t SeverityCounts::total() const {
+  std::int64_t n = 0;
+  for (auto c : by_severity) n += c;
+  return n;
+}
+
+std::chrono::microseconds trend_bucket_length(TrendBucket bucket) {
+  using namespace std::chrono;
+  switch (bucket) {
+    case TrendBucket::hour: return hours(1);
+    case TrendBucket::day: return days(1);
+    case TrendBucket::week: return weeks(1);
+  }
+  return hours(1);
+}
+
+Timestamp trend_bucket_start(TrendBucket bucket, Timestamp t) {
+  using namespace std::chrono;
+  // 1970-01-05 was the first Monday after the epoch: weeks are counted from there.
+  const microseconds origin = bucket == TrendBucket::week ? days(4) : microseconds(0);
+  auto length = trend_bucket_length(bucket).count();
+  auto since = (t.time_since_epoch() - origin).count();
+  auto r = since % length;
+  if (r < 0) r += length;
+  return t - microseconds(r);
+}
+
 std::optional<ThreatSort> parse_threat_sort(std::string_view s) {
   static constexpr std::pair<std::string_view, ThreatSort> kNames[] = {
       {"timestamp", ThreatSort::timestamp},       {"severity", ThreatSort::severity},

@@ -10,6 +10,8 @@
 //    `now`, so tests control time.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -74,6 +76,72 @@ struct SensorQuery {
 struct SensorPage {
   std::vector<domain::Sensor> sensors;  // newest first (created_at desc)
   std::int64_t total = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Analytics (SPEC §2 Analytics) and retention. Every analytics answer is an exact count over a
+// half-open window [start, end), computed from the hourly rollups for the whole hours inside it
+// and from the raw rows for the partial hours at its ends. Windows reaching further back than
+// raw retention (DATA_RETENTION_DAYS) are exact only to the hour there: the raw rows of their
+// partial edge hours are gone, the rollups of whole hours remain.
+struct TimeWindow {
+  Timestamp start;  // inclusive
+  Timestamp end;    // exclusive
+};
+
+// Threat counts by severity. Indexed by domain::Severity (info = 0 .. critical = 4).
+struct SeverityCounts {
+  std::array<std::int64_t, 5> by_severity{};
+  std::int64_t& operator[](domain::Severity s) { return by_severity[static_cast<int>(s)]; }
+  std::int64_t operator[](domain::Severity s) const { return by_severity[static_cast<int>(s)]; }
+  std::int64_t total() const;
+  bool operator==(const SeverityCounts&) const = default;
+};
+
+// Trend buckets: UTC clock hours, UTC days, ISO weeks (Monday 00:00 UTC).
+enum class TrendBucket { hour, day, week };
+// Start of the bucket holding `t`. Shared by the stores and the API so bucket keys agree.
+Timestamp trend_bucket_start(TrendBucket bucket, Timestamp t);
+// The length of one bucket.
+std::chrono::microseconds trend_bucket_length(TrendBucket bucket);
+
+struct FleetOverview {
+  std::int64_t total_sensors = 0, active_sensors = 0;
+  std::int64_t online_sensors = 0;  // last_seen >= online_since
+  // All time, from the all-time totals: raw-row retention does not reduce it (history).
+  std::int64_t total_threats = 0;
+  SeverityCounts last_24h;  // [now - 24 h, now]
+  double score_sum_24h = 0;  // sum of threat_score over last_24h (for the average)
+  std::int64_t last_7d = 0;    // [now - 7 d, now]
+  std::int64_t last_hour = 0;  // [now - 1 h, now]
+};
+
+struct TrendQuery {
+  TrendBucket bucket = TrendBucket::hour;
+  TimeWindow window;
+  std::optional<std::string> sensor_id;  // empty: the whole fleet
+};
+struct TrendPoint {
+  Timestamp bucket_start;  // trend_bucket_start(); may lie before window.start (first bucket)
+  SeverityCounts counts;   // threats of this bucket that fall inside the window
+};
+
+struct ThreatTypeCount {
+  std::string threat_type;
+  SeverityCounts counts;
+};
+struct ThreatTypeRanking {
+  std::vector<ThreatTypeCount> top;  // by count desc, then threat_type asc; at most `limit`
+  std::int64_t total = 0;            // every threat in the window (for percentages)
+};
+
+// One sensor's threats in a window, with the sensor's current name and place (empty when the
+// sensor has since been deleted: its threats stay as history).
+struct SensorThreatCount {
+  std::string sensor_id;
+  std::optional<std::string> name, city, country;
+  std::optional<double> latitude, longitude;
+  SeverityCounts counts;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -196,6 +264,30 @@ class Store {
                                                     Timestamp at) = 0;
   // Deletes the threat and takes it out of the rollups and counters in the same transaction.
   virtual Status delete_threat(std::string_view id) = 0;
+
+  // Analytics. Read-only; each call reads one consistent snapshot. See TimeWindow for exactness.
+  // Sensor counts, all-time total, and the last hour / 24 h / 7 d ending at `now` (inclusive).
+  virtual Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) = 0;
+  // Counts per bucket, ascending, only buckets holding at least one threat (the API zero-fills).
+  virtual Result<std::vector<TrendPoint>> threat_trend(const TrendQuery& query) = 0;
+  // The `limit` (>= 1) most frequent threat types in the window, and the window's total.
+  virtual Result<ThreatTypeRanking> top_threat_types(const TimeWindow& window, int limit) = 0;
+  // Every sensor with at least one threat in the window (counting only `severities`, all when
+  // empty), by count desc then sensor_id asc.
+  virtual Result<std::vector<SensorThreatCount>> sensor_threat_counts(
+      const TimeWindow& window, const std::vector<domain::Severity>& severities) = 0;
+
+  // Retention. delete_threats_before removes at most `batch_limit` (>= 1) threats with
+  // timestamp < cutoff, oldest first, in one transaction, and returns how many it removed; call
+  // it until it returns 0 (implementations that drop whole partitions may remove more at once).
+  // Rollups and all-time figures (sensor total_threats_detected, sensor stats breakdowns,
+  // FleetOverview::total_threats) are NOT reduced: they keep counting history. ThreatPage::total
+  // does drop with the rows, so it stays the number of threats a client can page through.
+  virtual Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) = 0;
+  // Removes at most `batch_limit` hourly rollup rows of hours that ended at or before `cutoff`
+  // (bucket + 1 h <= cutoff), returning how many; all-time totals stay. Both: a batch_limit
+  // below 1 is Errc::invalid_input.
+  virtual Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) = 0;
 
   // Onboarding tokens (hashed). consume_onboarding_token marks the token used, atomically and
   // only once: Errc::unauthorized when unknown, expired or already used.

@@ -78,6 +78,12 @@ TEST_F(RbacTest, ReadRoutes) {
       {"GET", "/api/v2/threats/" + threat, "", {200, 200, 200, 403, 401}},
       // The token in the path is the credential: an unknown one is 404 for everyone.
       {"GET", "/api/v2/onboarding/qrcode/not-a-token", "", {404, 404, 404, 404, 404}},
+      {"GET", "/api/v2/analytics/overview", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/analytics/trends?period=daily", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/analytics/top-threats?limit=5", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/analytics/top-sensors", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/analytics/map?severity=critical", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/analytics/velocity", "", {200, 200, 200, 403, 401}},
   };
   auto client = fleet_->server->client();
   for (const auto& row : rows) check(row, as, client);

@@ -4,6 +4,7 @@
 // dropped the store's connections. The catalog is read through a libpq connection of the test's.
 #include <libpq-fe.h>
 
+#include <functional>
 #include <future>
 #include <map>
 
@@ -173,6 +174,168 @@ TEST_P(PostgresTest, OldDriverSchemesAreAccepted) {
   auto opened = open_store({.database_url = asyncpg});
   ASSERT_TRUE(opened) << opened.error().message;
   EXPECT_EQ(code_of((*opened)->ping()), Errc::ok);
+}
+
+// Retention on PostgreSQL with a fixed clock: the day partitions wholly before the cutoff are
+// dropped (gone from the catalog), the rows of the day holding the cutoff and the stragglers of
+// the default partition go in bounded batches; rollups, all-time totals and sensor stats keep
+// the history; the /threats total stays exact (it is what is left to page through).
+TEST_P(PostgresTest, RetentionDropsWholeDayPartitionsAndKeepsHistory) {
+  add_sensors(store(), {"sensor-b"});
+  ASSERT_TRUE(store().maintain(kT0));  // 2027-01-14 .. 2027-01-22
+  const auto jan14 = kT0 - 32h;        // 2027-01-14T00:00:00Z
+  std::vector<domain::Threat> batch;
+  for (int i = 0; i < 5 * 48; ++i)  // every 30 min, 2027-01-14 .. 2027-01-18 (5 days)
+    batch.push_back(make_threat({.sensor_id = i % 3 ? "sensor-a" : "sensor-b",
+                                 .timestamp = jan14 + i * 30min + 1s,
+                                 .severity = static_cast<domain::Severity>(i % 5)}));
+  batch.push_back(make_threat({.timestamp = kT0 - 24h * 3650}));  // the default partition
+  const auto inserted = static_cast<std::int64_t>(insert(store(), batch).size());
+  ASSERT_EQ(rows_per_partition()["threats_p20270114"], 48);
+  ASSERT_EQ(rows_per_partition()["threats_default"], 1);
+  const auto now = jan14 + 3 * 24h + 6h + 10min;
+  const auto stats_before = store().sensor_stats("sensor-a", now).value();
+  auto trend_total = [&](const TimeWindow& w) {
+    std::int64_t n = 0;
+    for (const auto& p : store().threat_trend({TrendBucket::hour, w, std::nullopt}).value())
+      n += p.counts.total();
+    return n;
+  };
+  const TimeWindow old_days{jan14, jan14 + 3 * 24h};
+  ASSERT_EQ(trend_total(old_days), 3 * 48);
+
+  // 2027-01-17T06:10Z: three whole days, 13 rows of the 17th (00:00:01 .. 06:00:01), 1 straggler.
+  const auto cutoff = now;
+  const std::int64_t expected = 3 * 48 + 13 + 1;
+  std::vector<std::int64_t> calls;
+  for (std::int64_t n = -1; n != 0;) {
+    auto r = store().delete_threats_before(cutoff, 5);
+    ASSERT_TRUE(r) << r.error().message;
+    n = *r;
+    calls.push_back(n);
+    ASSERT_LT(calls.size(), 20u);
+  }
+  // A partition goes whole in one call; the remaining rows in batches of at most 5.
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ(calls[0], 48);
+  EXPECT_EQ(calls[1], 48);
+  EXPECT_EQ(calls[2], 48);
+  std::int64_t removed = 0;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    removed += calls[i];
+    if (i >= 3) {
+      EXPECT_LE(calls[i], 5);
+    }
+  }
+  EXPECT_EQ(removed, expected);
+
+  // The old partitions are gone from the catalog; the day holding the cutoff and later remain.
+  for (auto day : {"20270114", "20270115", "20270116"}) {
+    EXPECT_FALSE(has_partition(std::string("threats_p") + day)) << day;
+    EXPECT_EQ(query(url_, std::string("SELECT to_regclass('threats_p") + day + "') IS NULL")[0][0],
+              "t");
+  }
+  for (auto day : {"20270117", "20270118", "20270122"})
+    EXPECT_TRUE(has_partition(std::string("threats_p") + day)) << day;
+  EXPECT_TRUE(has_partition("threats_default"));
+  EXPECT_EQ(query(url_, "SELECT count(*) FROM threats WHERE timestamp < " +
+                            std::to_string(to_unix_micros(cutoff)))[0][0],
+            "0");
+
+  // /threats: the exact total is what is left, per filter too.
+  auto page = store().query_threats({}).value();
+  EXPECT_EQ(page.total, inserted - expected);
+  EXPECT_TRUE(page.total_is_exact);
+  EXPECT_EQ(query(url_, "SELECT count(*) FROM threats")[0][0], std::to_string(inserted - expected));
+  ThreatQuery by_b;
+  by_b.sensor_ids = {"sensor-b"};
+  EXPECT_EQ(
+      store().query_threats(by_b).value().total,
+      std::stoll(query(url_, "SELECT count(*) FROM threats WHERE sensor_id = 'sensor-b'")[0][0]));
+  EXPECT_EQ(query(url_, "SELECT sum(expired) FROM threat_totals")[0][0], std::to_string(expected));
+
+  // History: rollups of the dropped days, the all-time total and sensor stats are unchanged.
+  EXPECT_EQ(trend_total(old_days), 3 * 48);
+  EXPECT_EQ(query(url_, "SELECT sum(count) FROM threat_rollups_hourly")[0][0],
+            std::to_string(inserted));
+  EXPECT_EQ(store().top_threat_types(old_days, 5).value().total, 3 * 48);
+  EXPECT_EQ(store().fleet_overview(now, now).value().total_threats, inserted);
+  auto stats_after = store().sensor_stats("sensor-a", now).value();
+  EXPECT_EQ(stats_after.total_threats, stats_before.total_threats);
+  EXPECT_EQ(stats_after.threats_by_severity, stats_before.threats_by_severity);
+  EXPECT_EQ(stats_after.threats_by_detector, stats_before.threats_by_detector);
+
+  // Nothing more to do; new rows of a kept day still land in their partition.
+  EXPECT_EQ(store().delete_threats_before(cutoff, 5).value(), 0);
+  insert(store(), {make_threat({.timestamp = jan14 + 4 * 24h + 1h})});
+  EXPECT_EQ(rows_per_partition()["threats_p20270118"], 49);
+}
+
+// Newest-first listings are first tried on the newest partitions only (a lower time bound,
+// widened until a page is full): pages stay exact across partitions of many days, sparse
+// filters, stragglers in the default partition far in the future and past, and a sensor deleted
+// after its threats (so the newest threat is newer than any sensor's last_threat_at).
+TEST_P(PostgresTest, NewestFirstPagesAreExactAcrossManyPartitions) {
+  add_sensors(store(), {"sensor-b", "sensor-gone"});
+  for (int week = 0; week < 4; ++week) ASSERT_TRUE(store().maintain(kT0 + week * 7 * 24h));
+  std::vector<domain::Threat> batch;
+  for (int i = 0; i < 400; ++i)  // 18 days, denser in the first days, sparse criticals
+    batch.push_back(make_threat({.sensor_id = i % 4 ? "sensor-a" : "sensor-b",
+                                 .timestamp = kT0 + (i * i / 6) * 1min + (i % 7) * 1s,
+                                 .severity = static_cast<domain::Severity>(i % 11 ? i % 4 : 4)}));
+  batch.push_back(make_threat({.timestamp = kT0 + 24h * 400}));  // default partition, future
+  batch.push_back(make_threat({.timestamp = kT0 - 24h * 400}));  // default partition, past
+  batch.push_back(make_threat({.sensor_id = "sensor-gone", .timestamp = kT0 + 24h * 300}));
+  auto stored = insert(store(), batch);
+  ASSERT_TRUE(store().delete_sensor("sensor-gone"));
+  std::stable_sort(stored.begin(), stored.end(),
+                   [](const auto& x, const auto& y) { return x.timestamp > y.timestamp; });
+
+  struct Case {
+    ThreatQuery q;
+    std::function<bool(const domain::Threat&)> match;
+  };
+  ThreatQuery all, critical_b, window;
+  all.page_size = 13;
+  critical_b.page_size = 3;
+  critical_b.severities = {domain::Severity::critical};
+  critical_b.sensor_ids = {"sensor-b"};
+  window.page_size = 11;
+  window.start_time = kT0 + 2 * 24h;
+  window.end_time = kT0 + 9 * 24h;
+  const std::vector<Case> cases = {
+      {all, [](const auto&) { return true; }},
+      {critical_b,
+       [](const auto& t) {
+         return t.severity == domain::Severity::critical && t.sensor_id == "sensor-b";
+       }},
+      {window, [&](const auto& t) {
+         return t.timestamp >= *window.start_time && t.timestamp < *window.end_time;
+       }}};
+  for (const auto& c : cases) {
+    std::vector<std::string> expected, by_cursor, by_offset;
+    for (const auto& t : stored)
+      if (c.match(t)) expected.push_back(t.id);
+    ASSERT_GT(expected.size(), 3u);
+    auto q = c.q;
+    for (int page = 0; page < 100; ++page) {
+      auto got = store().query_threats(q);
+      ASSERT_TRUE(got) << got.error().message;
+      for (const auto& t : got->threats) by_cursor.push_back(t.id);
+      if (got->next_cursor.empty()) break;
+      q.cursor = got->next_cursor;
+    }
+    for (int page = 1; page < 100; ++page) {
+      auto o = c.q;
+      o.page = page;
+      auto got = store().query_threats(o).value();
+      if (got.threats.empty()) break;
+      for (const auto& t : got.threats) by_offset.push_back(t.id);
+    }
+    // Ties in timestamp are ordered by seq (insertion order), as stable_sort kept them.
+    EXPECT_EQ(by_cursor, expected);
+    EXPECT_EQ(by_offset, expected);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, PostgresTest, ::testing::ValuesIn(postgres_params()), param_name);

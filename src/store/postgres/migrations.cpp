@@ -167,6 +167,44 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 )sql";
 
+// The same tables as SQLite's migration 4 (see there and docs/DECISIONS.md): fleet-wide hourly
+// rollups by severity and by threat type × severity, kept in the ingest transaction so fleet
+// dashboards read a handful of rows an hour; threat_totals.expired counts the rows retention
+// removed (`count` stays the stored rows, the exact /threats total; count + expired is history);
+// threat_totals_fleet is the all-time count by severity, which retention leaves alone. Filled
+// from the per-sensor rollup and totals for existing databases. The fleet rows are rewritten by
+// every batch: a fill factor below 100 keeps those updates HOT.
+constexpr const char* kFleetRollups = R"sql(
+ALTER TABLE threat_totals ADD COLUMN expired bigint NOT NULL DEFAULT 0;
+CREATE TABLE threat_totals_fleet (
+  severity smallint PRIMARY KEY,
+  count bigint NOT NULL
+) WITH (fillfactor = 50);
+INSERT INTO threat_totals_fleet (severity, count)
+  SELECT severity, sum(count) FROM threat_totals GROUP BY severity;
+CREATE TABLE threat_rollups_fleet_hourly (
+  bucket bigint NOT NULL,
+  severity smallint NOT NULL,
+  count bigint NOT NULL,
+  score_sum double precision NOT NULL,
+  PRIMARY KEY (bucket, severity)
+) WITH (fillfactor = 70);
+CREATE TABLE threat_rollups_type_hourly (
+  bucket bigint NOT NULL,
+  threat_type text COLLATE "C" NOT NULL,
+  severity smallint NOT NULL,
+  count bigint NOT NULL,
+  score_sum double precision NOT NULL,
+  PRIMARY KEY (bucket, threat_type, severity)
+) WITH (fillfactor = 70);
+INSERT INTO threat_rollups_fleet_hourly (bucket, severity, count, score_sum)
+  SELECT bucket, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, severity;
+INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, score_sum)
+  SELECT bucket, threat_type, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, threat_type, severity;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -174,6 +212,7 @@ const std::vector<Migration>& migrations() {
       {1, "users, sessions, refresh and revoked tokens", kAuth},
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats (partitioned by day), rollups, totals and dead letters", kThreats},
+      {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
   };
   return all;
 }

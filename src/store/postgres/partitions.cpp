@@ -8,9 +8,6 @@
 #include "store/postgres/pg_store.hpp"
 
 namespace honeyman::store::pg {
-namespace {
-
-constexpr std::int64_t kPartitionLock = 0x486f6e65794d0002;  // "HoneyM" 2
 
 // threats_p20270115 for the day starting at `day_start` (unix micros, UTC midnight).
 std::string partition_name(std::int64_t day_start) {
@@ -22,6 +19,26 @@ std::string partition_name(std::int64_t day_start) {
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
   return name;
 }
+
+std::optional<std::int64_t> partition_day(std::string_view name) {
+  using namespace std::chrono;
+  constexpr std::string_view prefix = "threats_p";
+  if (name.size() != prefix.size() + 8 || !name.starts_with(prefix)) return std::nullopt;
+  int digits[8];
+  for (std::size_t i = 0; i < 8; ++i) {
+    char c = name[prefix.size() + i];
+    if (c < '0' || c > '9') return std::nullopt;
+    digits[i] = c - '0';
+  }
+  auto y = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
+  auto m = static_cast<unsigned>(digits[4] * 10 + digits[5]);
+  auto d = static_cast<unsigned>(digits[6] * 10 + digits[7]);
+  year_month_day ymd{year{y}, month{m}, day{d}};
+  if (!ymd.ok()) return std::nullopt;
+  return sys_days{ymd}.time_since_epoch().count() * kMicrosPerDay;
+}
+
+namespace {
 
 // Reads pg_class with the statement's snapshot. Not to_regclass(): that consults the catalog
 // cache, which an advisory lock does not refresh, so right after waiting for another process's

@@ -7,7 +7,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -122,6 +124,15 @@ class PgStore final : public Store {
                                                    std::string_view sensor_id,
                                                    Timestamp now) override;
 
+  Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override;
+  Result<std::vector<TrendPoint>> threat_trend(const TrendQuery& query) override;
+  Result<ThreatTypeRanking> top_threat_types(const TimeWindow& window, int limit) override;
+  Result<std::vector<SensorThreatCount>> sensor_threat_counts(
+      const TimeWindow& window, const std::vector<domain::Severity>& severities) override;
+
+  Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) override;
+  Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) override;
+
   Status insert_dead_letters(const std::vector<DeadLetter>& letters) override;
   Result<std::vector<DeadLetter>> list_dead_letters(int limit) override;
 
@@ -182,6 +193,13 @@ Result<std::map<std::string, std::int64_t>> count_threats_between(
 // processes by an advisory lock.
 inline constexpr int kPartitionDaysAhead = 7;
 Status ensure_partitions(Connection& conn, Timestamp now);
+// Taken (pg_advisory_xact_lock) by every change to the set of partitions: creating ahead,
+// dropping old ones.
+inline constexpr std::int64_t kPartitionLock = 0x486f6e65794d0002;  // "HoneyM" 2
+// threats_p20270115 for the day starting at `day_start` (unix micros, UTC midnight), and back:
+// the day's start, or nullopt for a name that is not a day partition's.
+std::string partition_name(std::int64_t day_start);
+std::optional<std::int64_t> partition_day(std::string_view name);
 
 inline constexpr std::int64_t kMicrosPerHour = 3'600'000'000;
 inline constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;

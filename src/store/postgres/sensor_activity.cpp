@@ -58,12 +58,13 @@ Result<StatsHeader> stats_header(Connection& conn, std::string_view sensor_id) {
   return StatsHeader{(*rows)[0].i64(0), (*rows)[0].opt_time(1)};
 }
 
-// (key, count) pairs from the all-time totals of one sensor, grouped by `column` (a literal).
+// (key, count) pairs from the all-time totals (stored and expired rows) of one sensor, grouped
+// by `column` (a literal).
 Result<std::vector<std::pair<std::string, std::int64_t>>> totals_by(Connection& conn,
                                                                     std::string_view column,
                                                                     std::string_view sensor_id) {
   auto sql = std::string("SELECT ").append(column).append(
-      "::text COLLATE \"C\" AS k, sum(count)::bigint AS n FROM threat_totals "
+      "::text COLLATE \"C\" AS k, sum(count + expired)::bigint AS n FROM threat_totals "
       "WHERE sensor_id = $1 GROUP BY 1 ORDER BY n DESC, k");
   auto rows = conn.run(sql, Params(sensor_id), "sensor stats");
   if (!rows) return rows.error();

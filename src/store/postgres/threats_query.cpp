@@ -143,27 +143,71 @@ struct Rows_ {
   std::vector<std::int64_t> seqs;
 };
 
+// Lower bounds on `timestamp` to try in turn, the last one none (nullopt). Newest first by
+// timestamp, a page lies in the newest partitions, but an unbounded query plans and opens an
+// index scan on every partition (~100 at 90 days: 15-20 ms before any row is read). With
+// `timestamp >= bound` only the partitions from the bound on (and the default one) are planned;
+// when that yields a full page, the page is exact whatever the bound: the rows at or after it are
+// the head of the order. Otherwise the next, wider bound is tried. The bounds count back from an
+// anchor at or near the newest row: the cursor's timestamp, end_time, or the newest
+// last_threat_at of the (filtered) sensors.
+Result<std::vector<std::optional<std::int64_t>>> time_bounds(Connection& conn, const ThreatQuery& q,
+                                                             const std::optional<Cursor>& cursor) {
+  std::vector<std::optional<std::int64_t>> bounds;
+  if (q.sort_by != ThreatSort::timestamp || !q.descending) return bounds = {std::nullopt};
+  std::optional<std::int64_t> anchor;
+  if (cursor) {
+    anchor = cursor->values[0].integer;
+  } else if (q.end_time) {
+    anchor = to_unix_micros(*q.end_time);
+  } else {
+    Filter f;
+    f.in("sensor_id", q.sensor_ids, "text");
+    auto rows = conn.run_once("SELECT max(last_threat_at) FROM sensors" + f.where(), f.params,
+                              "query threats");
+    if (!rows) return rows.error();
+    anchor = (*rows)[0].opt_i64(0);
+  }
+  if (anchor) {
+    auto day = floor_to(*anchor, kMicrosPerDay);
+    for (auto days_back : {0, 7, 63}) {
+      auto bound = day - days_back * kMicrosPerDay;
+      if (q.start_time && bound <= to_unix_micros(*q.start_time)) break;  // start_time bounds it
+      bounds.push_back(bound);
+    }
+  }
+  bounds.push_back(std::nullopt);
+  return bounds;
+}
+
 // page_size + 1 rows: the extra one says whether another page follows.
 Result<Rows_> fetch_rows(Connection& conn, const ThreatQuery& q,
                          const std::optional<Cursor>& cursor) {
-  Filter filter;
-  row_filter(filter, q);
-  if (cursor) add_keyset(filter, q, *cursor);
+  auto bounds = time_bounds(conn, q, cursor);
+  if (!bounds) return bounds.error();
   std::int64_t offset =
       cursor ? 0 : static_cast<std::int64_t>(std::max(q.page, 1) - 1) * page_size(q);
-  auto limit = filter.param(page_size(q) + 1, "bigint");
-  auto skip = filter.param(offset, "bigint");
-  auto sql = std::string("SELECT ").append(kThreatColumns).append(" FROM threats");
-  sql.append(filter.where()).append(" ORDER BY ").append(order_by(q));
-  sql.append(" LIMIT ").append(limit).append(" OFFSET ").append(skip);
-  auto rows = conn.run_once(sql, filter.params, "query threats");
-  if (!rows) return rows.error();
-  Rows_ out;
-  for (int i = 0; i < rows->size(); ++i) {
-    out.threats.push_back(read_threat((*rows)[i]));
-    out.seqs.push_back((*rows)[i].i64(kThreatSeqColumn));
+  for (const auto& bound : *bounds) {
+    Filter filter;
+    row_filter(filter, q);
+    if (cursor) add_keyset(filter, q, *cursor);
+    if (bound) filter.conditions.push_back("timestamp >= " + filter.param(*bound, "bigint"));
+    auto limit = filter.param(page_size(q) + 1, "bigint");
+    auto skip = filter.param(offset, "bigint");
+    auto sql = std::string("SELECT ").append(kThreatColumns).append(" FROM threats");
+    sql.append(filter.where()).append(" ORDER BY ").append(order_by(q));
+    sql.append(" LIMIT ").append(limit).append(" OFFSET ").append(skip);
+    auto rows = conn.run_once(sql, filter.params, "query threats");
+    if (!rows) return rows.error();
+    if (bound && rows->size() < page_size(q) + 1) continue;  // maybe more before the bound
+    Rows_ out;
+    for (int i = 0; i < rows->size(); ++i) {
+      out.threats.push_back(read_threat((*rows)[i]));
+      out.seqs.push_back((*rows)[i].i64(kThreatSeqColumn));
+    }
+    return out;
   }
-  return out;
+  return make_error(Errc::internal, "query threats: no unbounded attempt");
 }
 
 // Exact from threat_totals when the filters allow; otherwise rows counted up to the cap.

@@ -15,6 +15,9 @@ namespace {
 // (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
 using TotalKey = std::tuple<std::string, std::string, int, std::string>;
 using RollupKey = std::pair<std::int64_t, TotalKey>;
+// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
+using FleetKey = std::pair<std::int64_t, int>;
+using TypeKey = std::tuple<std::int64_t, std::string, int>;
 struct RollupSum {
   std::int64_t count = 0;
   double score_sum = 0;
@@ -27,6 +30,8 @@ struct SensorSum {
 // What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
 struct BatchSums {
   std::map<RollupKey, RollupSum> rollups;
+  std::map<FleetKey, RollupSum> fleet;
+  std::map<TypeKey, RollupSum> types;
   std::map<TotalKey, std::int64_t> totals;
   std::map<std::string, SensorSum> sensors;
 };
@@ -53,6 +58,23 @@ const std::string kAddRollups =
     "detector_type, severity, threat_type) DO UPDATE SET count = r.count + excluded.count, "
     "score_sum = r.score_sum + excluded.score_sum";
 
+const std::string kAddFleetRollups =
+    "INSERT INTO threat_rollups_fleet_hourly AS r (bucket, severity, count, score_sum) "
+    "SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::float8[]) "
+    "ON CONFLICT (bucket, severity) DO UPDATE SET count = r.count + excluded.count, "
+    "score_sum = r.score_sum + excluded.score_sum";
+
+const std::string kAddTypeRollups =
+    "INSERT INTO threat_rollups_type_hourly AS r (bucket, threat_type, severity, count, "
+    "score_sum) SELECT * FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::bigint[], "
+    "$5::float8[]) ON CONFLICT (bucket, threat_type, severity) DO UPDATE SET "
+    "count = r.count + excluded.count, score_sum = r.score_sum + excluded.score_sum";
+
+const std::string kAddFleetTotals =
+    "INSERT INTO threat_totals_fleet AS t (severity, count) "
+    "SELECT * FROM unnest($1::smallint[], $2::bigint[]) "
+    "ON CONFLICT (severity) DO UPDATE SET count = t.count + excluded.count";
+
 const std::string kAddTotals =
     "INSERT INTO threat_totals AS t (sensor_id, detector_type, severity, threat_type, count) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[]) "
@@ -77,6 +99,13 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
     auto& rollup = sums.rollups[{floor_to(ts, kMicrosPerHour), total_key(t)}];
     ++rollup.count;
     rollup.score_sum += t.threat_score;
+    auto bucket = floor_to(ts, kMicrosPerHour);
+    auto severity = static_cast<int>(t.severity);
+    for (auto* sum :
+         {&sums.fleet[{bucket, severity}], &sums.types[{bucket, t.threat_type, severity}]}) {
+      ++sum->count;
+      sum->score_sum += t.threat_score;
+    }
     ++sums.totals[total_key(t)];
     auto& sensor = sums.sensors[t.sensor_id];
     if (sensor.count++ == 0) sensor.last_threat = sensor.last_seen = INT64_MIN;
@@ -265,6 +294,59 @@ Status add_rollups(Connection& conn, const std::map<RollupKey, RollupSum>& rollu
   return {};
 }
 
+Status add_fleet_rollups(Connection& conn, const std::map<FleetKey, RollupSum>& fleet) {
+  std::vector<std::int64_t> buckets, severities, counts;
+  std::vector<double> scores;
+  for (const auto& [key, sum] : fleet) {
+    buckets.push_back(key.first);
+    severities.push_back(key.second);
+    counts.push_back(sum.count);
+    scores.push_back(sum.score_sum);
+  }
+  auto r = conn.run(
+      kAddFleetRollups,
+      Params(int_array(buckets), int_array(severities), int_array(counts), float_array(scores)),
+      "update fleet rollups");
+  if (!r) return r.error();
+  return {};
+}
+
+Status add_type_rollups(Connection& conn, const std::map<TypeKey, RollupSum>& types) {
+  std::vector<std::int64_t> buckets, severities, counts;
+  std::vector<std::string> names;
+  std::vector<double> scores;
+  for (const auto& [key, sum] : types) {
+    const auto& [bucket, type, severity] = key;
+    buckets.push_back(bucket);
+    names.push_back(type);
+    severities.push_back(severity);
+    counts.push_back(sum.count);
+    scores.push_back(sum.score_sum);
+  }
+  auto r = conn.run(kAddTypeRollups,
+                    Params(int_array(buckets), text_array(names), int_array(severities),
+                           int_array(counts), float_array(scores)),
+                    "update fleet rollups");
+  if (!r) return r.error();
+  return {};
+}
+
+// The all-time count by severity follows every change of threat_totals' stored rows (insert,
+// delete); retention moves rows to `expired` there and leaves this one alone.
+Status add_fleet_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
+  std::map<std::int64_t, std::int64_t> by_severity;
+  for (const auto& [key, count] : totals) by_severity[std::get<2>(key)] += count;
+  std::vector<std::int64_t> severities, counts;
+  for (const auto& [severity, count] : by_severity) {
+    severities.push_back(severity);
+    counts.push_back(count);
+  }
+  auto r = conn.run(kAddFleetTotals, Params(int_array(severities), int_array(counts)),
+                    "update threat totals");
+  if (!r) return r.error();
+  return {};
+}
+
 Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
   std::vector<std::int64_t> severities, counts;
   std::vector<std::string> sensors, detectors, types;
@@ -309,11 +391,16 @@ Status store_batch(Connection& conn, std::vector<domain::Threat>& threats) {
   if (auto s = copy_rows(conn, threats); !s) return s;
   if (auto s = add_rollups(conn, sums.rollups); !s) return s;
   if (auto s = add_totals(conn, sums.totals); !s) return s;
-  return add_sensor_counts(conn, sums.sensors);
+  if (auto s = add_sensor_counts(conn, sums.sensors); !s) return s;
+  // Every batch updates the same few fleet-wide rows (this hour's, the all-time totals): their
+  // row locks serialise concurrent writers until commit, so they come last, each in key order.
+  if (auto s = add_type_rollups(conn, sums.types); !s) return s;
+  if (auto s = add_fleet_rollups(conn, sums.fleet); !s) return s;
+  return add_fleet_totals(conn, sums.totals);
 }
 
 // Takes one deleted threat out of its sensor counter (locking the sensor row first, as ingest
-// does), its rollup and its total; rows brought to zero are removed.
+// does), its rollups and its totals; rows brought to zero are removed.
 Status subtract_threat(Connection& conn, const domain::Threat& t) {
   auto sensor = conn.run(
       "UPDATE sensors SET total_threats_detected = greatest(total_threats_detected - 1, 0) "
@@ -321,17 +408,33 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
       Params(t.sensor_id), "delete threat");
   if (!sensor) return sensor.error();
   RollupKey key{floor_to(to_unix_micros(t.timestamp), kMicrosPerHour), total_key(t)};
-  if (auto s = add_rollups(conn, {{key, RollupSum{-1, -t.threat_score}}}); !s) return s;
-  if (auto s = add_totals(conn, {{key.second, -1}}); !s) return s;
+  const RollupSum minus_one{-1, -t.threat_score};
+  if (auto s = add_rollups(conn, {{key, minus_one}}); !s) return s;
   const auto& [sensor_id, detector, severity, type] = key.second;
+  if (auto s = add_totals(conn, {{key.second, -1}}); !s) return s;
+  // The fleet-wide rows in the order ingest locks them.
+  if (auto s = add_type_rollups(conn, {{TypeKey{key.first, type, severity}, minus_one}}); !s)
+    return s;
+  if (auto s = add_fleet_rollups(conn, {{FleetKey{key.first, severity}, minus_one}}); !s) return s;
+  if (auto s = add_fleet_totals(conn, {{key.second, -1}}); !s) return s;
   auto rollup = conn.run(
       "DELETE FROM threat_rollups_hourly WHERE bucket = $1 AND sensor_id = $2 AND "
       "detector_type = $3 AND severity = $4 AND threat_type = $5 AND count <= 0",
       Params(key.first, sensor_id, detector, severity, type), "delete threat");
   if (!rollup) return rollup.error();
+  auto fleet = conn.run(
+      "DELETE FROM threat_rollups_fleet_hourly WHERE bucket = $1 AND severity = $2 AND "
+      "count <= 0",
+      Params(key.first, severity), "delete threat");
+  if (!fleet) return fleet.error();
+  auto by_type = conn.run(
+      "DELETE FROM threat_rollups_type_hourly WHERE bucket = $1 AND threat_type = $2 AND "
+      "severity = $3 AND count <= 0",
+      Params(key.first, type, severity), "delete threat");
+  if (!by_type) return by_type.error();
   auto total = conn.run(
       "DELETE FROM threat_totals WHERE sensor_id = $1 AND detector_type = $2 AND "
-      "severity = $3 AND threat_type = $4 AND count <= 0",
+      "severity = $3 AND threat_type = $4 AND count <= 0 AND expired <= 0",
       Params(sensor_id, detector, severity, type), "delete threat");
   if (!total) return total.error();
   return {};

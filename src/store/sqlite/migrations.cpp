@@ -154,6 +154,45 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 )sql";
 
+// Fleet-wide hourly rollups: the per-sensor rollup summed over sensors (and detectors), so the
+// dashboards' fleet queries read a handful of rows per hour instead of one per sensor × detector
+// × severity × type: by severity (overview, trends, velocity: 5 rows an hour) and by threat type
+// and severity (top threat types). Filled from the per-sensor rollup for existing databases.
+// threat_totals.expired counts the rows retention removed: `count` stays the number of stored
+// rows (the exact `total` of /threats), count + expired the all-time history (sensor stats).
+// threat_totals_fleet is the all-time count by severity (history: retention leaves it alone), so
+// the overview's total is 5 rows, not one per sensor × detector × severity × type.
+constexpr const char* kFleetRollups = R"sql(
+ALTER TABLE threat_totals ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE threat_totals_fleet (
+  severity INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL
+);
+INSERT INTO threat_totals_fleet (severity, count)
+  SELECT severity, sum(count) FROM threat_totals GROUP BY severity;
+CREATE TABLE threat_rollups_fleet_hourly (
+  bucket INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  score_sum REAL NOT NULL,
+  PRIMARY KEY (bucket, severity)
+) WITHOUT ROWID;
+CREATE TABLE threat_rollups_type_hourly (
+  bucket INTEGER NOT NULL,
+  threat_type TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  score_sum REAL NOT NULL,
+  PRIMARY KEY (bucket, threat_type, severity)
+) WITHOUT ROWID;
+INSERT INTO threat_rollups_fleet_hourly (bucket, severity, count, score_sum)
+  SELECT bucket, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, severity;
+INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, score_sum)
+  SELECT bucket, threat_type, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
+  GROUP BY bucket, threat_type, severity;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -161,6 +200,7 @@ const std::vector<Migration>& migrations() {
       {1, "users, sessions, refresh and revoked tokens", kAuth},
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats, rollups, totals and dead letters", kThreats},
+      {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
   };
   return all;
 }

@@ -62,12 +62,14 @@ Result<StatsHeader> stats_header(Connection& conn, std::string_view sensor_id) {
   return StatsHeader{stmt->i64(0), stmt->opt_time(1)};
 }
 
-// (key, count) pairs from the all-time totals of one sensor, grouped by `column` (a literal).
+// (key, count) pairs from the all-time totals (stored and expired rows) of one sensor, grouped by
+// `column` (a literal).
 Result<std::vector<std::pair<std::string, std::int64_t>>> totals_by(Connection& conn,
                                                                     std::string_view column,
                                                                     std::string_view sensor_id) {
   auto sql = std::string("SELECT ").append(column).append(
-      ", sum(count) AS n FROM threat_totals WHERE sensor_id = ? GROUP BY 1 ORDER BY n DESC, 1");
+      ", sum(count + expired) AS n FROM threat_totals WHERE sensor_id = ? GROUP BY 1 "
+      "ORDER BY n DESC, 1");
   auto stmt = conn.prepare(sql, "sensor stats");
   if (!stmt) return stmt.error();
   stmt->bind(sensor_id);

@@ -107,6 +107,14 @@ class SqliteStore final : public Store {
                                             Timestamp at) override;
   Status delete_threat(std::string_view id) override;
 
+  Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override;
+  Result<std::vector<TrendPoint>> threat_trend(const TrendQuery& query) override;
+  Result<ThreatTypeRanking> top_threat_types(const TimeWindow& window, int limit) override;
+  Result<std::vector<SensorThreatCount>> sensor_threat_counts(
+      const TimeWindow& window, const std::vector<domain::Severity>& severities) override;
+  Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) override;
+  Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) override;
+
   Status create_onboarding_token(const OnboardingToken& token) override;
   Result<OnboardingToken> find_onboarding_token(std::string_view token_hash) override;
   Result<OnboardingToken> consume_onboarding_token(std::string_view token_hash,

@@ -14,6 +14,9 @@ namespace {
 // (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
 using TotalKey = std::tuple<std::string, std::string, int, std::string>;
 using RollupKey = std::pair<std::int64_t, TotalKey>;
+// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
+using FleetKey = std::pair<std::int64_t, int>;
+using TypeKey = std::tuple<std::int64_t, std::string, int>;
 struct RollupSum {
   std::int64_t count = 0;
   double score_sum = 0;
@@ -26,6 +29,8 @@ struct SensorSum {
 // What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
 struct BatchSums {
   std::map<RollupKey, RollupSum> rollups;
+  std::map<FleetKey, RollupSum> fleet;
+  std::map<TypeKey, RollupSum> types;
   std::map<TotalKey, std::int64_t> totals;
   std::map<std::string, SensorSum> sensors;
 };
@@ -54,6 +59,11 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
     auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
     ++rollup.count;
     rollup.score_sum += t.threat_score;
+    for (auto* sum : {&sums.fleet[{floor_hour(ts), static_cast<int>(t.severity)}],
+                      &sums.types[{floor_hour(ts), t.threat_type, static_cast<int>(t.severity)}]}) {
+      ++sum->count;
+      sum->score_sum += t.threat_score;
+    }
     ++sums.totals[total_key(t)];
     auto& sensor = sums.sensors[t.sensor_id];
     if (sensor.count++ == 0) sensor.last_threat = sensor.last_seen = INT64_MIN;
@@ -131,6 +141,52 @@ Status add_rollups(Connection& conn, const std::map<RollupKey, RollupSum>& rollu
   return {};
 }
 
+Status add_fleet_rollups(Connection& conn, const std::map<FleetKey, RollupSum>& fleet) {
+  auto stmt = conn.prepare(
+      "INSERT INTO threat_rollups_fleet_hourly (bucket, severity, count, score_sum) "
+      "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count, "
+      "score_sum = score_sum + excluded.score_sum",
+      "update fleet rollups");
+  if (!stmt) return stmt.error();
+  for (const auto& [key, sum] : fleet) {
+    stmt->reset();
+    if (auto s = stmt->bind(key.first, key.second, sum.count, sum.score_sum).run(); !s) return s;
+  }
+  return {};
+}
+
+Status add_type_rollups(Connection& conn, const std::map<TypeKey, RollupSum>& types) {
+  auto stmt = conn.prepare(
+      "INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, score_sum) "
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count, "
+      "score_sum = score_sum + excluded.score_sum",
+      "update fleet rollups");
+  if (!stmt) return stmt.error();
+  for (const auto& [key, sum] : types) {
+    const auto& [bucket, type, severity] = key;
+    stmt->reset();
+    if (auto s = stmt->bind(bucket, type, severity, sum.count, sum.score_sum).run(); !s) return s;
+  }
+  return {};
+}
+
+// The all-time count by severity follows every change of threat_totals' stored rows (insert,
+// delete); retention moves rows to `expired` there and leaves this one alone.
+Status add_fleet_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
+  std::map<int, std::int64_t> by_severity;
+  for (const auto& [key, count] : totals) by_severity[std::get<2>(key)] += count;
+  auto stmt = conn.prepare(
+      "INSERT INTO threat_totals_fleet (severity, count) VALUES (?, ?) "
+      "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+      "update threat totals");
+  if (!stmt) return stmt.error();
+  for (const auto& [severity, count] : by_severity) {
+    stmt->reset();
+    if (auto s = stmt->bind(severity, count).run(); !s) return s;
+  }
+  return {};
+}
+
 Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
   auto stmt = conn.prepare(
       "INSERT INTO threat_totals (sensor_id, detector_type, severity, threat_type, count) "
@@ -142,7 +198,7 @@ Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& tota
     stmt->reset();
     if (auto s = stmt->bind(sensor, detector, severity, type, count).run(); !s) return s;
   }
-  return {};
+  return add_fleet_totals(conn, totals);
 }
 
 Status add_sensor_counts(Connection& conn, const std::map<std::string, SensorSum>& sensors) {
@@ -167,6 +223,8 @@ Status store_batch(Connection& conn, std::vector<domain::Threat>& threats) {
   for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
   if (auto s = insert_rows(conn, threats); !s) return s;
   if (auto s = add_rollups(conn, sums.rollups); !s) return s;
+  if (auto s = add_fleet_rollups(conn, sums.fleet); !s) return s;
+  if (auto s = add_type_rollups(conn, sums.types); !s) return s;
   if (auto s = add_totals(conn, sums.totals); !s) return s;
   return add_sensor_counts(conn, sums.sensors);
 }
@@ -180,9 +238,20 @@ Status prune_empty(Connection& conn, const RollupKey& key) {
       "delete threat");
   if (!rollup) return rollup.error();
   if (auto s = rollup->bind(key.first, sensor, detector, severity, type).run(); !s) return s;
+  auto fleet = conn.prepare(
+      "DELETE FROM threat_rollups_fleet_hourly WHERE bucket = ? AND severity = ? AND count <= 0",
+      "delete threat");
+  if (!fleet) return fleet.error();
+  if (auto s = fleet->bind(key.first, severity).run(); !s) return s;
+  auto by_type = conn.prepare(
+      "DELETE FROM threat_rollups_type_hourly WHERE bucket = ? AND threat_type = ? AND "
+      "severity = ? AND count <= 0",
+      "delete threat");
+  if (!by_type) return by_type.error();
+  if (auto s = by_type->bind(key.first, type, severity).run(); !s) return s;
   auto total = conn.prepare(
       "DELETE FROM threat_totals WHERE sensor_id = ? AND detector_type = ? AND severity = ? AND "
-      "threat_type = ? AND count <= 0",
+      "threat_type = ? AND count <= 0 AND expired <= 0",
       "delete threat");
   if (!total) return total.error();
   return total->bind(sensor, detector, severity, type).run();
@@ -192,6 +261,11 @@ Status prune_empty(Connection& conn, const RollupKey& key) {
 Status subtract_threat(Connection& conn, const domain::Threat& t) {
   RollupKey key{floor_hour(to_unix_micros(t.timestamp)), total_key(t)};
   if (auto s = add_rollups(conn, {{key, RollupSum{-1, -t.threat_score}}}); !s) return s;
+  const RollupSum minus_one{-1, -t.threat_score};
+  FleetKey fleet{key.first, static_cast<int>(t.severity)};
+  if (auto s = add_fleet_rollups(conn, {{fleet, minus_one}}); !s) return s;
+  TypeKey by_type{key.first, t.threat_type, static_cast<int>(t.severity)};
+  if (auto s = add_type_rollups(conn, {{by_type, minus_one}}); !s) return s;
   if (auto s = add_totals(conn, {{key.second, -1}}); !s) return s;
   if (auto s = prune_empty(conn, key); !s) return s;
   auto stmt = conn.prepare(

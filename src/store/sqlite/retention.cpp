@@ -1,0 +1,112 @@
+// Retention: bounded batches of deletes, so the writer lock is never held for long and ingest
+// keeps flowing while old data goes. Deleting raw rows leaves rollups and sensor counters alone on
+// purpose: they are history and outlive the rows. threat_totals moves the rows from `count`
+// (stored rows, the exact /threats total) to `expired` (see docs/DECISIONS.md).
+#include <map>
+#include <tuple>
+
+#include "store/sqlite/detail/rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace honeyman::store::detail {
+namespace {
+
+// Deletes at most `limit` rows of `table` (WITHOUT ROWID, primary key `key`) whose bucket is at
+// or before `last_bucket`, oldest first.
+Result<std::int64_t> delete_rollup_rows(Connection& conn, std::string_view table,
+                                        std::string_view key, std::int64_t last_bucket,
+                                        std::int64_t limit) {
+  if (limit <= 0) return 0;
+  auto sql = std::string("DELETE FROM ")
+                 .append(table)
+                 .append(" WHERE (")
+                 .append(key)
+                 .append(") IN (SELECT ")
+                 .append(key)
+                 .append(" FROM ")
+                 .append(table)
+                 .append(" WHERE bucket <= ? ORDER BY bucket LIMIT ?)");
+  auto stmt = conn.prepare(sql, "delete old rollups");
+  if (!stmt) return stmt.error();
+  if (auto s = stmt->bind(last_bucket, limit).run(); !s) return s.error();
+  return conn.changes();
+}
+
+// The oldest rows before the cutoff, at most `limit`: the (timestamp) index ends with seq, so
+// the order, and with it the batch, is the same for both statements of one transaction.
+constexpr const char* kOldestBatch =
+    "SELECT seq FROM threats WHERE timestamp < ?1 ORDER BY timestamp, seq LIMIT ?2";
+
+using TotalKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
+
+// How many rows of each threat_totals key the batch holds.
+Result<std::map<TotalKey, std::int64_t>> batch_totals(Connection& conn, Timestamp cutoff,
+                                                      int limit) {
+  auto stmt = conn.prepare(std::string("SELECT sensor_id, detector_type, severity, threat_type, "
+                                       "count(*) FROM threats WHERE seq IN (") +
+                               kOldestBatch + ") GROUP BY 1, 2, 3, 4",
+                           "delete old threats");
+  if (!stmt) return stmt.error();
+  stmt->bind(cutoff, limit);
+  std::map<TotalKey, std::int64_t> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out[{stmt->text(0), stmt->text(1), stmt->i64(2), stmt->text(3)}] = stmt->i64(4);
+  }
+}
+
+Status expire_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
+  auto stmt = conn.prepare(
+      "UPDATE threat_totals SET count = count - ?1, expired = expired + ?1 WHERE sensor_id = ?2 "
+      "AND detector_type = ?3 AND severity = ?4 AND threat_type = ?5",
+      "delete old threats");
+  if (!stmt) return stmt.error();
+  for (const auto& [key, n] : totals) {
+    const auto& [sensor, detector, severity, type] = key;
+    stmt->reset();
+    if (auto s = stmt->bind(n, sensor, detector, severity, type).run(); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::int64_t> SqliteStore::delete_threats_before(Timestamp cutoff, int batch_limit) {
+  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+  return write_transaction("delete old threats", [&](Connection& conn) -> Result<std::int64_t> {
+    auto totals = batch_totals(conn, cutoff, batch_limit);
+    if (!totals) return totals.error();
+    if (totals->empty()) return 0;
+    auto stmt = conn.prepare(std::string("DELETE FROM threats WHERE seq IN (") + kOldestBatch + ")",
+                             "delete old threats");
+    if (!stmt) return stmt.error();
+    if (auto s = stmt->bind(cutoff, batch_limit).run(); !s) return s.error();
+    auto deleted = conn.changes();
+    if (auto s = expire_totals(conn, *totals); !s) return s.error();
+    return deleted;
+  });
+}
+
+Result<std::int64_t> SqliteStore::delete_rollups_before(Timestamp cutoff, int batch_limit) {
+  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+  // Hours that ended at or before the cutoff: bucket + 1 h <= cutoff.
+  auto last_bucket = to_unix_micros(cutoff) - kMicrosPerHour;
+  return write_transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {
+    auto sensor = delete_rollup_rows(conn, "threat_rollups_hourly",
+                                     "bucket, sensor_id, detector_type, severity, threat_type",
+                                     last_bucket, batch_limit);
+    if (!sensor) return sensor.error();
+    auto fleet = delete_rollup_rows(conn, "threat_rollups_fleet_hourly", "bucket, severity",
+                                    last_bucket, batch_limit - *sensor);
+    if (!fleet) return fleet.error();
+    auto types =
+        delete_rollup_rows(conn, "threat_rollups_type_hourly", "bucket, threat_type, severity",
+                           last_bucket, batch_limit - *sensor - *fleet);
+    if (!types) return types.error();
+    return *sensor + *fleet + *types;
+  });
+}
+
+}  // namespace honeyman::store::detail
