@@ -233,20 +233,6 @@ asio::awaitable<Response> velocity(RequestContext&, Services& s) {
   co_return ok(out);
 }
 
-using Handler = asio::awaitable<Response> (*)(RequestContext&, Services&);
-
-// Serves from `cache` when it can; the cache is keyed by the whole target (path and query).
-asio::awaitable<Response> cached(RequestContext& ctx, Services& s, ResponseCache& cache,
-                                 Handler handler) {
-  if (!cache.enabled()) co_return co_await handler(ctx, s);
-  std::string key(ctx.request.target());
-  auto started = ResponseCache::Clock::now();
-  if (auto hit = cache.lookup(key, started)) co_return std::move(*hit);
-  auto response = co_await handler(ctx, s);
-  cache.store(key, response, started);
-  co_return response;
-}
-
 }  // namespace
 
 void add_analytics_routes(http::Router& router, Services& s) {
@@ -256,7 +242,7 @@ void add_analytics_routes(http::Router& router, Services& s) {
   using http::Verb;
   // Dashboards poll these every few seconds; one answer per second per instance is plenty.
   auto cache = std::make_shared<ResponseCache>(s.config.analytics_cache_ttl);
-  auto bind = [&s, cache](Handler fn) {
+  auto bind = [&s, cache](CachedHandler fn) {
     return [&s, cache, fn](RequestContext& c) { return cached(c, s, *cache, fn); };
   };
   router.add({Verb::get, base + "/overview", Access::viewer, RateClass::normal, bind(overview),

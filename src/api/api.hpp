@@ -1,5 +1,5 @@
-// api: the REST resources of SPEC §2 (auth, sensors, threats, analytics, operations), mapping HTTP to the
-// store, auth and ingest services. Handlers parse, call a service, and map the result; they
+// api: the REST resources of SPEC §2 (auth, sensors, threats, analytics, operations), mapping HTTP
+// to the store, auth and ingest services. Handlers parse, call a service, and map the result; they
 // hold no state of their own.
 #pragma once
 
@@ -15,6 +15,9 @@
 #include "store/store.hpp"
 
 namespace honeyman::api {
+namespace detail {
+class ResponseCache;
+}
 
 struct ApiConfig {
   std::string version;                          // reported by /health
@@ -26,6 +29,9 @@ struct ApiConfig {
   broker::BrokerConfig broker;  // what registration tells sensors (public host/port, TLS)
   // ANALYTICS_CACHE_MS: analytics answers are reused this long per instance (0: never).
   std::chrono::milliseconds analytics_cache_ttl{1000};
+  // SENSORS_CACHE_MS: GET /sensors answers are reused this long per instance (0: never); sensor
+  // edits through this instance clear them at once.
+  std::chrono::milliseconds sensor_list_cache_ttl{1000};
 };
 
 // Everything a handler may use. Owned by app; outlives the server.
@@ -39,6 +45,8 @@ struct Services {
   // Set when MQTT is configured with an admin account: sensor accounts follow the sensors.
   broker::Admin* broker_admin = nullptr;
   ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
+  // Answers of GET /sensors (set by the sensor routes); writes to sensors clear it.
+  std::shared_ptr<detail::ResponseCache> sensor_list_cache{};
 };
 
 // Registers every route with its access rule on `router`.

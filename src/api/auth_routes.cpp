@@ -21,8 +21,8 @@ asio::awaitable<Response> login(RequestContext& ctx, Services& s) {
   if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
   auto result = co_await run_blocking(s.pool, [&] { return s.auth.login(*username, *password); });
   if (!result) co_return http::error_response(result.error());
-  co_return ok(json::object{{"user", domain::to_json(result->user)},
-                            {"token", token_json(result->token)}});
+  co_return ok(
+      json::object{{"user", domain::to_json(result->user)}, {"token", token_json(result->token)}});
 }
 
 asio::awaitable<Response> refresh(RequestContext& ctx, Services& s) {
@@ -48,7 +48,8 @@ asio::awaitable<Response> logout(RequestContext& ctx, Services& s) {
 }
 
 asio::awaitable<Response> me(RequestContext& ctx, Services& s) {
-  auto user = co_await run_blocking(s.pool, [&] { return s.store.find_user_by_id(ctx.principal.id); });
+  auto user =
+      co_await run_blocking(s.pool, [&] { return s.store.find_user_by_id(ctx.principal.id); });
   if (!user) co_return http::error_response(user.error());
   co_return ok(domain::to_json(*user));
 }

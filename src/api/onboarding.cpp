@@ -2,6 +2,7 @@
 // identity (sensor row, API key, broker account) exactly once.
 #include "api/detail/common.hpp"
 #include "api/detail/qr_png.hpp"
+#include "api/detail/response_cache.hpp"
 #include "api/detail/routes.hpp"
 
 namespace honeyman::api::detail {
@@ -240,6 +241,7 @@ asio::awaitable<Response> register_route(RequestContext& ctx, Services& s) {
   auto done =
       co_await run_blocking(s.pool, [&] { return register_sensor(*reg, password, api_key, s); });
   if (!done) co_return http::error_response(done.error());
+  sensors_changed(s);
   co_return created(connection_data(*reg, password, api_key, api_base(ctx, s), s));
 }
 

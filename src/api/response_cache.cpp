@@ -1,5 +1,7 @@
 #include "api/detail/response_cache.hpp"
 
+#include "api/api.hpp"
+
 namespace honeyman::api::detail {
 
 std::optional<http::Response> ResponseCache::lookup(const std::string& key, Clock::time_point now) {
@@ -20,6 +22,7 @@ std::optional<http::Response> ResponseCache::lookup(const std::string& key, Cloc
 void ResponseCache::store(const std::string& key, const http::Response& response,
                           Clock::time_point started) {
   std::lock_guard lock(mutex_);
+  if (started < cleared_at_) return;  // computed before a write this instance made
   if (response.result() != http::Status::ok) {
     if (auto it = entries_.find(key); it != entries_.end()) it->second.refreshing = false;
     return;
@@ -31,6 +34,27 @@ void ResponseCache::store(const std::string& key, const http::Response& response
   auto& entry = entries_[key];
   if (entry.computed_at > started && !entry.refreshing) return;  // a newer answer is already in
   entry = Entry{response, started, false};
+}
+
+void ResponseCache::clear(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+  cleared_at_ = now;
+}
+
+boost::asio::awaitable<http::Response> cached(http::RequestContext& ctx, Services& s,
+                                              ResponseCache& cache, CachedHandler handler) {
+  if (!cache.enabled()) co_return co_await handler(ctx, s);
+  std::string key(ctx.request.target());
+  auto started = ResponseCache::Clock::now();
+  if (auto hit = cache.lookup(key, started)) co_return std::move(*hit);
+  auto response = co_await handler(ctx, s);
+  cache.store(key, response, started);
+  co_return response;
+}
+
+void sensors_changed(Services& s) {
+  if (s.sensor_list_cache) s.sensor_list_cache->clear(ResponseCache::Clock::now());
 }
 
 }  // namespace honeyman::api::detail

@@ -35,6 +35,21 @@ TEST(ResponseCache, FreshHitsThenOneRefresherWhileOthersGetThePreviousAnswer) {
   EXPECT_EQ(body_of(cache.lookup("/a", t0 + 1500ms)), "two");
 }
 
+TEST(ResponseCache, ClearDropsEntriesAndAnswersStartedBeforeIt) {
+  ResponseCache cache(1000ms);
+  const auto t0 = Clock::time_point{} + 1h;
+  cache.store("/a", answer("old"), t0);
+  EXPECT_EQ(body_of(cache.lookup("/a", t0 + 10ms)), "old");
+  // A read began before the write and finishes after it: its answer must not be kept.
+  EXPECT_EQ(body_of(cache.lookup("/b", t0 + 20ms)), "<miss>");
+  cache.clear(t0 + 30ms);
+  cache.store("/b", answer("stale"), t0 + 20ms);
+  EXPECT_EQ(body_of(cache.lookup("/a", t0 + 40ms)), "<miss>");
+  EXPECT_EQ(body_of(cache.lookup("/b", t0 + 40ms)), "<miss>");
+  cache.store("/b", answer("fresh"), t0 + 40ms);
+  EXPECT_EQ(body_of(cache.lookup("/b", t0 + 50ms)), "fresh");
+}
+
 TEST(ResponseCache, ErrorsAreNotKeptAndEndTheRefresh) {
   ResponseCache cache(1000ms);
   const auto t0 = Clock::time_point{} + 1h;

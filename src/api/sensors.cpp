@@ -1,4 +1,5 @@
 #include "api/detail/common.hpp"
+#include "api/detail/response_cache.hpp"
 #include "api/detail/routes.hpp"
 #include "api/detail/threat_query.hpp"
 
@@ -63,6 +64,7 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
   auto sensor = co_await run_blocking(
       s.pool, [&] { return s.store.update_sensor(*id, *update, s.clock.now()); });
   if (!sensor) co_return http::error_response(sensor.error());
+  sensors_changed(s);
   if (update->is_active && !*update->is_active) s.auth.forget_sensor_keys(*id);
   co_return ok(sensor_json(*sensor, s));
 }
@@ -82,6 +84,7 @@ asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
   }
   auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_sensor(*id); });
   if (!done) co_return http::error_response(done.error());
+  sensors_changed(s);
   s.auth.forget_sensor_keys(*id);
   co_return ok(message("Sensor " + *id + " deleted; its threats are kept as history"));
 }
@@ -130,8 +133,12 @@ void add_sensor_routes(http::Router& router, Services& s) {
   using http::RateClass;
   using http::Verb;
   auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
-  router.add({Verb::get, base, Access::viewer, RateClass::normal, bind(list_sensors),
-              "List sensors, newest first"});
+  // Dashboards poll the list; counts and online flags may lag by the TTL, edits made through this
+  // instance show at once (sensors_changed).
+  s.sensor_list_cache = std::make_shared<ResponseCache>(s.config.sensor_list_cache_ttl);
+  auto list = [&s](RequestContext& c) { return cached(c, s, *s.sensor_list_cache, list_sensors); };
+  router.add(
+      {Verb::get, base, Access::viewer, RateClass::normal, list, "List sensors, newest first"});
   router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_sensor), "One sensor"});
   router.add({Verb::put, one, Access::admin, RateClass::normal, bind(update_sensor),
               "Partial update of a sensor"});

@@ -64,7 +64,8 @@ asio::awaitable<Response> query_threats_response(RequestContext& ctx, Services& 
                     {"total_is_exact", page->total_is_exact},
                     {"page", query->page},
                     {"page_size", query->page_size}};
-  body["next_cursor"] = page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
+  body["next_cursor"] =
+      page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
   co_return ok(body);
 }
 

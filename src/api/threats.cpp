@@ -17,7 +17,8 @@ Status check_sensors_exist(const Threats& threats, Services& s) {
   for (const auto& id : ids) {
     auto sensor = s.store.find_sensor(id, s.clock.now());
     if (!sensor && sensor.error().code == Errc::not_found)
-      return validation_error({{{"body", "sensor_id"}, "Unknown sensor '" + id + "'", "value_error"}});
+      return validation_error(
+          {{{"body", "sensor_id"}, "Unknown sensor '" + id + "'", "value_error"}});
     if (!sensor) return sensor.error();
   }
   return {};
@@ -73,9 +74,8 @@ asio::awaitable<Response> honeypot_data(RequestContext& ctx, Services& s) {
   auto stored = co_await ingest(data->value(), ctx.principal, s, loc);
   if (!stored) co_return http::error_response(stored.error());
   auto n = static_cast<std::int64_t>(stored->size());
-  co_return created(json::object{{"status", "success"},
-                                 {"accepted", n},
-                                 {"message", std::to_string(n) + " threats stored"}});
+  co_return created(json::object{
+      {"status", "success"}, {"accepted", n}, {"message", std::to_string(n) + " threats stored"}});
 }
 
 asio::awaitable<Response> get_threat(RequestContext& ctx, Services& s) {
@@ -126,8 +126,8 @@ void add_threat_routes(http::Router& router, Services& s) {
   router.add({Verb::get, base, Access::viewer, RateClass::normal,
               [&s](RequestContext& c) { return query_threats_response(c, s, {}); },
               "Query threats: filters, sort, offset or keyset paging"});
-  router.add({Verb::post, base, Access::sensor_or_analyst, RateClass::normal,
-              bind(create_threats), "Ingest one threat or an array (either wire format)"});
+  router.add({Verb::post, base, Access::sensor_or_analyst, RateClass::normal, bind(create_threats),
+              "Ingest one threat or an array (either wire format)"});
   router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_threat), "One threat"});
   router.add({Verb::put, one + "/acknowledge", Access::analyst, RateClass::normal,
               bind(acknowledge), "Acknowledge a threat as the calling user"});

@@ -24,7 +24,7 @@ const std::vector<std::string>& known_settings() {
       "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
       "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE", "MQTT_CLIENT_ID",
       "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL", "ROLLUP_RETENTION_DAYS",
-      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS"};
+      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS", "SENSORS_CACHE_MS"};
   return keys;
 }
 
@@ -168,6 +168,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.api.heartbeat_interval = std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
   c.api.analytics_cache_ttl =
       std::chrono::milliseconds(r.integer("ANALYTICS_CACHE_MS", 1000, 0, 60'000));
+  c.api.sensor_list_cache_ttl =
+      std::chrono::milliseconds(r.integer("SENSORS_CACHE_MS", 1000, 0, 60'000));
 
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
   c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));

@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +32,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Waits for `condition` (polling every 20 ms) until it holds or `limit` passes; returns whether
+// it held. A deadline for an event, not a timing assertion.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds limit = std::chrono::seconds(30));
 
 // Runs `honeyman <args>` with `env` added to the environment; `input` is fed to stdin.
 CommandResult run_honeyman(const std::vector<std::string>& args,

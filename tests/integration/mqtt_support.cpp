@@ -58,15 +58,6 @@ SensorCredentials onboard(ServerProcess& server, const std::string& admin_token,
   return c;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
-
 std::int64_t stored_threats(ServerProcess& server, const std::string& token,
                             const std::string& sensor_id) {
   auto reply =

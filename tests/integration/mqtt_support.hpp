@@ -35,11 +35,6 @@ std::string mint_token(ServerProcess& server, const std::string& admin_token,
 SensorCredentials onboard(ServerProcess& server, const std::string& admin_token,
                           const std::string& sensor_id);
 
-// Waits for `condition` (polling every 20 ms) until it holds or `limit` passes; returns whether
-// it held. A deadline for an event, not a timing assertion.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(30));
-
 // `total` of GET /threats filtered by sensor (exact: sensor filters are answered from counters).
 std::int64_t stored_threats(ServerProcess& server, const std::string& token,
                             const std::string& sensor_id);

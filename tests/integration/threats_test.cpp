@@ -42,9 +42,12 @@ class ThreatsTest : public ::testing::Test {
       char ts[32];
       std::snprintf(ts, sizeof ts, "2026-08-08T%02d:%02d:00.000000Z", 10 + i / 60, i % 60);
       m.timestamp = ts;
-      batch.push_back(json::object{{"sensor_id", m.sensor}, {"detector_type", m.detector},
-                                   {"severity", m.severity}, {"threat_type", m.type},
-                                   {"threat_score", m.score}, {"timestamp", m.timestamp}});
+      batch.push_back(json::object{{"sensor_id", m.sensor},
+                                   {"detector_type", m.detector},
+                                   {"severity", m.severity},
+                                   {"threat_type", m.type},
+                                   {"threat_score", m.score},
+                                   {"timestamp", m.timestamp}});
       model_.push_back(m);
     }
     auto reply = fleet_->server->client().post("/api/v2/threats", batch, bearer(fleet_->analyst));
@@ -70,7 +73,8 @@ class ThreatsTest : public ::testing::Test {
   }
   static std::set<std::string> ids(const json::object& page) {
     std::set<std::string> out;
-    for (const auto& t : page.at("threats").as_array()) out.insert(std::string(t.at("id").as_string()));
+    for (const auto& t : page.at("threats").as_array())
+      out.insert(std::string(t.at("id").as_string()));
     return out;
   }
   static std::set<std::string> expect(const std::function<bool(const Model&)>& keep) {
@@ -95,17 +99,29 @@ TEST_F(ThreatsTest, EachFilterMatchesTheModel) {
       {"", [](const Model&) { return true; }},
       {"sensor_id=sensor-a", [](const Model& m) { return m.sensor == "sensor-a"; }},
       {"detector_type=wifi", [](const Model& m) { return m.detector == "wifi"; }},
-      {"detector_type=WIFI&detector_type=ble", [](const Model& m) { return m.detector == "wifi" || m.detector == "ble"; }},
+      {"detector_type=WIFI&detector_type=ble",
+       [](const Model& m) { return m.detector == "wifi" || m.detector == "ble"; }},
       {"threat_type=type-1", [](const Model& m) { return m.type == "type-1"; }},
       {"severity=critical", [](const Model& m) { return m.severity == "critical"; }},
-      {"severity=critical&severity=low", [](const Model& m) { return m.severity == "critical" || m.severity == "low"; }},
-      {"severity=high,info", [](const Model& m) { return m.severity == "high" || m.severity == "info"; }},
-      {"start_time=2026-08-08T10:30:00Z", [](const Model& m) { return m.timestamp >= "2026-08-08T10:30"; }},
-      {"end_time=2026-08-08T10:10:00Z", [](const Model& m) { return m.timestamp < "2026-08-08T10:10"; }},
-      {"start_time=2026-08-08T10:10:00&end_time=2026-08-08T10:20:00", [](const Model& m) { return m.timestamp >= "2026-08-08T10:10" && m.timestamp < "2026-08-08T10:20"; }},
+      {"severity=critical&severity=low",
+       [](const Model& m) { return m.severity == "critical" || m.severity == "low"; }},
+      {"severity=high,info",
+       [](const Model& m) { return m.severity == "high" || m.severity == "info"; }},
+      {"start_time=2026-08-08T10:30:00Z",
+       [](const Model& m) { return m.timestamp >= "2026-08-08T10:30"; }},
+      {"end_time=2026-08-08T10:10:00Z",
+       [](const Model& m) { return m.timestamp < "2026-08-08T10:10"; }},
+      {"start_time=2026-08-08T10:10:00&end_time=2026-08-08T10:20:00",
+       [](const Model& m) {
+         return m.timestamp >= "2026-08-08T10:10" && m.timestamp < "2026-08-08T10:20";
+       }},
       {"is_acknowledged=true", [](const Model& m) { return m.acked; }},
-      {"is_acknowledged=false&sensor_id=sensor-b", [](const Model& m) { return !m.acked && m.sensor == "sensor-b"; }},
-      {"sensor_id=sensor-a&severity=medium&detector_type=usb", [](const Model& m) { return m.sensor == "sensor-a" && m.severity == "medium" && m.detector == "usb"; }},
+      {"is_acknowledged=false&sensor_id=sensor-b",
+       [](const Model& m) { return !m.acked && m.sensor == "sensor-b"; }},
+      {"sensor_id=sensor-a&severity=medium&detector_type=usb",
+       [](const Model& m) {
+         return m.sensor == "sensor-a" && m.severity == "medium" && m.detector == "usb";
+       }},
   };
   for (const auto& f : filters) {
     auto page = get(f.query + (f.query.empty() ? "" : "&") + "page_size=1000");
@@ -114,21 +130,33 @@ TEST_F(ThreatsTest, EachFilterMatchesTheModel) {
     EXPECT_EQ(page.at("total").as_int64(), static_cast<std::int64_t>(want.size())) << f.query;
     EXPECT_TRUE(page.at("total_is_exact").as_bool()) << f.query;
   }
-  auto fixed = fleet_->server->client().get("/api/v2/sensors/sensor-b/threats?page_size=1000", bearer(fleet_->viewer));
-  EXPECT_EQ(ids(fixed.json().as_object()), expect([](const Model& m) { return m.sensor == "sensor-b"; }));
+  auto fixed = fleet_->server->client().get("/api/v2/sensors/sensor-b/threats?page_size=1000",
+                                            bearer(fleet_->viewer));
+  EXPECT_EQ(ids(fixed.json().as_object()),
+            expect([](const Model& m) { return m.sensor == "sensor-b"; }));
 }
 
 TEST_F(ThreatsTest, EverySortOrdersEveryRow) {
   using Key = std::function<std::string(const json::value&)>;
-  auto text = [](const char* k) -> Key { return [k](const json::value& t) { return std::string(t.at(k).as_string()); }; };
+  auto text = [](const char* k) -> Key {
+    return [k](const json::value& t) { return std::string(t.at(k).as_string()); };
+  };
   const std::vector<std::pair<std::string, Key>> sorts = {
       {"timestamp", text("timestamp")},
       {"created_at", text("created_at")},
       {"threat_type", text("threat_type")},
       {"sensor_id", text("sensor_id")},
       {"detector_type", text("detector_type")},
-      {"severity", [](const json::value& t) { return std::to_string(rank(std::string(t.at("severity").as_string()))); }},
-      {"threat_score", [](const json::value& t) { char b[16]; std::snprintf(b, sizeof b, "%08.4f", t.at("threat_score").to_number<double>()); return std::string(b); }},
+      {"severity",
+       [](const json::value& t) {
+         return std::to_string(rank(std::string(t.at("severity").as_string())));
+       }},
+      {"threat_score",
+       [](const json::value& t) {
+         char b[16];
+         std::snprintf(b, sizeof b, "%08.4f", t.at("threat_score").to_number<double>());
+         return std::string(b);
+       }},
   };
   for (const auto& [name, key] : sorts) {
     for (std::string order : {"asc", "desc"}) {
@@ -137,7 +165,8 @@ TEST_F(ThreatsTest, EverySortOrdersEveryRow) {
       ASSERT_EQ(rows.size(), 60u) << name;
       for (std::size_t i = 1; i < rows.size(); ++i) {
         auto a = key(rows[i - 1]), b = key(rows[i]);
-        EXPECT_TRUE(order == "asc" ? a <= b : a >= b) << name << " " << order << " at " << i << ": " << a << " then " << b;
+        EXPECT_TRUE(order == "asc" ? a <= b : a >= b)
+            << name << " " << order << " at " << i << ": " << a << " then " << b;
       }
     }
   }
@@ -148,12 +177,15 @@ TEST_F(ThreatsTest, KeysetPagingWalksEverythingOnceInOffsetOrder) {
     std::vector<std::string> by_offset, by_cursor;
     for (int page = 1; page <= 9; ++page) {
       auto body = get("sort_by=" + sort + "&page_size=7&page=" + std::to_string(page));
-      for (const auto& t : body.at("threats").as_array()) by_offset.emplace_back(t.at("id").as_string());
+      for (const auto& t : body.at("threats").as_array())
+        by_offset.emplace_back(t.at("id").as_string());
     }
     std::string cursor;
     for (int guard = 0; guard < 20; ++guard) {
-      auto page = get("sort_by=" + sort + "&page_size=7" + (cursor.empty() ? "" : "&cursor=" + cursor));
-      for (const auto& t : page.at("threats").as_array()) by_cursor.emplace_back(t.at("id").as_string());
+      auto page =
+          get("sort_by=" + sort + "&page_size=7" + (cursor.empty() ? "" : "&cursor=" + cursor));
+      for (const auto& t : page.at("threats").as_array())
+        by_cursor.emplace_back(t.at("id").as_string());
       if (page.at("next_cursor").is_null()) break;
       cursor = std::string(page.at("next_cursor").as_string());
     }
@@ -164,7 +196,8 @@ TEST_F(ThreatsTest, KeysetPagingWalksEverythingOnceInOffsetOrder) {
   // A cursor belongs to its sort: reusing it under another sort is refused.
   auto first = get("sort_by=timestamp&page_size=7");
   auto cursor = std::string(first.at("next_cursor").as_string());
-  auto reply = fleet_->server->client().get("/api/v2/threats?sort_by=severity&cursor=" + cursor, bearer(fleet_->viewer));
+  auto reply = fleet_->server->client().get("/api/v2/threats?sort_by=severity&cursor=" + cursor,
+                                            bearer(fleet_->viewer));
   EXPECT_EQ(reply.status, 422) << reply.body;
 }
 
@@ -182,7 +215,8 @@ TEST_F(ThreatsTest, WireSamplesAreNormalisedOnIngest) {
   EXPECT_EQ(t.at("matched_rules").at(0).at("name"), "Flipper Zero BLE Detection");
   EXPECT_EQ(t.at("raw_event").at("rssi"), -58);
   EXPECT_EQ(t.at("timestamp"), "2026-08-08T14:03:27.512904Z");
-  auto fetched = client.get("/api/v2/threats/" + std::string(t.at("id").as_string()), bearer(fleet_->viewer));
+  auto fetched =
+      client.get("/api/v2/threats/" + std::string(t.at("id").as_string()), bearer(fleet_->viewer));
   EXPECT_EQ(fetched.json(), t);
 
   auto canonical = wire_sample("canonical-threat.json").as_object();
@@ -201,8 +235,9 @@ TEST_F(ThreatsTest, WireSamplesAreNormalisedOnIngest) {
 
 TEST_F(ThreatsTest, MissingLocationFallsBackToTheSensor) {
   auto client = fleet_->server->client();
-  auto put = client.request("PUT", "/api/v2/sensors/sensor-b", R"({"latitude":48.85,"longitude":2.35,"city":"Paris"})",
-                            {{"Authorization", "Bearer " + fleet_->admin}, {"Content-Type", "application/json"}});
+  auto put = client.request(
+      "PUT", "/api/v2/sensors/sensor-b", R"({"latitude":48.85,"longitude":2.35,"city":"Paris"})",
+      {{"Authorization", "Bearer " + fleet_->admin}, {"Content-Type", "application/json"}});
   ASSERT_EQ(put.status, 200) << put.body;
   auto sample = wire_sample("agent-threat-nolocation.json").as_object();
   sample["sensor_id"] = "sensor-b";
@@ -214,9 +249,10 @@ TEST_F(ThreatsTest, MissingLocationFallsBackToTheSensor) {
 
 TEST_F(ThreatsTest, AcknowledgeRecordsTheCallerNotTheBody) {
   auto client = fleet_->server->client();
-  auto reply = client.request("PUT", "/api/v2/threats/" + model_[7].id + "/acknowledge",
-                              R"({"notes":"checked","acknowledged_by":"someone-else"})",
-                              {{"Authorization", "Bearer " + fleet_->admin}, {"Content-Type", "application/json"}});
+  auto reply = client.request(
+      "PUT", "/api/v2/threats/" + model_[7].id + "/acknowledge",
+      R"({"notes":"checked","acknowledged_by":"someone-else"})",
+      {{"Authorization", "Bearer " + fleet_->admin}, {"Content-Type", "application/json"}});
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.json().at("acknowledged_by"), "root");
   EXPECT_EQ(reply.json().at("is_acknowledged"), true);
@@ -225,11 +261,15 @@ TEST_F(ThreatsTest, AcknowledgeRecordsTheCallerNotTheBody) {
 
 TEST_F(ThreatsTest, CountersAndStatsFollowIngestAndDelete) {
   auto client = fleet_->server->client();
-  auto stats = [&] { return client.get("/api/v2/sensors/sensor-a/stats", bearer(fleet_->viewer)).json(); };
+  auto stats = [&] {
+    return client.get("/api/v2/sensors/sensor-a/stats", bearer(fleet_->viewer)).json();
+  };
   auto before = stats();
   auto reply = client.post("/api/v2/threats",
-                           json::object{{"sensor_id", "sensor-a"}, {"detector_type", "usb"},
-                                        {"severity", "critical"}, {"threat_type", "counter-probe"}},
+                           json::object{{"sensor_id", "sensor-a"},
+                                        {"detector_type", "usb"},
+                                        {"severity", "critical"},
+                                        {"threat_type", "counter-probe"}},
                            api_key(fleet_->sensor_a_key));
   ASSERT_EQ(reply.status, 201);
   auto mid = stats();
@@ -240,8 +280,43 @@ TEST_F(ThreatsTest, CountersAndStatsFollowIngestAndDelete) {
   auto sensor = client.get("/api/v2/sensors/sensor-a", bearer(fleet_->viewer)).json();
   EXPECT_EQ(sensor.at("total_threats_detected"), mid.at("total_threats"));
   EXPECT_EQ(sensor.at("is_online"), true);  // a threat counts as a sign of life
-  ASSERT_EQ(client.del("/api/v2/threats/" + std::string(reply.json().at("id").as_string()), bearer(fleet_->analyst)).status, 200);
+  ASSERT_EQ(client
+                .del("/api/v2/threats/" + std::string(reply.json().at("id").as_string()),
+                     bearer(fleet_->analyst))
+                .status,
+            200);
   EXPECT_EQ(stats().at("total_threats"), before.at("total_threats"));
+}
+
+// GET /sensors is served from a per-instance cache (SENSORS_CACHE_MS, 1 s): an edit made through
+// this instance shows at once, new threats within the TTL.
+TEST_F(ThreatsTest, SensorListShowsEditsAtOnceAndCountsSoon) {
+  auto client = fleet_->server->client();
+  auto sensor_a = [&]() -> json::object {
+    auto reply = client.get("/api/v2/sensors?page_size=100", bearer(fleet_->viewer));
+    auto body = reply.json();
+    for (const auto& s : body.at("sensors").as_array())
+      if (s.at("sensor_id") == "sensor-a") return s.as_object();
+    return {};
+  };
+  auto before = sensor_a();
+  ASSERT_FALSE(before.empty());
+  auto renamed = client.request(
+      "PUT", "/api/v2/sensors/sensor-a", R"({"name":"Renamed A"})",
+      {{"Authorization", "Bearer " + fleet_->admin}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(sensor_a().at("name"), "Renamed A");
+
+  auto total = before.at("total_threats_detected").as_int64();
+  auto reply = client.post("/api/v2/threats",
+                           json::object{{"sensor_id", "sensor-a"},
+                                        {"detector_type", "usb"},
+                                        {"severity", "low"},
+                                        {"threat_type", "list-probe"}},
+                           api_key(fleet_->sensor_a_key));
+  ASSERT_EQ(reply.status, 201);
+  EXPECT_TRUE(
+      eventually([&] { return sensor_a().at("total_threats_detected").as_int64() == total + 1; }));
 }
 
 }  // namespace
