@@ -133,7 +133,10 @@ const Key kSeverityKey{"severity", "severity"};
 constexpr int kOverviewWindows = 3;
 const std::string& overview_sql() {
   static const std::string sql = [] {
-    auto p = [](int n) { return "$" + std::to_string(n) + "::bigint"; };
+    auto p = [](int n) {  // append(), not operator+ on "$": GCC 12 -O3 reports a false -Wrestrict
+      std::string out = "$";
+      return out.append(std::to_string(n)).append("::bigint");
+    };
     std::string parts;
     for (int w = 0; w < kOverviewWindows; ++w) {
       auto tag = std::to_string(w);

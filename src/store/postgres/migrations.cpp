@@ -205,6 +205,14 @@ INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, sc
   GROUP BY bucket, threat_type, severity;
 )sql";
 
+// As SQLite's migration 5: rows retention removed, by severity (count - expired is stored).
+constexpr const char* kFleetExpired = R"sql(
+ALTER TABLE threat_totals_fleet ADD COLUMN expired bigint NOT NULL DEFAULT 0;
+UPDATE threat_totals_fleet f SET expired = e.n
+  FROM (SELECT severity, sum(expired)::bigint AS n FROM threat_totals GROUP BY severity) e
+  WHERE f.severity = e.severity;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -213,6 +221,7 @@ const std::vector<Migration>& migrations() {
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats (partitioned by day), rollups, totals and dead letters", kThreats},
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
+      {5, "expired fleet totals by severity", kFleetExpired},
   };
   return all;
 }

@@ -29,6 +29,11 @@ const std::string kExpireTotals =
     "WHERE t.sensor_id = d.sensor_id AND t.detector_type = d.detector_type "
     "AND t.severity = d.severity AND t.threat_type = d.threat_type";
 
+const std::string kExpireFleetTotals =
+    "UPDATE threat_totals_fleet f SET expired = f.expired + d.n "
+    "FROM (SELECT severity, sum(n)::bigint AS n FROM unnest($1::smallint[], $2::bigint[]) "
+    "AS u(severity, n) GROUP BY severity) d WHERE f.severity = d.severity";
+
 // The oldest rows before the cutoff, at most $2 of them (index order on timestamp, merged over
 // the partitions that can hold them), deleted by id: one probe of each partition's primary key.
 const std::string kDeleteOldestBatch =
@@ -64,6 +69,9 @@ Status expire_totals(Connection& conn, const TotalCounts& totals) {
                            text_array(types), int_array(counts)),
                     "delete old threats");
   if (!r) return r.error();
+  auto fleet = conn.run(kExpireFleetTotals, Params(int_array(severities), int_array(counts)),
+                        "delete old threats");
+  if (!fleet) return fleet.error();
   return {};
 }
 
@@ -95,13 +103,14 @@ Result<std::int64_t> drop_partition(Connection& conn, const std::string& name) {
                         "delete old threats");
       !r)
     return r.error();
+  if (auto s = conn.exec("LOCK TABLE ONLY threats IN ACCESS EXCLUSIVE MODE", "delete old threats");
+      !s)
+    return s.error();
+  // After the table lock, which refreshes the catalog cache (the advisory lock does not).
   auto found =
       conn.run("SELECT to_regclass($1::text) IS NOT NULL", Params(name), "delete old threats");
   if (!found) return found.error();
   if (!(*found)[0].boolean(0)) return 0;  // another process dropped it first
-  if (auto s = conn.exec("LOCK TABLE ONLY threats IN ACCESS EXCLUSIVE MODE", "delete old threats");
-      !s)
-    return s.error();
   auto rows =
       conn.run_once("SELECT sensor_id, detector_type, severity, threat_type, count(*) FROM " +
                         name + " GROUP BY 1, 2, 3, 4",

@@ -217,7 +217,11 @@ Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const Threat
   std::string sql;
   if (exact_from_counters) {
     counter_filter(filter, q);
-    sql = "SELECT coalesce(sum(count), 0)::bigint FROM threat_totals" + filter.where();
+    // No filter or severity alone: the fleet totals (5 rows) answer.
+    bool fleet = q.sensor_ids.empty() && q.detector_types.empty() && q.threat_types.empty();
+    sql = fleet ? "SELECT coalesce(sum(count - expired), 0)::bigint FROM threat_totals_fleet" +
+                      filter.where()
+                : "SELECT coalesce(sum(count), 0)::bigint FROM threat_totals" + filter.where();
   } else {
     row_filter(filter, q);
     auto where = filter.where();

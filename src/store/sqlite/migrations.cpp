@@ -193,6 +193,15 @@ INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, sc
   GROUP BY bucket, threat_type, severity;
 )sql";
 
+// threat_totals_fleet.expired: the rows retention removed, by severity, so count - expired is
+// the stored rows by severity and an unfiltered or severity-only /threats total reads 5 rows
+// instead of summing one threat_totals row per sensor × detector × severity × type.
+constexpr const char* kFleetExpired = R"sql(
+ALTER TABLE threat_totals_fleet ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+UPDATE threat_totals_fleet SET expired =
+  (SELECT coalesce(sum(t.expired), 0) FROM threat_totals t WHERE t.severity = threat_totals_fleet.severity);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -201,6 +210,7 @@ const std::vector<Migration>& migrations() {
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats, rollups, totals and dead letters", kThreats},
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
+      {5, "expired fleet totals by severity", kFleetExpired},
   };
   return all;
 }

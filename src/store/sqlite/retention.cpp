@@ -63,10 +63,20 @@ Status expire_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& t
       "AND detector_type = ?3 AND severity = ?4 AND threat_type = ?5",
       "delete old threats");
   if (!stmt) return stmt.error();
+  std::map<std::int64_t, std::int64_t> by_severity;
   for (const auto& [key, n] : totals) {
     const auto& [sensor, detector, severity, type] = key;
     stmt->reset();
     if (auto s = stmt->bind(n, sensor, detector, severity, type).run(); !s) return s;
+    by_severity[severity] += n;
+  }
+  auto fleet =
+      conn.prepare("UPDATE threat_totals_fleet SET expired = expired + ? WHERE severity = ?",
+                   "delete old threats");
+  if (!fleet) return fleet.error();
+  for (const auto& [severity, n] : by_severity) {
+    fleet->reset();
+    if (auto s = fleet->bind(n, severity).run(); !s) return s;
   }
   return {};
 }

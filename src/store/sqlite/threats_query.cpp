@@ -62,6 +62,11 @@ bool counters_answer(const ThreatQuery& q) {
   return !q.start_time && !q.end_time && !q.is_acknowledged;
 }
 
+// No filter or severity alone: the fleet totals (5 rows) answer.
+bool fleet_totals_answer(const ThreatQuery& q) {
+  return q.sensor_ids.empty() && q.detector_types.empty() && q.threat_types.empty();
+}
+
 Filter row_filter(const ThreatQuery& q) {
   auto f = counter_filter(q);
   if (q.start_time) f.add("timestamp >= ?", {to_unix_micros(*q.start_time)});
@@ -153,9 +158,12 @@ Result<Rows> fetch_rows(Connection& conn, const ThreatQuery& q,
 Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const ThreatQuery& q) {
   bool exact_from_counters = counters_answer(q);
   auto filter = exact_from_counters ? counter_filter(q) : row_filter(q);
-  auto sql = exact_from_counters
-                 ? "SELECT coalesce(sum(count), 0) FROM threat_totals" + filter.where()
-                 : "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT ?)";
+  auto sql =
+      !exact_from_counters
+          ? "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT ?)"
+      : fleet_totals_answer(q)
+          ? "SELECT coalesce(sum(count - expired), 0) FROM threat_totals_fleet" + filter.where()
+          : "SELECT coalesce(sum(count), 0) FROM threat_totals" + filter.where();
   auto stmt = conn.prepare(sql, "count threats");
   if (!stmt) return stmt.error();
   filter.bind(*stmt);
