@@ -144,7 +144,7 @@ asio::awaitable<Response> top_threats(RequestContext& ctx, Services& s) {
                                 0.01)},
         {"severity", domain::to_string(dominant(t.counts))}});
   }
-  co_return ok(out);
+  co_return ok(json::value(std::move(out)));
 }
 
 json::value optional_json(const std::optional<std::string>& v) {
@@ -169,7 +169,7 @@ asio::awaitable<Response> top_sensors(RequestContext& ctx, Services& s) {
                                {"city", optional_json(c.city)},
                                {"country", optional_json(c.country)}});
   }
-  co_return ok(out);
+  co_return ok(json::value(std::move(out)));
 }
 
 asio::awaitable<Response> threat_map(RequestContext& ctx, Services& s) {
@@ -197,7 +197,7 @@ asio::awaitable<Response> threat_map(RequestContext& ctx, Services& s) {
                                {"threat_count", c.counts.total()},
                                {"severity_breakdown", severity_json(c.counts)}});
   }
-  co_return ok(out);
+  co_return ok(json::value(std::move(out)));
 }
 
 // increasing / decreasing when the last hour is 20 % above / below the 24 h hourly average.
@@ -230,7 +230,7 @@ asio::awaitable<Response> velocity(RequestContext&, Services& s) {
                    {"trend", velocity_trend(current, avg_24h)}};
   out["peak_timestamp"] =
       peak ? json::value(format_timestamp(peak->bucket_start)) : json::value(nullptr);
-  co_return ok(out);
+  co_return ok(json::value(std::move(out)));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "api/detail/threat_query.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 namespace honeyman::api::detail {
 
 Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& params) {
@@ -49,24 +51,39 @@ Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& pa
   return query;
 }
 
+namespace {
+
+Response page_response(const store::ThreatPage& page, const store::ThreatQuery& query) {
+  // The page's JSON comes from one arena and goes with the answer: a page of 50 threats is
+  // ~2,000 small allocations otherwise, which measured as the largest cost of this route.
+  json::monotonic_resource arena(64 * 1024);
+  json::storage_ptr storage(&arena);
+  json::array threats(storage);
+  threats.reserve(page.threats.size());
+  for (const auto& t : page.threats) threats.push_back(domain::to_json(t, storage));
+  json::object body(storage);
+  body["threats"] = std::move(threats);
+  body["total"] = page.total;
+  body["total_is_exact"] = page.total_is_exact;
+  body["page"] = query.page;
+  body["page_size"] = query.page_size;
+  body["next_cursor"] =
+      page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor);
+  return ok(json::value(std::move(body)));
+}
+
+}  // namespace
+
+// `sensor_id` by value: the coroutine starts after its caller returned (the /threats route passes
+// a temporary), so a reference parameter would dangle.
 asio::awaitable<Response> query_threats_response(RequestContext& ctx, Services& s,
-                                                 const std::string& sensor_id) {
+                                                 std::string sensor_id) {
   auto query = parse_threat_query(ctx.query);
   if (!query) co_return http::error_response(query.error());
   if (!sensor_id.empty()) query->sensor_ids = {sensor_id};
   auto page = co_await run_blocking(s.pool, [&] { return s.store.query_threats(*query); });
   if (!page) co_return http::error_response(page.error());
-  json::array threats;
-  threats.reserve(page->threats.size());
-  for (const auto& t : page->threats) threats.push_back(domain::to_json(t));
-  json::object body{{"threats", std::move(threats)},
-                    {"total", page->total},
-                    {"total_is_exact", page->total_is_exact},
-                    {"page", query->page},
-                    {"page_size", query->page_size}};
-  body["next_cursor"] =
-      page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
-  co_return ok(body);
+  co_return page_response(*page, *query);
 }
 
 }  // namespace honeyman::api::detail

@@ -171,7 +171,8 @@ bool is_valid_username(std::string_view name);
 
 // ---------------------------------------------------------------------------------------------
 // JSON as served by the API. Times use format_timestamp(); secrets never appear.
-boost::json::object to_json(const Threat& t);
+// `storage`: where the object's memory comes from (a per-response arena when building a page).
+boost::json::object to_json(const Threat& t, boost::json::storage_ptr storage = {});
 // The compact form pushed on the live feed (SPEC §2 WebSocket "threat" data).
 boost::json::object to_feed_json(const Threat& t);
 boost::json::object to_json(const Sensor& s, Timestamp now, std::chrono::seconds heartbeat_interval);

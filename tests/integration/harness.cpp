@@ -42,7 +42,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   dup2(err, 2);
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
   std::vector<char*> argv;
-  std::string binary = HONEYMAN_BINARY;
+  // HONEYMAN_TEST_BINARY: drive another build of the same sources (the *_release variants).
+  const char* other = std::getenv("HONEYMAN_TEST_BINARY");
+  std::string binary = other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY;
   argv.push_back(binary.data());
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

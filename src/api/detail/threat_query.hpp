@@ -9,6 +9,6 @@ Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& pa
 
 // GET /threats and GET /sensors/{id}/threats; `sensor_id` non-empty fixes the sensor.
 asio::awaitable<Response> query_threats_response(RequestContext& ctx, Services& s,
-                                                 const std::string& sensor_id);
+                                                 std::string sensor_id);
 
 }  // namespace honeyman::api::detail
