@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "store/detail/aggregates.hpp"
 #include "store/postgres/detail/rows.hpp"
 #include "store/postgres/pg_store.hpp"
 
@@ -223,10 +224,7 @@ Result<std::vector<TrendPoint>> PgStore::threat_trend(const TrendQuery& query) {
       buckets[row.i64(0)][severity_at(row, 1)] += row.i64(2);
     });
     if (!done) return done.error();
-    std::vector<TrendPoint> out;
-    out.reserve(buckets.size());
-    for (const auto& [start, counts] : buckets) out.push_back({from_unix_micros(start), counts});
-    return out;
+    return detail::trend_points(buckets);
   });
 }
 
@@ -240,18 +238,7 @@ Result<ThreatTypeRanking> PgStore::top_threat_types(const TimeWindow& window, in
       types[row.text(0)][severity_at(row, 1)] += row.i64(2);
     });
     if (!done) return done.error();
-    ThreatTypeRanking out;
-    for (auto& [type, counts] : types) {
-      out.total += counts.total();
-      out.top.push_back({type, counts});
-    }
-    // Stable: `types` is ordered by name (bytes, as COLLATE "C"), which breaks ties.
-    std::stable_sort(out.top.begin(), out.top.end(), [](const auto& x, const auto& y) {
-      return x.counts.total() > y.counts.total();
-    });
-    if (out.top.size() > static_cast<std::size_t>(std::max(limit, 0)))
-      out.top.resize(static_cast<std::size_t>(std::max(limit, 0)));
-    return out;
+    return detail::rank_threat_types(types, limit);
   });
 }
 

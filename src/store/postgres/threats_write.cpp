@@ -6,40 +6,24 @@
 #include <map>
 #include <tuple>
 
+#include "store/detail/batch_sums.hpp"
 #include "store/postgres/detail/rows.hpp"
 #include "store/postgres/pg_store.hpp"
 
 namespace honeyman::store::pg {
 namespace {
 
-// (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
-using TotalKey = std::tuple<std::string, std::string, int, std::string>;
-using RollupKey = std::pair<std::int64_t, TotalKey>;
-// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
-using FleetKey = std::pair<std::int64_t, int>;
-using TypeKey = std::tuple<std::int64_t, std::string, int>;
-struct RollupSum {
-  std::int64_t count = 0;
-  double score_sum = 0;
-};
-struct SensorSum {
-  std::int64_t count = 0;
-  std::int64_t last_threat = 0, last_seen = 0;  // unix micros
-};
-
-// What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
-struct BatchSums {
-  std::map<RollupKey, RollupSum> rollups;
-  std::map<FleetKey, RollupSum> fleet;
-  std::map<TypeKey, RollupSum> types;
-  std::map<TotalKey, std::int64_t> totals;
-  std::map<std::string, SensorSum> sensors;
-};
-
-struct Place {
-  std::optional<double> latitude, longitude;
-  std::optional<std::string> city, country;
-};
+using detail::BatchSums;
+using detail::fill_place;
+using detail::FleetKey;
+using detail::Place;
+using detail::RollupKey;
+using detail::RollupSum;
+using detail::SensorSum;
+using detail::sum_batch;
+using detail::total_key;
+using detail::TotalKey;
+using detail::TypeKey;
 
 // seq values come in blocks of this many per nextval (the sequence's increment).
 constexpr std::int64_t kSeqBlock = 1'048'576;
@@ -88,34 +72,6 @@ const std::string kAddSensorCounts =
     " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
     " AS d(sensor_id, n, last_threat, last_seen) WHERE s.sensor_id = d.sensor_id";
 
-TotalKey total_key(const domain::Threat& t) {
-  return {t.sensor_id, t.detector_type, static_cast<int>(t.severity), t.threat_type};
-}
-
-BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
-  BatchSums sums;
-  for (const auto& t : threats) {
-    auto ts = to_unix_micros(t.timestamp);
-    auto& rollup = sums.rollups[{floor_to(ts, kMicrosPerHour), total_key(t)}];
-    ++rollup.count;
-    rollup.score_sum += t.threat_score;
-    auto bucket = floor_to(ts, kMicrosPerHour);
-    auto severity = static_cast<int>(t.severity);
-    for (auto* sum :
-         {&sums.fleet[{bucket, severity}], &sums.types[{bucket, t.threat_type, severity}]}) {
-      ++sum->count;
-      sum->score_sum += t.threat_score;
-    }
-    ++sums.totals[total_key(t)];
-    auto& sensor = sums.sensors[t.sensor_id];
-    if (sensor.count++ == 0) sensor.last_threat = sensor.last_seen = INT64_MIN;
-    sensor.last_threat = std::max(sensor.last_threat, ts);
-    // last_seen means "heard from": the receipt time, not the sensor's own clock.
-    sensor.last_seen = std::max(sensor.last_seen, to_unix_micros(t.created_at));
-  }
-  return sums;
-}
-
 // Locks the batch's sensor rows in sensor_id order and reads their locations. Every writer that
 // touches a sensor's counters or rollups locks its row first, in this order, so concurrent
 // batches queue instead of deadlocking. Errc::invalid_input names an unknown sensor.
@@ -135,15 +91,6 @@ Result<std::map<std::string, Place>> lock_sensors(Connection& conn, const BatchS
   for (const auto& id : ids)
     if (!places.contains(id)) return make_error(Errc::invalid_input, "unknown sensor '" + id + "'");
   return places;
-}
-
-void fill_place(domain::Threat& t, const Place& p) {
-  if (!t.latitude || !t.longitude) {
-    t.latitude = p.latitude;
-    t.longitude = p.longitude;
-  }
-  if (!t.city) t.city = p.city;
-  if (!t.country) t.country = p.country;
 }
 
 // The first seq of each block of kSeqBlock rows.

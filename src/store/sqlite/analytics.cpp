@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "store/detail/aggregates.hpp"
 #include "store/sqlite/detail/rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -217,10 +218,7 @@ Result<std::vector<TrendPoint>> SqliteStore::threat_trend(const TrendQuery& quer
       buckets[row.i64(0)][severity_at(row, 1)] += row.i64(2);
     });
     if (!done) return done.error();
-    std::vector<TrendPoint> out;
-    out.reserve(buckets.size());
-    for (const auto& [start, counts] : buckets) out.push_back({from_unix_micros(start), counts});
-    return out;
+    return detail::trend_points(buckets);
   });
 }
 
@@ -234,18 +232,7 @@ Result<ThreatTypeRanking> SqliteStore::top_threat_types(const TimeWindow& window
       types[row.text(0)][severity_at(row, 1)] += row.i64(2);
     });
     if (!done) return done.error();
-    ThreatTypeRanking out;
-    for (auto& [type, counts] : types) {
-      out.total += counts.total();
-      out.top.push_back({type, counts});
-    }
-    // Stable: `types` is ordered by name, which breaks ties.
-    std::stable_sort(out.top.begin(), out.top.end(), [](const auto& x, const auto& y) {
-      return x.counts.total() > y.counts.total();
-    });
-    if (out.top.size() > static_cast<std::size_t>(std::max(limit, 0)))
-      out.top.resize(static_cast<std::size_t>(std::max(limit, 0)));
-    return out;
+    return detail::rank_threat_types(types, limit);
   });
 }
 

@@ -5,40 +5,12 @@
 #include <map>
 #include <tuple>
 
+#include "store/detail/batch_sums.hpp"
 #include "store/sqlite/detail/rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace honeyman::store::detail {
 namespace {
-
-// (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
-using TotalKey = std::tuple<std::string, std::string, int, std::string>;
-using RollupKey = std::pair<std::int64_t, TotalKey>;
-// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
-using FleetKey = std::pair<std::int64_t, int>;
-using TypeKey = std::tuple<std::int64_t, std::string, int>;
-struct RollupSum {
-  std::int64_t count = 0;
-  double score_sum = 0;
-};
-struct SensorSum {
-  std::int64_t count = 0;
-  std::int64_t last_threat = 0, last_seen = 0;  // unix micros
-};
-
-// What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
-struct BatchSums {
-  std::map<RollupKey, RollupSum> rollups;
-  std::map<FleetKey, RollupSum> fleet;
-  std::map<TypeKey, RollupSum> types;
-  std::map<TotalKey, std::int64_t> totals;
-  std::map<std::string, SensorSum> sensors;
-};
-
-struct Place {
-  std::optional<double> latitude, longitude;
-  std::optional<std::string> city, country;
-};
 
 const std::string& insert_threat_sql() {
   static const std::string sql = [] {
@@ -46,32 +18,6 @@ const std::string& insert_threat_sql() {
     return "INSERT INTO threats (" + std::string(columns) + ") VALUES (" + placeholders(28) + ")";
   }();
   return sql;
-}
-
-TotalKey total_key(const domain::Threat& t) {
-  return {t.sensor_id, t.detector_type, static_cast<int>(t.severity), t.threat_type};
-}
-
-BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
-  BatchSums sums;
-  for (const auto& t : threats) {
-    auto ts = to_unix_micros(t.timestamp);
-    auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
-    ++rollup.count;
-    rollup.score_sum += t.threat_score;
-    for (auto* sum : {&sums.fleet[{floor_hour(ts), static_cast<int>(t.severity)}],
-                      &sums.types[{floor_hour(ts), t.threat_type, static_cast<int>(t.severity)}]}) {
-      ++sum->count;
-      sum->score_sum += t.threat_score;
-    }
-    ++sums.totals[total_key(t)];
-    auto& sensor = sums.sensors[t.sensor_id];
-    if (sensor.count++ == 0) sensor.last_threat = sensor.last_seen = INT64_MIN;
-    sensor.last_threat = std::max(sensor.last_threat, ts);
-    // last_seen means "heard from": the receipt time, not the sensor's own clock.
-    sensor.last_seen = std::max(sensor.last_seen, to_unix_micros(t.created_at));
-  }
-  return sums;
 }
 
 // The stored location of every sensor in the batch; Errc::invalid_input names an unknown one.
@@ -89,15 +35,6 @@ Result<std::map<std::string, Place>> batch_places(Connection& conn, const BatchS
     places[sensor_id] = {stmt->opt_f64(0), stmt->opt_f64(1), stmt->opt_text(2), stmt->opt_text(3)};
   }
   return places;
-}
-
-void fill_place(domain::Threat& t, const Place& p) {
-  if (!t.latitude || !t.longitude) {
-    t.latitude = p.latitude;
-    t.longitude = p.longitude;
-  }
-  if (!t.city) t.city = p.city;
-  if (!t.country) t.country = p.country;
 }
 
 void bind_threat(Stmt& stmt, const domain::Threat& t) {

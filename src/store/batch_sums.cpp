@@ -1,0 +1,44 @@
+#include "store/detail/batch_sums.hpp"
+
+#include <algorithm>
+#include <climits>
+
+#include "core/core.hpp"
+
+namespace honeyman::store::detail {
+TotalKey total_key(const domain::Threat& t) {
+  return {t.sensor_id, t.detector_type, static_cast<int>(t.severity), t.threat_type};
+}
+
+BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
+  BatchSums sums;
+  for (const auto& t : threats) {
+    auto ts = to_unix_micros(t.timestamp);
+    auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
+    ++rollup.count;
+    rollup.score_sum += t.threat_score;
+    for (auto* sum : {&sums.fleet[{floor_hour(ts), static_cast<int>(t.severity)}],
+                      &sums.types[{floor_hour(ts), t.threat_type, static_cast<int>(t.severity)}]}) {
+      ++sum->count;
+      sum->score_sum += t.threat_score;
+    }
+    ++sums.totals[total_key(t)];
+    auto& sensor = sums.sensors[t.sensor_id];
+    if (sensor.count++ == 0) sensor.last_threat = sensor.last_seen = INT64_MIN;
+    sensor.last_threat = std::max(sensor.last_threat, ts);
+    // last_seen means "heard from": the receipt time, not the sensor's own clock.
+    sensor.last_seen = std::max(sensor.last_seen, to_unix_micros(t.created_at));
+  }
+  return sums;
+}
+
+void fill_place(domain::Threat& t, const Place& p) {
+  if (!t.latitude || !t.longitude) {
+    t.latitude = p.latitude;
+    t.longitude = p.longitude;
+  }
+  if (!t.city) t.city = p.city;
+  if (!t.country) t.country = p.country;
+}
+
+}  // namespace honeyman::store::detail

@@ -1,0 +1,59 @@
+// What one batch of threats adds to the rollups, totals and sensor counters, summed in memory
+// first so each of those rows is written once per batch: the same arithmetic for both stores.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "domain/domain.hpp"
+
+namespace honeyman::store::detail {
+
+inline constexpr std::int64_t kMicrosPerHour = 3'600'000'000;
+// Start of the hour holding `micros` (rollup bucket key).
+inline std::int64_t floor_hour(std::int64_t micros) {
+  auto r = micros % kMicrosPerHour;
+  return micros - (r < 0 ? r + kMicrosPerHour : r);
+}
+
+// (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
+using TotalKey = std::tuple<std::string, std::string, int, std::string>;
+using RollupKey = std::pair<std::int64_t, TotalKey>;
+// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
+using FleetKey = std::pair<std::int64_t, int>;
+using TypeKey = std::tuple<std::int64_t, std::string, int>;
+struct RollupSum {
+  std::int64_t count = 0;
+  double score_sum = 0;
+};
+struct SensorSum {
+  std::int64_t count = 0;
+  std::int64_t last_threat = 0, last_seen = 0;  // unix micros
+};
+
+// What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
+struct BatchSums {
+  std::map<RollupKey, RollupSum> rollups;
+  std::map<FleetKey, RollupSum> fleet;
+  std::map<TypeKey, RollupSum> types;
+  std::map<TotalKey, std::int64_t> totals;
+  std::map<std::string, SensorSum> sensors;
+};
+
+struct Place {
+  std::optional<double> latitude, longitude;
+  std::optional<std::string> city, country;
+};
+
+TotalKey total_key(const domain::Threat& t);
+// Rollup buckets are UTC clock hours.
+BatchSums sum_batch(const std::vector<domain::Threat>& threats);
+// A threat without its own place takes the sensor's.
+void fill_place(domain::Threat& t, const Place& p);
+
+}  // namespace honeyman::store::detail
