@@ -167,6 +167,12 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_received_at ON dead_letters(received_at);
 )sql";
 
+// The online state last announced on the live feed: the liveness sweep flips it with one
+// conditional UPDATE, so each change is announced once whatever the number of instances.
+constexpr const char* kLiveness = R"sql(
+ALTER TABLE sensors ADD COLUMN announced_online boolean NOT NULL DEFAULT false;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -174,6 +180,7 @@ const std::vector<Migration>& migrations() {
       {1, "users, sessions, refresh and revoked tokens", kAuth},
       {2, "sensors and onboarding tokens", kSensors},
       {3, "threats (partitioned by day), rollups, totals and dead letters", kThreats},
+      {4, "sensors: announced online state (liveness sweep)", kLiveness},
   };
   return all;
 }
