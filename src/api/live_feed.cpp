@@ -98,7 +98,8 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
   auto url = boost::urls::parse_origin_form(request.target());
   std::optional<std::string> token = url ? query_value(*url, "token") : std::nullopt;
   auto authorization = request[beast::http::field::authorization];
-  if (!token && authorization.size() > 7) token = std::string(authorization.substr(7));
+  if (!token && authorization.size() > 7 && beast::iequals(authorization.substr(0, 7), "bearer "))
+    token = std::string(authorization.substr(7));
   if (!token) {
     auto missing = make_error(Errc::unauthorized, "Not authenticated");
     co_await refuse(stream, request, missing);
@@ -109,7 +110,7 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
     co_await refuse(stream, request, claims.error());
     co_return;
   }
-  auto since = query_value(*url, "since");
+  auto since = url ? query_value(*url, "since") : std::nullopt;
   if (since && !normalize_uuid(*since)) {
     std::vector<FieldError> fields;
     fields.push_back(
