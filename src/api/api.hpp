@@ -9,6 +9,7 @@
 
 #include "auth/auth.hpp"
 #include "broker/broker.hpp"
+#include "bus/bus.hpp"
 #include "core/core.hpp"
 #include "http/http.hpp"
 #include "ingest/ingest.hpp"
@@ -47,6 +48,48 @@ struct Services {
   ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
   // Answers of GET /sensors (set by the sensor routes); writes to sensors clear it.
   std::shared_ptr<detail::ResponseCache> sensor_list_cache{};
+  bus::EventBus* bus = nullptr;        // set by serve (for /ready)
+};
+
+// ---------------------------------------------------------------------------------------------
+// The WebSocket live feed (SPEC §2 WebSocket): GET <prefix>/ws?token=<access token>[&since=<id>].
+struct LiveConfig {
+  std::chrono::seconds heartbeat_interval{30};  // WS_HEARTBEAT_INTERVAL: {"type":"heartbeat"}
+  std::size_t send_queue_limit = 1024;  // WS_SEND_QUEUE_LIMIT: messages waiting for one client;
+                                        // beyond it the client is dropped (close 1013)
+  int replay_limit = 1000;              // WS_REPLAY_LIMIT: threats replayed after ?since=
+  std::chrono::seconds idle_timeout{30};  // WS_IDLE_TIMEOUT: a ping after half of it, dropped
+                                          // after all of it without any frame from the client
+  std::size_t max_message_bytes = 64 * 1024;  // larger client messages close the socket
+};
+
+struct LiveCounters {
+  std::size_t connections = 0;
+  std::uint64_t delivered = 0;        // frames queued to clients
+  std::uint64_t dropped_clients = 0;  // clients dropped for a full send queue
+};
+
+// Owns every WebSocket client of this instance and feeds them from the bus. Thread-safe.
+class LiveFeed {
+ public:
+  // Keeps references to `services`, `bus` and `io`; they must outlive it.
+  LiveFeed(LiveConfig config, Services& services, bus::EventBus& bus, boost::asio::io_context& io);
+  ~LiveFeed();
+  LiveFeed(const LiveFeed&) = delete;
+  LiveFeed& operator=(const LiveFeed&) = delete;
+
+  // The handler for http::Server::add_upgrade(prefix + "/ws", ...).
+  http::UpgradeHandler handler();
+  // Subscribes to the bus and starts the heartbeat and token-check timers.
+  void start();
+  // Closes every client (1001 going away) and stops the timers.
+  void shutdown();
+  LiveCounters counters() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
 };
 
 // Registers every route with its access rule on `router`.

@@ -19,6 +19,11 @@ asio::awaitable<Response> ready(Services& s) {
     checks["mqtt"] = up ? "ok" : "disconnected (reconnecting)";
     all_ok = all_ok && up;
   }
+  if (s.bus) {  // Redis: the subscription that brings other instances' events
+    bool up = s.bus->connected();
+    checks["redis"] = up ? "ok" : "disconnected (reconnecting)";
+    all_ok = all_ok && up;
+  }
   co_return http::json_response(
       all_ok ? http::Status::ok : http::Status::service_unavailable,
       json::object{{"status", all_ok ? "ready" : "not_ready"}, {"checks", std::move(checks)}});

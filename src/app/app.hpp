@@ -35,6 +35,10 @@ struct AppConfig {
   ingest::PipelineConfig ingest;
   broker::BrokerConfig broker;  // MQTT_*; broker.enabled() false: MQTT off
   ingest::MqttIngestConfig mqtt;
+  bus::BusConfig bus;      // REDIS_URL: Redis pub/sub; unset: in-process
+  api::LiveConfig live;    // WS_*: the WebSocket live feed
+  // SENSOR_SWEEP_INTERVAL: how often online/offline changes are looked for and announced.
+  std::chrono::seconds sensor_sweep_interval{5};
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

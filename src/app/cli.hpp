@@ -21,6 +21,8 @@ void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 // `dead-letters`, `simulate`.
 void add_ingest_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_simulate_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+// `ws-load`: the WebSocket load tool (bench/ws-bench); needs no configuration.
+void add_ws_load_command(CLI::App& cli, int& exit_code);
 
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);

@@ -24,7 +24,8 @@ const std::vector<std::string>& known_settings() {
       "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
       "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE", "MQTT_CLIENT_ID",
       "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL", "ROLLUP_RETENTION_DAYS",
-      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS", "SENSORS_CACHE_MS"};
+      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS", "SENSORS_CACHE_MS", "WS_SEND_QUEUE_LIMIT",
+      "WS_REPLAY_LIMIT", "WS_IDLE_TIMEOUT", "SENSOR_SWEEP_INTERVAL"};
   return keys;
 }
 
@@ -174,6 +175,15 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
   c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
   c.ingest.queue_capacity = static_cast<std::size_t>(r.integer("INGEST_QUEUE_CAPACITY", 100'000, 1000, 100'000'000));
+  c.bus.redis_url = s.get_or("REDIS_URL", "");
+  if (!c.bus.redis_url.empty() && !c.bus.redis_url.starts_with("redis://"))
+    return make_error(Errc::invalid_input, "REDIS_URL must start with redis://");
+  c.live.heartbeat_interval = std::chrono::seconds(r.integer("WS_HEARTBEAT_INTERVAL", 30, 1, 86400));
+  c.live.send_queue_limit =
+      static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_LIMIT", 1024, 1, 1'000'000));
+  c.live.replay_limit = static_cast<int>(r.integer("WS_REPLAY_LIMIT", 1000, 0, 100'000));
+  c.live.idle_timeout = std::chrono::seconds(r.integer("WS_IDLE_TIMEOUT", 30, 2, 3600));
+  c.sensor_sweep_interval = std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
   auto mqtt = load_mqtt(s, r, c);
   if (r.error) return *r.error;
   if (!mqtt) return mqtt.error();

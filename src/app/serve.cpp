@@ -113,6 +113,30 @@ asio::awaitable<void> retention_loop(api::Services& s, const AppConfig& c) {
   }
 }
 
+// Liveness: announces every online/offline change on the bus. The store flips each sensor's
+// announced state with a conditional update, so with several instances each change goes out once.
+asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus, std::chrono::seconds every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(every);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto now = s.clock.now();
+    auto online_since = now - 3 * s.config.heartbeat_interval;
+    auto changes = co_await run_blocking(s.pool, [&] { return s.store.sweep_sensor_status(online_since); });
+    if (!changes) {
+      spdlog::warn("sensor status sweep failed: {}", changes.error().message);
+      continue;
+    }
+    bus::EventBatch events;
+    for (const auto& c : *changes) {
+      spdlog::info("sensor {} is now {}", c.sensor_id, c.is_online ? "online" : "offline");
+      events.push_back(bus::sensor_status_event(c.sensor_id, c.is_online, c.last_heartbeat, now));
+    }
+    if (!events.empty()) bus.publish(std::move(events));
+  }
+}
+
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -131,8 +155,14 @@ int run_serve(const AppConfig& config) {
   BlockingPool pool(static_cast<std::size_t>(config.store_threads));
   auth::AuthService auth(config.auth, **store, system_clock());
   if (auto r = auth.refresh_revocations(); !r) spdlog::warn("revocations: {}", r.error().message);
-  ingest::Pipeline pipeline(config.ingest, **store);
+  auto bus = bus::make_bus(config.bus);
+  if (!bus) {
+    spdlog::critical("cannot set up the event bus: {}", bus.error().message);
+    return 1;
+  }
+  ingest::Pipeline pipeline(config.ingest, **store, bus->get());
   api::Services services{config.api, **store, pool, auth, pipeline, system_clock()};
+  if (!config.bus.redis_url.empty()) services.bus = bus->get();
   std::unique_ptr<broker::Admin> broker_admin;
   std::unique_ptr<ingest::MqttIngest> mqtt;
   if (config.broker.enabled()) {
@@ -166,7 +196,11 @@ int run_serve(const AppConfig& config) {
                      port.error().message);
     return 1;
   }
+  api::LiveFeed live(config.live, services, **bus, io);
+  server.add_upgrade(config.api.prefix + "/ws", live.handler());
+  live.start();
   server.start();
+  asio::co_spawn(io, sweep_sensors(services, **bus, config.sensor_sweep_interval), asio::detached);
   asio::co_spawn(io, poll_revocations(services, config.revocation_poll), asio::detached);
   asio::co_spawn(io, maintain_store(services, config.store_maintenance_interval), asio::detached);
   if (broker_admin)
@@ -179,6 +213,7 @@ int run_serve(const AppConfig& config) {
     if (ec) return;
     spdlog::info("signal {}: no longer accepting; finishing in-flight requests", signal);
     if (mqtt) mqtt->stop_consuming();
+    live.shutdown();
     server.shutdown(config.shutdown_grace, [&] {
       if (mqtt) mqtt->stop();  // drains what was received, commits it
       pipeline.stop();
@@ -192,6 +227,9 @@ int run_serve(const AppConfig& config) {
   spdlog::info("honeyman {} listening on http://{}:{} (store {}, {} io threads, ready in {} ms)",
                config.api.version, config.http.host, *port, redact_url(config.store.database_url),
                io_thread_count(config), ms.count());
+  spdlog::info("event bus: {}", config.bus.redis_url.empty()
+                                    ? std::string("in-process (REDIS_URL is not set)")
+                                    : "Redis " + redact_url(config.bus.redis_url));
   if (mqtt)
     spdlog::info("MQTT ingest on: {}:{}{}, topics honeyman/sensors/+/threats|heartbeat|status",
                  config.broker.host, config.broker.port,
@@ -207,6 +245,7 @@ int run_serve(const AppConfig& config) {
   for (auto& t : threads) t.join();
   if (mqtt) mqtt->stop();
   pipeline.stop();
+  (*bus)->stop();
   pool.stop();
   return 0;
 }

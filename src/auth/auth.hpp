@@ -101,6 +101,9 @@ class AuthService {
   Status logout(const AccessClaims& claims);
   // Verifies signature, expiry, type and revocation.
   Result<AccessClaims> authenticate_bearer(std::string_view token);
+  // Whether claims accepted earlier have been revoked since (logout, user disabled); in memory,
+  // for long-lived connections (WebSocket) to re-check.
+  bool is_revoked(const AccessClaims& claims) const { return revocations_.is_revoked(claims); }
   // The sensor_id owning `api_key`, or Errc::unauthorized. Cached for api_key_cache_ttl.
   Result<std::string> authenticate_api_key(std::string_view api_key);
   // The cached answer for `api_key`, without touching the store (callers on network threads

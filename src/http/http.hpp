@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -134,6 +135,13 @@ Status http_status(Errc code);
 // than application/json (parameters such as charset allowed) is Errc::bad_request.
 Result<boost::json::value> parse_json_body(const Request& request);
 
+// An Upgrade endpoint (WebSocket): the HTTP session hands over its connection and the request
+// that asked for the upgrade; the handler answers (101 or a refusal) and owns the connection
+// from then on. It runs on the connection's strand. Rate limits and routing do not apply; the
+// handler authenticates itself. The server's graceful shutdown does not wait for it.
+using UpgradeHandler = std::function<boost::asio::awaitable<void>(
+    boost::beast::tcp_stream stream, Request request, std::string client_address)>;
+
 // ---------------------------------------------------------------------------------------------
 class Server {
  public:
@@ -149,6 +157,9 @@ class Server {
   // Binds (SO_REUSEADDR) and listens; returns the bound port. Errc::unavailable when the address
   // is taken, Errc::invalid_input when `host` does not resolve.
   Result<std::uint16_t> listen();
+  // Upgrade requests (`Connection: upgrade`, `Upgrade: websocket`) to `path` (exact, without the
+  // query) go to `handler`. Call before start().
+  void add_upgrade(std::string path, UpgradeHandler handler);
   // Starts accepting on the io_context (returns at once).
   void start();
   // Graceful stop: stop accepting (new connections are refused), close idle keep-alive

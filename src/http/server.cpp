@@ -17,6 +17,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
 #include <mutex>
 #include <unordered_set>
 
@@ -142,6 +144,16 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;  // guards connections
   std::unordered_set<std::shared_ptr<Connection>> connections;
+  std::vector<std::pair<std::string, UpgradeHandler>> upgrades;  // set before start()
+
+  const UpgradeHandler* upgrade_for(const Request& request) const {
+    if (upgrades.empty() || !beast::websocket::is_upgrade(request)) return nullptr;
+    auto target = boost::urls::parse_origin_form(request.target());
+    if (!target) return nullptr;
+    for (const auto& [path, handler] : upgrades)
+      if (target->encoded_path() == path) return &handler;
+    return nullptr;
+  }
 };
 
 asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
@@ -176,6 +188,12 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
       refused = read.refusal.has_value();
       if (refused) co_await send(stream, *read.refusal, head);
       break;
+    }
+    if (const auto* upgrade = upgrade_for(*read.request)) {
+      untrack(conn);
+      stream.expires_never();
+      co_await (*upgrade)(std::move(stream), std::move(*read.request), client);
+      co_return;
     }
     auto response = co_await pipeline.handle(*read.request, client);
     const bool keep = read.request->keep_alive() && !stopping;
@@ -352,6 +370,10 @@ Result<std::uint16_t> Server::listen() {
                                              ec.message());
   }
   return acceptor.local_endpoint().port();
+}
+
+void Server::add_upgrade(std::string path, UpgradeHandler handler) {
+  impl_->upgrades.emplace_back(std::move(path), std::move(handler));
 }
 
 void Server::start() {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "broker/broker.hpp"
+#include "bus/bus.hpp"
 #include "core/core.hpp"
 #include "domain/domain.hpp"
 #include "store/store.hpp"
@@ -45,7 +46,9 @@ struct PipelineCounters {
 
 class Pipeline {
  public:
-  Pipeline(PipelineConfig config, store::Store& store);
+  // With a `bus`, every committed threat is published to it after its transaction commits (never
+  // before), one batch per transaction; the bus must outlive the Pipeline.
+  Pipeline(PipelineConfig config, store::Store& store, bus::EventBus* bus = nullptr);
   ~Pipeline();  // stop()s
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -84,10 +87,12 @@ class Pipeline {
   void run();
   std::vector<Submission> take_batch();
   void commit(std::vector<Submission> batch);
+  void publish(const std::vector<domain::Threat>& stored);
   StoredThreats insert_with_retry(std::vector<domain::Threat> threats);
 
   PipelineConfig config_;
   store::Store& store_;
+  bus::EventBus* bus_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Submission> queue_;

@@ -5,8 +5,8 @@
 
 namespace honeyman::ingest {
 
-Pipeline::Pipeline(PipelineConfig config, store::Store& store)
-    : config_(config), store_(store), writer_([this] { run(); }) {}
+Pipeline::Pipeline(PipelineConfig config, store::Store& store, bus::EventBus* bus)
+    : config_(config), store_(store), bus_(bus), writer_([this] { run(); }) {}
 
 Pipeline::~Pipeline() { stop(); }
 
@@ -90,6 +90,17 @@ StoredThreats Pipeline::insert_with_retry(std::vector<domain::Threat> threats) {
   }
 }
 
+// Serialised here, once per threat, on the writer thread; the bus hands the frames on without
+// blocking. The commit time in each event is what delivery latency is measured from.
+void Pipeline::publish(const std::vector<domain::Threat>& stored) {
+  if (!bus_ || stored.empty()) return;
+  auto committed_at = system_clock().now();
+  bus::EventBatch events;
+  events.reserve(stored.size());
+  for (const auto& t : stored) events.push_back(bus::threat_event(t, committed_at));
+  bus_->publish(std::move(events));
+}
+
 void Pipeline::commit(std::vector<Submission> batch) {
   std::vector<domain::Threat> all;
   for (auto& s : batch)
@@ -113,6 +124,7 @@ void Pipeline::commit(std::vector<Submission> batch) {
     for (auto& s : batch) s.done(stored.error());
     return;
   }
+  publish(*stored);
   auto it = stored->begin();
   for (auto& s : batch) {
     auto end = it + static_cast<std::ptrdiff_t>(s.threats.size());

@@ -73,6 +73,13 @@ struct SensorQuery {
   int page_size = 50;
 };
 
+// A sensor whose derived online state changed since it was last announced (sweep_sensor_status).
+struct SensorStatusChange {
+  std::string sensor_id;
+  bool is_online = false;
+  std::optional<Timestamp> last_heartbeat;
+};
+
 struct SensorPage {
   std::vector<domain::Sensor> sensors;  // newest first (created_at desc)
   std::int64_t total = 0;
@@ -250,6 +257,10 @@ class Store {
       const std::vector<domain::Heartbeat>& heartbeats) = 0;
   virtual Status apply_registration(const domain::Registration& registration, Timestamp now) = 0;
   virtual Result<domain::SensorStats> sensor_stats(std::string_view sensor_id, Timestamp now) = 0;
+  // Liveness sweep: every sensor whose state (online = last_seen >= online_since) differs from
+  // the state last announced is switched, atomically, and returned. Under concurrent sweeps (any
+  // number of instances) each change is returned by exactly one call.
+  virtual Result<std::vector<SensorStatusChange>> sweep_sensor_status(Timestamp online_since) = 0;
 
   // Threats. insert_threats stores the batch in one transaction: a threat without a location
   // takes its sensor's last known one; hourly rollups, the sensor's counters and last_seen are
@@ -258,6 +269,10 @@ class Store {
   virtual Result<std::vector<domain::Threat>> insert_threats(
       std::vector<domain::Threat> threats) = 0;
   virtual Result<domain::Threat> find_threat(std::string_view id) = 0;
+  // At most `limit` threats with an id greater than `after_id`, in id order (UUID v7: receipt
+  // order), for the WebSocket replay. Errc::invalid_input when `after_id` is not a UUID.
+  virtual Result<std::vector<domain::Threat>> threats_after(std::string_view after_id,
+                                                            int limit) = 0;
   virtual Result<ThreatPage> query_threats(const ThreatQuery& query) = 0;
   virtual Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
                                                     std::optional<std::string> notes,

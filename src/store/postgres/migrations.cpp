@@ -213,6 +213,12 @@ UPDATE threat_totals_fleet f SET expired = e.n
   WHERE f.severity = e.severity;
 )sql";
 
+// The online state last announced on the live feed: the liveness sweep flips it with one
+// conditional UPDATE, so each change is announced once whatever the number of instances.
+constexpr const char* kLiveness = R"sql(
+ALTER TABLE sensors ADD COLUMN announced_online boolean NOT NULL DEFAULT false;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -222,6 +228,7 @@ const std::vector<Migration>& migrations() {
       {3, "threats (partitioned by day), rollups, totals and dead letters", kThreats},
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
       {5, "expired fleet totals by severity", kFleetExpired},
+      {6, "sensors: announced online state (liveness sweep)", kLiveness},
   };
   return all;
 }

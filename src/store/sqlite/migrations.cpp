@@ -202,6 +202,12 @@ UPDATE threat_totals_fleet SET expired =
   (SELECT coalesce(sum(t.expired), 0) FROM threat_totals t WHERE t.severity = threat_totals_fleet.severity);
 )sql";
 
+// The online state last announced on the live feed: the liveness sweep flips it with one
+// conditional UPDATE, so each change is announced once.
+constexpr const char* kLiveness = R"sql(
+ALTER TABLE sensors ADD COLUMN announced_online INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -211,6 +217,7 @@ const std::vector<Migration>& migrations() {
       {3, "threats, rollups, totals and dead letters", kThreats},
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
       {5, "expired fleet totals by severity", kFleetExpired},
+      {6, "sensors: announced online state (liveness sweep)", kLiveness},
   };
   return all;
 }

@@ -1,0 +1,281 @@
+// GET <prefix>/ws: the WebSocket live feed. The handshake is authenticated (a bad or missing
+// token is answered 401 and never upgraded); then the client gets `welcome`, an optional replay
+// (?since=<threat id>), and every bus event its filter allows, until it leaves, falls behind
+// (dropped with 1013), or its token expires or is revoked (1008).
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+
+#include "api/detail/common.hpp"
+#include "api/detail/live_client.hpp"
+
+namespace honeyman::api {
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace websocket = beast::websocket;
+using detail::Frame;
+using detail::LiveClient;
+using ClientPtr = std::shared_ptr<LiveClient>;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto kTokenCheck = std::chrono::seconds(1);
+// The kernel's send buffer per socket. Left to autotuning it grows to megabytes, which would
+// hide a client that stopped reading from the bounded queue for a long time (and cost memory
+// at tens of thousands of sockets); a few frames' worth in flight is all a live feed needs.
+constexpr int kSocketSendBuffer = 64 * 1024;
+
+Frame frame_of(const json::object& o) {
+  return std::make_shared<const std::string>(json::serialize(o));
+}
+
+std::optional<std::string> query_value(const boost::urls::url_view& url, std::string_view key) {
+  auto it = url.params().find(key);
+  if (it == url.params().end()) return std::nullopt;
+  return std::string((*it).value);
+}
+
+}  // namespace
+
+struct LiveFeed::Impl : std::enable_shared_from_this<Impl> {
+  Impl(LiveConfig c, Services& s, bus::EventBus& b, asio::io_context& context)
+      : config(c), services(s), bus(b), io(context), timer(context) {}
+
+  asio::awaitable<void> session(beast::tcp_stream stream, http::Request request,
+                                std::string client);
+  asio::awaitable<void> refuse(beast::tcp_stream& stream, const http::Request& request,
+                               const Error& error);
+  asio::awaitable<bool> replay(const ClientPtr& client, const std::string& since);
+  asio::awaitable<void> read_loop(const ClientPtr& client);
+  void on_text(const ClientPtr& client, std::string_view text);
+  void add(const ClientPtr& c) {
+    std::lock_guard lock(mutex);
+    clients.insert(c);
+  }
+  void remove(const ClientPtr& c) {
+    std::lock_guard lock(mutex);
+    clients.erase(c);
+  }
+  void deliver(const bus::EventBatch& events);
+  asio::awaitable<void> tick(std::shared_ptr<Impl> self);
+  void check_tokens();
+  void heartbeat();
+
+  LiveConfig config;
+  Services& services;
+  bus::EventBus& bus;
+  asio::io_context& io;
+  asio::steady_timer timer;
+  std::uint64_t subscription = 0;
+  mutable std::mutex mutex;  // guards clients
+  std::unordered_set<ClientPtr> clients;
+  std::atomic<std::uint64_t> delivered{0}, dropped{0};
+  std::atomic<bool> stopping{false};
+};
+
+asio::awaitable<void> LiveFeed::Impl::refuse(beast::tcp_stream& stream,
+                                             const http::Request& request, const Error& error) {
+  auto response = http::error_response(error);
+  response.version(request.version());
+  response.keep_alive(false);
+  response.prepare_payload();
+  stream.expires_after(std::chrono::seconds(10));
+  co_await beast::http::async_write(stream, response, kTuple);
+  boost::system::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Request request,
+                                              std::string client_address) {
+  auto url = boost::urls::parse_origin_form(request.target());
+  std::optional<std::string> token = url ? query_value(*url, "token") : std::nullopt;
+  auto authorization = request[beast::http::field::authorization];
+  if (!token && authorization.size() > 7 && beast::iequals(authorization.substr(0, 7), "bearer "))
+    token = std::string(authorization.substr(7));
+  if (!token) {
+    auto missing = make_error(Errc::unauthorized, "Not authenticated");
+    co_await refuse(stream, request, missing);
+    co_return;
+  }
+  auto claims = services.auth.authenticate_bearer(*token);
+  if (!claims) {
+    co_await refuse(stream, request, claims.error());
+    co_return;
+  }
+  auto since = url ? query_value(*url, "since") : std::nullopt;
+  if (since && !normalize_uuid(*since)) {
+    std::vector<FieldError> fields;
+    fields.push_back(
+        FieldError{{"query", "since"}, "Input should be a valid UUID", "uuid_parsing"});
+    auto invalid = validation_error(std::move(fields));
+    co_await refuse(stream, request, invalid);
+    co_return;
+  }
+  boost::system::error_code ignored;
+  stream.socket().set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ignored);
+  auto client =
+      std::make_shared<LiveClient>(std::move(stream), std::move(*claims), config.send_queue_limit);
+  auto& ws = client->socket();
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.idle_timeout = config.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "honeyman"); }));
+  ws.read_message_max(config.max_message_bytes);
+  auto [ec] = co_await ws.async_accept(request, kTuple);
+  if (ec) co_return;
+  spdlog::debug("ws: {} connected ({})", client->claims().username, client_address);
+  client->send(frame_of({{"type", "welcome"},
+                         {"message", "Connected to the Honeyman live feed"},
+                         {"version", services.config.version}}));
+  if (since) client->hold();  // subscribed before the replay reads the store: no gap
+  add(client);
+  if (!since || co_await replay(client, *normalize_uuid(*since))) co_await read_loop(client);
+  remove(client);
+  spdlog::debug("ws: {} disconnected", client->claims().username);
+}
+
+// Replays the stored threats after `since`, then lets the held live events through, minus the
+// ones the replay already sent: no gap and no duplicate at the seam.
+asio::awaitable<bool> LiveFeed::Impl::replay(const ClientPtr& client, const std::string& since) {
+  const int limit = config.replay_limit;
+  auto stored = co_await run_blocking(services.pool,
+                                      [&] { return services.store.threats_after(since, limit); });
+  std::vector<Frame> frames;
+  std::unordered_set<std::string> ids;
+  if (stored) {
+    for (const auto& t : *stored) {
+      auto event = bus::threat_event(t, t.created_at);
+      frames.push_back(event->frame);
+      ids.insert(t.id);
+    }
+  } else {
+    spdlog::warn("ws: replay failed: {}", stored.error().message);
+  }
+  if (!client->release(frames, ids)) ++dropped;
+  co_return true;
+}
+
+asio::awaitable<void> LiveFeed::Impl::read_loop(const ClientPtr& client) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await client->socket().async_read(buffer, kTuple);
+    if (ec) break;
+    if (client->socket().got_text())
+      on_text(client, std::string_view(static_cast<const char*>(buffer.data().data()), n));
+    buffer.consume(buffer.size());
+  }
+}
+
+// {"type":"subscribe","filter":{...}} replaces the client's filter (answered "subscribed");
+// anything else is echoed back.
+void LiveFeed::Impl::on_text(const ClientPtr& client, std::string_view text) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(text, ec);
+  const json::object* o = !ec && parsed.is_object() ? &parsed.as_object() : nullptr;
+  auto* type = o ? o->if_contains("type") : nullptr;
+  if (!type || !type->is_string() || type->as_string() != "subscribe") {
+    client->send(frame_of({{"type", "echo"}, {"data", text}}));
+    return;
+  }
+  auto* filter_json = o->if_contains("filter");
+  auto filter = filter_json ? detail::parse_filter(*filter_json) : Result<detail::LiveFilter>();
+  if (!filter) {
+    client->send(frame_of({{"type", "error"}, {"detail", filter.error().message}}));
+    return;
+  }
+  client->set_filter(*filter);
+  client->send(frame_of({{"type", "subscribed"},
+                         {"filter", filter_json ? *filter_json : json::value(json::object{})}}));
+}
+
+void LiveFeed::Impl::deliver(const bus::EventBatch& events) {
+  std::lock_guard lock(mutex);
+  for (const auto& c : clients) {
+    if (!c->deliver(events)) ++dropped;
+  }
+  delivered += events.size() * clients.size();
+}
+
+// Tokens are checked every second (expiry, and revocations: this instance's at once, other
+// instances' within the revocation poll); heartbeats go out every heartbeat_interval.
+asio::awaitable<void> LiveFeed::Impl::tick(std::shared_ptr<Impl> self) {
+  auto next_heartbeat = std::chrono::steady_clock::now() + config.heartbeat_interval;
+  while (!stopping) {
+    timer.expires_after(kTokenCheck);
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec || stopping) co_return;
+    check_tokens();
+    if (std::chrono::steady_clock::now() >= next_heartbeat) {
+      heartbeat();
+      next_heartbeat += config.heartbeat_interval;
+    }
+  }
+  (void)self;
+}
+
+void LiveFeed::Impl::check_tokens() {
+  auto now = services.clock.now();
+  std::lock_guard lock(mutex);
+  for (const auto& c : clients) {
+    if (c->closing()) continue;
+    if (c->claims().expires_at <= now)
+      c->close(websocket::close_code::policy_error, "token expired");
+    else if (services.auth.is_revoked(c->claims()))
+      c->close(websocket::close_code::policy_error, "token revoked");
+  }
+}
+
+void LiveFeed::Impl::heartbeat() {
+  std::lock_guard lock(mutex);
+  auto frame = frame_of({{"type", "heartbeat"},
+                         {"timestamp", format_timestamp(services.clock.now())},
+                         {"connections", clients.size()}});
+  for (const auto& c : clients)
+    if (!c->send(frame)) ++dropped;
+}
+
+LiveFeed::LiveFeed(LiveConfig config, Services& services, bus::EventBus& bus, asio::io_context& io)
+    : impl_(std::make_shared<Impl>(config, services, bus, io)) {}
+
+LiveFeed::~LiveFeed() {
+  impl_->stopping = true;
+  if (impl_->subscription) impl_->bus.unsubscribe(impl_->subscription);
+}
+
+http::UpgradeHandler LiveFeed::handler() {
+  return [impl = impl_](beast::tcp_stream stream, http::Request request,
+                        std::string client) -> asio::awaitable<void> {
+    return impl->session(std::move(stream), std::move(request), std::move(client));
+  };
+}
+
+void LiveFeed::start() {
+  impl_->subscription =
+      impl_->bus.subscribe([impl = impl_.get()](const bus::EventBatch& e) { impl->deliver(e); });
+  asio::co_spawn(impl_->timer.get_executor(), impl_->tick(impl_), asio::detached);
+}
+
+void LiveFeed::shutdown() {
+  impl_->stopping = true;
+  asio::post(impl_->timer.get_executor(), [impl = impl_] { impl->timer.cancel(); });
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& c : impl_->clients)
+    c->close(websocket::close_code::going_away, "server shutting down");
+}
+
+LiveCounters LiveFeed::counters() const {
+  std::lock_guard lock(impl_->mutex);
+  return LiveCounters{impl_->clients.size(), impl_->delivered.load(), impl_->dropped.load()};
+}
+
+}  // namespace honeyman::api

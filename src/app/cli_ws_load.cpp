@@ -1,0 +1,326 @@
+// `honeyman ws-load`: a WebSocket load generator for the live feed. Opens N authenticated
+// connections spread over several 127.0.0.x source addresses (each address has its own ~28k
+// ephemeral ports), optionally drives ingest at a fixed rate over HTTP as a sensor, and measures
+// per-message delivery latency: receive time minus the commit time that each threat message
+// carries in its top-level "timestamp". Prints one summary table.
+#include <sys/resource.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "app/cli.hpp"
+
+namespace honeyman::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct LoadArgs {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string prefix = "/api/v2";
+  std::string token;  // access token; or --user with the password on stdin
+  std::string user;
+  int clients = 1000;
+  int slow = 0;       // of which this many never read
+  int sources = 4;    // 127.0.0.1 .. 127.0.0.<sources>
+  int duration = 10;  // seconds of measurement after everyone is connected
+  int rate = 0;       // threats/s posted as a sensor (needs --api-key)
+  std::string api_key;
+  int threads = 1;
+  int server_pid = 0;   // to report the server's RSS per connection
+  int ingest_port = 0;  // where --rate posts (another instance); default --port
+};
+
+// Latency histogram in 100 µs buckets up to 10 s (the last bucket takes everything above).
+struct Histogram {
+  static constexpr std::size_t kBuckets = 100'000;
+  std::vector<std::atomic<std::uint64_t>> buckets =
+      std::vector<std::atomic<std::uint64_t>>(kBuckets);
+  std::atomic<std::uint64_t> count{0};
+  void add(std::int64_t micros) {
+    auto b = static_cast<std::size_t>(std::clamp<std::int64_t>(micros / 100, 0, kBuckets - 1));
+    buckets[b].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+  }
+  double percentile_ms(double p) const {
+    auto total = count.load();
+    if (total == 0) return 0;
+    auto target = static_cast<std::uint64_t>(p * static_cast<double>(total));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      seen += buckets[i].load(std::memory_order_relaxed);
+      if (seen > target) return static_cast<double>(i + 1) / 10.0;
+    }
+    return kBuckets / 10.0;
+  }
+};
+
+struct Stats {
+  std::atomic<int> connected{0}, failed{0}, closed{0}, in_progress{0};
+  std::atomic<std::uint64_t> messages{0}, threats{0};
+  std::atomic<bool> measuring{false};
+  Histogram latency;
+};
+
+// The commit time is the frame's top-level "timestamp", its last member.
+std::optional<Timestamp> commit_time(std::string_view frame) {
+  auto at = frame.rfind("\"timestamp\":\"");
+  if (at == std::string_view::npos) return std::nullopt;
+  auto start = at + 13;
+  auto end = frame.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return parse_timestamp(frame.substr(start, end - start));
+}
+
+asio::awaitable<void> run_client(const LoadArgs& a, Stats& stats, int index, std::string target) {
+  auto ex = co_await asio::this_coro::executor;
+  const bool slow = index < a.slow;
+  tcp::socket socket(ex);
+  boost::system::error_code ec;
+  socket.open(tcp::v4(), ec);
+  if (slow) socket.set_option(asio::socket_base::receive_buffer_size(4096), ec);
+  auto source = "127.0.0." + std::to_string(1 + index % a.sources);
+  socket.bind(tcp::endpoint(asio::ip::make_address(source), 0), ec);
+  if (!ec)
+    std::tie(ec) = co_await socket.async_connect(
+        tcp::endpoint(asio::ip::make_address(a.host), static_cast<std::uint16_t>(a.port)), kTuple);
+  websocket::stream<tcp::socket> ws(std::move(socket));
+  if (!ec) std::tie(ec) = co_await ws.async_handshake(a.host, target, kTuple);
+  --stats.in_progress;
+  if (ec) {
+    ++stats.failed;
+    co_return;
+  }
+  ++stats.connected;
+  beast::flat_buffer buffer;
+  if (slow) {  // holds the connection and never reads
+    asio::steady_timer forever(ex, std::chrono::hours(24));
+    co_await forever.async_wait(kTuple);
+    co_return;
+  }
+  for (;;) {
+    auto [rec, n] = co_await ws.async_read(buffer, kTuple);
+    if (rec) break;
+    auto now = system_clock().now();
+    std::string_view frame(static_cast<const char*>(buffer.data().data()), n);
+    if (stats.measuring.load(std::memory_order_relaxed)) {
+      stats.messages.fetch_add(1, std::memory_order_relaxed);
+      if (frame.starts_with("{\"type\":\"threat\""))
+        if (auto committed = commit_time(frame)) {
+          stats.threats.fetch_add(1, std::memory_order_relaxed);
+          stats.latency.add((now - *committed).count());
+        }
+    }
+    buffer.consume(n);
+  }
+  ++stats.closed;
+}
+
+// Starts the clients, at most 256 handshakes at a time (a burst of 50k SYNs overflows backlogs).
+asio::awaitable<void> connect_all(const LoadArgs& a, Stats& stats, std::string target) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer pause(ex);
+  for (int i = 0; i < a.clients; ++i) {
+    while (stats.in_progress.load() >= 256) {
+      pause.expires_after(std::chrono::milliseconds(1));
+      co_await pause.async_wait(kTuple);
+    }
+    ++stats.in_progress;
+    asio::co_spawn(ex, run_client(a, stats, i, target), asio::detached);
+  }
+}
+
+Result<std::string> http_post(const LoadArgs& a, beast::tcp_stream& stream,
+                              const std::string& target, const std::string& body,
+                              const std::string& api_key) {
+  beast::http::request<beast::http::string_body> req{beast::http::verb::post, target, 11};
+  req.set(beast::http::field::host, a.host);
+  req.set(beast::http::field::content_type, "application/json");
+  if (!api_key.empty()) req.set("X-API-Key", api_key);
+  req.body() = body;
+  req.prepare_payload();
+  boost::system::error_code ec;
+  beast::http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  if (!ec) beast::http::read(stream, buffer, res, ec);
+  if (ec) return make_error(Errc::unavailable, ec.message());
+  if (res.result_int() >= 300)
+    return make_error(Errc::unavailable,
+                      "HTTP " + std::to_string(res.result_int()) + ": " + res.body());
+  return res.body();
+}
+
+Result<std::string> login(const LoadArgs& a, const std::string& password) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  boost::system::error_code ec;
+  stream.connect(tcp::endpoint(asio::ip::make_address(a.host), static_cast<std::uint16_t>(a.port)),
+                 ec);
+  if (ec) return make_error(Errc::unavailable, "cannot connect: " + ec.message());
+  auto body = json::serialize(json::object{{"username", a.user}, {"password", password}});
+  auto answer = http_post(a, stream, a.prefix + "/auth/login", body, "");
+  if (!answer) return answer.error();
+  boost::system::error_code pec;
+  auto parsed = json::parse(*answer, pec);
+  if (pec) return make_error(Errc::internal, "login answer is not JSON");
+  return std::string(parsed.at("token").at("access_token").as_string());
+}
+
+// Posts `rate` threats/s in batches every 10 ms over one keep-alive connection; counts commits.
+void drive_ingest(const LoadArgs& a, std::atomic<bool>& stop, std::atomic<std::uint64_t>& stored) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  boost::system::error_code ec;
+  auto port = static_cast<std::uint16_t>(a.ingest_port ? a.ingest_port : a.port);
+  stream.connect(tcp::endpoint(asio::ip::make_address(a.host), port), ec);
+  if (ec) return;
+  auto start = std::chrono::steady_clock::now();
+  std::uint64_t sent = 0;
+  while (!stop) {
+    auto due = static_cast<std::uint64_t>(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * a.rate);
+    if (due <= sent) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    auto n = std::min<std::uint64_t>(due - sent, 1000);
+    json::array batch;
+    for (std::uint64_t i = 0; i < n; ++i)
+      batch.push_back(json::object{{"threat_type", "ws_load"},
+                                   {"detector_type", "wifi"},
+                                   {"severity", (sent + i) % 10 == 0 ? "critical" : "medium"},
+                                   {"threat_score", 0.5}});
+    if (!http_post(a, stream, a.prefix + "/threats", json::serialize(batch), a.api_key)) return;
+    sent += n;
+    stored += n;
+  }
+}
+
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("VmRSS:")) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int ws_load(const LoadArgs& a) {
+  raise_fd_limit();
+  std::string token = a.token;
+  if (token.empty()) {
+    if (a.user.empty()) return fail("ws-load: give --token, or --user with the password on stdin");
+    std::string password;
+    std::getline(std::cin, password);
+    auto t = login(a, password);
+    if (!t) return fail("ws-load: login failed: " + t.error().message);
+    token = *t;
+  }
+  if (a.rate > 0 && a.api_key.empty())
+    return fail("ws-load: --rate needs --api-key (a sensor's key)");
+  long rss_before = a.server_pid ? rss_kib(a.server_pid) : -1;
+  Stats stats;
+  asio::io_context io;
+  auto t0 = std::chrono::steady_clock::now();
+  asio::co_spawn(io, connect_all(a, stats, a.prefix + "/ws?token=" + token), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < a.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  while (stats.connected + stats.failed < a.clients)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  double connect_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  long rss_after = a.server_pid ? rss_kib(a.server_pid) : -1;
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> stored{0};
+  stats.measuring = true;
+  std::thread ingest;
+  if (a.rate > 0) ingest = std::thread([&] { drive_ingest(a, stop, stored); });
+  std::this_thread::sleep_for(std::chrono::seconds(a.duration));
+  stop = true;
+  if (ingest.joinable()) ingest.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last deliveries
+  stats.measuring = false;
+  io.stop();
+  for (auto& t : threads) t.join();
+
+  int readers = stats.connected - std::min<int>(a.slow, stats.connected);
+  std::printf("ws-load: %d clients (%d never reading) over %d source addresses, %d s\n", a.clients,
+              a.slow, a.sources, a.duration);
+  std::printf("%-34s %12s\n", "figure", "value");
+  std::printf("%-34s %12d\n", "connected", stats.connected.load());
+  std::printf("%-34s %12d\n", "failed to connect", stats.failed.load());
+  std::printf("%-34s %12d\n", "closed by the server (readers)", stats.closed.load());
+  std::printf("%-34s %12.1f\n", "connect time (s)", connect_s);
+  if (rss_before >= 0 && stats.connected > 0)
+    std::printf("%-34s %12.1f\n", "server RSS per connection (KiB)",
+                static_cast<double>(rss_after - rss_before) / stats.connected);
+  std::printf("%-34s %12.0f\n", "ingest rate posted (threats/s)",
+              static_cast<double>(stored.load()) / a.duration);
+  std::printf("%-34s %12llu\n", "threat messages received",
+              static_cast<unsigned long long>(stats.threats.load()));
+  if (readers > 0 && stored > 0)
+    std::printf(
+        "%-34s %12.1f\n", "delivered per reader (% of posted)",
+        100.0 * static_cast<double>(stats.threats.load()) / readers / static_cast<double>(stored));
+  std::printf("%-34s %12.1f\n", "latency p50 (ms)", stats.latency.percentile_ms(0.50));
+  std::printf("%-34s %12.1f\n", "latency p90 (ms)", stats.latency.percentile_ms(0.90));
+  std::printf("%-34s %12.1f\n", "latency p99 (ms)", stats.latency.percentile_ms(0.99));
+  std::printf("%-34s %12.1f\n", "latency max (ms)", stats.latency.percentile_ms(1.0));
+  return stats.connected > 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_ws_load_command(CLI::App& cli, int& exit_code) {
+  auto a = std::make_shared<LoadArgs>();
+  auto* cmd = cli.add_subcommand(
+      "ws-load", "WebSocket load: N live-feed clients, delivery latency from commit (benchmarks)");
+  cmd->add_option("--host", a->host, "server address (IPv4)");
+  cmd->add_option("--port", a->port, "server port");
+  cmd->add_option("--prefix", a->prefix, "API prefix");
+  cmd->add_option("--token", a->token, "access token for every client");
+  cmd->add_option("--user", a->user, "log in as this user (password on stdin) instead of --token");
+  cmd->add_option("--clients", a->clients, "connections")->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--slow", a->slow, "of which never read")->check(CLI::Range(0, 1'000'000));
+  cmd->add_option("--sources", a->sources, "source addresses 127.0.0.1..N")
+      ->check(CLI::Range(1, 250));
+  cmd->add_option("--duration", a->duration, "seconds measured (the last one given counts)")
+      ->check(CLI::Range(1, 86400))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--rate", a->rate, "threats/s posted over HTTP as a sensor");
+  cmd->add_option("--api-key", a->api_key, "the sensor's API key for --rate");
+  cmd->add_option("--ingest-port", a->ingest_port, "post --rate to this port (another instance)");
+  cmd->add_option("--threads", a->threads, "client I/O threads")->check(CLI::Range(1, 64));
+  cmd->add_option("--server-pid", a->server_pid, "report this process's RSS per connection");
+  cmd->callback([&exit_code, a] { exit_code = ws_load(*a); });
+}
+
+}  // namespace honeyman::app

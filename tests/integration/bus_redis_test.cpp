@@ -1,0 +1,62 @@
+// The Redis bus against the throwaway Redis of scripts/test-servers (HONEYMAN_TEST_REDIS_URL):
+// what one instance publishes reaches the other's listeners, byte for byte, and nobody twice.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "bus/bus.hpp"
+
+namespace honeyman::bus {
+namespace {
+
+struct Inbox {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> frames;
+  void add(const EventBatch& batch) {
+    std::lock_guard lock(mutex);
+    for (const auto& e : batch) frames.push_back(*e->frame);
+    cv.notify_all();
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return frames.size() >= n; });
+  }
+};
+
+TEST(RedisBus, InstancesReceiveEachOthersEventsOnce) {
+  const char* url = std::getenv("HONEYMAN_TEST_REDIS_URL");
+  ASSERT_TRUE(url && *url) << "HONEYMAN_TEST_REDIS_URL is not set (scripts/test-servers start)";
+  BusConfig config;
+  config.redis_url = url;
+  config.channel = "honeyman:test:" + uuid_v4();
+  auto a = make_redis_bus(config), b = make_redis_bus(config);
+  ASSERT_TRUE(a && b);
+  Inbox at_a, at_b;
+  (*a)->subscribe([&](const EventBatch& e) { at_a.add(e); });
+  (*b)->subscribe([&](const EventBatch& e) { at_b.add(e); });
+  for (int i = 0; i < 100 && !((*a)->connected() && (*b)->connected()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE((*a)->connected() && (*b)->connected());
+
+  domain::Threat t;
+  t.id = uuid_v7(system_clock().now());
+  t.sensor_id = "s1";
+  t.threat_type = "x";
+  t.detector_type = "usb";
+  auto threat = threat_event(t, system_clock().now());
+  auto status = sensor_status_event("s1", true, std::nullopt, system_clock().now());
+  (*a)->publish({threat, status});
+  ASSERT_TRUE(at_b.wait_for(2));
+  ASSERT_TRUE(at_a.wait_for(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an echo would arrive by now
+  EXPECT_EQ(at_b.frames, (std::vector<std::string>{*threat->frame, *status->frame}));
+  EXPECT_EQ(at_a.frames, at_b.frames) << "the publisher's own listeners get it once, not twice";
+  EXPECT_EQ((*b)->counters().received, 2u);
+}
+
+}  // namespace
+}  // namespace honeyman::bus
