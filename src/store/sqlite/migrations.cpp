@@ -208,6 +208,12 @@ constexpr const char* kLiveness = R"sql(
 ALTER TABLE sensors ADD COLUMN announced_online INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// The dashboard's usual page: a few sensors at some severities, newest first. The page query
+// picks `seq`s from this index alone (covering) and reads just the page's rows from the table.
+constexpr const char* kSensorSeverityIndex = R"sql(
+CREATE INDEX threats_sensor_severity_timestamp ON threats(sensor_id, severity, timestamp);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -218,6 +224,7 @@ const std::vector<Migration>& migrations() {
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
       {5, "expired fleet totals by severity", kFleetExpired},
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
+      {7, "threats: index for sensor and severity filtered pages", kSensorSeverityIndex},
   };
   return all;
 }

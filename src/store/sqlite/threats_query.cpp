@@ -126,6 +126,14 @@ int page_size(const ThreatQuery& q) {
   return std::clamp(q.page_size, 1, 1000);
 }
 
+// Newest first with at most one filter value: an index yields the page's rows in order, and
+// reading them whole at once is cheaper than choosing them first (10% on the plain listing).
+bool rows_in_index_order(const ThreatQuery& q, const std::optional<Cursor>& cursor) {
+  auto values =
+      q.sensor_ids.size() + q.detector_types.size() + q.threat_types.size() + q.severities.size();
+  return q.sort_by == ThreatSort::timestamp && values <= 1 && (cursor || q.page <= 1);
+}
+
 struct Rows {
   std::vector<domain::Threat> threats;
   std::vector<std::int64_t> seqs;
@@ -136,8 +144,18 @@ Result<Rows> fetch_rows(Connection& conn, const ThreatQuery& q,
                         const std::optional<Cursor>& cursor) {
   auto filter = row_filter(q);
   if (cursor) add_keyset(filter, q, *cursor);
+  auto order = order_by(q);
   auto sql = std::string("SELECT ").append(kThreatColumns).append(" FROM threats");
-  sql.append(filter.where()).append(" ORDER BY ").append(order_by(q)).append(" LIMIT ? OFFSET ?");
+  if (rows_in_index_order(q, cursor)) {
+    sql.append(filter.where()).append(" ORDER BY ").append(order).append(" LIMIT ? OFFSET ?");
+  } else {
+    // The page is chosen on `seq` alone and its rows read whole afterwards: the inner query can
+    // then run on a covering index (sensor_id, severity, timestamp), and its sorter and OFFSET
+    // skip carry integers, not whole rows: 2.5x faster for a page of a few sensors at some
+    // severities, 7x at an offset (docs/PERFORMANCE.md).
+    sql.append(" WHERE seq IN (SELECT seq FROM threats").append(filter.where());
+    sql.append(" ORDER BY ").append(order).append(" LIMIT ? OFFSET ?) ORDER BY ").append(order);
+  }
   auto stmt = conn.prepare(sql, "query threats");
   if (!stmt) return stmt.error();
   filter.bind(*stmt);
