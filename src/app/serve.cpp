@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 #include <thread>
 
 #include "app/app.hpp"
@@ -115,7 +116,8 @@ asio::awaitable<void> retention_loop(api::Services& s, const AppConfig& c) {
 
 // Liveness: announces every online/offline change on the bus. The store flips each sensor's
 // announced state with a conditional update, so with several instances each change goes out once.
-asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus, std::chrono::seconds every) {
+asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus,
+                                    std::chrono::seconds every) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(every);
@@ -123,7 +125,8 @@ asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus, std::c
     if (ec) co_return;
     auto now = s.clock.now();
     auto online_since = now - 3 * s.config.heartbeat_interval;
-    auto changes = co_await run_blocking(s.pool, [&] { return s.store.sweep_sensor_status(online_since); });
+    auto changes =
+        co_await run_blocking(s.pool, [&] { return s.store.sweep_sensor_status(online_since); });
     if (!changes) {
       spdlog::warn("sensor status sweep failed: {}", changes.error().message);
       continue;
@@ -134,6 +137,56 @@ asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus, std::c
       events.push_back(bus::sensor_status_event(c.sensor_id, c.is_online, c.last_heartbeat, now));
     }
     if (!events.empty()) bus.publish(std::move(events));
+  }
+}
+
+// Rate limits across instances (REDIS_URL): every kRateShareEvery each instance publishes what
+// it allowed per client key on a bus of its own, and charges what the others allowed to its
+// buckets. A burst can pass on every instance within one period; over time the cluster allows
+// the limit (docs/DECISIONS.md).
+constexpr auto kRateShareEvery = std::chrono::milliseconds(200);
+
+std::string rate_usage_frame(const std::string& instance,
+                             const std::vector<http::RateUsage>& usage) {
+  boost::json::array entries;
+  for (const auto& u : usage) entries.push_back(boost::json::array{u.key, u.per_minute, u.count});
+  boost::json::object data{{"instance", instance}, {"usage", std::move(entries)}};
+  return boost::json::serialize(
+      boost::json::object{{"type", "rate_usage"}, {"data", std::move(data)}});
+}
+
+// The usage in a frame from another instance; nothing for this instance's own or a malformed one.
+std::vector<http::RateUsage> others_usage(const std::string& frame, const std::string& self) {
+  std::vector<http::RateUsage> out;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(frame, ec);
+  const auto* data = ec || !v.is_object() ? nullptr : v.as_object().if_contains("data");
+  if (!data || !data->is_object()) return out;
+  const auto* instance = data->as_object().if_contains("instance");
+  const auto* usage = data->as_object().if_contains("usage");
+  if (!instance || !instance->is_string() || instance->as_string() == self) return out;
+  if (!usage || !usage->is_array()) return out;
+  for (const auto& e : usage->as_array()) {
+    const auto* a = e.if_array();
+    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_int64() || !(*a)[2].is_int64())
+      continue;
+    auto per_minute = (*a)[1].as_int64(), count = (*a)[2].as_int64();
+    if (per_minute <= 0 || per_minute > 1'000'000 || count <= 0 || count > 1'000'000) continue;
+    out.push_back(
+        {std::string((*a)[0].as_string()), static_cast<int>(per_minute), static_cast<int>(count)});
+  }
+  return out;
+}
+
+asio::awaitable<void> share_rate_limits(http::Server& server, bus::EventBus& bus,
+                                        std::string instance) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(kRateShareEvery);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto usage = server.take_rate_usage();
+    if (!usage.empty()) bus.publish({bus::rate_usage_event(rate_usage_frame(instance, usage))});
   }
 }
 
@@ -207,6 +260,25 @@ int run_serve(const AppConfig& config) {
     asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, *mqtt, config.broker.username),
                    asio::detached);
   asio::co_spawn(io, retention_loop(services, config), asio::detached);
+  std::unique_ptr<bus::EventBus> rate_bus;
+  if (!config.bus.redis_url.empty() && config.http.rate_limit_enabled) {
+    auto rate_config = config.bus;
+    rate_config.channel = "honeyman:ratelimit";
+    auto made = bus::make_redis_bus(rate_config);
+    if (!made) {
+      spdlog::critical("cannot set up rate limit sharing: {}", made.error().message);
+      return 1;
+    }
+    rate_bus = std::move(*made);
+    auto instance = uuid_v4();
+    rate_bus->subscribe([&server, instance](const bus::EventBatch& events) {
+      for (const auto& e : events)
+        if (e->kind == bus::EventKind::rate_usage)
+          server.add_rate_usage(others_usage(*e->frame, instance));
+    });
+    server.track_rate_usage();
+    asio::co_spawn(io, share_rate_limits(server, *rate_bus, instance), asio::detached);
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
@@ -246,6 +318,7 @@ int run_serve(const AppConfig& config) {
   if (mqtt) mqtt->stop();
   pipeline.stop();
   (*bus)->stop();
+  if (rate_bus) rate_bus->stop();
   pool.stop();
   return 0;
 }

@@ -25,7 +25,9 @@
 
 namespace honeyman::bus {
 
-enum class EventKind { threat, sensor_status };
+// rate_usage: requests each instance allowed per rate-limit key, exchanged on a bus of its own
+// (channel honeyman:ratelimit) and never sent to WebSocket clients.
+enum class EventKind { threat, sensor_status, rate_usage };
 
 struct Event {
   EventKind kind = EventKind::threat;
@@ -47,8 +49,10 @@ EventPtr threat_event(const domain::Threat& threat, Timestamp committed_at);
 // {"type":"sensor_status","data":{sensor_id, is_online, last_heartbeat},"timestamp":<at>}
 EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
                              std::optional<Timestamp> last_heartbeat, Timestamp at);
+// {"type":"rate_usage","data":{...}}: the frame as given (its data is the rate sharer's business).
+EventPtr rate_usage_event(std::string frame);
 // Rebuilds an Event from its frame (what another instance published). Errc::invalid_input when
-// the frame is not one of the two shapes above.
+// the frame is not one of the three shapes above.
 Result<EventPtr> parse_event(std::string frame);
 
 struct BusConfig {

@@ -142,6 +142,14 @@ Result<boost::json::value> parse_json_body(const Request& request);
 using UpgradeHandler = std::function<boost::asio::awaitable<void>(
     boost::beast::tcp_stream stream, Request request, std::string client_address)>;
 
+// Requests one instance allowed under one rate-limit key (a client address, or "login|" and the
+// address), exchanged between instances so that limits hold across them.
+struct RateUsage {
+  std::string key;
+  int per_minute = 0;  // the limit the requests were allowed under
+  int count = 0;
+};
+
 // ---------------------------------------------------------------------------------------------
 class Server {
  public:
@@ -168,6 +176,13 @@ class Server {
   // once every connection is closed (or shortly after the forced close).
   void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
   std::size_t open_connections() const;  // thread-safe
+
+  // Cluster-wide rate limits (thread-safe). After track_rate_usage(), take_rate_usage() returns
+  // what this instance allowed per key since its previous call; add_rate_usage() charges what
+  // other instances allowed to this one's buckets.
+  void track_rate_usage();
+  std::vector<RateUsage> take_rate_usage();
+  void add_rate_usage(const std::vector<RateUsage>& usage);
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "http/detail/rate_limiter.hpp"
@@ -231,6 +232,33 @@ TEST(RateLimiter, KeysWithDifferentLimitsAreIndependent) {
   now += 15s;
   EXPECT_EQ(limiter.check("login|1.2.3.4", 2), 15);
   EXPECT_TRUE(limiter.check("anything", 0));  // a zero limit refuses
+}
+
+TEST(RateLimiter, UsageIsReportedOnceAndOtherInstancesUsageIsCharged) {
+  auto now = std::chrono::steady_clock::time_point{};
+  detail::LocalRateLimiter a([&] { return now; }), b([&] { return now; });
+  EXPECT_FALSE(a.check("1.2.3.4", 60));
+  EXPECT_TRUE(a.take_usage().empty());  // not tracked before track_usage()
+  a.track_usage();
+  for (int i = 0; i < 40; ++i) EXPECT_FALSE(a.check("1.2.3.4", 60));
+  EXPECT_FALSE(a.check("login|1.2.3.4", 10));
+  auto usage = a.take_usage();
+  std::sort(usage.begin(), usage.end(), [](auto& x, auto& y) { return x.key < y.key; });
+  ASSERT_EQ(usage.size(), 2u);
+  EXPECT_EQ(usage[0].key, "1.2.3.4");
+  EXPECT_EQ(usage[0].per_minute, 60);
+  EXPECT_EQ(usage[0].count, 40);
+  EXPECT_EQ(usage[1].key, "login|1.2.3.4");
+  EXPECT_EQ(usage[1].count, 1);
+  EXPECT_TRUE(a.take_usage().empty());  // each request is reported once
+  for (const auto& u : usage) b.add_usage(u.key, u.per_minute, u.count);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(b.check("1.2.3.4", 60)) << i;
+  EXPECT_EQ(b.check("1.2.3.4", 60), 1);  // 40 + 20: the limit held across both
+  EXPECT_FALSE(b.check("5.6.7.8", 60));
+  // Usage beyond the bucket pushes it below zero, down to -capacity: the client waits until the
+  // cluster's use has refilled.
+  b.add_usage("1.2.3.4", 60, 1000);
+  EXPECT_EQ(b.check("1.2.3.4", 60), 61);
 }
 
 TEST(RateLimiter, RefilledBucketsAreSweptAndBusyOnesKept) {

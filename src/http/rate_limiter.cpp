@@ -24,6 +24,22 @@ std::optional<int> LocalRateLimiter::check(std::string_view key, int per_minute)
   const double rate = per_minute / 60.0;  // tokens per second
   auto& shard = shards_[KeyHash{}(key) % kShards];
   std::lock_guard lock(shard.mutex);
+  auto& b = refreshed_bucket(shard, key, per_minute, now);
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    if (tracking_.load(std::memory_order_relaxed)) {
+      auto it = shard.usage.find(key);
+      if (it == shard.usage.end()) it = shard.usage.emplace(std::string(key), Usage{}).first;
+      it->second.per_minute = per_minute;
+      ++it->second.count;
+    }
+    return std::nullopt;
+  }
+  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate)));
+}
+
+LocalRateLimiter::Bucket& LocalRateLimiter::refreshed_bucket(Shard& shard, std::string_view key,
+                                                             int per_minute, TimePoint now) {
   if (now - shard.last_sweep >= kSweepInterval) {
     std::erase_if(shard.buckets, [&](const auto& e) { return refilled(e.second, now); });
     shard.last_sweep = now;
@@ -34,14 +50,33 @@ std::optional<int> LocalRateLimiter::check(std::string_view key, int per_minute)
     it = shard.buckets.emplace(std::string(key), Bucket{double(per_minute), per_minute, now}).first;
   }
   auto& b = it->second;
-  b.tokens = std::min<double>(per_minute, b.tokens + seconds(now - b.updated) * rate);
+  b.tokens =
+      std::min<double>(per_minute, b.tokens + seconds(now - b.updated) * (per_minute / 60.0));
   b.per_minute = per_minute;
   b.updated = now;
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
-    return std::nullopt;
+  return b;
+}
+
+void LocalRateLimiter::track_usage() {
+  tracking_ = true;
+}
+
+std::vector<RateUsage> LocalRateLimiter::take_usage() {
+  std::vector<RateUsage> out;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto& [key, u] : shard.usage) out.push_back({key, u.per_minute, u.count});
+    shard.usage.clear();
   }
-  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate)));
+  return out;
+}
+
+void LocalRateLimiter::add_usage(std::string_view key, int per_minute, int count) {
+  if (per_minute <= 0 || count <= 0) return;
+  auto& shard = shards_[KeyHash{}(key) % kShards];
+  std::lock_guard lock(shard.mutex);
+  auto& b = refreshed_bucket(shard, key, per_minute, now_());
+  b.tokens = std::max<double>(-per_minute, b.tokens - count);
 }
 
 // A bucket that has refilled to capacity is indistinguishable from a new one.

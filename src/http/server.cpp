@@ -118,7 +118,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       : config(c),
         io(context),
         acceptor(asio::make_strand(context)),
-        pipeline(config, r, a, std::make_unique<detail::LocalRateLimiter>()) {}
+        pipeline(config, r, a, make_limiter()) {}
+
+  std::unique_ptr<detail::RateLimiter> make_limiter() {
+    auto owned = std::make_unique<detail::LocalRateLimiter>();
+    limiter = owned.get();
+    return owned;
+  }
 
   asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
   asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket);
@@ -140,6 +146,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   ServerConfig config;
   asio::io_context& io;
   tcp::acceptor acceptor;  // on its own strand: shutdown() closes it from any thread
+  // Owned by `pipeline`; declared before it because make_limiter() sets it while it is built.
+  detail::LocalRateLimiter* limiter = nullptr;
   detail::Pipeline pipeline;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;  // guards connections
@@ -393,6 +401,18 @@ void Server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
 
 std::size_t Server::open_connections() const {
   return impl_->open();
+}
+
+void Server::track_rate_usage() {
+  impl_->limiter->track_usage();
+}
+
+std::vector<RateUsage> Server::take_rate_usage() {
+  return impl_->limiter->take_usage();
+}
+
+void Server::add_rate_usage(const std::vector<RateUsage>& usage) {
+  for (const auto& u : usage) impl_->limiter->add_usage(u.key, u.per_minute, u.count);
 }
 
 }  // namespace honeyman::http

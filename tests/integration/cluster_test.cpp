@@ -1,10 +1,12 @@
 // Two `serve` instances on one store, one Redis and one Mosquitto (shared subscription): every
 // threat is stored once and reaches WebSocket clients on both instances; a logout on one ends
 // sockets on the other; each sensor status change is announced once; a Redis restart interrupts
-// the cross-instance feed only until the bus reconnects.
+// the cross-instance feed only until the bus reconnects; a client's requests count against its
+// rate limit on every instance.
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "integration/mqtt_support.hpp"
 #include "support/redis.hpp"
@@ -156,6 +158,48 @@ TEST_F(ClusterTest, TheFeedResumesAfterARedisRestartAndNothingStoredIsLost) {
   auto after = collect(on_second, kAfter);
   EXPECT_EQ(after.size(), static_cast<std::size_t>(kAfter));
   EXPECT_EQ(stored_threats(*fleet_->server, fleet_->admin, "cluster-rs"), posted);
+}
+
+// A client's requests on one instance count against its limit on the other (usage is exchanged
+// every 200 ms through Redis). Without sharing, the second instance would allow a full bucket.
+TEST(ClusterRateLimitTest, RequestsOnOneInstanceCountOnTheOther) {
+  RedisProcess redis;
+  redis.start();
+  ServerProcess first({{"REDIS_URL", redis.url()},
+                       {"RATE_LIMIT_ENABLED", "true"},
+                       {"RATE_LIMIT_PER_MINUTE", "6"},  // refills 0.1 a second
+                       {"LOGIN_RATE_LIMIT_PER_MINUTE", "4"}});
+  first.start();
+  ServerProcess second(first.env());
+  second.start();
+  auto a = first.client();
+  auto b = second.client();
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(a.get("/api/v2/sensors").status, 401) << i;
+  auto login = json::object{{"username", "x"}, {"password", "yyyyyyyy"}};
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(a.post("/api/v2/auth/login", login).status, 401) << i;
+  std::this_thread::sleep_for(1s);  // several exchange periods
+
+  int allowed = 0;
+  Reply refused;
+  for (int i = 0; i < 10; ++i) {
+    auto r = b.get("/api/v2/sensors");
+    if (r.status == 429) {
+      refused = r;
+      break;
+    }
+    ASSERT_EQ(r.status, 401);
+    ++allowed;
+  }
+  EXPECT_EQ(allowed, 2) << second.log();  // 6 - 4 (+ ~0.1 refilled), not 6
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  EXPECT_EQ(b.post("/api/v2/auth/login", login).status, 401);  // the 4th login of the minute
+  EXPECT_EQ(b.post("/api/v2/auth/login", login).status, 429);
+
+  // And back: what the client spent on the second instance now counts on the first.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(a.get("/api/v2/sensors").status, 429) << first.log();
+  EXPECT_EQ(a.post("/api/v2/auth/login", login).status, 429);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
-// Per-key request rate limits (token buckets). The in-process LocalRateLimiter limits one
-// instance; a Redis-backed implementation of the same interface will make limits cluster-wide.
+// Per-key request rate limits (token buckets), held in memory by each instance. Limits hold
+// across instances by exchanging usage: each instance reports what it allowed per key
+// (take_usage) and charges what the others allowed to its own buckets (add_usage); see
+// docs/DECISIONS.md "Rate limits across instances".
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -11,6 +14,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
+
+#include "http/http.hpp"
 
 namespace honeyman::http::detail {
 
@@ -36,6 +42,15 @@ class LocalRateLimiter final : public RateLimiter {
   std::optional<int> check(std::string_view key, int per_minute) override;
   std::size_t size() const;  // buckets currently held (all shards)
 
+  // From now on, check() counts what it allows per key for take_usage().
+  void track_usage();
+  // The requests allowed per key since the previous call (tracking must be on).
+  std::vector<RateUsage> take_usage();
+  // Takes `count` tokens from `key`'s bucket for requests another instance allowed. The bucket
+  // may go below zero (down to -capacity): its client then waits until the whole cluster's use
+  // has refilled, so over time the cluster allows the limit, not the limit per instance.
+  void add_usage(std::string_view key, int per_minute, int count);
+
  private:
   struct Bucket {
     double tokens = 0;
@@ -49,19 +64,27 @@ class LocalRateLimiter final : public RateLimiter {
     }
   };
   using Map = std::unordered_map<std::string, Bucket, KeyHash, std::equal_to<>>;
+  struct Usage {
+    int per_minute = 0;
+    int count = 0;
+  };
   struct Shard {
     mutable std::mutex mutex;
     Map buckets;
     TimePoint last_sweep;
+    std::unordered_map<std::string, Usage, KeyHash, std::equal_to<>> usage;  // since take_usage
   };
   static constexpr std::size_t kShards = 16;
 
   static bool refilled(const Bucket& b, TimePoint now);
   void make_room(Shard& shard, TimePoint now) const;
+  // The key's bucket, created full and refilled to `now`. Shard mutex held.
+  Bucket& refreshed_bucket(Shard& shard, std::string_view key, int per_minute, TimePoint now);
 
   TimeSource now_;
   std::size_t max_per_shard_;
   std::array<Shard, kShards> shards_;
+  std::atomic<bool> tracking_{false};
 };
 
 }  // namespace honeyman::http::detail

@@ -210,7 +210,10 @@ ALTER TABLE sensors ADD COLUMN announced_online INTEGER NOT NULL DEFAULT 0;
 
 // The dashboard's usual page: a few sensors at some severities, newest first. The page query
 // picks `seq`s from this index alone (covering) and reads just the page's rows from the table.
+// It replaces (sensor_id, timestamp) rather than joining it: one more index cost a quarter of
+// the ingest rate. Queries by sensor and time name every severity to seek it in time order.
 constexpr const char* kSensorSeverityIndex = R"sql(
+DROP INDEX threats_sensor_timestamp;
 CREATE INDEX threats_sensor_severity_timestamp ON threats(sensor_id, severity, timestamp);
 )sql";
 
@@ -224,7 +227,7 @@ const std::vector<Migration>& migrations() {
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
       {5, "expired fleet totals by severity", kFleetExpired},
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
-      {7, "threats: index for sensor and severity filtered pages", kSensorSeverityIndex},
+      {7, "threats: sensor index by severity for filtered pages", kSensorSeverityIndex},
   };
   return all;
 }

@@ -30,18 +30,20 @@ std::string in_list(std::string_view column, std::size_t n) {
 }
 
 // Three parts of [from, to]: rollup buckets wholly inside, then the raw rows of the partial hours
-// at either end. Each part is a GROUP BY sensor_id over the sensor indexes.
+// at either end. Each part is a GROUP BY sensor_id over the sensor indexes; the raw rows' index
+// is (sensor_id, severity, timestamp), so they name every severity to seek each in time order.
 std::string recent_counts_sql(std::size_t n) {
   auto ids = in_list("sensor_id", n);
+  auto raw_ids = ids + " AND severity IN (0, 1, 2, 3, 4)";
   return "SELECT sensor_id, sum(n) FROM ("
          " SELECT sensor_id, sum(count) AS n FROM threat_rollups_hourly WHERE " +
          ids +
          " AND bucket >= ? AND bucket < ? GROUP BY sensor_id"
          " UNION ALL SELECT sensor_id, count(*) FROM threats WHERE " +
-         ids +
+         raw_ids +
          " AND timestamp >= ? AND timestamp < ? GROUP BY sensor_id"
          " UNION ALL SELECT sensor_id, count(*) FROM threats WHERE " +
-         ids +
+         raw_ids +
          " AND timestamp >= ? AND timestamp <= ? GROUP BY sensor_id"
          ") GROUP BY sensor_id";
 }
