@@ -10,6 +10,12 @@ namespace json = boost::json;
 
 namespace {
 
+// How long a close frame may wait behind unread data before the socket is closed. A client
+// dropped for being slow gets longer: its close frame sits behind a full socket buffer, and
+// reading up to it tells the client why (1013) so it can come back with ?since.
+constexpr std::chrono::milliseconds kCloseGrace{1000};
+constexpr std::chrono::milliseconds kSlowClientCloseGrace{10000};
+
 bool allowed(const std::vector<std::string>& list, const std::string& value) {
   return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
 }
@@ -109,7 +115,8 @@ bool LiveClient::push_locked(Frame frame) {
   queue_.clear();
   held_.clear();
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->close_on_strand(websocket::close_code::try_again_later, "too slow: send queue full");
+    self->close_on_strand(websocket::close_code::try_again_later, "too slow: send queue full",
+                          kSlowClientCloseGrace);
   });
   return false;
 }
@@ -153,7 +160,7 @@ void LiveClient::close(websocket::close_code code, std::string reason) {
     queue_.clear();
   }
   asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
-    self->close_on_strand(code, r);
+    self->close_on_strand(code, r, kCloseGrace);
   });
 }
 
@@ -162,11 +169,17 @@ bool LiveClient::closing() const {
   return closing_;
 }
 
-void LiveClient::close_on_strand(websocket::close_code code, std::string reason) {
+void LiveClient::abort() {
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this()] { boost::beast::get_lowest_layer(self->ws_).close(); });
+}
+
+void LiveClient::close_on_strand(websocket::close_code code, std::string reason,
+                                 std::chrono::milliseconds grace) {
   if (!ws_.is_open()) return;
   websocket::close_reason why(code, reason);
   ws_.async_close(why, [self = shared_from_this()](boost::system::error_code) {});
-  auto timer = std::make_shared<asio::steady_timer>(ws_.get_executor(), std::chrono::seconds(1));
+  auto timer = std::make_shared<asio::steady_timer>(ws_.get_executor(), grace);
   timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) {
     boost::beast::get_lowest_layer(self->ws_).close();
   });

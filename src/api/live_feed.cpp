@@ -269,8 +269,12 @@ void LiveFeed::shutdown() {
   impl_->stopping = true;
   asio::post(impl_->timer.get_executor(), [impl = impl_] { impl->timer.cancel(); });
   std::lock_guard lock(impl_->mutex);
-  for (const auto& c : impl_->clients)
-    c->close(websocket::close_code::going_away, "server shutting down");
+  for (const auto& c : impl_->clients) {
+    if (c->closing())
+      c->abort();
+    else
+      c->close(websocket::close_code::going_away, "server shutting down");
+  }
 }
 
 LiveCounters LiveFeed::counters() const {

@@ -252,8 +252,22 @@ int ws_load(const LoadArgs& a) {
   asio::co_spawn(io, connect_all(a, stats, a.prefix + "/ws?token=" + token), asio::detached);
   std::vector<std::thread> threads;
   for (int i = 0; i < a.threads; ++i) threads.emplace_back([&io] { io.run(); });
-  while (stats.connected + stats.failed < a.clients)
+  // A server out of descriptors leaves handshakes unanswered (the kernel accepted the TCP
+  // connection): after 30 s without progress, go on with the clients that did connect.
+  int progress = -1, stalled = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (stats.connected + stats.failed < a.clients) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (int now = stats.connected + stats.failed; now != progress) {
+      progress = now;
+      last_progress = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(30)) {
+      stalled = a.clients - now;
+      std::fprintf(stderr, "ws-load: %d handshakes unanswered for 30 s; going on without them\n",
+                   stalled);
+      break;
+    }
+  }
   double connect_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   long rss_after = a.server_pid ? rss_kib(a.server_pid) : -1;
@@ -277,6 +291,7 @@ int ws_load(const LoadArgs& a) {
   std::printf("%-34s %12s\n", "figure", "value");
   std::printf("%-34s %12d\n", "connected", stats.connected.load());
   std::printf("%-34s %12d\n", "failed to connect", stats.failed.load());
+  if (stalled > 0) std::printf("%-34s %12d\n", "handshakes unanswered", stalled);
   std::printf("%-34s %12d\n", "closed by the server (readers)", stats.closed.load());
   std::printf("%-34s %12.1f\n", "connect time (s)", connect_s);
   if (rss_before >= 0 && stats.connected > 0)

@@ -1,6 +1,10 @@
+#include "core/core.hpp"
+
 #include <gtest/gtest.h>
 
-#include "core/core.hpp"
+#include <algorithm>
+#include <string>
+#include <vector>
 
 namespace honeyman {
 namespace {
@@ -16,8 +20,7 @@ TEST(Timestamp, AppliesOffsets) {
             "2026-08-08T14:00:00.000000Z");
   EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08T14:00:00-0130")),
             "2026-08-08T15:30:00.000000Z");
-  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08 14:00Z")),
-            "2026-08-08T14:00:00.000000Z");
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08 14:00Z")), "2026-08-08T14:00:00.000000Z");
   EXPECT_EQ(format_timestamp(*parse_timestamp("2026-08-08")), "2026-08-08T00:00:00.000000Z");
 }
 
@@ -39,6 +42,16 @@ TEST(Uuid, V7IsTimeOrderedAndNormalizes) {
   auto b = uuid_v7(t + std::chrono::milliseconds(1));
   EXPECT_LT(a, b);
   EXPECT_EQ(a[14], '7');
+  EXPECT_EQ(a.substr(0, 13), uuid_v7(t).substr(0, 13)) << "the millisecond is t's";
+  // Ids of one millisecond are ordered as they were made (the live feed replays "after id").
+  std::vector<std::string> same_ms;
+  for (int i = 0; i < 1000; ++i) same_ms.push_back(uuid_v7(t));
+  EXPECT_TRUE(std::is_sorted(same_ms.begin(), same_ms.end()));
+  EXPECT_EQ(std::adjacent_find(same_ms.begin(), same_ms.end()), same_ms.end());
+  for (const auto& id : same_ms) {
+    EXPECT_EQ(id[14], '7');
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+  }
   EXPECT_EQ(normalize_uuid("3F2504E0-4F89-41D3-9A0C-0305E82C3301"),
             "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
   EXPECT_FALSE(normalize_uuid("not-a-uuid"));
@@ -49,8 +62,7 @@ TEST(Uuid, V7IsTimeOrderedAndNormalizes) {
 TEST(Secrets, TokensAreRandomAndHashesStable) {
   EXPECT_NE(random_token(32), random_token(32));
   EXPECT_EQ(random_token(32).size(), 43u);
-  EXPECT_EQ(sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_TRUE(constant_time_equal("abc", "abc"));
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "abcd"));
@@ -60,9 +72,10 @@ TEST(Settings, PrecedenceFlagsOverEnvironmentOverFile) {
   auto path = testing::TempDir() + "/honeyman_settings_test.env";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs("# comment\nexport PORT=1\nHOST=\"0.0.0.0\"\nCORS_ORIGINS=[\"http://a\",\"http://b\"]\n"
-               "LOG_LEVEL=debug # inline\n",
-               f);
+    std::fputs(
+        "# comment\nexport PORT=1\nHOST=\"0.0.0.0\"\nCORS_ORIGINS=[\"http://a\",\"http://b\"]\n"
+        "LOG_LEVEL=debug # inline\n",
+        f);
     std::fclose(f);
   }
   Settings s;

@@ -2,7 +2,9 @@
 
 #include <array>
 #include <boost/endian/conversion.hpp>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 
 #include "core/core.hpp"
 
@@ -14,7 +16,9 @@ struct SodiumInit {
     if (sodium_init() < 0) std::abort();  // no CSPRNG: nothing secure can run
   }
 };
-void ensure_sodium() { static const SodiumInit init; }
+void ensure_sodium() {
+  static const SodiumInit init;
+}
 
 std::string format_uuid(const std::array<unsigned char, 16>& b) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -39,14 +43,39 @@ std::string uuid_v4() {
   return format_uuid(b);
 }
 
+// Ids made in the same millisecond count up from the previous one (RFC 9562 §6.2, method 1)
+// instead of being drawn independently: the live feed's replay (`?since=`) reads "ids after the
+// client's last one", which is only receipt order if ids of one millisecond are ordered too.
 std::string uuid_v7(Timestamp t) {
   ensure_sodium();
-  std::array<unsigned char, 16> b;
-  randombytes_buf(b.data(), b.size());
   auto ms = static_cast<std::uint64_t>(to_unix_micros(t) / 1000);
+  // rand_a: 12 bits after the version nibble; rand_b: 62 bits after the variant bits.
+  static std::mutex mutex;
+  static std::uint64_t last_ms = 0, last_a = 0, last_b = 0;
+  std::uint64_t rand_a, rand_b;
+  {
+    std::lock_guard lock(mutex);
+    if (ms == last_ms) {
+      rand_b = (last_b + 1) & ((std::uint64_t{1} << 62) - 1);
+      rand_a = rand_b == 0 ? (last_a + 1) & 0xfff : last_a;
+      if (rand_a == 0 && rand_b == 0) ++ms;  // 2^74 ids in one millisecond: borrow the next
+    } else {
+      std::uint64_t r[2];
+      randombytes_buf(r, sizeof r);
+      // The top bit of rand_b starts clear, so a millisecond has 2^61 ids of room to count up.
+      rand_a = r[0] & 0xfff;
+      rand_b = r[1] & ((std::uint64_t{1} << 61) - 1);
+    }
+    last_ms = ms;
+    last_a = rand_a;
+    last_b = rand_b;
+  }
+  std::array<unsigned char, 16> b;
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
+  b[6] = static_cast<unsigned char>(0x70 | (rand_a >> 8));
+  b[7] = static_cast<unsigned char>(rand_a);
+  b[8] = static_cast<unsigned char>(0x80 | (rand_b >> 56));
+  for (int i = 9; i < 16; ++i) b[i] = static_cast<unsigned char>(rand_b >> (8 * (15 - i)));
   return format_uuid(b);
 }
 
@@ -90,8 +119,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   // Length is not secret here: callers compare fixed-length hashes.
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 

@@ -1,9 +1,11 @@
 #include "store/detail/cursor.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <tuple>
 
 namespace honeyman::store::detail {
 namespace {
@@ -141,6 +143,27 @@ Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descen
   }
   cursor.seq = a->back().get_int64();
   return cursor;
+}
+
+int page_size(const ThreatQuery& q) {
+  return std::clamp(q.page_size, 1, 1000);
+}
+
+std::int64_t page_offset(const ThreatQuery& q, bool has_cursor) {
+  return has_cursor ? 0 : static_cast<std::int64_t>(std::max(q.page, 1) - 1) * page_size(q);
+}
+
+ThreatPage make_page(PageRows rows, std::pair<std::int64_t, bool> total, const ThreatQuery& q) {
+  ThreatPage page;
+  std::tie(page.total, page.total_is_exact) = total;
+  auto size = static_cast<std::size_t>(page_size(q));
+  if (rows.threats.size() > size) {
+    rows.threats.resize(size);
+    page.next_cursor =
+        encode_cursor(rows.threats.back(), rows.seqs[size - 1], q.sort_by, q.descending);
+  }
+  page.threats = std::move(rows.threats);
+  return page;
 }
 
 }  // namespace honeyman::store::detail

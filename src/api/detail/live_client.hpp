@@ -5,6 +5,7 @@
 
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <unordered_set>
@@ -42,15 +43,20 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
   void hold();
   bool release(const std::vector<Frame>& replayed, const std::unordered_set<std::string>& ids);
   // Any thread. Sends a close frame with `code`/`reason` after the frame being written, and
-  // closes the socket if that has not happened within a second (a client that does not read).
+  // closes the socket if that has not happened within a second (a client that does not read;
+  // ten seconds for one dropped as too slow).
   void close(websocket::close_code code, std::string reason);
   bool closing() const;
+  // Any thread. Closes the socket now, without a close frame (shutdown of a client already
+  // closing, so a dropped slow client does not hold the server's exit for its grace period).
+  void abort();
 
  private:
   bool push_locked(Frame frame);  // false: over the limit
   void kick_locked();
   void write_next();
-  void close_on_strand(websocket::close_code code, std::string reason);
+  void close_on_strand(websocket::close_code code, std::string reason,
+                       std::chrono::milliseconds grace);
 
   websocket::stream<boost::beast::tcp_stream> ws_;
   auth::AccessClaims claims_;

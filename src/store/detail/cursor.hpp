@@ -4,8 +4,10 @@
 // PostgreSQL.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "domain/domain.hpp"
@@ -45,5 +47,17 @@ std::string encode_cursor(const domain::Threat& last, std::int64_t seq, ThreatSo
 // Errc::invalid_input (field {"query", "cursor"}) when `text` is malformed or was made under a
 // different sort or direction.
 Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descending);
+
+// A page as the stores fetch it: up to page_size + 1 rows (the extra one says another page
+// follows) and each row's `seq` (the cursor's tiebreak).
+struct PageRows {
+  std::vector<domain::Threat> threats;
+  std::vector<std::int64_t> seqs;
+};
+int page_size(const ThreatQuery& q);  // clamped to 1..1000
+// Rows to skip: offset paging without a cursor, none with one.
+std::int64_t page_offset(const ThreatQuery& q, bool has_cursor);
+// The ThreatPage of `rows` and `total` (count, exact), with next_cursor when a row was left over.
+ThreatPage make_page(PageRows rows, std::pair<std::int64_t, bool> total, const ThreatQuery& q);
 
 }  // namespace honeyman::store::detail

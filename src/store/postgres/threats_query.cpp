@@ -13,6 +13,10 @@ using detail::Cursor;
 using detail::CursorValue;
 using detail::decode_cursor;
 using detail::encode_cursor;
+using detail::make_page;
+using detail::page_offset;
+using detail::page_size;
+using detail::PageRows;
 using detail::sort_columns;
 using detail::SortType;
 
@@ -134,15 +138,6 @@ void add_keyset(Filter& f, const ThreatQuery& q, const Cursor& cursor) {
   f.conditions.push_back(lhs + (q.descending ? " < " : " > ") + rhs);
 }
 
-int page_size(const ThreatQuery& q) {
-  return std::clamp(q.page_size, 1, 1000);
-}
-
-struct Rows_ {
-  std::vector<domain::Threat> threats;
-  std::vector<std::int64_t> seqs;
-};
-
 // Lower bounds on `timestamp` to try in turn, the last one none (nullopt). Newest first by
 // timestamp, a page lies in the newest partitions, but an unbounded query plans and opens an
 // index scan on every partition (~100 at 90 days: 15-20 ms before any row is read). With
@@ -163,8 +158,9 @@ Result<std::vector<std::optional<std::int64_t>>> time_bounds(Connection& conn, c
   } else {
     Filter f;
     f.in("sensor_id", q.sensor_ids, "text");
-    auto rows = conn.run_once("SELECT max(last_threat_at) FROM sensors" + f.where(), f.params,
-                              "query threats");
+    // Two texts only (with or without the sensor array): prepared once per connection.
+    auto rows =
+        conn.run("SELECT max(last_threat_at) FROM sensors" + f.where(), f.params, "query threats");
     if (!rows) return rows.error();
     anchor = (*rows)[0].opt_i64(0);
   }
@@ -181,12 +177,11 @@ Result<std::vector<std::optional<std::int64_t>>> time_bounds(Connection& conn, c
 }
 
 // page_size + 1 rows: the extra one says whether another page follows.
-Result<Rows_> fetch_rows(Connection& conn, const ThreatQuery& q,
-                         const std::optional<Cursor>& cursor) {
+Result<PageRows> fetch_rows(Connection& conn, const ThreatQuery& q,
+                            const std::optional<Cursor>& cursor) {
   auto bounds = time_bounds(conn, q, cursor);
   if (!bounds) return bounds.error();
-  std::int64_t offset =
-      cursor ? 0 : static_cast<std::int64_t>(std::max(q.page, 1) - 1) * page_size(q);
+  std::int64_t offset = page_offset(q, cursor.has_value());
   for (const auto& bound : *bounds) {
     Filter filter;
     row_filter(filter, q);
@@ -200,7 +195,7 @@ Result<Rows_> fetch_rows(Connection& conn, const ThreatQuery& q,
     auto rows = conn.run_once(sql, filter.params, "query threats");
     if (!rows) return rows.error();
     if (bound && rows->size() < page_size(q) + 1) continue;  // maybe more before the bound
-    Rows_ out;
+    PageRows out;
     for (int i = 0; i < rows->size(); ++i) {
       out.threats.push_back(read_threat((*rows)[i]));
       out.seqs.push_back((*rows)[i].i64(kThreatSeqColumn));
@@ -228,7 +223,11 @@ Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const Threat
     sql = "SELECT count(*) FROM (SELECT 1 FROM threats" + where + " LIMIT " +
           filter.param(kTotalCountCap + 1, "bigint") + ") capped";
   }
-  auto rows = conn.run_once(sql, filter.params, "count threats");
+  // The counter tables are small and not partitioned, and arrays keep the texts few (one per
+  // combination of filters): prepared once per connection, no planning per request. The capped
+  // count runs on the partitioned table, where only a per-call plan prunes partitions.
+  auto rows = exact_from_counters ? conn.run(sql, filter.params, "count threats")
+                                  : conn.run_once(sql, filter.params, "count threats");
   if (!rows) return rows.error();
   auto n = (*rows)[0].i64(0);
   if (n > kTotalCountCap && !exact_from_counters) return std::pair(kTotalCountCap, false);
@@ -241,16 +240,7 @@ Result<ThreatPage> load_page(Connection& conn, const ThreatQuery& q,
   if (!rows) return rows.error();
   auto total = count_total(conn, q);
   if (!total) return total.error();
-  ThreatPage page;
-  std::tie(page.total, page.total_is_exact) = *total;
-  auto size = static_cast<std::size_t>(page_size(q));
-  if (rows->threats.size() > size) {
-    rows->threats.resize(size);
-    page.next_cursor =
-        encode_cursor(rows->threats.back(), rows->seqs[size - 1], q.sort_by, q.descending);
-  }
-  page.threats = std::move(rows->threats);
-  return page;
+  return make_page(std::move(*rows), *total, q);
 }
 
 }  // namespace

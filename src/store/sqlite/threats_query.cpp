@@ -128,10 +128,6 @@ void add_keyset(Filter& f, const ThreatQuery& q, const Cursor& cursor) {
   f.params.push_back({cursor.seq});
 }
 
-int page_size(const ThreatQuery& q) {
-  return std::clamp(q.page_size, 1, 1000);
-}
-
 // Newest first with no sensor filter and at most one filter value: an index yields the page's
 // rows in order, and reading them whole at once is cheaper than choosing them first (10% on the
 // plain listing). A sensor filter always spans several (sensor, severity) seeks (row_filter).
@@ -141,14 +137,9 @@ bool rows_in_index_order(const ThreatQuery& q, const std::optional<Cursor>& curs
          (cursor || q.page <= 1);
 }
 
-struct Rows {
-  std::vector<domain::Threat> threats;
-  std::vector<std::int64_t> seqs;
-};
-
 // page_size + 1 rows: the extra one says whether another page follows.
-Result<Rows> fetch_rows(Connection& conn, const ThreatQuery& q,
-                        const std::optional<Cursor>& cursor) {
+Result<PageRows> fetch_rows(Connection& conn, const ThreatQuery& q,
+                            const std::optional<Cursor>& cursor) {
   auto filter = row_filter(q);
   if (cursor) add_keyset(filter, q, *cursor);
   auto order = order_by(q);
@@ -166,10 +157,8 @@ Result<Rows> fetch_rows(Connection& conn, const ThreatQuery& q,
   auto stmt = conn.prepare(sql, "query threats");
   if (!stmt) return stmt.error();
   filter.bind(*stmt);
-  std::int64_t offset =
-      cursor ? 0 : static_cast<std::int64_t>(std::max(q.page, 1) - 1) * page_size(q);
-  stmt->bind(page_size(q) + 1, offset);
-  Rows rows;
+  stmt->bind(page_size(q) + 1, page_offset(q, cursor.has_value()));
+  PageRows rows;
   auto read = collect_rows(*stmt, [&](const Stmt& row) {
     rows.seqs.push_back(row.i64(kThreatSeqColumn));
     return read_threat(row);
@@ -216,16 +205,7 @@ Result<ThreatPage> SqliteStore::query_threats(const ThreatQuery& q) {
     if (!rows) return rows.error();
     auto total = count_total(conn, q);
     if (!total) return total.error();
-    ThreatPage page;
-    std::tie(page.total, page.total_is_exact) = *total;
-    auto size = static_cast<std::size_t>(page_size(q));
-    if (rows->threats.size() > size) {
-      rows->threats.resize(size);
-      page.next_cursor =
-          encode_cursor(rows->threats.back(), rows->seqs[size - 1], q.sort_by, q.descending);
-    }
-    page.threats = std::move(rows->threats);
-    return page;
+    return make_page(std::move(*rows), *total, q);
   });
 }
 
