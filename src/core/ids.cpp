@@ -49,26 +49,25 @@ std::string uuid_v4() {
 std::string uuid_v7(Timestamp t) {
   ensure_sodium();
   auto ms = static_cast<std::uint64_t>(to_unix_micros(t) / 1000);
-  // rand_a: 12 bits after the version nibble; rand_b: 62 bits after the variant bits.
+  // rand_a: 12 bits after the version nibble; rand_b: 62 bits after the variant bits. A new
+  // millisecond draws both with rand_b's top bit clear: 2^61 increments of room, more ids than a
+  // millisecond can hold, so counting up never carries.
   static std::mutex mutex;
-  static std::uint64_t last_ms = 0, last_a = 0, last_b = 0;
+  static std::uint64_t last_ms = ~std::uint64_t{0}, last_a = 0, last_b = 0;
   std::uint64_t rand_a, rand_b;
   {
     std::lock_guard lock(mutex);
     if (ms == last_ms) {
-      rand_b = (last_b + 1) & ((std::uint64_t{1} << 62) - 1);
-      rand_a = rand_b == 0 ? (last_a + 1) & 0xfff : last_a;
-      if (rand_a == 0 && rand_b == 0) ++ms;  // 2^74 ids in one millisecond: borrow the next
+      ++last_b;
     } else {
       std::uint64_t r[2];
       randombytes_buf(r, sizeof r);
-      // The top bit of rand_b starts clear, so a millisecond has 2^61 ids of room to count up.
-      rand_a = r[0] & 0xfff;
-      rand_b = r[1] & ((std::uint64_t{1} << 61) - 1);
+      last_ms = ms;
+      last_a = r[0] & 0xfff;
+      last_b = r[1] & ((std::uint64_t{1} << 61) - 1);
     }
-    last_ms = ms;
-    last_a = rand_a;
-    last_b = rand_b;
+    rand_a = last_a;
+    rand_b = last_b;
   }
   std::array<unsigned char, 16> b;
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));

@@ -43,8 +43,8 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
   void hold();
   bool release(const std::vector<Frame>& replayed, const std::unordered_set<std::string>& ids);
   // Any thread. Sends a close frame with `code`/`reason` after the frame being written, and
-  // closes the socket if that has not happened within a second (a client that does not read;
-  // ten seconds for one dropped as too slow).
+  // closes the socket if that has not happened within a second (a client that does not read).
+  // A client dropped for an overflowing queue gets ten seconds instead (push_locked).
   void close(websocket::close_code code, std::string reason);
   bool closing() const;
   // Any thread. Closes the socket now, without a close frame (shutdown of a client already
