@@ -41,23 +41,23 @@ struct Services {
   store::Store& store;
   BlockingPool& pool;  // every Store and argon2id call runs here
   auth::AuthService& auth;
-  ingest::Pipeline& ingest;
+  ingest::ThreatWriter& writer;
   const Clock& clock;
   // Set when MQTT is configured with an admin account: sensor accounts follow the sensors.
   broker::Admin* broker_admin = nullptr;
   ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
   // Answers of GET /sensors (set by the sensor routes); writes to sensors clear it.
   std::shared_ptr<detail::ResponseCache> sensor_list_cache{};
-  bus::EventBus* bus = nullptr;        // set by serve (for /ready)
+  bus::EventBus* bus = nullptr;  // set by serve (for /ready)
 };
 
 // ---------------------------------------------------------------------------------------------
 // The WebSocket live feed (SPEC §2 WebSocket): GET <prefix>/ws?token=<access token>[&since=<id>].
 struct LiveConfig {
   std::chrono::seconds heartbeat_interval{30};  // WS_HEARTBEAT_INTERVAL: {"type":"heartbeat"}
-  std::size_t send_queue_limit = 1024;  // WS_SEND_QUEUE_LIMIT: messages waiting for one client;
-                                        // beyond it the client is dropped (close 1013)
-  int replay_limit = 1000;              // WS_REPLAY_LIMIT: threats replayed after ?since=
+  std::size_t send_queue_limit = 1024;    // WS_SEND_QUEUE_LIMIT: messages waiting for one client;
+                                          // beyond it the client is dropped (close 1013)
+  int replay_limit = 1000;                // WS_REPLAY_LIMIT: threats replayed after ?since=
   std::chrono::seconds idle_timeout{30};  // WS_IDLE_TIMEOUT: a ping after half of it, dropped
                                           // after all of it without any frame from the client
   std::size_t max_message_bytes = 64 * 1024;  // larger client messages close the socket

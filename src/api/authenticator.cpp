@@ -14,6 +14,19 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// The product's roles as the http module's access levels (http::allows compares those).
+http::Access access_of(domain::Role role) {
+  switch (role) {
+    case domain::Role::admin:
+      return http::Access::admin;
+    case domain::Role::analyst:
+      return http::Access::analyst;
+    case domain::Role::viewer:
+      return http::Access::viewer;
+  }
+  return http::Access::viewer;
+}
+
 class Authenticator final : public http::Authenticator {
  public:
   explicit Authenticator(Services& s) : s_(s) {}
@@ -37,7 +50,7 @@ class Authenticator final : public http::Authenticator {
     p.kind = http::Principal::Kind::user;
     p.id = claims->user_id;
     p.name = claims->username;
-    p.role = claims->role;
+    p.grants = access_of(claims->role);
     p.token_id = claims->jti;
     p.token_expires_at = claims->expires_at;
     return p;

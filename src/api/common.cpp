@@ -136,10 +136,10 @@ json::object message(std::string_view text) {
   return json::object{{"message", text}};
 }
 Response ok(const json::value& body) {
-  return http::json_response(http::Status::ok, body);
+  return http::json_response(http::StatusCode::ok, body);
 }
 Response created(const json::value& body) {
-  return http::json_response(http::Status::created, body);
+  return http::json_response(http::StatusCode::created, body);
 }
 
 }  // namespace honeyman::api::detail

@@ -262,7 +262,7 @@ asio::awaitable<Response> qrcode(RequestContext& ctx, Services& s) {
                     {"sensor_name", row->sensor_name}};
   auto png = qr_png(json::serialize(data));
   if (!png) co_return http::error_response(png.error());
-  Response res{http::Status::ok, 11};
+  Response res{http::StatusCode::ok, 11};
   res.set(boost::beast::http::field::content_type, "image/png");
   res.set(boost::beast::http::field::cache_control, "no-store");
   res.body() = std::move(*png);

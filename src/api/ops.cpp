@@ -25,7 +25,7 @@ asio::awaitable<Response> ready(Services& s) {
     all_ok = all_ok && up;
   }
   co_return http::json_response(
-      all_ok ? http::Status::ok : http::Status::service_unavailable,
+      all_ok ? http::StatusCode::ok : http::StatusCode::service_unavailable,
       json::object{{"status", all_ok ? "ready" : "not_ready"}, {"checks", std::move(checks)}});
 }
 

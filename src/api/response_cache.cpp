@@ -23,7 +23,7 @@ void ResponseCache::store(const std::string& key, const http::Response& response
                           Clock::time_point started) {
   std::lock_guard lock(mutex_);
   if (started < cleared_at_) return;  // computed before a write this instance made
-  if (response.result() != http::Status::ok) {
+  if (response.result() != http::StatusCode::ok) {
     if (auto it = entries_.find(key); it != entries_.end()) it->second.refreshing = false;
     return;
   }

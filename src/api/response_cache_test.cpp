@@ -10,7 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = ResponseCache::Clock;
 
-http::Response answer(std::string body, http::Status status = http::Status::ok) {
+http::Response answer(std::string body, http::StatusCode status = http::StatusCode::ok) {
   http::Response r{status, 11};
   r.body() = std::move(body);
   return r;
@@ -53,11 +53,12 @@ TEST(ResponseCache, ClearDropsEntriesAndAnswersStartedBeforeIt) {
 TEST(ResponseCache, ErrorsAreNotKeptAndEndTheRefresh) {
   ResponseCache cache(1000ms);
   const auto t0 = Clock::time_point{} + 1h;
-  cache.store("/a", answer("boom", http::Status::service_unavailable), t0);
+  cache.store("/a", answer("boom", http::StatusCode::service_unavailable), t0);
   EXPECT_EQ(body_of(cache.lookup("/a", t0)), "<miss>");
   cache.store("/a", answer("one"), t0);
   EXPECT_EQ(body_of(cache.lookup("/a", t0 + 2s)), "<miss>");  // this caller refreshes...
-  cache.store("/a", answer("busy", http::Status::service_unavailable), t0 + 2s);  // ...and fails
+  cache.store("/a", answer("busy", http::StatusCode::service_unavailable),
+              t0 + 2s);                                           // ...and fails
   EXPECT_EQ(body_of(cache.lookup("/a", t0 + 2100ms)), "<miss>");  // so the next one tries again
 }
 

@@ -35,7 +35,7 @@ asio::awaitable<Result<Threats>> ingest(const json::value& payload, const Princi
     auto known = co_await run_blocking(s.pool, [&] { return check_sensors_exist(*threats, s); });
     if (!known) co_return known.error();
   }
-  co_return co_await s.ingest.async_store(std::move(*threats), asio::use_awaitable);
+  co_return co_await s.writer.async_store(std::move(*threats), asio::use_awaitable);
 }
 
 asio::awaitable<Response> create_threats(RequestContext& ctx, Services& s) {

@@ -32,11 +32,11 @@ struct AppConfig {
   http::ServerConfig http;
   auth::AuthConfig auth;
   api::ApiConfig api;
-  ingest::PipelineConfig ingest;
+  ingest::ThreatWriterConfig ingest;
   broker::BrokerConfig broker;  // MQTT_*; broker.enabled() false: MQTT off
   ingest::MqttIngestConfig mqtt;
-  bus::BusConfig bus;      // REDIS_URL: Redis pub/sub; unset: in-process
-  api::LiveConfig live;    // WS_*: the WebSocket live feed
+  bus::BusConfig bus;    // REDIS_URL: Redis pub/sub; unset: in-process
+  api::LiveConfig live;  // WS_*: the WebSocket live feed
   // SENSOR_SWEEP_INTERVAL: how often online/offline changes are looked for and announced.
   std::chrono::seconds sensor_sweep_interval{5};
 };

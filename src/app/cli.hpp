@@ -24,6 +24,8 @@ void add_simulate_command(CLI::App& cli, const ConfigLoader& load, int& exit_cod
 // `ws-load`: the WebSocket load tool (bench/ws-bench); needs no configuration.
 void add_ws_load_command(CLI::App& cli, int& exit_code);
 
+// Raises the soft descriptor limit (often 1024) to the hard one: load tools hold many sockets.
+void raise_fd_limit();
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);
 // Opens the configured store, or prints why not.

@@ -395,15 +395,6 @@ bool run_workers(const AppConfig& config, const SimulateArgs& a, std::vector<Sim
   return ok;
 }
 
-// Raise the soft descriptor limit (often 1024) to the hard one: many sensors, many sockets.
-void raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 int simulate(const ConfigLoader& load, const SimulateArgs& a) {
   raise_fd_limit();
   auto config = load(false);

@@ -90,28 +90,36 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
   set_role->add_option("username", args->username)->required();
   set_role->add_option("role", args->role, "admin, analyst or viewer")->required();
   set_role->callback([&, args] {
-    exit_code = modify_user(load, args->username, [&](domain::User& u) -> Status {
-      auto role = domain::parse_role(args->role);
-      if (!role) return make_error(Errc::invalid_input, "role must be admin, analyst or viewer");
-      u.role = *role;
-      return {};
-    }, "now has role " + args->role);
+    exit_code = modify_user(
+        load, args->username,
+        [&](domain::User& u) -> Status {
+          auto role = domain::parse_role(args->role);
+          if (!role)
+            return make_error(Errc::invalid_input, "role must be admin, analyst or viewer");
+          u.role = *role;
+          return {};
+        },
+        "now has role " + args->role);
   });
 
   for (bool active : {false, true}) {
-    auto* cmd = user->add_subcommand(active ? "enable" : "disable",
-                                     active ? "Let a disabled user log in again"
-                                            : "Disable a user and end their sessions");
+    auto* cmd = user->add_subcommand(
+        active ? "enable" : "disable",
+        active ? "Let a disabled user log in again" : "Disable a user and end their sessions");
     cmd->add_option("username", args->username)->required();
     cmd->callback([&, args, active] {
-      exit_code = modify_user(load, args->username, [active](domain::User& u) -> Status {
-        u.is_active = active;
-        return {};
-      }, active ? "enabled" : "disabled");
+      exit_code = modify_user(
+          load, args->username,
+          [active](domain::User& u) -> Status {
+            u.is_active = active;
+            return {};
+          },
+          active ? "enabled" : "disabled");
     });
   }
 
-  auto* passwd = user->add_subcommand("passwd", "Set a new password (generated unless --password-stdin)");
+  auto* passwd =
+      user->add_subcommand("passwd", "Set a new password (generated unless --password-stdin)");
   passwd->add_option("username", args->username)->required();
   passwd->add_flag("--password-stdin", args->password_stdin, "Read the password from stdin");
   passwd->callback([&, args] {
@@ -121,12 +129,15 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
       exit_code = fail(password.error().message);
       return;
     }
-    exit_code = modify_user(load, args->username, [&](domain::User& u) -> Status {
-      auto hash = auth::hash_password(*password);
-      if (!hash) return hash.error();
-      u.password_hash = *hash;
-      return {};
-    }, "has a new password");
+    exit_code = modify_user(
+        load, args->username,
+        [&](domain::User& u) -> Status {
+          auto hash = auth::hash_password(*password);
+          if (!hash) return hash.error();
+          u.password_hash = *hash;
+          return {};
+        },
+        "has a new password");
     if (exit_code == 0 && generated) std::cout << "password (shown once): " << *password << "\n";
   });
 }

@@ -224,14 +224,6 @@ long rss_kib(int pid) {
   return -1;
 }
 
-void raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 int ws_load(const LoadArgs& a) {
   raise_fd_limit();
   std::string token = a.token;

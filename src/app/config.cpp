@@ -12,20 +12,57 @@
 namespace honeyman::app {
 
 const std::vector<std::string>& known_settings() {
-  static const std::vector<std::string> keys = {
-      "DATABASE_URL", "REDIS_URL", "MQTT_BROKER_HOST", "MQTT_BROKER_PORT",
-      "MQTT_BROKER_USERNAME", "MQTT_BROKER_PASSWORD", "MQTT_USE_TLS", "MQTT_CA_CERT",
-      "MQTT_ADMIN_USERNAME", "MQTT_ADMIN_PASSWORD", "MQTT_PUBLIC_HOST", "MQTT_PUBLIC_PORT",
-      "MQTT_SHARED_GROUP", "SECRET_KEY", "ACCESS_TOKEN_EXPIRE_MINUTES",
-      "REFRESH_TOKEN_EXPIRE_DAYS", "CORS_ORIGINS", "RATE_LIMIT_ENABLED", "RATE_LIMIT_PER_MINUTE",
-      "LOGIN_RATE_LIMIT_PER_MINUTE", "DATA_RETENTION_DAYS", "WS_HEARTBEAT_INTERVAL",
-      "SENSOR_HEARTBEAT_INTERVAL", "LOG_LEVEL", "LOG_FORMAT", "HOST", "PORT", "API_PREFIX",
-      "ENVIRONMENT", "AUTO_MIGRATE", "MAX_REQUEST_BODY_BYTES", "REQUEST_HEADER_TIMEOUT",
-      "KEEPALIVE_TIMEOUT", "IO_THREADS", "STORE_THREADS", "INGEST_BATCH_SIZE",
-      "INGEST_BATCH_DELAY_MS", "INGEST_QUEUE_CAPACITY", "DATABASE_POOL_SIZE", "MQTT_CLIENT_ID",
-      "MQTT_QUEUE_CAPACITY", "MQTT_MAX_PAYLOAD_BYTES", "PUBLIC_API_URL", "ROLLUP_RETENTION_DAYS",
-      "RETENTION_INTERVAL_SECONDS", "ANALYTICS_CACHE_MS", "SENSORS_CACHE_MS", "WS_SEND_QUEUE_LIMIT",
-      "WS_REPLAY_LIMIT", "WS_IDLE_TIMEOUT", "SENSOR_SWEEP_INTERVAL"};
+  static const std::vector<std::string> keys = {"DATABASE_URL",
+                                                "REDIS_URL",
+                                                "MQTT_BROKER_HOST",
+                                                "MQTT_BROKER_PORT",
+                                                "MQTT_BROKER_USERNAME",
+                                                "MQTT_BROKER_PASSWORD",
+                                                "MQTT_USE_TLS",
+                                                "MQTT_CA_CERT",
+                                                "MQTT_ADMIN_USERNAME",
+                                                "MQTT_ADMIN_PASSWORD",
+                                                "MQTT_PUBLIC_HOST",
+                                                "MQTT_PUBLIC_PORT",
+                                                "MQTT_SHARED_GROUP",
+                                                "SECRET_KEY",
+                                                "ACCESS_TOKEN_EXPIRE_MINUTES",
+                                                "REFRESH_TOKEN_EXPIRE_DAYS",
+                                                "CORS_ORIGINS",
+                                                "RATE_LIMIT_ENABLED",
+                                                "RATE_LIMIT_PER_MINUTE",
+                                                "LOGIN_RATE_LIMIT_PER_MINUTE",
+                                                "DATA_RETENTION_DAYS",
+                                                "WS_HEARTBEAT_INTERVAL",
+                                                "SENSOR_HEARTBEAT_INTERVAL",
+                                                "LOG_LEVEL",
+                                                "LOG_FORMAT",
+                                                "HOST",
+                                                "PORT",
+                                                "API_PREFIX",
+                                                "ENVIRONMENT",
+                                                "AUTO_MIGRATE",
+                                                "MAX_REQUEST_BODY_BYTES",
+                                                "REQUEST_HEADER_TIMEOUT",
+                                                "KEEPALIVE_TIMEOUT",
+                                                "IO_THREADS",
+                                                "STORE_THREADS",
+                                                "INGEST_BATCH_SIZE",
+                                                "INGEST_BATCH_DELAY_MS",
+                                                "INGEST_QUEUE_CAPACITY",
+                                                "DATABASE_POOL_SIZE",
+                                                "MQTT_CLIENT_ID",
+                                                "MQTT_QUEUE_CAPACITY",
+                                                "MQTT_MAX_PAYLOAD_BYTES",
+                                                "PUBLIC_API_URL",
+                                                "ROLLUP_RETENTION_DAYS",
+                                                "RETENTION_INTERVAL_SECONDS",
+                                                "ANALYTICS_CACHE_MS",
+                                                "SENSORS_CACHE_MS",
+                                                "WS_SEND_QUEUE_LIMIT",
+                                                "WS_REPLAY_LIMIT",
+                                                "WS_IDLE_TIMEOUT",
+                                                "SENSOR_SWEEP_INTERVAL"};
   return keys;
 }
 
@@ -152,7 +189,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.http.api_prefix = s.get_or("API_PREFIX", "/api/v2");
   c.http.cors_origins = s.get_list("CORS_ORIGINS");
   c.http.rate_limit_enabled = r.boolean("RATE_LIMIT_ENABLED", true);
-  c.http.rate_limit_per_minute = static_cast<int>(r.integer("RATE_LIMIT_PER_MINUTE", 60, 1, 10'000'000));
+  c.http.rate_limit_per_minute =
+      static_cast<int>(r.integer("RATE_LIMIT_PER_MINUTE", 60, 1, 10'000'000));
   c.http.login_rate_limit_per_minute =
       static_cast<int>(r.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, 1, 10'000'000));
   c.http.body_limit = static_cast<std::size_t>(
@@ -161,24 +199,30 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.http.idle_timeout = std::chrono::seconds(r.integer("KEEPALIVE_TIMEOUT", 60, 1, 3600));
 
   c.auth.secret_key = s.get_or("SECRET_KEY", "");
-  c.auth.access_token_ttl = std::chrono::minutes(r.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 7 * 24 * 60));
-  c.auth.refresh_token_ttl = std::chrono::hours(24 * r.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365));
+  c.auth.access_token_ttl =
+      std::chrono::minutes(r.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 7 * 24 * 60));
+  c.auth.refresh_token_ttl =
+      std::chrono::hours(24 * r.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365));
 
   c.api.version = HONEYMAN_VERSION;
   c.api.prefix = c.http.api_prefix;
-  c.api.heartbeat_interval = std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
+  c.api.heartbeat_interval =
+      std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
   c.api.analytics_cache_ttl =
       std::chrono::milliseconds(r.integer("ANALYTICS_CACHE_MS", 1000, 0, 60'000));
   c.api.sensor_list_cache_ttl =
       std::chrono::milliseconds(r.integer("SENSORS_CACHE_MS", 1000, 0, 60'000));
 
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
-  c.ingest.batch_delay = std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
-  c.ingest.queue_capacity = static_cast<std::size_t>(r.integer("INGEST_QUEUE_CAPACITY", 100'000, 1000, 100'000'000));
+  c.ingest.batch_delay =
+      std::chrono::milliseconds(r.integer("INGEST_BATCH_DELAY_MS", 2, 0, 10'000));
+  c.ingest.queue_capacity =
+      static_cast<std::size_t>(r.integer("INGEST_QUEUE_CAPACITY", 100'000, 1000, 100'000'000));
   c.bus.redis_url = s.get_or("REDIS_URL", "");
   if (!c.bus.redis_url.empty() && !c.bus.redis_url.starts_with("redis://"))
     return make_error(Errc::invalid_input, "REDIS_URL must start with redis://");
-  c.live.heartbeat_interval = std::chrono::seconds(r.integer("WS_HEARTBEAT_INTERVAL", 30, 1, 86400));
+  c.live.heartbeat_interval =
+      std::chrono::seconds(r.integer("WS_HEARTBEAT_INTERVAL", 30, 1, 86400));
   c.live.send_queue_limit =
       static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_LIMIT", 1024, 1, 1'000'000));
   c.live.replay_limit = static_cast<int>(r.integer("WS_REPLAY_LIMIT", 1000, 0, 100'000));

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   cli.set_version_flag("--version", HONEYMAN_VERSION);
   GlobalFlags flags;
-  cli.add_option("--env-file", flags.env_file, "Read settings from this file")->capture_default_str();
+  cli.add_option("--env-file", flags.env_file, "Read settings from this file")
+      ->capture_default_str();
   cli.add_option("--database-url", flags.database_url, "Overrides DATABASE_URL");
   cli.add_option("--log-level", flags.log_level, "Overrides LOG_LEVEL");
   int exit_code = 0;

@@ -213,8 +213,8 @@ int run_serve(const AppConfig& config) {
     spdlog::critical("cannot set up the event bus: {}", bus.error().message);
     return 1;
   }
-  ingest::Pipeline pipeline(config.ingest, **store, bus->get());
-  api::Services services{config.api, **store, pool, auth, pipeline, system_clock()};
+  ingest::ThreatWriter writer(config.ingest, **store, bus->get());
+  api::Services services{config.api, **store, pool, auth, writer, system_clock()};
   if (!config.bus.redis_url.empty()) services.bus = bus->get();
   std::unique_ptr<broker::Admin> broker_admin;
   std::unique_ptr<ingest::MqttIngest> mqtt;
@@ -227,7 +227,7 @@ int run_serve(const AppConfig& config) {
           "mqtt: MQTT_ADMIN_USERNAME is not set: broker accounts of sensors are not "
           "managed and onboarding cannot hand out MQTT credentials");
     }
-    mqtt = std::make_unique<ingest::MqttIngest>(config.mqtt, config.broker, **store, pipeline,
+    mqtt = std::make_unique<ingest::MqttIngest>(config.mqtt, config.broker, **store, writer,
                                                 system_clock());
     // With an admin account, consuming starts once the server's account is in place.
     if (!broker_admin)
@@ -288,7 +288,7 @@ int run_serve(const AppConfig& config) {
     live.shutdown();
     server.shutdown(config.shutdown_grace, [&] {
       if (mqtt) mqtt->stop();  // drains what was received, commits it
-      pipeline.stop();
+      writer.stop();
       spdlog::info("shutdown complete");
       io.stop();
     });
@@ -316,7 +316,7 @@ int run_serve(const AppConfig& config) {
   io.run();
   for (auto& t : threads) t.join();
   if (mqtt) mqtt->stop();
-  pipeline.stop();
+  writer.stop();
   (*bus)->stop();
   if (rate_bus) rate_bus->stop();
   pool.stop();

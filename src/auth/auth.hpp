@@ -22,10 +22,10 @@
 namespace honeyman::auth {
 
 struct AuthConfig {
-  std::string secret_key;                         // HS256 key; required outside development
-  std::chrono::minutes access_token_ttl{30};      // ACCESS_TOKEN_EXPIRE_MINUTES
-  std::chrono::hours refresh_token_ttl{24 * 7};   // REFRESH_TOKEN_EXPIRE_DAYS
-  std::chrono::seconds api_key_cache_ttl{5};      // how long a verified API key is trusted
+  std::string secret_key;                        // HS256 key; required outside development
+  std::chrono::minutes access_token_ttl{30};     // ACCESS_TOKEN_EXPIRE_MINUTES
+  std::chrono::hours refresh_token_ttl{24 * 7};  // REFRESH_TOKEN_EXPIRE_DAYS
+  std::chrono::seconds api_key_cache_ttl{5};     // how long a verified API key is trusted
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class RevocationView {
 
  private:
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, Timestamp> revoked_;          // jti -> token expiry
+  std::unordered_map<std::string, Timestamp> revoked_;            // jti -> token expiry
   std::unordered_map<std::string, Timestamp> users_valid_after_;  // user id -> cutoff
   Timestamp last_user_poll_{};
 };

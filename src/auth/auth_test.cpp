@@ -1,8 +1,8 @@
+#include "auth/auth.hpp"
+
 #include <gtest/gtest.h>
 #include <jwt.h>
 #include <sodium.h>
-
-#include "auth/auth.hpp"
 
 namespace honeyman::auth {
 namespace {
@@ -15,7 +15,9 @@ AuthConfig config() {
   return c;
 }
 
-Timestamp at(std::int64_t unix_seconds) { return Timestamp{std::chrono::seconds{unix_seconds}}; }
+Timestamp at(std::int64_t unix_seconds) {
+  return Timestamp{std::chrono::seconds{unix_seconds}};
+}
 
 AccessClaims claims(Timestamp iat) {
   return AccessClaims{"u-1", "alice", domain::Role::analyst, "jti-1", "sid-1", iat, iat + 30min};
@@ -40,7 +42,8 @@ std::string forge(jwt_alg_t alg, const std::string& key, const char* type, long 
   jwt_add_grant(j, "jti", "x");
   jwt_add_grant_int(j, "iat", exp - 60);
   jwt_add_grant_int(j, "exp", exp);
-  jwt_set_alg(j, alg, alg == JWT_ALG_NONE ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
+  jwt_set_alg(j, alg,
+              alg == JWT_ALG_NONE ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
               alg == JWT_ALG_NONE ? 0 : static_cast<int>(key.size()));
   char* s = jwt_encode_str(j);
   std::string out = s ? s : "";
@@ -85,18 +88,24 @@ TEST(Jwt, RefusesAlgNone) {
   ASSERT_FALSE(none.empty());
   EXPECT_FALSE(verify_access_token(config(), none, at(1'800'000'000)));
   // Hand-made too, in case a library build signs `none` differently.
-  auto hand = b64(R"({"alg":"none","typ":"JWT"})") + "." +
-              b64(R"({"sub":"u-1","role":"admin","type":"access","jti":"x","iat":1,"exp":1900000000})") + ".";
+  auto hand =
+      b64(R"({"alg":"none","typ":"JWT"})") + "." +
+      b64(R"({"sub":"u-1","role":"admin","type":"access","jti":"x","iat":1,"exp":1900000000})") +
+      ".";
   EXPECT_FALSE(verify_access_token(config(), hand, at(1'800'000'000)));
 }
 
 TEST(Jwt, RefusesOtherAlgorithmsKeysAndTypes) {
   auto exp = 1'800'000'600L;
   auto now = at(1'800'000'000);
-  EXPECT_FALSE(verify_access_token(config(), forge(JWT_ALG_HS512, config().secret_key, "access", exp), now));
-  EXPECT_FALSE(verify_access_token(config(), forge(JWT_ALG_HS256, "another-key", "access", exp), now));
-  EXPECT_FALSE(verify_access_token(config(), forge(JWT_ALG_HS256, config().secret_key, "refresh", exp), now));
-  EXPECT_TRUE(verify_access_token(config(), forge(JWT_ALG_HS256, config().secret_key, "access", exp), now));
+  EXPECT_FALSE(
+      verify_access_token(config(), forge(JWT_ALG_HS512, config().secret_key, "access", exp), now));
+  EXPECT_FALSE(
+      verify_access_token(config(), forge(JWT_ALG_HS256, "another-key", "access", exp), now));
+  EXPECT_FALSE(verify_access_token(config(),
+                                   forge(JWT_ALG_HS256, config().secret_key, "refresh", exp), now));
+  EXPECT_TRUE(
+      verify_access_token(config(), forge(JWT_ALG_HS256, config().secret_key, "access", exp), now));
   for (const char* junk : {"", "a.b", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9..sig"})
     EXPECT_FALSE(verify_access_token(config(), junk, now)) << junk;
 }
@@ -119,14 +128,6 @@ TEST(Secrets, KeysAreRandomAndHashed) {
   EXPECT_EQ(hash_secret(a).size(), 64u);
   EXPECT_NE(hash_secret(a), a);
 }
-
-// A clock the test moves by hand.
-class ManualClock final : public Clock {
- public:
-  Timestamp now() const override { return now_; }
-  void advance(std::chrono::microseconds d) { now_ += d; }
-  Timestamp now_ = at(1'800'000'000);
-};
 
 class AuthServiceTest : public ::testing::Test {
  protected:

@@ -25,9 +25,13 @@ const unsigned char* key_bytes(const AuthConfig& c) {
 std::int64_t seconds(Timestamp t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
-Timestamp from_seconds(long s) { return Timestamp{std::chrono::seconds{s}}; }
+Timestamp from_seconds(long s) {
+  return Timestamp{std::chrono::seconds{s}};
+}
 
-Error invalid_token() { return make_error(Errc::unauthorized, "Could not validate credentials"); }
+Error invalid_token() {
+  return make_error(Errc::unauthorized, "Could not validate credentials");
+}
 
 std::string grant(jwt_t* j, const char* name) {
   const char* v = jwt_get_grant(j, name);
@@ -48,7 +52,8 @@ std::string issue_access_token(const AuthConfig& config, const AccessClaims& c) 
   jwt_add_grant(j.get(), "sid", c.session_id.c_str());
   jwt_add_grant_int(j.get(), "iat", seconds(c.issued_at));
   jwt_add_grant_int(j.get(), "exp", seconds(c.expires_at));
-  jwt_set_alg(j.get(), JWT_ALG_HS256, key_bytes(config), static_cast<int>(config.secret_key.size()));
+  jwt_set_alg(j.get(), JWT_ALG_HS256, key_bytes(config),
+              static_cast<int>(config.secret_key.size()));
   JwtStr out(jwt_encode_str(j.get()));
   return out ? std::string(out.get()) : std::string();
 }
@@ -61,7 +66,8 @@ Result<AccessClaims> verify_access_token(const AuthConfig& config, std::string_v
   // With a key given, libjwt refuses unsigned (`alg: none`) tokens; the explicit algorithm
   // check below also refuses every algorithm but HS256 (no RS/HS confusion).
   if (jwt_decode(&raw, text.c_str(), key_bytes(config),
-                 static_cast<int>(config.secret_key.size())) != 0 || raw == nullptr)
+                 static_cast<int>(config.secret_key.size())) != 0 ||
+      raw == nullptr)
     return invalid_token();
   Jwt j(raw);
   if (jwt_get_alg(j.get()) != JWT_ALG_HS256) return invalid_token();

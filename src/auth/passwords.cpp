@@ -6,8 +6,8 @@ namespace honeyman::auth {
 
 Status check_password_policy(std::string_view password) {
   if (password.size() < 8)
-    return validation_error({{{"body", "password"}, "Password must be at least 8 characters",
-                              "string_too_short"}});
+    return validation_error(
+        {{{"body", "password"}, "Password must be at least 8 characters", "string_too_short"}});
   if (password.size() > 1024)
     return validation_error(
         {{{"body", "password"}, "Password must be at most 1024 characters", "string_too_long"}});
@@ -32,8 +32,14 @@ bool verify_password(std::string_view hash, std::string_view password) {
   return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
 }
 
-std::string new_api_key() { return "hmk_" + random_token(32); }
-std::string new_refresh_token() { return random_token(32); }
-std::string hash_secret(std::string_view secret) { return sha256_hex(secret); }
+std::string new_api_key() {
+  return "hmk_" + random_token(32);
+}
+std::string new_refresh_token() {
+  return random_token(32);
+}
+std::string hash_secret(std::string_view secret) {
+  return sha256_hex(secret);
+}
 
 }  // namespace honeyman::auth

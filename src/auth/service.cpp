@@ -7,8 +7,12 @@
 namespace honeyman::auth {
 namespace {
 
-Error bad_credentials() { return make_error(Errc::unauthorized, "Incorrect username or password"); }
-Error bad_refresh() { return make_error(Errc::unauthorized, "Invalid or expired refresh token"); }
+Error bad_credentials() {
+  return make_error(Errc::unauthorized, "Incorrect username or password");
+}
+Error bad_refresh() {
+  return make_error(Errc::unauthorized, "Invalid or expired refresh token");
+}
 
 }  // namespace
 
@@ -18,11 +22,16 @@ AuthService::AuthService(AuthConfig config, store::Store& store, const Clock& cl
 TokenPair AuthService::issue_pair(const domain::User& user, const std::string& session_id,
                                   std::string refresh_token) {
   auto now = std::chrono::floor<std::chrono::seconds>(clock_.now());
-  AccessClaims claims{user.id,    user.username, user.role, uuid_v4(), session_id,
-                      now,        now + config_.access_token_ttl};
-  return TokenPair{issue_access_token(config_, claims), std::move(refresh_token),
-                   std::chrono::duration_cast<std::chrono::seconds>(config_.access_token_ttl)
-                       .count()};
+  AccessClaims claims{user.id,
+                      user.username,
+                      user.role,
+                      uuid_v4(),
+                      session_id,
+                      now,
+                      now + config_.access_token_ttl};
+  return TokenPair{
+      issue_access_token(config_, claims), std::move(refresh_token),
+      std::chrono::duration_cast<std::chrono::seconds>(config_.access_token_ttl).count()};
 }
 
 Result<LoginResult> AuthService::login(std::string_view username, std::string_view password) {
@@ -122,6 +131,8 @@ void AuthService::forget_sensor_keys(std::string_view sensor_id) {
   std::erase_if(key_cache_, [&](const auto& e) { return e.second.sensor_id == sensor_id; });
 }
 
-Status AuthService::refresh_revocations() { return revocations_.refresh(store_, clock_.now()); }
+Status AuthService::refresh_revocations() {
+  return revocations_.refresh(store_, clock_.now());
+}
 
 }  // namespace honeyman::auth

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,14 +71,77 @@ using Status = boost::system::result<void, Error>;
 // Time. All stored and transmitted times are UTC with microsecond precision.
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
-// A source of the current time, injected so tests (retention, liveness) can move the clock.
-// Implementations are thread-safe.
+// The time and the waiting of everything that runs by itself (ingest, the live feed, the jobs),
+// injected so tests drive time instead of sleeping. Implementations are thread-safe.
 class Clock {
  public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
   virtual ~Clock() = default;
+  // Wall-clock time, UTC: what is stored and shown.
   virtual Timestamp now() const = 0;
+  // Monotonic time: intervals, deadlines and cache lifetimes (never jumps with the wall clock).
+  virtual SteadyTime steady_now() const = 0;
+  // Blocks the calling thread for `d` of this clock's time.
+  virtual void sleep_for(std::chrono::milliseconds d) const = 0;
 };
+// The real clocks (std::chrono::system_clock and steady_clock).
 const Clock& system_clock();
+
+// A clock that moves only when a test says so: advance() moves both times; sleep_for() returns
+// once advance() has moved the clock past the sleeper's deadline (so a retry or a timer fires
+// exactly when the test lets it). Starts at `start` (wall) and an arbitrary steady epoch.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(Timestamp start = Timestamp(std::chrono::seconds(1'800'000'000)));
+  Timestamp now() const override;
+  SteadyTime steady_now() const override;
+  void sleep_for(std::chrono::milliseconds d) const override;
+  void advance(std::chrono::microseconds d);
+  void set(Timestamp wall);  // wall time only (steady time never goes back)
+  // Threads blocked in sleep_for() now.
+  int sleepers() const;
+  // Waits (real time, at most `timeout`) until sleep_for() has been entered `n` times in all
+  // since construction; lets a test advance the clock exactly when a retry is pending.
+  bool wait_for_sleeps(std::uint64_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Retrying a dependency that is down (the store, the broker). One policy and one loop for every
+// caller, so backoff behaves the same everywhere.
+struct Backoff {
+  std::chrono::milliseconds initial{50};
+  std::chrono::milliseconds max{2000};
+  // The wait before retry number `attempt` (0: the first retry): initial * 2^attempt, capped.
+  std::chrono::milliseconds delay(int attempt) const;
+};
+
+struct RetryPolicy {
+  Backoff backoff;
+  // Give up when the next wait would end later than this after the first call; none: never.
+  std::optional<std::chrono::milliseconds> budget;
+};
+
+// Calls `fn` (returning a Result) until it succeeds or fails with an error that is not
+// Errc::unavailable, waiting `policy.backoff` on `clock` between calls; with a budget, the last
+// Errc::unavailable is returned once the next wait would exceed it. `on_retry(error, wait)` runs
+// before each wait (logging, counters).
+template <class Fn, class OnRetry>
+auto retry_with_backoff(const Clock& clock, const RetryPolicy& policy, Fn&& fn, OnRetry&& on_retry)
+    -> decltype(fn()) {
+  const auto started = clock.steady_now();
+  for (int attempt = 0;; ++attempt) {
+    auto result = fn();
+    if (result || result.error().code != Errc::unavailable) return result;
+    auto wait = policy.backoff.delay(attempt);
+    if (policy.budget && clock.steady_now() + wait > started + *policy.budget) return result;
+    on_retry(result.error(), wait);
+    clock.sleep_for(wait);
+  }
+}
 
 // "2026-08-08T14:03:27.512904Z": RFC 3339, UTC, always six fractional digits.
 std::string format_timestamp(Timestamp t);
@@ -148,9 +212,7 @@ class BlockingPool {
 
   boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
   // Finishes queued work, then joins the threads.
-  void stop() {
-    pool_.join();
-  }
+  void stop() { pool_.join(); }
 
  private:
   boost::asio::thread_pool pool_;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace honeyman {
@@ -96,6 +98,116 @@ TEST(Settings, PrecedenceFlagsOverEnvironmentOverFile) {
   EXPECT_FALSE(s.get_bool("FLAG", false));
   EXPECT_FALSE(s.load_env_file(path + ".missing", true));
   EXPECT_TRUE(s.load_env_file(path + ".missing", false));
+}
+
+}  // namespace
+}  // namespace honeyman
+
+namespace honeyman {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ManualClock, MovesOnlyWhenAdvanced) {
+  ManualClock clock;
+  auto wall = clock.now();
+  auto steady = clock.steady_now();
+  clock.advance(1500ms);
+  EXPECT_EQ(clock.now() - wall, 1500ms);
+  EXPECT_EQ(clock.steady_now() - steady, 1500ms);
+  clock.set(wall - 24h);  // the wall clock may jump back; steady time never does
+  EXPECT_EQ(clock.now(), wall - 24h);
+  EXPECT_EQ(clock.steady_now() - steady, 1500ms);
+}
+
+TEST(ManualClock, ASleeperWakesWhenTheClockPassesItsDeadline) {
+  ManualClock clock;
+  std::atomic<bool> woke{false};
+  std::thread sleeper([&] {
+    clock.sleep_for(100ms);
+    woke = true;
+  });
+  ASSERT_TRUE(clock.wait_for_sleeps(1, 10s));
+  clock.advance(99ms);
+  EXPECT_EQ(clock.sleepers(), 1);  // not yet: 1 ms short
+  EXPECT_FALSE(woke);
+  clock.advance(1ms);
+  sleeper.join();
+  EXPECT_TRUE(woke);
+  EXPECT_EQ(clock.sleepers(), 0);
+}
+
+TEST(Backoff, DoublesUpToItsCap) {
+  Backoff b{.initial = 50ms, .max = 1000ms};
+  EXPECT_EQ(b.delay(0), 50ms);
+  EXPECT_EQ(b.delay(1), 100ms);
+  EXPECT_EQ(b.delay(4), 800ms);
+  EXPECT_EQ(b.delay(5), 1000ms);
+  EXPECT_EQ(b.delay(1000), 1000ms);  // no overflow however long the outage
+}
+
+Result<int> fail_with(Errc code) {
+  return make_error(code, "down");
+}
+
+TEST(RetryWithBackoff, RetriesUnavailableUntilItSucceeds) {
+  ManualClock clock;
+  int calls = 0;
+  std::vector<std::chrono::milliseconds> waits;
+  std::thread caller([&] {
+    auto r = retry_with_backoff(
+        clock, RetryPolicy{.backoff = {.initial = 10ms, .max = 40ms}, .budget = std::nullopt},
+        [&]() -> Result<int> {
+          return ++calls < 4 ? fail_with(Errc::unavailable) : Result<int>(7);
+        },
+        [&](const Error&, std::chrono::milliseconds wait) { waits.push_back(wait); });
+    EXPECT_TRUE(r);
+    EXPECT_EQ(r ? *r : 0, 7);
+  });
+  for (int i = 1; i <= 3; ++i) {  // each retry waits on the clock until the test moves it
+    ASSERT_TRUE(clock.wait_for_sleeps(i, 10s));
+    clock.advance(40ms);
+  }
+  caller.join();
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{10ms, 20ms, 40ms}));
+}
+
+TEST(RetryWithBackoff, OtherErrorsAreReturnedAtOnce) {
+  ManualClock clock;
+  int calls = 0;
+  auto r = retry_with_backoff(
+      clock, RetryPolicy{},
+      [&] {
+        ++calls;
+        return fail_with(Errc::invalid_input);
+      },
+      [](const Error&, std::chrono::milliseconds) {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(RetryWithBackoff, GivesUpWhenTheNextWaitWouldPassTheBudget) {
+  ManualClock clock;
+  int calls = 0;
+  std::thread caller([&] {
+    auto r = retry_with_backoff(
+        clock, RetryPolicy{.backoff = {.initial = 100ms, .max = 100ms}, .budget = 250ms},
+        [&] {
+          ++calls;
+          return fail_with(Errc::unavailable);
+        },
+        [](const Error&, std::chrono::milliseconds) {});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unavailable);
+  });
+  for (int i = 1; i <= 2; ++i) {
+    ASSERT_TRUE(clock.wait_for_sleeps(i, 10s));
+    clock.advance(100ms);
+  }
+  caller.join();
+  EXPECT_EQ(calls, 3);  // at 0, 100 and 200 ms; a wait to 300 ms would pass 250 ms
 }
 
 }  // namespace

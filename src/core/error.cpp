@@ -11,17 +11,28 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "honeyman"; }
   std::string message(int value) const override {
     switch (static_cast<Errc>(value)) {
-      case Errc::ok: return "ok";
-      case Errc::invalid_input: return "invalid input";
-      case Errc::bad_request: return "bad request";
-      case Errc::unauthorized: return "unauthorized";
-      case Errc::forbidden: return "forbidden";
-      case Errc::not_found: return "not found";
-      case Errc::conflict: return "conflict";
-      case Errc::payload_too_large: return "payload too large";
-      case Errc::rate_limited: return "rate limited";
-      case Errc::unavailable: return "unavailable";
-      case Errc::internal: return "internal error";
+      case Errc::ok:
+        return "ok";
+      case Errc::invalid_input:
+        return "invalid input";
+      case Errc::bad_request:
+        return "bad request";
+      case Errc::unauthorized:
+        return "unauthorized";
+      case Errc::forbidden:
+        return "forbidden";
+      case Errc::not_found:
+        return "not found";
+      case Errc::conflict:
+        return "conflict";
+      case Errc::payload_too_large:
+        return "payload too large";
+      case Errc::rate_limited:
+        return "rate limited";
+      case Errc::unavailable:
+        return "unavailable";
+      case Errc::internal:
+        return "internal error";
     }
     return "unknown error";
   }

@@ -33,8 +33,10 @@ Status init_logging(std::string_view level, std::string_view format) {
   if (lv == "warning") lv = "warn";
   auto parsed = spdlog::level::from_str(lv);
   if (parsed == spdlog::level::off && lv != "off")
-    return make_error(Errc::invalid_input, "LOG_LEVEL must be one of trace, debug, info, "
-                                           "warning, error, critical; got '" + std::string(level) + "'");
+    return make_error(Errc::invalid_input,
+                      "LOG_LEVEL must be one of trace, debug, info, "
+                      "warning, error, critical; got '" +
+                          std::string(level) + "'");
   auto logger = spdlog::stderr_logger_mt("honeyman");
   if (format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);

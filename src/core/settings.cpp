@@ -9,8 +9,10 @@ namespace honeyman {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -52,7 +54,9 @@ void Settings::load_environment(const std::vector<std::string>& keys) {
     if (const char* v = std::getenv(key.c_str())) environment_[key] = v;
 }
 
-void Settings::set(const std::string& key, std::string value) { flags_[key] = std::move(value); }
+void Settings::set(const std::string& key, std::string value) {
+  flags_[key] = std::move(value);
+}
 
 std::optional<std::string> Settings::get(const std::string& key) const {
   for (const auto* layer : {&flags_, &environment_, &env_file_})

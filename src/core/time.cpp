@@ -1,4 +1,8 @@
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "core/core.hpp"
 
@@ -11,6 +15,8 @@ class SystemClock final : public Clock {
     return std::chrono::time_point_cast<std::chrono::microseconds>(
         std::chrono::system_clock::now());
   }
+  SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
+  void sleep_for(std::chrono::milliseconds d) const override { std::this_thread::sleep_for(d); }
 };
 
 // Reads exactly `n` decimal digits at `pos`, advancing it.
@@ -40,8 +46,73 @@ const Clock& system_clock() {
   return clock;
 }
 
-std::int64_t to_unix_micros(Timestamp t) { return t.time_since_epoch().count(); }
-Timestamp from_unix_micros(std::int64_t us) { return Timestamp{std::chrono::microseconds{us}}; }
+struct ManualClock::State {
+  mutable std::mutex mutex;
+  mutable std::condition_variable moved;
+  Timestamp wall;
+  SteadyTime steady{std::chrono::hours(1)};
+  mutable int sleepers = 0;
+  mutable std::uint64_t sleeps = 0;
+};
+
+ManualClock::ManualClock(Timestamp start) : state_(std::make_shared<State>()) {
+  state_->wall = start;
+}
+
+Timestamp ManualClock::now() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->wall;
+}
+
+Clock::SteadyTime ManualClock::steady_now() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->steady;
+}
+
+void ManualClock::sleep_for(std::chrono::milliseconds d) const {
+  std::unique_lock lock(state_->mutex);
+  auto deadline = state_->steady + d;
+  ++state_->sleepers;
+  ++state_->sleeps;
+  state_->moved.notify_all();
+  state_->moved.wait(lock, [&] { return state_->steady >= deadline; });
+  --state_->sleepers;
+}
+
+void ManualClock::advance(std::chrono::microseconds d) {
+  std::lock_guard lock(state_->mutex);
+  state_->wall += d;
+  state_->steady += d;
+  state_->moved.notify_all();
+}
+
+void ManualClock::set(Timestamp wall) {
+  std::lock_guard lock(state_->mutex);
+  state_->wall = wall;
+}
+
+int ManualClock::sleepers() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->sleepers;
+}
+
+bool ManualClock::wait_for_sleeps(std::uint64_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->moved.wait_for(lock, timeout, [&] { return state_->sleeps >= n; });
+}
+
+std::chrono::milliseconds Backoff::delay(int attempt) const {
+  auto d = initial;
+  for (int i = 0; i < attempt && d < max; ++i) d *= 2;
+  return std::min(d, max);
+}
+
+std::int64_t to_unix_micros(Timestamp t) {
+  return t.time_since_epoch().count();
+}
+Timestamp from_unix_micros(std::int64_t us) {
+  return Timestamp{std::chrono::microseconds{us}};
+}
 
 std::string format_timestamp(Timestamp t) {
   using namespace std::chrono;

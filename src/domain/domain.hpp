@@ -77,7 +77,8 @@ Result<Threat> normalize_threat(const boost::json::value& payload, const IngestC
 // A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing.
 Result<std::vector<Threat>> normalize_threats(const boost::json::value& payload,
                                               const IngestContext& ctx,
-                                              const std::vector<std::string>& loc_prefix = {"body"});
+                                              const std::vector<std::string>& loc_prefix = {
+                                                  "body"});
 
 // ---------------------------------------------------------------------------------------------
 // Heartbeat (agent or canonical shape) and registration message.
@@ -175,7 +176,8 @@ bool is_valid_username(std::string_view name);
 boost::json::object to_json(const Threat& t, boost::json::storage_ptr storage = {});
 // The compact form pushed on the live feed (SPEC §2 WebSocket "threat" data).
 boost::json::object to_feed_json(const Threat& t);
-boost::json::object to_json(const Sensor& s, Timestamp now, std::chrono::seconds heartbeat_interval);
+boost::json::object to_json(const Sensor& s, Timestamp now,
+                            std::chrono::seconds heartbeat_interval);
 boost::json::object to_json(const SensorStats& s);
 boost::json::object to_json(const User& u);
 

@@ -12,7 +12,7 @@
 
 #include "domain/domain.hpp"
 
-namespace honeyman::domain::testing {
+namespace honeyman::domain::test_support {
 namespace json = boost::json;
 
 inline Timestamp at(std::string_view text) {
@@ -20,6 +20,9 @@ inline Timestamp at(std::string_view text) {
   EXPECT_TRUE(t) << text;
   return t.value_or(Timestamp{});
 }
+
+// The sensor of the wire samples.
+inline const std::string kSensor = "rpi5-defcon-01";
 
 // Receipt time of every test payload: shortly after the wire samples were taken.
 inline const Timestamp kNow = at("2026-08-08T15:00:00Z");
@@ -63,4 +66,4 @@ inline std::vector<std::string> keys_of(const json::object& o) {
   return keys;
 }
 
-}  // namespace honeyman::domain::testing
+}  // namespace honeyman::domain::test_support

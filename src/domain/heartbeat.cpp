@@ -18,8 +18,6 @@ constexpr std::string_view kCanonicalKeys[] = {"sensor_id",         "timestamp",
                                                "enabled_detectors", "system_info", "location"};
 constexpr std::string_view kLocationKeys[] = {"latitude", "longitude", "method", "accuracy"};
 constexpr detail::Range kPercentRange{0, 100};
-constexpr std::size_t kMaxDetectors = 32;
-constexpr std::size_t kMaxDetectorNameChars = 64;
 
 bool is_agent_shape(const json::object& obj) {
   for (std::string_view key : {"status", "metrics", "detectors", "uptime"})
@@ -53,8 +51,9 @@ void read_metrics(ObjectReader& r, Heartbeat& hb) {
 void read_detectors(ObjectReader& r, Heartbeat& hb) {
   const json::object* detectors = r.object("detectors", false);
   if (!detectors) return;
-  if (detectors->size() > kMaxDetectors) {
-    r.fail("detectors", "Value error, at most " + std::to_string(kMaxDetectors) + " detectors",
+  if (detectors->size() > detail::kMaxDetectors) {
+    r.fail("detectors",
+           "Value error, at most " + std::to_string(detail::kMaxDetectors) + " detectors",
            "value_error");
     return;
   }
@@ -63,7 +62,7 @@ void read_detectors(ObjectReader& r, Heartbeat& hb) {
   for (const auto& [name, state] : *detectors) {
     Loc item = detail::append(r.loc("detectors"), name);
     std::size_t chars = detail::utf8_length(name);
-    if (chars == 0 || chars > kMaxDetectorNameChars) {
+    if (chars == 0 || chars > detail::kMaxDetectorNameChars) {
       r.errors().push_back(
           {item, "Value error, a detector name has 1 to 64 characters", "value_error"});
     } else if (!state.is_object()) {
@@ -94,7 +93,8 @@ void read_location(ObjectReader& r, Heartbeat& hb) {
 
 void read_canonical(ObjectReader& r, Heartbeat& hb) {
   detail::assign(hb.is_online, r.boolean("is_online", false));
-  hb.enabled_detectors = r.strings("enabled_detectors", kMaxDetectors, 1, kMaxDetectorNameChars);
+  hb.enabled_detectors =
+      r.strings("enabled_detectors", detail::kMaxDetectors, 1, detail::kMaxDetectorNameChars);
   if (const json::object* info = r.object("system_info", false)) hb.system_info = *info;
   read_location(r, hb);
 }

@@ -3,9 +3,7 @@
 
 namespace honeyman::domain {
 namespace {
-using namespace testing;
-
-const std::string kSensor = "rpi5-defcon-01";
+using namespace test_support;
 
 Result<Heartbeat> heartbeat(std::string_view text, std::optional<std::string> auth = kSensor) {
   return normalize_heartbeat(json::parse(text), context(std::move(auth)));

@@ -3,7 +3,7 @@
 
 namespace honeyman::domain {
 namespace {
-using namespace testing;
+using namespace test_support;
 
 Threat sample_threat() {
   auto t = normalize_threat(wire("canonical-threat.json"), context());

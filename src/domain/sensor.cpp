@@ -13,8 +13,6 @@ constexpr std::string_view kUpdateKeys[] = {"name",     "description",      "is_
                                             "country",  "enabled_detectors"};
 constexpr std::size_t kMaxNameChars = 128;
 constexpr std::size_t kMaxDescriptionChars = 1024;
-constexpr std::size_t kMaxDetectors = 32;
-constexpr std::size_t kMaxDetectorNameChars = 64;
 
 // A nullable field: absent → nullopt, null → optional holding nullopt (clear), else the value.
 template <class T, class Check>
@@ -84,7 +82,8 @@ Result<SensorUpdate> parse_sensor_update(const json::value& body) {
     if (r.get("enabled_detectors", true)->is_null())
       r.fail("enabled_detectors", "Input should be a valid list", "list_type");
     else
-      u.enabled_detectors = r.strings("enabled_detectors", kMaxDetectors, 1, kMaxDetectorNameChars);
+      u.enabled_detectors =
+          r.strings("enabled_detectors", detail::kMaxDetectors, 1, detail::kMaxDetectorNameChars);
   }
   if (!errors.empty()) return validation_error(std::move(errors));
   return u;

@@ -3,7 +3,7 @@
 
 namespace honeyman::domain {
 namespace {
-using namespace testing;
+using namespace test_support;
 using std::chrono::microseconds;
 using std::chrono::seconds;
 

@@ -41,7 +41,7 @@ void read_source(ObjectReader& r, Threat& t) {
   t.detector_type = std::move(detector);
 }
 
-void read_rules(ObjectReader& r, Threat& t) {
+void read_agent_rules(ObjectReader& r, Threat& t) {
   auto names = r.strings("threats_detected", kMaxListItems, 1, kMaxTextChars);
   if (!names) return;
   for (auto& name : *names) t.matched_rules.push_back(json::object{{"name", std::move(name)}});
@@ -115,7 +115,7 @@ Result<Threat> normalize_agent_threat(const json::object& obj, const IngestConte
   assign(t.threat_score, r.number("threat_score", true, kUnitRange));
   assign(t.severity, read_severity(r, "risk_level"));
   read_source(r, t);
-  read_rules(r, t);
+  read_agent_rules(r, t);
   read_raw_event(r, t);
   read_geolocation(r, t);
   t.city = r.string("city", false, kMaxTextChars);

@@ -43,7 +43,7 @@ void read_place(ObjectReader& r, Threat& t) {
 }
 
 // Rules are objects ({"rule_id", "name", ...}) or bare names, which become {"name": ...}.
-void read_rules(ObjectReader& r, Threat& t) {
+void read_canonical_rules(ObjectReader& r, Threat& t) {
   const json::array* rules = r.array("matched_rules", false, kMaxListItems);
   if (!rules) return;
   Loc loc = r.loc("matched_rules");
@@ -63,7 +63,7 @@ void read_rules(ObjectReader& r, Threat& t) {
 }
 
 void read_evidence(ObjectReader& r, Threat& t) {
-  read_rules(r, t);
+  read_canonical_rules(r, t);
   if (const json::object* raw = r.object("raw_event", false)) {
     if (check_size(json::serialize(*raw).size(), r.loc("raw_event"), r.errors(), kMaxRawEventBytes))
       t.raw_event = *raw;

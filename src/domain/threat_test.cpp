@@ -5,9 +5,7 @@
 
 namespace honeyman::domain {
 namespace {
-using namespace testing;
-
-const std::string kSensor = "rpi5-defcon-01";
+using namespace test_support;
 
 bool is_uuid_v7(const std::string& id) {
   return normalize_uuid(id) == id && id[14] == '7';

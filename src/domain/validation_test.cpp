@@ -5,7 +5,7 @@
 
 namespace honeyman::domain {
 namespace {
-using namespace testing;
+using namespace test_support;
 
 // `value` is JSON text, or "<erase>" to remove the field.
 struct Mutation {

@@ -23,14 +23,13 @@
 #include <vector>
 
 #include "core/core.hpp"
-#include "domain/domain.hpp"
 
 namespace honeyman::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Verb = boost::beast::http::verb;
-using Status = boost::beast::http::status;
+using StatusCode = boost::beast::http::status;
 
 struct ServerConfig {
   std::string host = "0.0.0.0";
@@ -64,11 +63,13 @@ enum class RateClass { normal, login, exempt };
 struct Principal {
   enum class Kind { none, user, sensor };
   Kind kind = Kind::none;
-  std::string id;                            // user id, or the sensor_id for a sensor
-  std::string name;                          // username, or the sensor_id
-  domain::Role role = domain::Role::viewer;  // users only
-  std::string token_id;                      // access token jti (users only)
-  Timestamp token_expires_at;                // access token exp (users only)
+  std::string id;    // user id, or the sensor_id for a sensor
+  std::string name;  // username, or the sensor_id
+  // Users only: what the user's role grants, as Access::viewer, ::analyst or ::admin (the
+  // authenticator maps the product's roles onto these; http knows no roles of its own).
+  Access grants = Access::viewer;
+  std::string token_id;        // access token jti (users only)
+  Timestamp token_expires_at;  // access token exp (users only)
 };
 
 // Does `principal` satisfy `access`? Pure; the RBAC matrix in one place.
@@ -124,11 +125,11 @@ class Router {
 
 // ---------------------------------------------------------------------------------------------
 // Response helpers: the one error convention on the wire.
-Response json_response(Status status, const boost::json::value& body);
+Response json_response(StatusCode status, const boost::json::value& body);
 // {"detail": message} or, for Errc::invalid_input, {"detail": [{loc, msg, type}, ...]};
 // status from http_status(); adds Retry-After for Errc::rate_limited.
 Response error_response(const Error& error);
-Status http_status(Errc code);
+StatusCode http_status(Errc code);
 // Parses a JSON request body, FastAPI-compatible: invalid JSON (including trailing data or
 // nesting deeper than 64) is Errc::invalid_input with loc ["body", <offset>], type
 // "json_invalid"; an empty body is Errc::invalid_input {"body"} "missing"; a Content-Type other

@@ -91,9 +91,9 @@ TEST(Rbac, FullMatrix) {
   Principal none, sensor, viewer, analyst, admin;
   sensor.kind = Principal::Kind::sensor;
   for (auto* p : {&viewer, &analyst, &admin}) p->kind = Principal::Kind::user;
-  viewer.role = domain::Role::viewer;
-  analyst.role = domain::Role::analyst;
-  admin.role = domain::Role::admin;
+  viewer.grants = Access::viewer;
+  analyst.grants = Access::analyst;
+  admin.grants = Access::admin;
   struct Row {
     Access access;
     bool none, sensor, viewer, analyst, admin;
@@ -119,7 +119,7 @@ TEST(Rbac, FullMatrix) {
 TEST(Responses, ValidationErrorsUseFastApiShapeWithIntegerIndices) {
   auto res =
       error_response(validation_error({{{"body", "3", "threat_score"}, "bad", "float_type"}}));
-  EXPECT_EQ(res.result(), Status::unprocessable_entity);
+  EXPECT_EQ(res.result(), StatusCode::unprocessable_entity);
   auto body = boost::json::parse(res.body());
   EXPECT_EQ(body.at("detail").at(0).at("loc"), (boost::json::array{"body", 3, "threat_score"}));
   EXPECT_EQ(body.at("detail").at(0).at("type"), "float_type");
@@ -129,35 +129,35 @@ TEST(Responses, RateLimitCarriesRetryAfter) {
   auto e = make_error(Errc::rate_limited, "slow down");
   e.retry_after_seconds = 7;
   auto res = error_response(e);
-  EXPECT_EQ(res.result(), Status::too_many_requests);
+  EXPECT_EQ(res.result(), StatusCode::too_many_requests);
   EXPECT_EQ(res[boost::beast::http::field::retry_after], "7");
   EXPECT_EQ(boost::json::parse(res.body()).at("detail"), "slow down");
 }
 
 TEST(Responses, UnauthorizedAsksForBearer) {
   auto res = error_response(make_error(Errc::unauthorized, "Not authenticated"));
-  EXPECT_EQ(res.result(), Status::unauthorized);
+  EXPECT_EQ(res.result(), StatusCode::unauthorized);
   EXPECT_EQ(res[boost::beast::http::field::www_authenticate], "Bearer");
   EXPECT_EQ(res[boost::beast::http::field::content_type], "application/json");
   EXPECT_EQ(res.body(), R"({"detail":"Not authenticated"})");
 }
 
 TEST(Responses, StatusMapping) {
-  EXPECT_EQ(http_status(Errc::ok), Status::ok);
-  EXPECT_EQ(http_status(Errc::invalid_input), Status::unprocessable_entity);
-  EXPECT_EQ(http_status(Errc::bad_request), Status::bad_request);
-  EXPECT_EQ(http_status(Errc::unauthorized), Status::unauthorized);
-  EXPECT_EQ(http_status(Errc::forbidden), Status::forbidden);
-  EXPECT_EQ(http_status(Errc::rate_limited), Status::too_many_requests);
-  EXPECT_EQ(http_status(Errc::internal), Status::internal_server_error);
-  EXPECT_EQ(http_status(Errc::not_found), Status::not_found);
-  EXPECT_EQ(http_status(Errc::conflict), Status::conflict);
-  EXPECT_EQ(http_status(Errc::unavailable), Status::service_unavailable);
-  EXPECT_EQ(http_status(Errc::payload_too_large), Status::payload_too_large);
+  EXPECT_EQ(http_status(Errc::ok), StatusCode::ok);
+  EXPECT_EQ(http_status(Errc::invalid_input), StatusCode::unprocessable_entity);
+  EXPECT_EQ(http_status(Errc::bad_request), StatusCode::bad_request);
+  EXPECT_EQ(http_status(Errc::unauthorized), StatusCode::unauthorized);
+  EXPECT_EQ(http_status(Errc::forbidden), StatusCode::forbidden);
+  EXPECT_EQ(http_status(Errc::rate_limited), StatusCode::too_many_requests);
+  EXPECT_EQ(http_status(Errc::internal), StatusCode::internal_server_error);
+  EXPECT_EQ(http_status(Errc::not_found), StatusCode::not_found);
+  EXPECT_EQ(http_status(Errc::conflict), StatusCode::conflict);
+  EXPECT_EQ(http_status(Errc::unavailable), StatusCode::service_unavailable);
+  EXPECT_EQ(http_status(Errc::payload_too_large), StatusCode::payload_too_large);
 }
 
 TEST(Wire, HeadCarriesStandardHeadersUnlessTheResponseSetsThem) {
-  auto res = json_response(Status::ok, boost::json::object{{"a", 1}});
+  auto res = json_response(StatusCode::ok, boost::json::object{{"a", 1}});
   res.set("Content-Security-Policy", "default-src 'self'");
   std::string head;
   detail::serialize_head(res, head);
@@ -172,7 +172,7 @@ TEST(Wire, HeadCarriesStandardHeadersUnlessTheResponseSetsThem) {
             "Referrer-Policy: no-referrer\r\n"
             "Cache-Control: no-store\r\n"
             "\r\n");
-  Response old{Status::too_many_requests, 10};
+  Response old{StatusCode::too_many_requests, 10};
   old.keep_alive(false);
   detail::serialize_head(old, head);
   EXPECT_EQ(head.substr(0, head.find("\r\n")), "HTTP/1.0 429 Too Many Requests");

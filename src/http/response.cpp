@@ -59,35 +59,35 @@ bool is_json_media_type(std::string_view content_type) {
 
 }  // namespace
 
-Status http_status(Errc code) {
+StatusCode http_status(Errc code) {
   switch (code) {
     case Errc::ok:
-      return Status::ok;
+      return StatusCode::ok;
     case Errc::invalid_input:
-      return Status::unprocessable_entity;
+      return StatusCode::unprocessable_entity;
     case Errc::bad_request:
-      return Status::bad_request;
+      return StatusCode::bad_request;
     case Errc::unauthorized:
-      return Status::unauthorized;
+      return StatusCode::unauthorized;
     case Errc::forbidden:
-      return Status::forbidden;
+      return StatusCode::forbidden;
     case Errc::not_found:
-      return Status::not_found;
+      return StatusCode::not_found;
     case Errc::conflict:
-      return Status::conflict;
+      return StatusCode::conflict;
     case Errc::payload_too_large:
-      return Status::payload_too_large;
+      return StatusCode::payload_too_large;
     case Errc::rate_limited:
-      return Status::too_many_requests;
+      return StatusCode::too_many_requests;
     case Errc::unavailable:
-      return Status::service_unavailable;
+      return StatusCode::service_unavailable;
     case Errc::internal:
-      return Status::internal_server_error;
+      return StatusCode::internal_server_error;
   }
-  return Status::internal_server_error;
+  return StatusCode::internal_server_error;
 }
 
-Response json_response(Status status, const json::value& body) {
+Response json_response(StatusCode status, const json::value& body) {
   Response res{status, 11};
   res.set(field::content_type, "application/json");
   res.body() = json::serialize(body);

@@ -81,7 +81,7 @@ std::string_view to_string(Access a) {
 bool allows(Access access, const Principal& p) {
   const bool user = p.kind == Principal::Kind::user;
   const bool sensor = p.kind == Principal::Kind::sensor;
-  const bool analyst = user && (p.role == domain::Role::analyst || p.role == domain::Role::admin);
+  const bool analyst = user && (p.grants == Access::analyst || p.grants == Access::admin);
   switch (access) {
     case Access::anyone:
       return true;
@@ -90,7 +90,7 @@ bool allows(Access access, const Principal& p) {
     case Access::analyst:
       return analyst;
     case Access::admin:
-      return user && p.role == domain::Role::admin;
+      return user && p.grants == Access::admin;
     case Access::sensor:
       return sensor;
     case Access::sensor_or_analyst:

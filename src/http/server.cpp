@@ -1,5 +1,5 @@
 // Socket I/O only: the accept loop, one coroutine per connection (on its own strand), read
-// limits and timeouts, graceful shutdown. Complete requests go to detail::Pipeline.
+// limits and timeouts, graceful shutdown. Complete requests go to detail::RequestProcessor.
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -22,7 +22,7 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "http/detail/pipeline.hpp"
+#include "http/detail/request_processor.hpp"
 #include "http/detail/wire.hpp"
 
 namespace honeyman::http {
@@ -51,7 +51,7 @@ struct Connection {
 };
 
 // A request the reader refused, answered with this response before the connection closes.
-Response refusal(Status status, std::string detail) {
+Response refusal(StatusCode status, std::string detail) {
   auto res = json_response(status, boost::json::object{{"detail", std::move(detail)}});
   res.keep_alive(false);
   return res;
@@ -67,12 +67,12 @@ bool is_disconnect(const ErrorCode& ec) {
 
 std::optional<Response> refusal_for(const ErrorCode& ec, std::size_t body_limit) {
   if (ec == beast::http::error::body_limit)
-    return refusal(Status::payload_too_large,
+    return refusal(StatusCode::payload_too_large,
                    "Request body too large (limit " + std::to_string(body_limit) + " bytes)");
   if (ec == beast::http::error::header_limit)
-    return refusal(Status::request_header_fields_too_large, "Request headers too large");
+    return refusal(StatusCode::request_header_fields_too_large, "Request headers too large");
   if (is_disconnect(ec)) return std::nullopt;
-  return refusal(Status::bad_request, "Malformed HTTP request");
+  return refusal(StatusCode::bad_request, "Malformed HTTP request");
 }
 
 // The rate-limit key: an IPv4 client of a dual-stack socket counts as its IPv4 address.
@@ -118,7 +118,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       : config(c),
         io(context),
         acceptor(asio::make_strand(context)),
-        pipeline(config, r, a, make_limiter()) {}
+        processor(config, r, a, make_limiter()) {}
 
   std::unique_ptr<detail::RateLimiter> make_limiter() {
     auto owned = std::make_unique<detail::LocalRateLimiter>();
@@ -146,9 +146,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   ServerConfig config;
   asio::io_context& io;
   tcp::acceptor acceptor;  // on its own strand: shutdown() closes it from any thread
-  // Owned by `pipeline`; declared before it because make_limiter() sets it while it is built.
+  // Owned by `processor`; declared before it because make_limiter() sets it while it is built.
   detail::LocalRateLimiter* limiter = nullptr;
-  detail::Pipeline pipeline;
+  detail::RequestProcessor processor;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;  // guards connections
   std::unordered_set<std::shared_ptr<Connection>> connections;
@@ -203,7 +203,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
       co_await (*upgrade)(std::move(stream), std::move(*read.request), client);
       co_return;
     }
-    auto response = co_await pipeline.handle(*read.request, client);
+    auto response = co_await processor.handle(*read.request, client);
     const bool keep = read.request->keep_alive() && !stopping;
     response.keep_alive(keep);
     if (!co_await send(stream, response, head) || !keep) break;

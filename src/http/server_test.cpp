@@ -40,22 +40,22 @@ class FakeAuthenticator final : public Authenticator {
       auto role = role_of(auth);
       if (!role) co_return make_error(Errc::unauthorized, "Could not validate credentials");
       p.kind = Principal::Kind::user;
-      p.role = *role;
+      p.grants = *role;
     }
     co_return p;
   }
 
  private:
-  static std::optional<domain::Role> role_of(std::string_view auth) {
-    if (auth == "Bearer viewer") return domain::Role::viewer;
-    if (auth == "Bearer analyst") return domain::Role::analyst;
-    if (auth == "Bearer admin") return domain::Role::admin;
+  static std::optional<Access> role_of(std::string_view auth) {
+    if (auth == "Bearer viewer") return Access::viewer;
+    if (auth == "Bearer analyst") return Access::analyst;
+    if (auth == "Bearer admin") return Access::admin;
     return std::nullopt;
   }
 };
 
 Response ok(json::value body) {
-  return json_response(Status::ok, body);
+  return json_response(StatusCode::ok, body);
 }
 
 asio::awaitable<Response> slow(RequestContext&) {
@@ -73,7 +73,7 @@ asio::awaitable<Response> item(RequestContext& ctx) {
 asio::awaitable<Response> echo(RequestContext& ctx) {
   auto body = parse_json_body(ctx.request);
   if (!body) co_return error_response(body.error());
-  co_return json_response(Status::created, *body);
+  co_return json_response(StatusCode::created, *body);
 }
 
 asio::awaitable<Response> boom(RequestContext&) {

@@ -1,4 +1,4 @@
-// ingest: the write path for threats. Producers (HTTP handlers now, the MQTT subscriber later)
+// ingest: the write path for threats. Producers (the HTTP handlers and MqttIngest below)
 // submit normalised threats; one writer thread groups everything waiting into one transaction
 // (group commit: flush at `batch_max` threats or `batch_delay` after the first one waits), so
 // each accepted threat is durable when its producer hears back, at the cost of one fsync per
@@ -29,7 +29,7 @@
 
 namespace honeyman::ingest {
 
-struct PipelineConfig {
+struct ThreatWriterConfig {
   std::size_t batch_max = 1000;                  // threats per transaction at most
   std::chrono::milliseconds batch_delay{2};      // how long the first waiting threat may wait
   std::size_t queue_capacity = 100'000;          // threats waiting; beyond it submit() refuses
@@ -39,19 +39,19 @@ struct PipelineConfig {
 using StoredThreats = Result<std::vector<domain::Threat>>;
 using Completion = std::function<void(StoredThreats)>;
 
-struct PipelineCounters {
+struct ThreatWriterCounters {
   std::uint64_t submitted = 0, stored = 0, failed = 0, refused = 0, batches = 0;
   std::size_t queued = 0;
 };
 
-class Pipeline {
+class ThreatWriter {
  public:
   // With a `bus`, every committed threat is published to it after its transaction commits (never
-  // before), one batch per transaction; the bus must outlive the Pipeline.
-  Pipeline(PipelineConfig config, store::Store& store, bus::EventBus* bus = nullptr);
-  ~Pipeline();  // stop()s
-  Pipeline(const Pipeline&) = delete;
-  Pipeline& operator=(const Pipeline&) = delete;
+  // before), one batch per transaction; the bus must outlive the ThreatWriter.
+  ThreatWriter(ThreatWriterConfig config, store::Store& store, bus::EventBus* bus = nullptr);
+  ~ThreatWriter();  // stop()s
+  ThreatWriter(const ThreatWriter&) = delete;
+  ThreatWriter& operator=(const ThreatWriter&) = delete;
 
   // Queues `threats` (stored together, in one transaction, or not at all) and calls `done`
   // after the commit with the threats as stored, or with an error: Errc::unavailable when the
@@ -59,7 +59,7 @@ class Pipeline {
   // store refused them (e.g. their sensor was deleted meanwhile). Never blocks.
   void submit(std::vector<domain::Threat> threats, Completion done);
 
-  // The same for coroutines: `co_await pipeline.async_store(threats, asio::use_awaitable)`.
+  // The same for coroutines: `co_await writer.async_store(threats, asio::use_awaitable)`.
   template <class Token>
   auto async_store(std::vector<domain::Threat> threats, Token&& token) {
     return boost::asio::async_initiate<Token, void(StoredThreats)>(
@@ -77,34 +77,34 @@ class Pipeline {
 
   // Stops taking new work, commits everything queued, then joins the writer.
   void stop();
-  PipelineCounters counters() const;
+  ThreatWriterCounters counters() const;
 
  private:
-  struct Submission {
+  struct PendingWrite {
     std::vector<domain::Threat> threats;
     Completion done;
   };
   void run();
-  std::vector<Submission> take_batch();
-  void commit(std::vector<Submission> batch);
+  std::vector<PendingWrite> take_batch();
+  void commit(std::vector<PendingWrite> batch);
   void publish(const std::vector<domain::Threat>& stored);
   StoredThreats insert_with_retry(std::vector<domain::Threat> threats);
 
-  PipelineConfig config_;
+  ThreatWriterConfig config_;
   store::Store& store_;
   bus::EventBus* bus_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Submission> queue_;
+  std::deque<PendingWrite> queue_;
   std::size_t queued_threats_ = 0;
   bool stopping_ = false;
-  PipelineCounters counters_;
+  ThreatWriterCounters counters_;
   std::thread writer_;
 };
 
 // ---------------------------------------------------------------------------------------------
 // MQTT ingestion: broker::Subscriber (QoS 1, persistent session) → bounded message queue → one
-// decoder thread (topic, size, JSON, normalisation, known sensor) → threats to the Pipeline
+// decoder thread (topic, size, JSON, normalisation, known sensor) → threats to the ThreatWriter
 // (group commit), heartbeats and registrations to the Store, everything refused to the dead
 // letters with its reason. Nothing acknowledged is dropped: store failures are retried with
 // backoff while the bounded queue pushes back on the broker.
@@ -131,9 +131,9 @@ struct MqttIngestCounters {
 
 class MqttIngest {
  public:
-  // Keeps references to `store`, `pipeline` and `clock`; they must outlive this object.
+  // Keeps references to `store`, `writer` and `clock`; they must outlive this object.
   MqttIngest(MqttIngestConfig config, broker::BrokerConfig broker, store::Store& store,
-             Pipeline& pipeline, const Clock& clock);
+             ThreatWriter& writer, const Clock& clock);
   ~MqttIngest();  // stop()s
   MqttIngest(const MqttIngest&) = delete;
   MqttIngest& operator=(const MqttIngest&) = delete;
@@ -143,7 +143,7 @@ class MqttIngest {
   // Disconnects from the broker: no new messages (unread ones stay with the broker).
   void stop_consuming();
   // stop_consuming(), then decodes everything received and waits until every accepted threat
-  // is committed (retrying the store as long as needed). Call before Pipeline::stop().
+  // is committed (retrying the store as long as needed). Call before ThreatWriter::stop().
   void stop();
   MqttIngestCounters counters() const;
   bool connected() const;

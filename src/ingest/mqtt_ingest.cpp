@@ -1,6 +1,6 @@
 // MQTT ingestion (see ingest.hpp). Threads: libmosquitto's network thread only copies messages
 // into the bounded queue (blocking while it is full, which is the backpressure to the broker);
-// one decoder thread does everything else; commit completions run on the Pipeline's writer.
+// one decoder thread does everything else; commit completions run on the ThreatWriter's thread.
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -73,11 +73,10 @@ std::vector<std::string> MqttIngest::topic_filters(const std::string& shared_gro
 }
 
 struct MqttIngest::Impl {
-  // A message's threats on their way to a commit (kept to resubmit after a failure).
   // A message's threats on their way to a commit. The threats themselves move into the
-  // Pipeline; a retry normalises the payload again with the same context (same receipt time)
+  // ThreatWriter; a retry normalises the payload again with the same context (same receipt time)
   // rather than keeping a deep copy of every threat in flight.
-  struct Submission {
+  struct InFlightMessage {
     std::string topic, payload;
     domain::IngestContext context;
     std::size_t count = 0;
@@ -86,7 +85,7 @@ struct MqttIngest::Impl {
   MqttIngestConfig config;
   broker::BrokerConfig broker;
   store::Store& store;
-  Pipeline& pipeline;
+  ThreatWriter& writer;
   const Clock& clock;
   std::unique_ptr<broker::Subscriber> subscriber;
 
@@ -97,8 +96,8 @@ struct MqttIngest::Impl {
   std::deque<RawMessage> queue;
   bool consuming_stopped = false;  // the network thread is gone (or going): never block it
   bool stopping = false;           // the decoder drains and exits
-  std::vector<std::shared_ptr<Submission>> failed;  // to resubmit
-  std::vector<store::DeadLetter> late_letters;      // refused at commit time
+  std::vector<std::shared_ptr<InFlightMessage>> failed;  // to resubmit
+  std::vector<store::DeadLetter> late_letters;           // refused at commit time
   MqttIngestCounters counters;
   std::thread decoder;
 
@@ -108,8 +107,8 @@ struct MqttIngest::Impl {
   SteadyClock::time_point next_stats = SteadyClock::now();
   MqttIngestCounters logged;
 
-  Impl(MqttIngestConfig c, broker::BrokerConfig b, store::Store& s, Pipeline& p, const Clock& k)
-      : config(c), broker(std::move(b)), store(s), pipeline(p), clock(k) {}
+  Impl(MqttIngestConfig c, broker::BrokerConfig b, store::Store& s, ThreatWriter& p, const Clock& k)
+      : config(c), broker(std::move(b)), store(s), writer(p), clock(k) {}
 
   // --- network thread -------------------------------------------------------------------------
   void enqueue(std::string_view topic, std::string_view payload) {
@@ -210,8 +209,8 @@ struct MqttIngest::Impl {
       auto threats = domain::normalize_threats(value, ctx, loc);
       if (!threats) return describe(threats.error());
       // Accepted: the message's bytes move on with its threats (kept for a retry or a refusal).
-      auto s = std::make_shared<Submission>(
-          Submission{std::move(m.topic), std::move(m.payload), ctx, threats->size()});
+      auto s = std::make_shared<InFlightMessage>(
+          InFlightMessage{std::move(m.topic), std::move(m.payload), ctx, threats->size()});
       submit(std::move(s), std::move(*threats), true);
     } else if (kind == "heartbeat") {
       auto hb = domain::normalize_heartbeat(value, ctx, loc);
@@ -266,7 +265,7 @@ struct MqttIngest::Impl {
     }
   }
 
-  void submit(std::shared_ptr<Submission> s, std::vector<domain::Threat> threats, bool fresh) {
+  void submit(std::shared_ptr<InFlightMessage> s, std::vector<domain::Threat> threats, bool fresh) {
     std::size_t n = s->count;
     if (fresh) {
       std::unique_lock lock(mutex);
@@ -278,11 +277,11 @@ struct MqttIngest::Impl {
       }
       counters.in_flight += n;
     }
-    pipeline.submit(std::move(threats), [this, s](StoredThreats r) { committed(s, std::move(r)); });
+    writer.submit(std::move(threats), [this, s](StoredThreats r) { committed(s, std::move(r)); });
   }
 
-  // Pipeline writer thread.
-  void committed(const std::shared_ptr<Submission>& s, StoredThreats r) {
+  // ThreatWriter thread.
+  void committed(const std::shared_ptr<InFlightMessage>& s, StoredThreats r) {
     std::lock_guard lock(mutex);
     std::size_t n = s->count;
     if (r) {
@@ -299,7 +298,7 @@ struct MqttIngest::Impl {
   }
 
   void resubmit_failed() {
-    std::vector<std::shared_ptr<Submission>> again;
+    std::vector<std::shared_ptr<InFlightMessage>> again;
     {
       std::lock_guard lock(mutex);
       again.swap(failed);
@@ -393,8 +392,8 @@ struct MqttIngest::Impl {
 };
 
 MqttIngest::MqttIngest(MqttIngestConfig config, broker::BrokerConfig broker, store::Store& store,
-                       Pipeline& pipeline, const Clock& clock)
-    : impl_(std::make_unique<Impl>(config, std::move(broker), store, pipeline, clock)) {}
+                       ThreatWriter& writer, const Clock& clock)
+    : impl_(std::make_unique<Impl>(config, std::move(broker), store, writer, clock)) {}
 
 MqttIngest::~MqttIngest() {
   stop();

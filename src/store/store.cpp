@@ -38,9 +38,12 @@ std::int64_t SeverityCounts::total() const {
 std::chrono::microseconds trend_bucket_length(TrendBucket bucket) {
   using namespace std::chrono;
   switch (bucket) {
-    case TrendBucket::hour: return hours(1);
-    case TrendBucket::day: return days(1);
-    case TrendBucket::week: return weeks(1);
+    case TrendBucket::hour:
+      return hours(1);
+    case TrendBucket::day:
+      return days(1);
+    case TrendBucket::week:
+      return weeks(1);
   }
   return hours(1);
 }

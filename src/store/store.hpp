@@ -27,8 +27,8 @@ namespace honeyman::store {
 struct StoreConfig {
   // sqlite:///relative/or//absolute/path.db, sqlite:///:memory: (tests), or postgresql://...
   std::string database_url = "sqlite:///./honeyman.db";
-  int read_connections = 4;       // readers run in parallel with the single writer (WAL)
-  int busy_timeout_ms = 5000;     // how long a statement waits for a lock before `unavailable`
+  int read_connections = 4;    // readers run in parallel with the single writer (WAL)
+  int busy_timeout_ms = 5000;  // how long a statement waits for a lock before `unavailable`
   // PostgreSQL: connections in the pool (opened on demand; a call waits when all are busy).
   // Sized for STORE_THREADS blocking threads plus the ingest writer.
   int pool_size = 8;
@@ -36,8 +36,15 @@ struct StoreConfig {
 
 // ---------------------------------------------------------------------------------------------
 // Queries.
-enum class ThreatSort { timestamp, severity, threat_score, threat_type, sensor_id, detector_type,
-                        created_at };
+enum class ThreatSort {
+  timestamp,
+  severity,
+  threat_score,
+  threat_type,
+  sensor_id,
+  detector_type,
+  created_at
+};
 std::optional<ThreatSort> parse_threat_sort(std::string_view s);
 
 struct ThreatQuery {
@@ -48,9 +55,9 @@ struct ThreatQuery {
   std::optional<bool> is_acknowledged;
   ThreatSort sort_by = ThreatSort::timestamp;
   bool descending = true;
-  int page = 1;         // offset paging: used only when `cursor` is empty
-  int page_size = 50;   // 1..1000
-  std::string cursor;   // opaque, from a previous ThreatPage::next_cursor; must match the sort
+  int page = 1;        // offset paging: used only when `cursor` is empty
+  int page_size = 50;  // 1..1000
+  std::string cursor;  // opaque, from a previous ThreatPage::next_cursor; must match the sort
 };
 
 struct ThreatPage {
@@ -117,8 +124,8 @@ struct FleetOverview {
   std::int64_t online_sensors = 0;  // last_seen >= online_since
   // All time, from the all-time totals: raw-row retention does not reduce it (history).
   std::int64_t total_threats = 0;
-  SeverityCounts last_24h;  // [now - 24 h, now]
-  double score_sum_24h = 0;  // sum of threat_score over last_24h (for the average)
+  SeverityCounts last_24h;     // [now - 24 h, now]
+  double score_sum_24h = 0;    // sum of threat_score over last_24h (for the average)
   std::int64_t last_7d = 0;    // [now - 7 d, now]
   std::int64_t last_hour = 0;  // [now - 1 h, now]
 };
@@ -153,7 +160,7 @@ struct SensorThreatCount {
 
 // ---------------------------------------------------------------------------------------------
 // Auth state.
-struct Session {  // a refresh-token family: everything descended from one login
+struct Session {   // a refresh-token family: everything descended from one login
   std::string id;  // UUID
   std::string user_id;
   Timestamp created_at;
@@ -161,9 +168,9 @@ struct Session {  // a refresh-token family: everything descended from one login
 };
 
 enum class RotateOutcome {
-  rotated,   // the presented token was live; it is now spent and the new one is live
-  reused,    // the presented token was already spent: the whole family is now revoked
-  invalid,   // unknown, expired, or its family is revoked
+  rotated,  // the presented token was live; it is now spent and the new one is live
+  reused,   // the presented token was already spent: the whole family is now revoked
+  invalid,  // unknown, expired, or its family is revoked
 };
 struct RotateResult {
   RotateOutcome outcome = RotateOutcome::invalid;

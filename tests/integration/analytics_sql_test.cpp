@@ -24,15 +24,6 @@ using Rows = std::vector<std::vector<std::string>>;
 
 const char* const kSeverities[] = {"info", "low", "medium", "high", "critical"};
 
-std::string iso(Seconds t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
-
 std::string micros(Seconds t) {
   return std::to_string(
       std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
@@ -74,7 +65,7 @@ Rows query(const std::string& database_url, const std::string& sql) {
   return rows;
 }
 
-std::int64_t number(const json::value& v) {
+std::int64_t as_int(const json::value& v) {
   return v.to_number<std::int64_t>();
 }
 
@@ -105,7 +96,7 @@ class AnalyticsSqlTest : public ::testing::Test {
     return " timestamp >= " + micros(from) + " AND timestamp < " + micros(to);
   }
   static std::string window(Seconds from, Seconds to) {
-    return "start_time=" + iso(from) + "&end_time=" + iso(to);
+    return "start_time=" + iso_time(from) + "&end_time=" + iso_time(to);
   }
 
   static inline ServerProcess* server_ = nullptr;
@@ -150,11 +141,11 @@ TEST_F(AnalyticsSqlTest, TrendsEqualGroupByOverTheRawRows) {
       auto key = std::to_string(static_cast<std::int64_t>(timegm(&tm)) * 1'000'000);
       std::int64_t sum = 0;
       for (int s = 0; s < 5; ++s) {
-        auto n = number(p.at("severity").at(kSeverities[s]));
+        auto n = as_int(p.at("severity").at(kSeverities[s]));
         sum += n;
         if (n > 0) got[key][s] = n;
       }
-      EXPECT_EQ(number(p.at("count")), sum) << target << " " << when;
+      EXPECT_EQ(as_int(p.at("count")), sum) << target << " " << when;
       total += sum;
     }
     for (const auto& [b, counts] : expected)
@@ -177,7 +168,7 @@ TEST_F(AnalyticsSqlTest, TopThreatTypesEqualGroupByOverTheRawRows) {
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& entry = top.as_array()[i];
     EXPECT_EQ(entry.at("threat_type").as_string(), rows[i][0]) << i;
-    EXPECT_EQ(number(entry.at("count")), std::stoll(rows[i][1])) << rows[i][0];
+    EXPECT_EQ(as_int(entry.at("count")), std::stoll(rows[i][1])) << rows[i][0];
     EXPECT_NEAR(entry.at("percentage").to_number<double>(),
                 100.0 * static_cast<double>(std::stoll(rows[i][1])) / static_cast<double>(total),
                 0.006);
@@ -196,7 +187,7 @@ TEST_F(AnalyticsSqlTest, TopSensorsAndMapEqualGroupByOverTheRawRows) {
   ASSERT_EQ(top.as_array().size(), rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(top.as_array()[i].at("sensor_id").as_string(), rows[i][0]) << i;
-    EXPECT_EQ(number(top.as_array()[i].at("threat_count")), std::stoll(rows[i][1])) << rows[i][0];
+    EXPECT_EQ(as_int(top.as_array()[i].at("threat_count")), std::stoll(rows[i][1])) << rows[i][0];
   }
 
   // The map with a severity filter: per sensor, per severity.
@@ -209,11 +200,11 @@ TEST_F(AnalyticsSqlTest, TopSensorsAndMapEqualGroupByOverTheRawRows) {
   for (const auto& entry : map.as_array()) {
     std::int64_t sum = 0;
     for (const auto* s : kSeverities) {
-      auto n = number(entry.at("severity_breakdown").at(s));
+      auto n = as_int(entry.at("severity_breakdown").at(s));
       sum += n;
       if (n > 0) got[std::string(entry.at("sensor_id").as_string())][s] = n;
     }
-    EXPECT_EQ(number(entry.at("threat_count")), sum);
+    EXPECT_EQ(as_int(entry.at("threat_count")), sum);
   }
   EXPECT_EQ(got, expected);
 }
@@ -227,8 +218,8 @@ TEST_F(AnalyticsSqlTest, OverviewEqualsCountsOverTheRawRows) {
   auto count = [&](const std::string& where) {
     return std::stoll(sql("SELECT count(*) FROM threats WHERE " + where)[0][0]);
   };
-  EXPECT_EQ(number(overview.at("total_threats")), count("1 = 1"));
-  EXPECT_EQ(number(overview.at("total_sensors")), 9);
+  EXPECT_EQ(as_int(overview.at("total_threats")), count("1 = 1"));
+  EXPECT_EQ(as_int(overview.at("total_sensors")), 9);
   struct Window {
     const char* field;
     std::chrono::seconds length;
@@ -238,12 +229,12 @@ TEST_F(AnalyticsSqlTest, OverviewEqualsCountsOverTheRawRows) {
        {Window{"threats_last_24h", 24h, ""}, Window{"threats_last_7d", 7 * 24h, ""},
         Window{"critical_threats", 24h, " AND severity = 4"},
         Window{"high_threats", 24h, " AND severity = 3"}, Window{"threat_velocity", 1h, ""}}) {
-    auto got = number(overview.at(w.field));
+    auto got = as_int(overview.at(w.field));
     // Widest window: from before - length to after; narrowest: from after - length to before.
     EXPECT_LE(got, count(between(before - w.length, after + 1s) + w.extra)) << w.field;
     EXPECT_GE(got, count(between(after - w.length, before) + w.extra)) << w.field;
   }
-  EXPECT_GT(number(overview.at("threats_last_7d")), 0);
+  EXPECT_GT(as_int(overview.at("threats_last_7d")), 0);
 }
 
 }  // namespace

@@ -16,15 +16,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
 using Seconds = std::chrono::sys_seconds;
 
-std::string iso(Seconds t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
-
 struct Posted {
   std::string sensor, severity, detector, type;
   std::chrono::seconds age;  // before the suite's start
@@ -62,7 +53,7 @@ class AnalyticsApiTest : public ::testing::Test {
                                    {"detector_type", t.detector},
                                    {"threat_type", t.type},
                                    {"threat_score", t.score},
-                                   {"timestamp", iso(now_ - t.age)}});
+                                   {"timestamp", iso_time(now_ - t.age)}});
     auto reply = client.post("/api/v2/threats", batch, bearer(fleet_->analyst));
     ASSERT_EQ(reply.status, 201) << reply.body;
   }
@@ -97,7 +88,7 @@ class AnalyticsApiTest : public ::testing::Test {
 Fleet* AnalyticsApiTest::fleet_ = nullptr;
 Seconds AnalyticsApiTest::now_;
 
-double number(const json::value& v) {
+double as_double(const json::value& v) {
   return v.to_number<double>();
 }
 
@@ -113,16 +104,16 @@ TEST_F(AnalyticsApiTest, Overview) {
   EXPECT_EQ(o.at("threats_last_7d"), 5);
   EXPECT_EQ(o.at("critical_threats"), 2);
   EXPECT_EQ(o.at("high_threats"), 1);
-  EXPECT_DOUBLE_EQ(number(o.at("threat_velocity")), 2.0);
-  EXPECT_NEAR(number(o.at("avg_threat_score")), (0.9 + 0.8 + 0.6 + 0.4) / 4, 0.001);
+  EXPECT_DOUBLE_EQ(as_double(o.at("threat_velocity")), 2.0);
+  EXPECT_NEAR(as_double(o.at("avg_threat_score")), (0.9 + 0.8 + 0.6 + 0.4) / 4, 0.001);
 }
 
 TEST_F(AnalyticsApiTest, Velocity) {
   auto v = get("velocity");
   ASSERT_TRUE(v.is_object());
-  EXPECT_DOUBLE_EQ(number(v.at("current_rate")), 2.0);
-  EXPECT_NEAR(number(v.at("avg_rate_24h")), 4.0 / 24, 0.005);
-  EXPECT_NEAR(number(v.at("avg_rate_7d")), 5.0 / 168, 0.005);
+  EXPECT_DOUBLE_EQ(as_double(v.at("current_rate")), 2.0);
+  EXPECT_NEAR(as_double(v.at("avg_rate_24h")), 4.0 / 24, 0.005);
+  EXPECT_NEAR(as_double(v.at("avg_rate_7d")), 5.0 / 168, 0.005);
   EXPECT_EQ(v.at("trend"), "increasing");  // 2/h against 0.17/h on average
   // The busiest clock hour of the last 7 days; the latest one on ties.
   std::map<Seconds, int> hours;
@@ -131,9 +122,9 @@ TEST_F(AnalyticsApiTest, Velocity) {
   auto peak = hours.begin();
   for (auto it = hours.begin(); it != hours.end(); ++it)
     if (it->second >= peak->second) peak = it;
-  EXPECT_DOUBLE_EQ(number(v.at("peak_rate")), peak->second);
+  EXPECT_DOUBLE_EQ(as_double(v.at("peak_rate")), peak->second);
   EXPECT_EQ(std::string(v.at("peak_timestamp").as_string()).substr(0, 19),
-            iso(peak->first).substr(0, 19));
+            iso_time(peak->first).substr(0, 19));
 }
 
 TEST_F(AnalyticsApiTest, HourlyTrendIsZeroFilledOverTheLastDay) {
@@ -158,7 +149,7 @@ TEST_F(AnalyticsApiTest, HourlyTrendIsZeroFilledOverTheLastDay) {
 }
 
 TEST_F(AnalyticsApiTest, DailyAndWeeklyTrendsWithWindowsAndSensorFilter) {
-  auto start = iso(now_ - 40 * 24h - 1h), end = iso(now_);
+  auto start = iso_time(now_ - 40 * 24h - 1h), end = iso_time(now_);
   auto daily = get("trends?period=daily&start_time=" + start + "&end_time=" + end);
   EXPECT_EQ(std::string(daily.at("start_time").as_string()).substr(0, 19), start.substr(0, 19));
   EXPECT_EQ(std::string(daily.at("end_time").as_string()).substr(0, 19), end.substr(0, 19));
@@ -178,8 +169,8 @@ TEST_F(AnalyticsApiTest, DailyAndWeeklyTrendsWithWindowsAndSensorFilter) {
   EXPECT_EQ(sum_counts(get("trends?period=daily&sensor_id=sensor-b")), 3);
   EXPECT_EQ(sum_counts(get("trends?period=daily&sensor_id=nobody")), 0);
   // A window with nothing in it is all zeros, not an empty list.
-  auto empty = get("trends?period=hourly&start_time=" + iso(now_ - 60 * 24h) +
-                   "&end_time=" + iso(now_ - 59 * 24h));
+  auto empty = get("trends?period=hourly&start_time=" + iso_time(now_ - 60 * 24h) +
+                   "&end_time=" + iso_time(now_ - 59 * 24h));
   EXPECT_GE(empty.at("data_points").as_array().size(), 24u);  // 25 unless `now` is on the hour
   EXPECT_LE(empty.at("data_points").as_array().size(), 25u);
   EXPECT_EQ(sum_counts(empty), 0);
@@ -195,9 +186,9 @@ TEST_F(AnalyticsApiTest, TopThreats) {
                                     {"severity", "critical"}}));
   EXPECT_EQ(top.at(1).at("threat_type"), "deauth");  // ties: by name
   EXPECT_EQ(top.at(2).at("threat_type"), "flipper_zero");
-  EXPECT_DOUBLE_EQ(number(top.at(2).at("percentage")), 25.0);
+  EXPECT_DOUBLE_EQ(as_double(top.at(2).at("percentage")), 25.0);
   EXPECT_EQ(get("top-threats?limit=1").as_array().size(), 1u);
-  auto month = get("top-threats?limit=50&start_time=" + iso(now_ - 30 * 24h));
+  auto month = get("top-threats?limit=50&start_time=" + iso_time(now_ - 30 * 24h));
   ASSERT_EQ(month.as_array().size(), 4u);
   EXPECT_EQ(month.at(0).at("threat_type"), "flipper_zero");
   EXPECT_EQ(month.at(0).at("severity"), "medium");  // one medium, one low: the graver wins
@@ -217,7 +208,7 @@ TEST_F(AnalyticsApiTest, TopSensors) {
   EXPECT_EQ(top.at(1).at("threat_count"), 1);
   EXPECT_TRUE(top.at(1).at("city").is_null());
   EXPECT_EQ(get("top-sensors?limit=1").as_array().size(), 1u);
-  auto week = get("top-sensors?start_time=" + iso(now_ - 7 * 24h));
+  auto week = get("top-sensors?start_time=" + iso_time(now_ - 7 * 24h));
   EXPECT_EQ(week.at(1).at("threat_count"), 2);
 }
 
@@ -227,8 +218,8 @@ TEST_F(AnalyticsApiTest, Map) {
   ASSERT_EQ(map.as_array().size(), 1u);
   const auto& a = map.at(0);
   EXPECT_EQ(a.at("sensor_id"), "sensor-a");
-  EXPECT_DOUBLE_EQ(number(a.at("latitude")), 36.11);
-  EXPECT_DOUBLE_EQ(number(a.at("longitude")), -115.17);
+  EXPECT_DOUBLE_EQ(as_double(a.at("latitude")), 36.11);
+  EXPECT_DOUBLE_EQ(as_double(a.at("longitude")), -115.17);
   EXPECT_EQ(a.at("city"), "Las Vegas");
   EXPECT_EQ(a.at("threat_count"), 3);
   EXPECT_EQ(a.at("severity_breakdown"),
@@ -236,7 +227,8 @@ TEST_F(AnalyticsApiTest, Map) {
   auto critical = get("map?severity=critical");
   EXPECT_EQ(critical.at(0).at("threat_count"), 2);
   EXPECT_EQ(get("map?severity=medium").as_array().size(), 0u);
-  auto old = get("map?start_time=" + iso(now_ - 41 * 24h) + "&end_time=" + iso(now_ - 39 * 24h));
+  auto old =
+      get("map?start_time=" + iso_time(now_ - 41 * 24h) + "&end_time=" + iso_time(now_ - 39 * 24h));
   EXPECT_EQ(old.at(0).at("threat_count"), 1);
 }
 

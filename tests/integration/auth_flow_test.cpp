@@ -29,8 +29,10 @@ class AuthFlowTest : public ::testing::Test {
     return reply.json();
   }
   static int refresh_status(const std::string& token, std::string* next = nullptr) {
-    auto reply = server_->client().post("/api/v2/auth/refresh", json::object{{"refresh_token", token}});
-    if (next && reply.status == 200) *next = std::string(reply.json().at("refresh_token").as_string());
+    auto reply =
+        server_->client().post("/api/v2/auth/refresh", json::object{{"refresh_token", token}});
+    if (next && reply.status == 200)
+      *next = std::string(reply.json().at("refresh_token").as_string());
     return reply.status;
   }
   static std::string str(const json::value& v, std::string_view a, std::string_view b) {
@@ -61,8 +63,10 @@ TEST_F(AuthFlowTest, LoginReturnsUserAndTokenPair) {
 
 TEST_F(AuthFlowTest, WrongPasswordAndUnknownUserLookTheSame) {
   auto client = server_->client();
-  auto wrong = client.post("/api/v2/auth/login", json::object{{"username", "alice"}, {"password", "nope-nope"}});
-  auto unknown = client.post("/api/v2/auth/login", json::object{{"username", "mallory"}, {"password", "nope-nope"}});
+  auto wrong = client.post("/api/v2/auth/login",
+                           json::object{{"username", "alice"}, {"password", "nope-nope"}});
+  auto unknown = client.post("/api/v2/auth/login",
+                             json::object{{"username", "mallory"}, {"password", "nope-nope"}});
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(unknown.status, 401);
   EXPECT_EQ(wrong.json().at("detail"), unknown.json().at("detail"));
@@ -83,8 +87,8 @@ TEST_F(AuthFlowTest, RefreshRotatesAndReuseRevokesTheFamily) {
   ASSERT_EQ(refresh_status(first, &second), 200);
   ASSERT_EQ(refresh_status(second, &third), 200);
   EXPECT_NE(first, second);
-  EXPECT_EQ(refresh_status(first), 401);   // replay of a spent token...
-  EXPECT_EQ(refresh_status(third), 401);   // ...kills the live descendant too
+  EXPECT_EQ(refresh_status(first), 401);  // replay of a spent token...
+  EXPECT_EQ(refresh_status(third), 401);  // ...kills the live descendant too
   // Another login is unaffected.
   auto other = str(login("alice", "alice-password-1"), "token", "refresh_token");
   EXPECT_EQ(refresh_status(other), 200);
@@ -92,8 +96,8 @@ TEST_F(AuthFlowTest, RefreshRotatesAndReuseRevokesTheFamily) {
 
 TEST_F(AuthFlowTest, RefreshedAccessTokenWorks) {
   auto body = login("bob", "bob-password-1");
-  auto reply = server_->client().post("/api/v2/auth/refresh",
-                                      json::object{{"refresh_token", str(body, "token", "refresh_token")}});
+  auto reply = server_->client().post(
+      "/api/v2/auth/refresh", json::object{{"refresh_token", str(body, "token", "refresh_token")}});
   ASSERT_EQ(reply.status, 200);
   EXPECT_EQ(reply.json().at("token_type"), "bearer");
   auto access = std::string(reply.json().at("access_token").as_string());
@@ -136,8 +140,14 @@ TEST_F(AuthFlowTest, LoginValidatesItsBody) {
   auto missing = client.post("/api/v2/auth/login", json::object{{"username", "alice"}});
   ASSERT_EQ(missing.status, 422);
   EXPECT_EQ(missing.json().at("detail").at(0).at("loc"), (json::array{"body", "password"}));
-  EXPECT_EQ(client.post("/api/v2/auth/login", json::object{{"username", 5}, {"password", "x"}}).status, 422);
-  EXPECT_EQ(client.request("POST", "/api/v2/auth/login", "{not json", {{"Content-Type", "application/json"}}).status, 422);
+  EXPECT_EQ(
+      client.post("/api/v2/auth/login", json::object{{"username", 5}, {"password", "x"}}).status,
+      422);
+  EXPECT_EQ(client
+                .request("POST", "/api/v2/auth/login", "{not json",
+                         {{"Content-Type", "application/json"}})
+                .status,
+            422);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,46 +22,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// fork+exec with stdout/stderr to files and stdin from a file; returns the pid.
-pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& in_path, const std::string& out_path, const std::string& err_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test must not leave servers behind
-  int in = open(in_path.c_str(), O_RDONLY);
-  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  dup2(in, 0);
-  dup2(out, 1);
-  dup2(err, 2);
-  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-  std::vector<char*> argv;
-  // HONEYMAN_TEST_BINARY: drive another build of the same sources (the *_release variants).
+// `honeyman <args>` (or HONEYMAN_TEST_BINARY's: another build of the same sources, the
+// *_release variants) with stdin from a file and stdout/stderr to files; returns the pid.
+pid_t spawn_honeyman(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env, const std::string& in_path,
+                     const std::string& out_path, const std::string& err_path) {
   const char* other = std::getenv("HONEYMAN_TEST_BINARY");
-  std::string binary = other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY;
-  argv.push_back(binary.data());
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(binary.c_str(), argv.data());
-  _exit(127);
-}
-
-int wait_exit(pid_t pid, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return -1;
+  std::vector<std::string> argv{other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn(
+      argv, {.stdin_path = in_path, .stdout_path = out_path, .stderr_path = err_path, .env = env});
 }
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
@@ -103,13 +74,13 @@ std::string with_database(const std::string& server, const std::string& database
 
 }  // namespace
 
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "honeyman-test-XXXXXX").string();
-  path_ = mkdtemp(pattern.data()) ? pattern : std::string();
-}
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) fs::remove_all(path_, ec);
+std::string iso_time(std::chrono::sys_seconds t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
 }
 
 CommandResult run_honeyman(const std::vector<std::string>& args,
@@ -119,9 +90,9 @@ CommandResult run_honeyman(const std::vector<std::string>& args,
   auto in = dir.path() + "/in", out = dir.path() + "/out", err = dir.path() + "/err";
   std::ofstream(in) << input;
   for (auto* name : kScrubbed) unsetenv(name);
-  pid_t pid = spawn(args, env, in, out, err);
+  pid_t pid = spawn_honeyman(args, env, in, out, err);
   CommandResult r;
-  r.exit_code = wait_exit(pid, 60000);
+  r.exit_code = wait_exit(pid, std::chrono::seconds(60));
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
@@ -159,7 +130,7 @@ ServerProcess::~ServerProcess() {
   if (pid_ > 0 && !running()) std::cerr << "server exited early; its log:\n" << log() << '\n';
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
-    wait_exit(pid_, 5000);
+    wait_exit(pid_, std::chrono::seconds(5));
   }
   if (!database_.empty())
     run_postgres(postgres_server_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
@@ -170,7 +141,7 @@ void ServerProcess::start() {
   auto in = dir_->path() + "/stdin";
   std::ofstream(in).close();
   std::ofstream(log_path_, std::ios::trunc).close();  // a restart must not read the old port
-  pid_ = spawn({"serve"}, env_, in, dir_->path() + "/server.out", log_path_);
+  pid_ = spawn_honeyman({"serve"}, env_, in, dir_->path() + "/server.out", log_path_);
   static const std::regex listening(R"(listening on http://[^:]+:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -189,7 +160,7 @@ void ServerProcess::start() {
 int ServerProcess::stop(int signal, int timeout_ms) {
   if (pid_ <= 0) return -1;
   kill(pid_, signal);
-  int code = wait_exit(pid_, timeout_ms);
+  int code = wait_exit(pid_, std::chrono::milliseconds(timeout_ms));
   if (code != -1) pid_ = -1;
   return code;
 }

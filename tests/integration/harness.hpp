@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/http_client.hpp"
+#include "support/process.hpp"
 
 namespace honeyman::testing {
 
@@ -22,21 +23,13 @@ struct CommandResult {
   std::string out, err;
 };
 
-// A temporary directory removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // Waits for `condition` (polling every 20 ms) until it holds or `limit` passes; returns whether
 // it held. A deadline for an event, not a timing assertion.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+// "2026-08-08T14:03:27Z": a query-string time.
+std::string iso_time(std::chrono::sys_seconds t);
 
 // Runs `honeyman <args>` with `env` added to the environment; `input` is fed to stdin.
 CommandResult run_honeyman(const std::vector<std::string>& args,

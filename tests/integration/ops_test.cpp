@@ -81,7 +81,8 @@ TEST(Ops, FlagsOverrideEnvironmentWhichOverridesEnvFile) {
 
 TEST(Ops, CliUserAndSensorCommands) {
   ServerProcess server;
-  auto add = server.cli({"user", "add", "dora", "--role", "analyst", "--email", "dora@example.org"});
+  auto add =
+      server.cli({"user", "add", "dora", "--role", "analyst", "--email", "dora@example.org"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
   EXPECT_NE(add.out.find("password (shown once): "), std::string::npos);
   EXPECT_EQ(server.cli({"user", "add", "dora", "--role", "viewer"}).exit_code, 1);
@@ -92,7 +93,8 @@ TEST(Ops, CliUserAndSensorCommands) {
   EXPECT_NE(list.out.find("dora"), std::string::npos);
   EXPECT_NE(list.out.find("admin"), std::string::npos);
   EXPECT_EQ(server.cli({"user", "disable", "nobody"}).exit_code, 1);
-  ASSERT_EQ(server.cli({"user", "passwd", "dora", "--password-stdin"}, "a-new-password\n").exit_code, 0);
+  ASSERT_EQ(
+      server.cli({"user", "passwd", "dora", "--password-stdin"}, "a-new-password\n").exit_code, 0);
 
   auto key = server.add_sensor("rpi-01", "Pi one");
   EXPECT_EQ(server.cli({"sensor", "add", "rpi-01", "--name", "again"}).exit_code, 1);
@@ -114,11 +116,18 @@ TEST(Ops, CliUserAndSensorCommands) {
 }
 
 TEST(Ops, EverySubcommandHasHelp) {
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"init", "--help"},
-           {"user", "add", "--help"}, {"user", "list", "--help"}, {"user", "set-role", "--help"},
-           {"user", "disable", "--help"}, {"user", "passwd", "--help"}, {"sensor", "add", "--help"},
-           {"sensor", "list", "--help"}, {"sensor", "revoke-key", "--help"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--help"},
+                                                         {"serve", "--help"},
+                                                         {"migrate", "--help"},
+                                                         {"init", "--help"},
+                                                         {"user", "add", "--help"},
+                                                         {"user", "list", "--help"},
+                                                         {"user", "set-role", "--help"},
+                                                         {"user", "disable", "--help"},
+                                                         {"user", "passwd", "--help"},
+                                                         {"sensor", "add", "--help"},
+                                                         {"sensor", "list", "--help"},
+                                                         {"sensor", "revoke-key", "--help"}}) {
     auto r = run_honeyman(args, {});
     EXPECT_EQ(r.exit_code, 0) << args.front();
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args.front() << r.out;
@@ -144,26 +153,30 @@ TEST(Ops, CorsAllowList) {
   ServerProcess server(Env{{"CORS_ORIGINS", "https://dash.example.org"}});
   server.start();
   auto client = server.client();
-  auto allowed = client.request("OPTIONS", "/api/v2/sensors", "",
-                                {{"Origin", "https://dash.example.org"}, {"Access-Control-Request-Method", "GET"}});
+  auto allowed = client.request(
+      "OPTIONS", "/api/v2/sensors", "",
+      {{"Origin", "https://dash.example.org"}, {"Access-Control-Request-Method", "GET"}});
   EXPECT_EQ(allowed.status, 204);
   EXPECT_EQ(allowed.header("access-control-allow-origin"), "https://dash.example.org");
-  auto denied = client.request("OPTIONS", "/api/v2/sensors", "",
-                               {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
+  auto denied = client.request(
+      "OPTIONS", "/api/v2/sensors", "",
+      {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
   EXPECT_EQ(denied.status, 400);
   auto plain = client.get("/health", {{"Origin", "https://evil.example"}});
   EXPECT_EQ(plain.header("access-control-allow-origin"), "");
 }
 
 TEST(Ops, RateLimitPerClientWithRetryAfter) {
-  ServerProcess server(Env{{"RATE_LIMIT_ENABLED", "true"}, {"RATE_LIMIT_PER_MINUTE", "5"},
-                        {"LOGIN_RATE_LIMIT_PER_MINUTE", "3"}});
+  ServerProcess server(Env{{"RATE_LIMIT_ENABLED", "true"},
+                           {"RATE_LIMIT_PER_MINUTE", "5"},
+                           {"LOGIN_RATE_LIMIT_PER_MINUTE", "3"}});
   server.start();
   auto client = server.client();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(client.get("/api/v2/sensors").status, 401);
   auto limited = client.get("/api/v2/sensors");
   EXPECT_EQ(limited.status, 429);
-  EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")), 1);
+  EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")),
+            1);
   EXPECT_EQ(client.get("/health").status, 200);  // probes are exempt
   auto login = json::object{{"username", "x"}, {"password", "yyyyyyyy"}};
   for (int i = 0; i < 3; ++i) EXPECT_EQ(client.post("/api/v2/auth/login", login).status, 401);
@@ -181,11 +194,14 @@ TEST(Ops, SigtermFinishesInFlightWorkAndExitsZero) {
   auto writer = std::async(std::launch::async, [&] {
     auto client = server.client();
     while (go) {
-      auto r = client.post("/api/v2/threats",
-                           json::object{{"detector_type", "usb"}, {"severity", "low"}, {"threat_type", "t"}},
-                           api_key(key));
-      if (r.status == 201) ++accepted;
-      else if (r.status == 0 || r.status == 503) break;
+      auto r = client.post(
+          "/api/v2/threats",
+          json::object{{"detector_type", "usb"}, {"severity", "low"}, {"threat_type", "t"}},
+          api_key(key));
+      if (r.status == 201)
+        ++accepted;
+      else if (r.status == 0 || r.status == 503)
+        break;
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -20,11 +20,16 @@ class RbacTest : public ::testing::Test {
 
   static Headers as(Who who) {
     switch (who) {
-      case kAdmin: return bearer(fleet_->admin);
-      case kAnalyst: return bearer(fleet_->analyst);
-      case kViewer: return bearer(fleet_->viewer);
-      case kSensor: return api_key(fleet_->sensor_a_key);
-      case kNobody: return {};
+      case kAdmin:
+        return bearer(fleet_->admin);
+      case kAnalyst:
+        return bearer(fleet_->analyst);
+      case kViewer:
+        return bearer(fleet_->viewer);
+      case kSensor:
+        return api_key(fleet_->sensor_a_key);
+      case kNobody:
+        return {};
     }
     return {};
   }
@@ -37,8 +42,10 @@ class RbacTest : public ::testing::Test {
   }
 
   static boost::json::value canonical() {
-    return boost::json::object{{"sensor_id", "sensor-a"}, {"threat_type", "rbac_probe"},
-                               {"detector_type", "usb"}, {"severity", "low"}};
+    return boost::json::object{{"sensor_id", "sensor-a"},
+                               {"threat_type", "rbac_probe"},
+                               {"detector_type", "usb"},
+                               {"severity", "low"}};
   }
 
   static Fleet* fleet_;
@@ -49,8 +56,8 @@ std::string RbacTest::doomed_key_;
 
 struct Row {
   std::string method, target;
-  std::string body;                 // JSON text ("" for none)
-  std::array<int, 5> expected;      // by Who
+  std::string body;             // JSON text ("" for none)
+  std::array<int, 5> expected;  // by Who
 };
 
 void check(const Row& row, const std::function<Headers(Who)>& as, HttpClient& client) {
@@ -95,19 +102,27 @@ TEST_F(RbacTest, WriteRoutes) {
   auto heartbeat = R"({"timestamp":"2026-08-08T14:06:00","status":"online"})";
   auto batch = R"({"type":"threats","honeypot_id":"sensor-a","data":[)" + body + "]}";
   const std::vector<Row> rows = {
-      {"POST", "/api/v2/auth/login", R"({"username":"vic","password":"viewer-password-1"})",
+      {"POST",
+       "/api/v2/auth/login",
+       R"({"username":"vic","password":"viewer-password-1"})",
        {200, 200, 200, 200, 200}},
-      {"POST", "/api/v2/auth/refresh", R"({"refresh_token":"not-a-token"})",
+      {"POST",
+       "/api/v2/auth/refresh",
+       R"({"refresh_token":"not-a-token"})",
        {401, 401, 401, 401, 401}},
       {"PUT", "/api/v2/sensors/sensor-b", R"({"description":"rbac"})", {200, 403, 403, 403, 401}},
       {"POST", "/api/v2/sensors/sensor-a/heartbeat", heartbeat, {403, 403, 403, 200, 401}},
       {"POST", "/api/v2/threats", body, {201, 201, 403, 201, 401}},
-      {"PUT", "/api/v2/threats/" + threat + "/acknowledge", R"({"notes":"seen"})",
+      {"PUT",
+       "/api/v2/threats/" + threat + "/acknowledge",
+       R"({"notes":"seen"})",
        {200, 200, 403, 403, 401}},
       {"POST", "/api/v2/honeypot/data", batch, {403, 403, 403, 201, 401}},
       {"POST", "/api/v2/onboarding/tokens", R"({"sensor_name":"rbac"})", {201, 403, 403, 403, 401}},
       // The onboarding token is the credential: a bad one is 401 whoever asks.
-      {"POST", "/api/v2/onboarding/register", R"({"onboarding_token":"nope","sensor_id":"rbac-x"})",
+      {"POST",
+       "/api/v2/onboarding/register",
+       R"({"onboarding_token":"nope","sensor_id":"rbac-x"})",
        {401, 401, 401, 401, 401}},
   };
   auto client = fleet_->server->client();
@@ -138,7 +153,8 @@ TEST_F(RbacTest, DeleteRoutes) {
 TEST_F(RbacTest, LogoutNeedsAUserToken) {
   auto client = fleet_->server->client();
   for (auto [name, password] : {std::pair{"root", "admin-password-1"},
-                                {"ana", "analyst-password-1"}, {"vic", "viewer-password-1"}}) {
+                                {"ana", "analyst-password-1"},
+                                {"vic", "viewer-password-1"}}) {
     auto token = fleet_->server->login(name, password);
     EXPECT_EQ(client.post("/api/v2/auth/logout", boost::json::object{}, bearer(token)).status, 200);
   }
@@ -149,8 +165,12 @@ TEST_F(RbacTest, LogoutNeedsAUserToken) {
 TEST_F(RbacTest, SensorKeyIsOnlyGoodForItsOwnSensor) {
   auto client = fleet_->server->client();
   auto hb = boost::json::object{{"status", "online"}};
-  EXPECT_EQ(client.post("/api/v2/sensors/sensor-a/heartbeat", hb, api_key(fleet_->sensor_b_key)).status, 403);
-  EXPECT_EQ(client.post("/api/v2/sensors/sensor-b/heartbeat", hb, api_key(fleet_->sensor_b_key)).status, 200);
+  EXPECT_EQ(
+      client.post("/api/v2/sensors/sensor-a/heartbeat", hb, api_key(fleet_->sensor_b_key)).status,
+      403);
+  EXPECT_EQ(
+      client.post("/api/v2/sensors/sensor-b/heartbeat", hb, api_key(fleet_->sensor_b_key)).status,
+      200);
   auto spoofed = canonical();
   EXPECT_EQ(client.post("/api/v2/threats", spoofed, api_key(fleet_->sensor_b_key)).status, 403);
   EXPECT_EQ(client.post("/api/v2/threats", spoofed, api_key("hmk_not-a-real-key")).status, 401);

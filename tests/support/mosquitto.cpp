@@ -21,86 +21,23 @@
 #include <sstream>
 #include <thread>
 
+#include "support/process.hpp"
+
 namespace honeyman::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string random_text(std::size_t n) {
-  static const char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::random_device rd;
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += kChars[rd() % (sizeof(kChars) - 1)];
-  return s;
-}
-
-std::uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_accepts(std::uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-// fork+exec; stdout and stderr appended to `log_path`.
-pid_t spawn(const std::vector<std::string>& argv_in, const std::string& log_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  int out = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  int in = open("/dev/null", O_RDONLY);
-  dup2(in, 0);
-  dup2(out, 1);
-  dup2(out, 2);
-  std::vector<char*> argv;
-  for (const auto& a : argv_in) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
-  _exit(127);
-}
-
-int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return -1;
-}
-
 ProcessResult run(const std::vector<std::string>& argv, const std::string& scratch) {
   std::error_code ec;
   fs::remove(scratch, ec);
-  pid_t pid = spawn(argv, scratch);
+  SpawnOptions options;
+  options.stdout_path = scratch;
+  pid_t pid = spawn(argv, options);
   ProcessResult r;
   r.exit_code = wait_exit(pid, std::chrono::seconds(30));
-  r.out = slurp(scratch);
+  r.out = read_file(scratch);
   return r;
 }
 
@@ -155,7 +92,10 @@ MosquittoProcess::~MosquittoProcess() {
 }
 
 void MosquittoProcess::start() {
-  pid_ = spawn({"mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/mosquitto.log");
+  SpawnOptions options;
+  options.stdout_path = dir_ + "/mosquitto.log";
+  options.append = true;  // a restart keeps the earlier log
+  pid_ = spawn({"mosquitto", "-c", dir_ + "/mosquitto.conf"}, options);
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < deadline) {
     if (port_accepts(port_)) return;
@@ -180,7 +120,7 @@ bool MosquittoProcess::running() const {
 }
 
 std::string MosquittoProcess::log() const {
-  return slurp(dir_ + "/mosquitto.log");
+  return read_file(dir_ + "/mosquitto.log");
 }
 
 ProcessResult MosquittoProcess::ctrl(const std::vector<std::string>& args) const {

@@ -1,5 +1,5 @@
-// libmosquitto behind RAII, shared by the broker admin client and (through ingest's own detail
-// code) nothing else: only code under detail/ sees the C API.
+// libmosquitto behind RAII, shared by the broker module's admin client, subscriber and publisher;
+// only code in this module's .cpp files and detail/ sees the C API.
 #pragma once
 
 #include <mosquitto.h>

@@ -38,6 +38,9 @@ inline constexpr Range kNonNegative{0, kUnbounded};
 inline constexpr std::size_t kMaxTextChars = 256;
 // Most entries in one list field (rules, MITRE ids).
 inline constexpr std::size_t kMaxListItems = 100;
+// A sensor's detectors (heartbeats, sensor updates): at most this many names of this length.
+inline constexpr std::size_t kMaxDetectors = 32;
+inline constexpr std::size_t kMaxDetectorNameChars = 64;
 
 template <class T, class U>
 void assign(T& dst, std::optional<U> v) {

@@ -112,8 +112,7 @@ class PgStore final : public Store {
 
   Result<std::vector<domain::Threat>> insert_threats(std::vector<domain::Threat> threats) override;
   Result<domain::Threat> find_threat(std::string_view id) override;
-  Result<std::vector<domain::Threat>> threats_after(std::string_view after_id,
-                                                    int limit) override;
+  Result<std::vector<domain::Threat>> threats_after(std::string_view after_id, int limit) override;
   Result<std::vector<SensorStatusChange>> sweep_sensor_status(Timestamp online_since) override;
   Result<ThreatPage> query_threats(const ThreatQuery& query) override;
   Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,

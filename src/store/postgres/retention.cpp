@@ -15,8 +15,9 @@
 namespace honeyman::store::pg {
 namespace {
 
-using TotalKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
-using TotalCounts = std::map<TotalKey, std::int64_t>;
+// (sensor, detector, severity, type) of expired rows, as read back from the database.
+using ExpiredKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
+using TotalCounts = std::map<ExpiredKey, std::int64_t>;
 
 // Waiting longer than this for the table lock a partition drop needs (every query of `threats`
 // holds a weaker one) would stall the readers queued behind it: give up, the next pass retries.

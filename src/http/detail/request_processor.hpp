@@ -12,11 +12,11 @@
 
 namespace honeyman::http::detail {
 
-class Pipeline {
+class RequestProcessor {
  public:
   // Keeps references to `config`, `router` and `authenticator`: they must outlive it.
-  Pipeline(const ServerConfig& config, const Router& router, Authenticator& authenticator,
-           std::unique_ptr<RateLimiter> limiter);
+  RequestProcessor(const ServerConfig& config, const Router& router, Authenticator& authenticator,
+                   std::unique_ptr<RateLimiter> limiter);
 
   // Never throws: handler exceptions become 500. `client` is the peer address, the rate-limit
   // key. Thread-safe (the limiter is; everything else is read-only).

@@ -5,12 +5,14 @@
 
 namespace honeyman::ingest {
 
-Pipeline::Pipeline(PipelineConfig config, store::Store& store, bus::EventBus* bus)
+ThreatWriter::ThreatWriter(ThreatWriterConfig config, store::Store& store, bus::EventBus* bus)
     : config_(config), store_(store), bus_(bus), writer_([this] { run(); }) {}
 
-Pipeline::~Pipeline() { stop(); }
+ThreatWriter::~ThreatWriter() {
+  stop();
+}
 
-void Pipeline::submit(std::vector<domain::Threat> threats, Completion done) {
+void ThreatWriter::submit(std::vector<domain::Threat> threats, Completion done) {
   std::size_t n = threats.size();
   {
     std::lock_guard lock(mutex_);
@@ -26,11 +28,11 @@ void Pipeline::submit(std::vector<domain::Threat> threats, Completion done) {
     }
     counters_.refused += n;
   }
-  done(make_error(Errc::unavailable, stopping_ ? "server is shutting down"
-                                               : "ingest queue is full; retry shortly"));
+  done(make_error(Errc::unavailable,
+                  stopping_ ? "server is shutting down" : "ingest queue is full; retry shortly"));
 }
 
-void Pipeline::stop() {
+void ThreatWriter::stop() {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ && !writer_.joinable()) return;
@@ -40,14 +42,14 @@ void Pipeline::stop() {
   if (writer_.joinable()) writer_.join();
 }
 
-PipelineCounters Pipeline::counters() const {
+ThreatWriterCounters ThreatWriter::counters() const {
   std::lock_guard lock(mutex_);
   auto c = counters_;
   c.queued = queued_threats_;
   return c;
 }
 
-void Pipeline::run() {
+void ThreatWriter::run() {
   pthread_setname_np(pthread_self(), "ingest-writer");  // for top -H and perf
   for (;;) {
     auto batch = take_batch();
@@ -57,16 +59,17 @@ void Pipeline::run() {
 }
 
 // Waits for work, then gives later submitters up to batch_delay to join the same transaction.
-std::vector<Pipeline::Submission> Pipeline::take_batch() {
+std::vector<ThreatWriter::PendingWrite> ThreatWriter::take_batch() {
   std::unique_lock lock(mutex_);
   wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
   if (queue_.empty()) return {};
   auto deadline = std::chrono::steady_clock::now() + config_.batch_delay;
   wake_.wait_until(lock, deadline,
                    [&] { return stopping_ || queued_threats_ >= config_.batch_max; });
-  std::vector<Submission> batch;
+  std::vector<PendingWrite> batch;
   std::size_t taken = 0;
-  while (!queue_.empty() && (batch.empty() || taken + queue_.front().threats.size() <= config_.batch_max)) {
+  while (!queue_.empty() &&
+         (batch.empty() || taken + queue_.front().threats.size() <= config_.batch_max)) {
     taken += queue_.front().threats.size();
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
@@ -75,7 +78,7 @@ std::vector<Pipeline::Submission> Pipeline::take_batch() {
   return batch;
 }
 
-StoredThreats Pipeline::insert_with_retry(std::vector<domain::Threat> threats) {
+StoredThreats ThreatWriter::insert_with_retry(std::vector<domain::Threat> threats) {
   auto give_up = std::chrono::steady_clock::now() + config_.retry_budget;
   auto backoff = std::chrono::milliseconds(10);
   for (;;) {
@@ -92,7 +95,7 @@ StoredThreats Pipeline::insert_with_retry(std::vector<domain::Threat> threats) {
 
 // Serialised here, once per threat, on the writer thread; the bus hands the frames on without
 // blocking. The commit time in each event is what delivery latency is measured from.
-void Pipeline::publish(const std::vector<domain::Threat>& stored) {
+void ThreatWriter::publish(const std::vector<domain::Threat>& stored) {
   if (!bus_ || stored.empty()) return;
   auto committed_at = system_clock().now();
   bus::EventBatch events;
@@ -101,7 +104,7 @@ void Pipeline::publish(const std::vector<domain::Threat>& stored) {
   bus_->publish(std::move(events));
 }
 
-void Pipeline::commit(std::vector<Submission> batch) {
+void ThreatWriter::commit(std::vector<PendingWrite> batch) {
   std::vector<domain::Threat> all;
   for (auto& s : batch)
     for (auto& t : s.threats) all.push_back(t);
@@ -109,7 +112,7 @@ void Pipeline::commit(std::vector<Submission> batch) {
   if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1) {
     // One submission poisoned the group (say, its sensor was just deleted): commit each alone
     // so the others are not refused for it.
-    for (auto& s : batch) commit(std::vector<Submission>{std::move(s)});
+    for (auto& s : batch) commit(std::vector<PendingWrite>{std::move(s)});
     return;
   }
   {

@@ -1,4 +1,4 @@
-#include "http/detail/pipeline.hpp"
+#include "http/detail/request_processor.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -22,9 +22,9 @@ bool origin_allowed(const ServerConfig& config, std::string_view origin) {
   return false;
 }
 
-bool has_no_body(Status status) {
+bool has_no_body(StatusCode status) {
   auto code = static_cast<unsigned>(status);
-  return code < 200 || status == Status::no_content || status == Status::not_modified;
+  return code < 200 || status == StatusCode::no_content || status == StatusCode::not_modified;
 }
 
 // Content-Length always matches what is sent; a HEAD answer keeps the GET's length but no body.
@@ -73,8 +73,9 @@ void log_request(const Request& req, const Response& res, const Route* route,
 
 }  // namespace
 
-Pipeline::Pipeline(const ServerConfig& config, const Router& router, Authenticator& authenticator,
-                   std::unique_ptr<RateLimiter> limiter)
+RequestProcessor::RequestProcessor(const ServerConfig& config, const Router& router,
+                                   Authenticator& authenticator,
+                                   std::unique_ptr<RateLimiter> limiter)
     : config_(config),
       router_(router),
       authenticator_(authenticator),
@@ -82,7 +83,8 @@ Pipeline::Pipeline(const ServerConfig& config, const Router& router, Authenticat
 
 // One coroutine on purpose: Asio recycles only two coroutine frames per thread, so splitting this
 // into nested awaitables would cost a malloc/free pair per extra level on every request.
-asio::awaitable<Response> Pipeline::handle(const Request& request, const std::string& client) {
+asio::awaitable<Response> RequestProcessor::handle(const Request& request,
+                                                   const std::string& client) {
   auto routed = route(request, client);
   auto response = std::move(routed.response);
   if (!response) {
@@ -109,7 +111,8 @@ asio::awaitable<Response> Pipeline::handle(const Request& request, const std::st
 }
 
 // Everything decided before authentication: CORS preflight, target syntax, 404/405, rate limit.
-Pipeline::Routed Pipeline::route(const Request& request, const std::string& client) {
+RequestProcessor::Routed RequestProcessor::route(const Request& request,
+                                                 const std::string& client) {
   Routed out;
   if ((out.response = preflight(request))) return out;
   auto target = boost::urls::parse_origin_form(request.target());
@@ -126,8 +129,8 @@ Pipeline::Routed Pipeline::route(const Request& request, const std::string& clie
   return out;
 }
 
-void Pipeline::finish(const Request& request, Response& response, const Route* route,
-                      const std::string& client) const {
+void RequestProcessor::finish(const Request& request, Response& response, const Route* route,
+                              const std::string& client) const {
   response.version(request.version());
   add_cors(request, response);
   frame_payload(request, response);
@@ -135,7 +138,7 @@ void Pipeline::finish(const Request& request, Response& response, const Route* r
 }
 
 // HEAD is answered by the GET route when there is no HEAD route of its own.
-Router::Match Pipeline::route_for(Verb method, std::string_view path) const {
+Router::Match RequestProcessor::route_for(Verb method, std::string_view path) const {
   auto match = router_.match(method, path);
   if (match.route || method != Verb::head) return match;
   auto get = router_.match(Verb::get, path);
@@ -143,16 +146,16 @@ Router::Match Pipeline::route_for(Verb method, std::string_view path) const {
   return get;
 }
 
-Response Pipeline::no_route(const Router::Match& match, std::string_view path) const {
+Response RequestProcessor::no_route(const Router::Match& match, std::string_view path) const {
   if (!match.path_exists) return fail(Errc::not_found, "Not Found");
-  auto res = json_response(Status::method_not_allowed,
+  auto res = json_response(StatusCode::method_not_allowed,
                            boost::json::object{{"detail", "Method Not Allowed"}});
   res.set(field::allow, router_.allowed_methods(path));
   return res;
 }
 
-std::optional<Response> Pipeline::authorize(const Route& route,
-                                            const Result<Principal>& principal) {
+std::optional<Response> RequestProcessor::authorize(const Route& route,
+                                                    const Result<Principal>& principal) {
   if (!principal) return error_response(principal.error());
   if (allows(route.access, *principal)) return std::nullopt;
   if (principal->kind == Principal::Kind::none)
@@ -160,7 +163,8 @@ std::optional<Response> Pipeline::authorize(const Route& route,
   return fail(Errc::forbidden, "Insufficient permissions");
 }
 
-std::optional<Response> Pipeline::rate_limit(const Route& route, const std::string& client) {
+std::optional<Response> RequestProcessor::rate_limit(const Route& route,
+                                                     const std::string& client) {
   if (!config_.rate_limit_enabled || route.rate_class == RateClass::exempt) return std::nullopt;
   const bool login = route.rate_class == RateClass::login;
   const int limit = login ? config_.login_rate_limit_per_minute : config_.rate_limit_per_minute;
@@ -173,12 +177,12 @@ std::optional<Response> Pipeline::rate_limit(const Route& route, const std::stri
   return error_response(error);
 }
 
-std::optional<Response> Pipeline::preflight(const Request& request) const {
+std::optional<Response> RequestProcessor::preflight(const Request& request) const {
   if (request.method() != Verb::options) return std::nullopt;
   auto origin = request[field::origin];
   if (origin.empty() || request[field::access_control_request_method].empty()) return std::nullopt;
   if (!origin_allowed(config_, origin)) return fail(Errc::bad_request, "Disallowed CORS origin");
-  Response res{Status::no_content, 11};
+  Response res{StatusCode::no_content, 11};
   res.set(field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
   res.set(field::access_control_allow_headers, "Authorization, Content-Type, X-API-Key");
   res.set(field::access_control_max_age, "600");
@@ -187,7 +191,7 @@ std::optional<Response> Pipeline::preflight(const Request& request) const {
 
 // A listed origin is echoed with credentials allowed; "*" allows any origin but, as browsers
 // require, without credentials. Other origins get no CORS headers and the browser blocks them.
-void Pipeline::add_cors(const Request& request, Response& response) const {
+void RequestProcessor::add_cors(const Request& request, Response& response) const {
   auto origin = request[field::origin];
   if (origin.empty()) return;
   const auto& list = config_.cors_origins;
