@@ -207,15 +207,17 @@ void LiveFeed::Impl::deliver(const bus::EventBatch& events) {
 }
 
 // Tokens are checked every second (expiry, and revocations: this instance's at once, other
-// instances' within the revocation poll); heartbeats go out every heartbeat_interval.
+// instances' within the revocation poll); heartbeats go out every heartbeat_interval. The timer
+// only wakes the loop; what is due is read from the injected clock (services.clock), so a test
+// with a ManualClock decides when tokens expire and heartbeats fall due.
 asio::awaitable<void> LiveFeed::Impl::tick(std::shared_ptr<Impl> self) {
-  auto next_heartbeat = std::chrono::steady_clock::now() + config.heartbeat_interval;
+  auto next_heartbeat = services.clock.steady_now() + config.heartbeat_interval;
   while (!stopping) {
     timer.expires_after(kTokenCheck);
     auto [ec] = co_await timer.async_wait(kTuple);
     if (ec || stopping) co_return;
     check_tokens();
-    if (std::chrono::steady_clock::now() >= next_heartbeat) {
+    if (services.clock.steady_now() >= next_heartbeat) {
       heartbeat();
       next_heartbeat += config.heartbeat_interval;
     }

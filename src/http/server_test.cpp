@@ -2,6 +2,7 @@
 // test client: limits, CORS, rate limiting, authentication, headers, graceful shutdown.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -11,6 +12,7 @@
 
 #include "http/http.hpp"
 #include "support/http_client.hpp"
+#include "support/wait.hpp"
 
 namespace honeyman::http {
 namespace {
@@ -58,7 +60,12 @@ Response ok(json::value body) {
   return json_response(StatusCode::ok, body);
 }
 
+// How many /slow requests have reached their handler: a test waits for this instead of guessing
+// how long a request takes to be in flight.
+std::atomic<int> slow_started{0};
+
 asio::awaitable<Response> slow(RequestContext&) {
+  ++slow_started;
   asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
   co_await timer.async_wait(asio::use_awaitable);
   co_return ok(json::object{{"slow", true}});
@@ -334,17 +341,18 @@ TEST(Server, IdleKeepAliveConnectionsTimeOutAndTheClientReconnects) {
   auto c = s.client();
   EXPECT_EQ(c.get("/health").status, 200);
   EXPECT_EQ(s.server().open_connections(), 1u);
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(s.server().open_connections(), 0u);
+  EXPECT_TRUE(testing::eventually([&] { return s.server().open_connections() == 0; }, 5s))
+      << "the idle connection was not closed";
   EXPECT_EQ(c.get("/health").status, 200);
 }
 
 TEST(Server, ShutdownFinishesInFlightRequestsAndRefusesNewConnections) {
   TestServer s;
+  int before = slow_started;
   auto in_flight = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
   auto idle = s.client();
   EXPECT_EQ(idle.get("/health").status, 200);  // an idle keep-alive connection
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(testing::eventually([&] { return slow_started > before; }, 5s));
   auto took = s.stop(5s);
   ASSERT_TRUE(took);
   EXPECT_LT(*took, 2s);  // idle connections did not hold shutdown up
@@ -357,8 +365,9 @@ TEST(Server, ShutdownFinishesInFlightRequestsAndRefusesNewConnections) {
 
 TEST(Server, ShutdownForceClosesAfterTheGracePeriod) {
   TestServer s;
+  int before = slow_started;
   auto in_flight = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(testing::eventually([&] { return slow_started > before; }, 5s));
   auto took = s.stop(20ms);
   ASSERT_TRUE(took);
   EXPECT_LT(*took, 250ms);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bus/bus.hpp"
+#include "support/wait.hpp"
 
 namespace honeyman::bus {
 namespace {
@@ -38,9 +39,7 @@ TEST(RedisBus, InstancesReceiveEachOthersEventsOnce) {
   Inbox at_a, at_b;
   (*a)->subscribe([&](const EventBatch& e) { at_a.add(e); });
   (*b)->subscribe([&](const EventBatch& e) { at_b.add(e); });
-  for (int i = 0; i < 100 && !((*a)->connected() && (*b)->connected()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE((*a)->connected() && (*b)->connected());
+  ASSERT_TRUE(testing::eventually([&] { return (*a)->connected() && (*b)->connected(); }));
 
   domain::Threat t;
   t.id = uuid_v7(system_clock().now());
@@ -52,10 +51,21 @@ TEST(RedisBus, InstancesReceiveEachOthersEventsOnce) {
   (*a)->publish({threat, status});
   ASSERT_TRUE(at_b.wait_for(2));
   ASSERT_TRUE(at_a.wait_for(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an echo would arrive by now
-  EXPECT_EQ(at_b.frames, (std::vector<std::string>{*threat->frame, *status->frame}));
-  EXPECT_EQ(at_a.frames, at_b.frames) << "the publisher's own listeners get it once, not twice";
-  EXPECT_EQ((*b)->counters().received, 2u);
+  // No waiting for an echo that should not come: Redis delivers a channel's messages to each
+  // subscriber in publication order, so a marker published by b after it received a's events
+  // reaches a after any echo of them would have; likewise a marker from a for b's own echo.
+  auto from_b = sensor_status_event("marker-b", true, std::nullopt, system_clock().now());
+  (*b)->publish({from_b});
+  ASSERT_TRUE(at_a.wait_for(3));
+  auto from_a = sensor_status_event("marker-a", false, std::nullopt, system_clock().now());
+  (*a)->publish({from_a});
+  ASSERT_TRUE(at_b.wait_for(4));
+  ASSERT_TRUE(at_a.wait_for(4));
+  std::vector<std::string> expected{*threat->frame, *status->frame, *from_b->frame, *from_a->frame};
+  EXPECT_EQ(at_b.frames, expected);
+  EXPECT_EQ(at_a.frames, expected) << "the publisher's own listeners get each event once";
+  EXPECT_EQ((*b)->counters().received, 3u);  // threat, status, marker-a
+  EXPECT_EQ((*a)->counters().received, 1u);  // marker-b
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/wait.hpp"
 
 namespace honeyman::testing {
 
@@ -22,11 +23,6 @@ struct CommandResult {
   int exit_code = -1;
   std::string out, err;
 };
-
-// Waits for `condition` (polling every 20 ms) until it holds or `limit` passes; returns whether
-// it held. A deadline for an event, not a timing assertion.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(30));
 
 // "2026-08-08T14:03:27Z": a query-string time.
 std::string iso_time(std::chrono::sys_seconds t);

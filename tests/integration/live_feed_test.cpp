@@ -168,7 +168,9 @@ TEST_F(LiveFeedTest, ReplaySinceLastIdHasNoGapAndNoDuplicateUnderConcurrentInges
   }
   ASSERT_EQ(before.size(), 50u);
   resuming.close();
-  std::this_thread::sleep_for(100ms);  // threats land while it is away
+  // Threats land while it is away: wait for a few more stored ones before it comes back.
+  int at_close = posted;
+  EXPECT_TRUE(eventually([&] { return posted >= std::min(at_close + 20, kTotal); }));
   WsClient resumed("127.0.0.1", fleet_->server->port());
   ASSERT_EQ(resumed.connect("/api/v2/ws?token=" + fleet_->viewer + "&since=" + before.back()), 101);
   std::vector<std::string> all;
