@@ -1,6 +1,6 @@
 // api: the REST resources of SPEC §2 (auth, sensors, threats, analytics, operations), mapping HTTP
-// to the store, auth and ingest services. Handlers parse, call a service, and map the result; they
-// hold no state of their own.
+// to the services (`service`), auth and ingest. Handlers parse, authorise, call a service and
+// serialise the result; they hold no state and no rules of their own.
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "core/core.hpp"
 #include "http/http.hpp"
 #include "ingest/ingest.hpp"
+#include "service/service.hpp"
 #include "store/store.hpp"
 
 namespace honeyman::api {
@@ -38,13 +39,18 @@ struct ApiConfig {
 // Everything a handler may use. Owned by app; outlives the server.
 struct Services {
   ApiConfig config;
+  // Read directly only where no service holds a rule: readiness, analytics, the live feed's
+  // replay. Resources with rules (onboarding, sensors, threats, users) go through the services.
   store::Store& store;
-  BlockingPool& pool;  // every Store and argon2id call runs here
+  BlockingPool& pool;  // every Store, service and argon2id call runs here
   auth::AuthService& auth;
   ingest::ThreatWriter& writer;
   const Clock& clock;
-  // Set when MQTT is configured with an admin account: sensor accounts follow the sensors.
-  broker::Admin* broker_admin = nullptr;
+  // The rules behind the routes; they block: call them through run_blocking(pool, ...).
+  service::OnboardingService& onboarding;
+  service::SensorService& sensors;
+  service::ThreatService& threats;
+  service::UserService& users;
   ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
   // Answers of GET /sensors (set by the sensor routes); writes to sensors clear it.
   std::shared_ptr<detail::ResponseCache> sensor_list_cache{};

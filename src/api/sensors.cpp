@@ -6,40 +6,33 @@
 namespace honeyman::api::detail {
 namespace {
 
-Error broker_failure(const Error& e) {
-  return make_error(Errc::unavailable, "cannot update the sensor's broker account: " + e.message);
-}
-
 json::object sensor_json(const domain::Sensor& sensor, const Services& s) {
   return domain::to_json(sensor, s.clock.now(), s.config.heartbeat_interval);
 }
 
 asio::awaitable<Response> list_sensors(RequestContext& ctx, Services& s) {
   QueryReader q(ctx.query);
-  store::SensorQuery query;
-  query.page = q.integer("page", 1, 1, 1'000'000);
-  query.page_size = q.integer("page_size", 50, 1, 100);
-  query.is_active = q.boolean("is_active");
-  query.is_online = q.boolean("is_online");
+  service::SensorFilter filter;
+  filter.page = q.integer("page", 1, 1, 1'000'000);
+  filter.page_size = q.integer("page_size", 50, 1, 100);
+  filter.is_active = q.boolean("is_active");
+  filter.is_online = q.boolean("is_online");
   if (auto done = q.finish(); !done) co_return http::error_response(done.error());
-  query.now = s.clock.now();
-  query.online_since = query.now - 3 * s.config.heartbeat_interval;
-  auto page = co_await run_blocking(s.pool, [&] { return s.store.list_sensors(query); });
+  auto page = co_await run_blocking(s.pool, [&] { return s.sensors.list(filter); });
   if (!page) co_return http::error_response(page.error());
   json::array sensors;
   sensors.reserve(page->sensors.size());
   for (const auto& sensor : page->sensors) sensors.push_back(sensor_json(sensor, s));
   co_return ok(json::object{{"sensors", std::move(sensors)},
                             {"total", page->total},
-                            {"page", query.page},
-                            {"page_size", query.page_size}});
+                            {"page", filter.page},
+                            {"page_size", filter.page_size}});
 }
 
 asio::awaitable<Response> get_sensor(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  auto sensor =
-      co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
+  auto sensor = co_await run_blocking(s.pool, [&] { return s.sensors.find(*id); });
   if (!sensor) co_return http::error_response(sensor.error());
   co_return ok(sensor_json(*sensor, s));
 }
@@ -51,49 +44,25 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto update = domain::parse_sensor_update(*body);
   if (!update) co_return http::error_response(update.error());
-  // The broker account follows is_active first, so a failure leaves the two in agreement.
-  if (update->is_active && s.broker_admin) {
-    auto enabled = *update->is_active;
-    auto known =
-        co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
-    if (!known) co_return http::error_response(known.error());
-    auto done = co_await run_blocking(
-        s.pool, [&] { return s.broker_admin->set_sensor_enabled(*id, enabled); });
-    if (!done) co_return http::error_response(broker_failure(done.error()));
-  }
-  auto sensor = co_await run_blocking(
-      s.pool, [&] { return s.store.update_sensor(*id, *update, s.clock.now()); });
+  auto sensor = co_await run_blocking(s.pool, [&] { return s.sensors.update(*id, *update); });
   if (!sensor) co_return http::error_response(sensor.error());
   sensors_changed(s);
-  if (update->is_active && !*update->is_active) s.auth.forget_sensor_keys(*id);
   co_return ok(sensor_json(*sensor, s));
 }
 
 asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  // Broker account first: if the broker is unreachable nothing is deleted and the caller may
-  // retry; deleting an account that does not exist is success.
-  if (s.broker_admin) {
-    auto known =
-        co_await run_blocking(s.pool, [&] { return s.store.find_sensor(*id, s.clock.now()); });
-    if (!known) co_return http::error_response(known.error());
-    auto revoked =
-        co_await run_blocking(s.pool, [&] { return s.broker_admin->delete_sensor_account(*id); });
-    if (!revoked) co_return http::error_response(broker_failure(revoked.error()));
-  }
-  auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_sensor(*id); });
+  auto done = co_await run_blocking(s.pool, [&] { return s.sensors.remove(*id); });
   if (!done) co_return http::error_response(done.error());
   sensors_changed(s);
-  s.auth.forget_sensor_keys(*id);
   co_return ok(message("Sensor " + *id + " deleted; its threats are kept as history"));
 }
 
 asio::awaitable<Response> sensor_stats(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  auto stats =
-      co_await run_blocking(s.pool, [&] { return s.store.sensor_stats(*id, s.clock.now()); });
+  auto stats = co_await run_blocking(s.pool, [&] { return s.sensors.stats(*id); });
   if (!stats) co_return http::error_response(stats.error());
   co_return ok(domain::to_json(*stats));
 }
@@ -108,10 +77,8 @@ asio::awaitable<Response> heartbeat(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto hb = domain::normalize_heartbeat(*body, {*id, s.clock.now()});
   if (!hb) co_return http::error_response(hb.error());
-  auto unknown = co_await run_blocking(s.pool, [&] { return s.store.record_heartbeats({*hb}); });
-  if (!unknown) co_return http::error_response(unknown.error());
-  if (!unknown->empty())
-    co_return http::error_response(make_error(Errc::not_found, "Sensor not found"));
+  auto done = co_await run_blocking(s.pool, [&] { return s.sensors.record_heartbeat(*hb); });
+  if (!done) co_return http::error_response(done.error());
   co_return ok(json::object{{"message", "Heartbeat recorded"},
                             {"sensor_id", *id},
                             {"timestamp", format_timestamp(hb->timestamp)},

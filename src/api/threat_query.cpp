@@ -81,7 +81,7 @@ asio::awaitable<Response> query_threats_response(RequestContext& ctx, Services& 
   auto query = parse_threat_query(ctx.query);
   if (!query) co_return http::error_response(query.error());
   if (!sensor_id.empty()) query->sensor_ids = {sensor_id};
-  auto page = co_await run_blocking(s.pool, [&] { return s.store.query_threats(*query); });
+  auto page = co_await run_blocking(s.pool, [&] { return s.threats.query(*query); });
   if (!page) co_return http::error_response(page.error());
   co_return page_response(*page, *query);
 }

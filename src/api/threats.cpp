@@ -1,5 +1,3 @@
-#include <set>
-
 #include "api/detail/common.hpp"
 #include "api/detail/routes.hpp"
 #include "api/detail/threat_query.hpp"
@@ -10,20 +8,6 @@ namespace {
 using Threats = std::vector<domain::Threat>;
 using http::Principal;
 
-// A user posting on behalf of sensors may only name sensors that exist.
-Status check_sensors_exist(const Threats& threats, Services& s) {
-  std::set<std::string> ids;
-  for (const auto& t : threats) ids.insert(t.sensor_id);
-  for (const auto& id : ids) {
-    auto sensor = s.store.find_sensor(id, s.clock.now());
-    if (!sensor && sensor.error().code == Errc::not_found)
-      return validation_error(
-          {{{"body", "sensor_id"}, "Unknown sensor '" + id + "'", "value_error"}});
-    if (!sensor) return sensor.error();
-  }
-  return {};
-}
-
 // Normalises, checks and stores; the response is sent only after the commit.
 asio::awaitable<Result<Threats>> ingest(const json::value& payload, const Principal& who,
                                         Services& s, const std::vector<std::string>& loc) {
@@ -32,7 +16,8 @@ asio::awaitable<Result<Threats>> ingest(const json::value& payload, const Princi
   auto threats = domain::normalize_threats(payload, context, loc);
   if (!threats) co_return threats.error();
   if (who.kind == Principal::Kind::user) {
-    auto known = co_await run_blocking(s.pool, [&] { return check_sensors_exist(*threats, s); });
+    auto known =
+        co_await run_blocking(s.pool, [&] { return s.threats.check_known_sensors(*threats); });
     if (!known) co_return known.error();
   }
   co_return co_await s.writer.async_store(std::move(*threats), asio::use_awaitable);
@@ -81,7 +66,7 @@ asio::awaitable<Response> honeypot_data(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> get_threat(RequestContext& ctx, Services& s) {
   auto id = uuid_param(ctx, "threat_id");
   if (!id) co_return http::error_response(id.error());
-  auto threat = co_await run_blocking(s.pool, [&] { return s.store.find_threat(*id); });
+  auto threat = co_await run_blocking(s.pool, [&] { return s.threats.find(*id); });
   if (!threat) co_return http::error_response(threat.error());
   co_return ok(domain::to_json(*threat));
 }
@@ -99,9 +84,8 @@ asio::awaitable<Response> acknowledge(RequestContext& ctx, Services& s) {
     notes = string_member(*body, "notes", errors, false, 4096);
     if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
   }
-  auto threat = co_await run_blocking(s.pool, [&] {
-    return s.store.acknowledge_threat(*id, ctx.principal.name, notes, s.clock.now());
-  });
+  auto threat = co_await run_blocking(
+      s.pool, [&] { return s.threats.acknowledge(*id, ctx.principal.name, std::move(notes)); });
   if (!threat) co_return http::error_response(threat.error());
   co_return ok(domain::to_json(*threat));
 }
@@ -109,7 +93,7 @@ asio::awaitable<Response> acknowledge(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> delete_threat(RequestContext& ctx, Services& s) {
   auto id = uuid_param(ctx, "threat_id");
   if (!id) co_return http::error_response(id.error());
-  auto done = co_await run_blocking(s.pool, [&] { return s.store.delete_threat(*id); });
+  auto done = co_await run_blocking(s.pool, [&] { return s.threats.remove(*id); });
   if (!done) co_return http::error_response(done.error());
   co_return ok(message("Threat deleted"));
 }

@@ -28,9 +28,13 @@ void add_ws_load_command(CLI::App& cli, int& exit_code);
 void raise_fd_limit();
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);
-// Opens the configured store, or prints why not.
-std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load);
-// A password from stdin (one line) when `from_stdin`, else a new random one.
+// Opens the configured store, or prints why not. `config`, if given, receives the configuration.
+std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load,
+                                                   AppConfig* config = nullptr);
+// A password from stdin (one line) when `from_stdin`, else a new random one. The password policy
+// is the UserService's to check.
 Result<std::string> obtain_password(bool from_stdin, bool& generated);
+// A service error in one line: the first field problem of a validation error, else the message.
+std::string error_text(const Error& error);
 
 }  // namespace honeyman::app

@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "app/cli.hpp"
-#include "auth/auth.hpp"
 
 namespace honeyman::app {
 
@@ -20,18 +19,19 @@ int fail(std::string_view message) {
   return 1;
 }
 
-std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load) {
-  auto config = load(false);
-  if (!config) {
-    fail(config.error().message);
+std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load, AppConfig* config) {
+  auto loaded = load(false);
+  if (!loaded) {
+    fail(loaded.error().message);
     return nullptr;
   }
-  auto store = open_configured_store(*config);
+  auto store = open_configured_store(*loaded);
   if (!store) {
-    fail("cannot open store " + redact_url(config->store.database_url) + ": " +
+    fail("cannot open store " + redact_url(loaded->store.database_url) + ": " +
          store.error().message);
     return nullptr;
   }
+  if (config) *config = std::move(*loaded);
   return std::move(*store);
 }
 
@@ -41,9 +41,11 @@ Result<std::string> obtain_password(bool from_stdin, bool& generated) {
   std::string line;
   if (!std::getline(std::cin, line)) return make_error(Errc::invalid_input, "no password on stdin");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (auto ok = auth::check_password_policy(line); !ok)
-    return make_error(Errc::invalid_input, ok.error().fields.front().msg);
   return line;
+}
+
+std::string error_text(const Error& error) {
+  return error.fields.empty() ? error.message : error.fields.front().msg;
 }
 
 }  // namespace honeyman::app

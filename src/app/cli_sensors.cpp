@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "app/cli.hpp"
-#include "auth/auth.hpp"
+#include "service/service.hpp"
 
 namespace honeyman::app {
 namespace {
@@ -12,59 +12,57 @@ struct SensorArgs {
   bool new_key = false;
 };
 
+// Sensors of this command's store; no broker account is touched and no API-key cache is kept.
+service::SensorService plain_sensors(store::Store& store, const AppConfig& config) {
+  return service::SensorService(store, system_clock(), config.api.heartbeat_interval, nullptr,
+                                nullptr);
+}
+
 int add_sensor(const ConfigLoader& load, const SensorArgs& a) {
-  if (!domain::is_valid_sensor_id(a.sensor_id))
-    return fail("sensor ids are 1-64 characters of A-Z a-z 0-9 . _ -");
-  if (a.name.empty() || a.name.size() > 128) return fail("--name must be 1-128 characters");
-  auto store = open_store_or_report(load);
+  AppConfig config;
+  auto store = open_store_or_report(load, &config);
   if (!store) return 1;
-  auto now = system_clock().now();
-  domain::Sensor s;
-  s.id = uuid_v4();
-  s.sensor_id = a.sensor_id;
-  s.name = a.name;
-  if (!a.description.empty()) s.description = a.description;
-  s.transport_protocol = "http";
-  s.created_at = s.updated_at = now;
-  s.registered_at = now;
-  auto key = auth::new_api_key();
-  auto created = store->create_sensor(s, auth::hash_secret(key));
-  if (!created) return fail("cannot add sensor '" + a.sensor_id + "': " + created.error().message);
+  service::NewSensor request;
+  request.sensor_id = a.sensor_id;
+  request.name = a.name;
+  if (!a.description.empty()) request.description = a.description;
+  auto added = plain_sensors(*store, config).add(request);
+  if (!added && added.error().code == Errc::invalid_input) return fail(error_text(added.error()));
+  if (!added) return fail("cannot add sensor '" + a.sensor_id + "': " + added.error().message);
   std::cout << "sensor " << a.sensor_id << " added\n"
-            << "api key (shown once; send it as X-API-Key): " << key << "\n";
+            << "api key (shown once; send it as X-API-Key): " << added->api_key << "\n";
   return 0;
 }
 
 int list_sensors(const ConfigLoader& load) {
-  auto store = open_store_or_report(load);
+  AppConfig config;
+  auto store = open_store_or_report(load, &config);
   if (!store) return 1;
-  auto now = system_clock().now();
+  auto sensors = plain_sensors(*store, config);
   std::printf("%-24s %-24s %-7s %-10s %s\n", "SENSOR_ID", "NAME", "ACTIVE", "THREATS", "LAST SEEN");
-  for (int page = 1;; ++page) {
-    store::SensorQuery q;
-    q.now = now;
-    q.page = page;
-    q.page_size = 100;
-    auto result = store->list_sensors(q);
+  service::SensorFilter filter;
+  filter.page_size = 100;
+  for (;; ++filter.page) {
+    auto result = sensors.list(filter);
     if (!result) return fail(result.error().message);
     for (const auto& s : result->sensors)
       std::printf("%-24s %-24s %-7s %-10lld %s\n", s.sensor_id.c_str(), s.name.c_str(),
                   s.is_active ? "yes" : "no", static_cast<long long>(s.total_threats_detected),
                   s.last_seen ? format_timestamp(*s.last_seen).c_str() : "never");
-    if (static_cast<std::int64_t>(page) * q.page_size >= result->total) break;
+    if (static_cast<std::int64_t>(filter.page) * filter.page_size >= result->total) break;
   }
   return 0;
 }
 
 int revoke_key(const ConfigLoader& load, const SensorArgs& a) {
-  auto store = open_store_or_report(load);
+  AppConfig config;
+  auto store = open_store_or_report(load, &config);
   if (!store) return 1;
-  std::string key = a.new_key ? auth::new_api_key() : std::string();
-  auto done = store->set_sensor_api_key(a.sensor_id, key.empty() ? "" : auth::hash_secret(key));
-  if (!done) return fail("cannot revoke the key of '" + a.sensor_id + "': " + done.error().message);
+  auto key = plain_sensors(*store, config).revoke_key(a.sensor_id, a.new_key);
+  if (!key) return fail("cannot revoke the key of '" + a.sensor_id + "': " + key.error().message);
   std::cout << "api key of sensor " << a.sensor_id << " revoked (running servers forget it "
             << "within 5 s)\n";
-  if (!key.empty()) std::cout << "new api key (shown once): " << key << "\n";
+  if (!key->empty()) std::cout << "new api key (shown once): " << *key << "\n";
   return 0;
 }
 
@@ -74,21 +72,17 @@ int delete_sensor(const ConfigLoader& load, const SensorArgs& a) {
   if (!config) return fail(config.error().message);
   auto opened = open_configured_store(*config);
   if (!opened) return fail("cannot open the store: " + opened.error().message);
-  auto& store = *opened;
-  auto known = store->find_sensor(a.sensor_id, system_clock().now());
-  if (!known) return fail("cannot delete sensor '" + a.sensor_id + "': " + known.error().message);
+  std::unique_ptr<broker::Admin> admin;
   if (config->broker.can_administer()) {
-    auto admin = broker::make_admin(config->broker);
-    if (!admin) return fail(admin.error().message);
-    auto revoked = (*admin)->delete_sensor_account(a.sensor_id);
-    if (!revoked)
-      return fail("cannot delete the broker account of '" + a.sensor_id +
-                  "' (nothing deleted): " + revoked.error().message);
+    auto made = broker::make_admin(config->broker);
+    if (!made) return fail(made.error().message);
+    admin = std::move(*made);
   }
-  auto done = store->delete_sensor(a.sensor_id);
-  if (!done) return fail("cannot delete sensor '" + a.sensor_id + "': " + done.error().message);
-  std::cout << "sensor " << a.sensor_id << " deleted"
-            << (config->broker.can_administer() ? " with its broker account" : "")
+  service::SensorService sensors(**opened, system_clock(), config->api.heartbeat_interval,
+                                 admin.get(), nullptr);
+  if (auto done = sensors.remove(a.sensor_id); !done)
+    return fail("cannot delete sensor '" + a.sensor_id + "': " + done.error().message);
+  std::cout << "sensor " << a.sensor_id << " deleted" << (admin ? " with its broker account" : "")
             << "; its threats are kept as history\n";
   return 0;
 }

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "app/cli.hpp"
-#include "auth/auth.hpp"
+#include "service/service.hpp"
 
 namespace honeyman::app {
 namespace {
@@ -15,25 +15,21 @@ struct UserArgs {
 int add_user(const ConfigLoader& load, const UserArgs& a) {
   auto role = domain::parse_role(a.role);
   if (!role) return fail("role must be admin, analyst or viewer");
-  if (!domain::is_valid_username(a.username))
-    return fail("usernames are 1-64 characters of A-Z a-z 0-9 . _ @ -");
   bool generated = false;
   auto password = obtain_password(a.password_stdin, generated);
   if (!password) return fail(password.error().message);
   auto store = open_store_or_report(load);
   if (!store) return 1;
-  auto hash = auth::hash_password(*password);
-  if (!hash) return fail(hash.error().message);
-  domain::User u;
-  u.id = uuid_v4();
+  service::UserService users(*store, system_clock());
+  service::NewUser u;
   u.username = a.username;
+  u.password = *password;
+  u.role = *role;
   if (!a.email.empty()) u.email = a.email;
   if (!a.full_name.empty()) u.full_name = a.full_name;
-  u.role = *role;
-  u.is_verified = true;
-  u.password_hash = *hash;
-  u.created_at = system_clock().now();
-  auto created = store->create_user(u);
+  auto created = users.add(u);
+  if (!created && created.error().code == Errc::invalid_input)
+    return fail(error_text(created.error()));
   if (!created) return fail("cannot add user '" + a.username + "': " + created.error().message);
   std::cout << "user " << a.username << " added with role " << a.role << "\n";
   if (generated) std::cout << "password (shown once): " << *password << "\n";
@@ -43,7 +39,7 @@ int add_user(const ConfigLoader& load, const UserArgs& a) {
 int list_users(const ConfigLoader& load) {
   auto store = open_store_or_report(load);
   if (!store) return 1;
-  auto users = store->list_users();
+  auto users = service::UserService(*store, system_clock()).list();
   if (!users) return fail(users.error().message);
   std::printf("%-24s %-8s %-7s %-28s %s\n", "USERNAME", "ROLE", "ACTIVE", "CREATED", "LAST LOGIN");
   for (const auto& u : *users)
@@ -54,18 +50,15 @@ int list_users(const ConfigLoader& load) {
   return 0;
 }
 
-// Loads a user, applies `change`, voids the user's existing tokens and saves.
+// Opens the store and applies `change` (a UserService call, which also ends the user's
+// sessions); prints "user <name> <done>".
 int modify_user(const ConfigLoader& load, const std::string& username,
-                const std::function<Status(domain::User&)>& change, std::string_view done) {
+                const std::function<Result<domain::User>(service::UserService&)>& change,
+                std::string_view done) {
   auto store = open_store_or_report(load);
   if (!store) return 1;
-  auto user = store->find_user_by_name(username);
-  if (!user) return fail("no user '" + username + "'");
-  if (auto ok = change(*user); !ok) return fail(ok.error().message);
-  auto now = system_clock().now();
-  user->tokens_valid_after = now;  // running servers drop the old tokens within seconds
-  if (auto ok = store->update_user(*user); !ok) return fail(ok.error().message);
-  if (auto ok = store->revoke_user_sessions(user->id, now); !ok) return fail(ok.error().message);
+  service::UserService users(*store, system_clock());
+  if (auto changed = change(users); !changed) return fail(error_text(changed.error()));
   std::cout << "user " << username << " " << done << "\n";
   return 0;
 }
@@ -90,15 +83,14 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
   set_role->add_option("username", args->username)->required();
   set_role->add_option("role", args->role, "admin, analyst or viewer")->required();
   set_role->callback([&, args] {
+    auto role = domain::parse_role(args->role);
+    if (!role) {
+      exit_code = fail("role must be admin, analyst or viewer");
+      return;
+    }
     exit_code = modify_user(
         load, args->username,
-        [&](domain::User& u) -> Status {
-          auto role = domain::parse_role(args->role);
-          if (!role)
-            return make_error(Errc::invalid_input, "role must be admin, analyst or viewer");
-          u.role = *role;
-          return {};
-        },
+        [&](service::UserService& users) { return users.set_role(args->username, *role); },
         "now has role " + args->role);
   });
 
@@ -110,10 +102,7 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
     cmd->callback([&, args, active] {
       exit_code = modify_user(
           load, args->username,
-          [active](domain::User& u) -> Status {
-            u.is_active = active;
-            return {};
-          },
+          [&](service::UserService& users) { return users.set_active(args->username, active); },
           active ? "enabled" : "disabled");
     });
   }
@@ -131,12 +120,7 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
     }
     exit_code = modify_user(
         load, args->username,
-        [&](domain::User& u) -> Status {
-          auto hash = auth::hash_password(*password);
-          if (!hash) return hash.error();
-          u.password_hash = *hash;
-          return {};
-        },
+        [&](service::UserService& users) { return users.set_password(args->username, *password); },
         "has a new password");
     if (exit_code == 0 && generated) std::cout << "password (shown once): " << *password << "\n";
   });

@@ -214,15 +214,19 @@ int run_serve(const AppConfig& config) {
     return 1;
   }
   ingest::ThreatWriter writer(config.ingest, **store, bus->get());
-  api::Services services{config.api, **store, pool, auth, writer, system_clock()};
-  if (!config.bus.redis_url.empty()) services.bus = bus->get();
   std::unique_ptr<broker::Admin> broker_admin;
+  if (config.broker.can_administer()) broker_admin = std::move(*broker::make_admin(config.broker));
+  service::OnboardingService onboarding(**store, system_clock(), config.broker, broker_admin.get());
+  service::SensorService sensors(**store, system_clock(), config.api.heartbeat_interval,
+                                 broker_admin.get(), &auth);
+  service::ThreatService threats(**store, system_clock());
+  service::UserService users(**store, system_clock());
+  api::Services services{config.api,     **store,    pool,    auth,    writer,
+                         system_clock(), onboarding, sensors, threats, users};
+  if (!config.bus.redis_url.empty()) services.bus = bus->get();
   std::unique_ptr<ingest::MqttIngest> mqtt;
   if (config.broker.enabled()) {
-    if (config.broker.can_administer()) {
-      broker_admin = std::move(*broker::make_admin(config.broker));
-      services.broker_admin = broker_admin.get();
-    } else {
+    if (!broker_admin) {
       spdlog::warn(
           "mqtt: MQTT_ADMIN_USERNAME is not set: broker accounts of sensors are not "
           "managed and onboarding cannot hand out MQTT credentials");

@@ -1,0 +1,221 @@
+// service: the product's rules for onboarding, sensors, threats and users, between the callers
+// that parse and authorise (REST routes in `api`, CLI commands in `app`) and the Store. A caller
+// hands over values it has already parsed; a service checks the rules, orders the steps across
+// the store and the broker, undoes earlier steps when a later one fails, and answers with
+// Result/Errc and the message the REST API shows.
+//
+// Contract shared by every service:
+//  - every method blocks (database, broker, argon2id): call it from a BlockingPool, never from a
+//    network thread;
+//  - every method is thread-safe; services hold no mutable state of their own;
+//  - errors: the Store's (Errc::not_found, conflict, unavailable, internal) pass through unless a
+//    method says otherwise; Errc::invalid_input carries FieldErrors located as the REST API
+//    reports them ({"body", field});
+//  - the time comes from the injected Clock; references given to a constructor must outlive
+//    the service.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/auth.hpp"
+#include "broker/broker.hpp"
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::service {
+
+// ---------------------------------------------------------------------------------------------
+// Onboarding (SPEC §2): an admin mints a single-use token; a sensor trades it, once, for its
+// identity (sensor row, API key and, with MQTT, a broker account).
+struct TokenRequest {
+  std::string sensor_name;  // 1..128 characters
+  std::optional<std::string> description;
+  int validity_hours = 24;  // kMinValidityHours..kMaxValidityHours
+  std::string created_by;   // user id
+};
+
+struct IssuedToken {
+  std::string token;           // handed out once; only its SHA-256 is stored
+  store::OnboardingToken row;  // as stored
+};
+
+struct RegistrationRequest {
+  std::string onboarding_token;
+  std::string sensor_id;
+  // What the agent tells about itself: platform, architecture, agent_version, python_version,
+  // capabilities and location fields. Identity, name and times are set by the service.
+  domain::Sensor details;
+};
+
+struct RegisteredSensor {
+  domain::Sensor sensor;                     // as created
+  std::string api_key;                       // shown once; stored hashed
+  std::optional<std::string> mqtt_password;  // set when a broker account was created
+};
+
+class OnboardingService {
+ public:
+  static constexpr int kMinValidityHours = 1;
+  static constexpr int kMaxValidityHours = 168;
+
+  // `broker`: MQTT settings (whether sensors use MQTT, the account names a sensor may not take).
+  // `admin`: creates and deletes sensor broker accounts; null when MQTT is off or has no admin
+  // account (then registration with MQTT configured is Errc::unavailable).
+  OnboardingService(store::Store& store, const Clock& clock, broker::BrokerConfig broker,
+                    broker::Admin* admin);
+
+  // A new token valid for request.validity_hours from now. Errc::invalid_input for an empty
+  // name or validity outside 1..168 h.
+  Result<IssuedToken> create_token(const TokenRequest& request);
+
+  // Creates the sensor row and API key, then the broker account, then spends the token. When a
+  // later step fails the earlier ones are undone, so a failed registration leaves nothing behind
+  // and does not burn the token (docs/DECISIONS.md, Onboarding). Errors:
+  //  - Errc::unavailable: MQTT without an admin account, or the broker account cannot be made;
+  //  - Errc::unauthorized: the token is unknown, expired or used (also when a concurrent
+  //    registration spent it while this one ran: then this sensor and account are removed);
+  //  - Errc::conflict: the sensor id is taken or is one of the broker's own account names;
+  //  - Errc::invalid_input: the sensor id is not [A-Za-z0-9._-]{1,64}.
+  Result<RegisteredSensor> register_sensor(RegistrationRequest request);
+
+  // The token's row while it can still be used (the QR code's data). Errc::not_found when it is
+  // unknown, used or expired.
+  Result<store::OnboardingToken> usable_token(std::string_view token);
+
+ private:
+  Status check_reserved(const std::string& sensor_id) const;
+  void undo_registration(const std::string& sensor_id, bool with_account);
+
+  store::Store& store_;
+  const Clock& clock_;
+  broker::BrokerConfig broker_;
+  broker::Admin* admin_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sensors (SPEC §2 Sensors; the CLI's `sensor ...`).
+struct SensorFilter {
+  std::optional<bool> is_active, is_online;
+  int page = 1;
+  int page_size = 50;
+};
+
+struct NewSensor {
+  std::string sensor_id;  // [A-Za-z0-9._-]{1,64}
+  std::string name;       // 1..128 characters
+  std::optional<std::string> description;
+};
+
+struct AddedSensor {
+  domain::Sensor sensor;
+  std::string api_key;  // shown once; stored hashed
+};
+
+class SensorService {
+ public:
+  // `heartbeat_interval`: a sensor is online for three of these after it was last seen.
+  // `admin`: the broker accounts follow the sensors (null: not managed). `auth`: this process's
+  // API-key cache, emptied for a sensor whose keys stop working (null where there is none).
+  SensorService(store::Store& store, const Clock& clock, std::chrono::seconds heartbeat_interval,
+                broker::Admin* admin, auth::AuthService* auth);
+
+  Result<store::SensorPage> list(const SensorFilter& filter);  // newest first
+  Result<domain::Sensor> find(std::string_view sensor_id);
+  Result<domain::SensorStats> stats(std::string_view sensor_id);
+
+  // Applies a partial update. When is_active is set, the broker account is enabled/disabled
+  // first, so a broker failure (Errc::unavailable) changes nothing; deactivating also stops the
+  // sensor's API key on this instance at once. Errc::not_found for an unknown sensor.
+  Result<domain::Sensor> update(std::string_view sensor_id, const domain::SensorUpdate& update);
+
+  // Deletes the broker account first (a broker failure is Errc::unavailable and deletes
+  // nothing, so the call can be retried), then the sensor and its API key; its threats stay as
+  // history. Errc::not_found for an unknown sensor.
+  Status remove(std::string_view sensor_id);
+
+  // Records a heartbeat of an existing sensor; Errc::not_found ("Sensor not found") otherwise.
+  Status record_heartbeat(const domain::Heartbeat& heartbeat);
+
+  // Adds an HTTP sensor with a new API key (no onboarding token, no broker account).
+  // Errc::invalid_input for a bad id or name, Errc::conflict when the id is taken.
+  Result<AddedSensor> add(const NewSensor& sensor);
+
+  // Revokes the sensor's API key; with `issue_new`, a replacement is stored and returned (else
+  // the empty string). Other instances stop accepting the old key within their cache time.
+  Result<std::string> revoke_key(std::string_view sensor_id, bool issue_new);
+
+ private:
+  Error broker_failure(const Error& e) const;
+
+  store::Store& store_;
+  const Clock& clock_;
+  std::chrono::seconds heartbeat_interval_;
+  broker::Admin* admin_;
+  auth::AuthService* auth_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Threats (SPEC §2 Threats): reading and analyst actions. Ingest is ingest::ThreatWriter's.
+class ThreatService {
+ public:
+  ThreatService(store::Store& store, const Clock& clock);
+
+  Result<store::ThreatPage> query(const store::ThreatQuery& query);
+  Result<domain::Threat> find(std::string_view threat_id);
+  // Records `username` and the time as the acknowledgement; acknowledging again overwrites.
+  Result<domain::Threat> acknowledge(std::string_view threat_id, std::string_view username,
+                                     std::optional<std::string> notes);
+  // Deletes the threat and takes it out of the counts.
+  Status remove(std::string_view threat_id);
+  // A user posting threats on behalf of sensors may only name sensors that exist:
+  // Errc::invalid_input ({"body", "sensor_id"}, "Unknown sensor '<id>'") otherwise.
+  Status check_known_sensors(const std::vector<domain::Threat>& threats);
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard users (the CLI's `user ...`; REST later). Every change to an existing user (role,
+// active flag, password) ends the user's sessions: its refresh families are revoked and access
+// tokens issued before the change stop working (tokens_valid_after; running servers pick that
+// up within their revocation poll).
+struct NewUser {
+  std::string username;  // [A-Za-z0-9._@-]{1,64}
+  std::string password;  // 8..1024 bytes
+  domain::Role role = domain::Role::viewer;
+  std::optional<std::string> email, full_name;
+};
+
+class UserService {
+ public:
+  UserService(store::Store& store, const Clock& clock);
+
+  // Errc::invalid_input for a bad username or password, Errc::conflict when the username or
+  // email is taken.
+  Result<domain::User> add(const NewUser& user);
+  Result<std::vector<domain::User>> list();
+  // Errc::not_found ("no user '<name>'") for an unknown user, here and below.
+  Result<domain::User> find(std::string_view username);
+  Result<domain::User> set_role(std::string_view username, domain::Role role);
+  // Disabling stops the user's logins and sessions; enabling lets them log in again.
+  Result<domain::User> set_active(std::string_view username, bool active);
+  // Errc::invalid_input when the password breaks the policy (nothing is changed).
+  Result<domain::User> set_password(std::string_view username, std::string_view password);
+
+ private:
+  // Loads the user, applies `change`, voids their tokens and sessions, saves.
+  template <class Change>
+  Result<domain::User> modify(std::string_view username, Change&& change);
+
+  store::Store& store_;
+  const Clock& clock_;
+};
+
+}  // namespace honeyman::service
