@@ -209,11 +209,12 @@ json::object connection_data(const Registration& r, const std::string& password,
   const auto& b = s.config.broker;
   bool mqtt = b.enabled() && s.broker_admin;
   auto maybe = [&](json::value v) { return mqtt ? v : json::value(nullptr); };
-  json::object topics{{"threats", broker::sensor_topic(r.sensor_id, "threats")},
-                      {"heartbeat", broker::sensor_topic(r.sensor_id, "heartbeat")},
-                      {"status", broker::sensor_topic(r.sensor_id, "status")},
-                      {"control", broker::control_topic(r.sensor_id)},
-                      {"commands", broker::dashboard_command_topic(r.sensor_id)}};
+  json::object topics{
+      {"threats", broker::sensor_topic(r.sensor_id, broker::TopicKind::threats)},
+      {"heartbeat", broker::sensor_topic(r.sensor_id, broker::TopicKind::heartbeat)},
+      {"status", broker::sensor_topic(r.sensor_id, broker::TopicKind::status)},
+      {"control", broker::control_topic(r.sensor_id)},
+      {"commands", broker::dashboard_command_topic(r.sensor_id)}};
   return json::object{{"sensor_id", r.sensor_id},
                       {"mqtt_broker", maybe(json::value(b.public_host))},
                       {"mqtt_port", maybe(json::value(b.public_port))},

@@ -148,9 +148,6 @@ class MqttIngest {
   MqttIngestCounters counters() const;
   bool connected() const;
 
-  // The topic filters subscribed to (with `$share/<group>/` when `shared_group` is set).
-  static std::vector<std::string> topic_filters(const std::string& shared_group);
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

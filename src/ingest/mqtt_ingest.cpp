@@ -20,28 +20,12 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t kOversizedKeptBytes = 4096;  // of an oversized payload, in its dead letter
-constexpr std::string_view kTopicPrefix = "honeyman/sensors/";
-constexpr const char* kKinds[] = {"threats", "heartbeat", "status"};
-
 struct RawMessage {
   std::string topic;
   std::string payload;  // truncated to kOversizedKeptBytes when oversized
   std::size_t size = 0;
   bool oversized = false;
 };
-
-// honeyman/sensors/<id>/<kind> → {id, kind}; nullopt for anything else.
-std::optional<std::pair<std::string, std::string>> split_topic(std::string_view topic) {
-  if (!topic.starts_with(kTopicPrefix)) return std::nullopt;
-  topic.remove_prefix(kTopicPrefix.size());
-  auto slash = topic.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  auto id = topic.substr(0, slash), kind = topic.substr(slash + 1);
-  if (!domain::is_valid_sensor_id(id)) return std::nullopt;
-  for (auto k : kKinds)
-    if (kind == k) return std::pair{std::string(id), std::string(kind)};
-  return std::nullopt;
-}
 
 // A dead letter's reason for a normalisation error.
 std::string describe(const Error& e) {
@@ -62,15 +46,6 @@ std::string describe(const Error& e) {
 }
 
 }  // namespace
-
-std::vector<std::string> MqttIngest::topic_filters(const std::string& shared_group) {
-  std::vector<std::string> filters;
-  for (auto kind : kKinds) {
-    std::string f = std::string(kTopicPrefix) + "+/" + kind;
-    filters.push_back(shared_group.empty() ? f : "$share/" + shared_group + "/" + f);
-  }
-  return filters;
-}
 
 struct MqttIngest::Impl {
   // A message's threats on their way to a commit. The threats themselves move into the
@@ -193,9 +168,10 @@ struct MqttIngest::Impl {
   std::optional<std::string> decode(RawMessage& m, Timestamp now,
                                     std::vector<domain::Heartbeat>& heartbeats,
                                     std::vector<const RawMessage*>& heartbeat_sources) {
-    auto where = split_topic(m.topic);
+    auto where = broker::parse_sensor_topic(m.topic);
     if (!where) return "unexpected topic";
-    const auto& [sensor_id, kind] = *where;
+    const auto& sensor_id = where->sensor_id;
+    auto kind = where->kind;
     if (m.oversized)
       return "payload too large: " + std::to_string(m.size) + " bytes (limit " +
              std::to_string(config.max_payload_bytes) + ")";
@@ -205,14 +181,14 @@ struct MqttIngest::Impl {
     if (ec) return "malformed JSON: " + ec.message();
     domain::IngestContext ctx{sensor_id, now};
     const std::vector<std::string> loc{"payload"};
-    if (kind == "threats") {
+    if (kind == broker::TopicKind::threats) {
       auto threats = domain::normalize_threats(value, ctx, loc);
       if (!threats) return describe(threats.error());
       // Accepted: the message's bytes move on with its threats (kept for a retry or a refusal).
       auto s = std::make_shared<InFlightMessage>(
           InFlightMessage{std::move(m.topic), std::move(m.payload), ctx, threats->size()});
       submit(std::move(s), std::move(*threats), true);
-    } else if (kind == "heartbeat") {
+    } else if (kind == broker::TopicKind::heartbeat) {
       auto hb = domain::normalize_heartbeat(value, ctx, loc);
       if (!hb) return describe(hb.error());
       heartbeats.push_back(std::move(*hb));
@@ -405,7 +381,7 @@ Status MqttIngest::start() {
   if (impl_->decoder.joinable()) return make_error(Errc::internal, "MQTT ingest already started");
   auto* impl = impl_.get();
   auto sub = broker::start_subscriber(
-      impl_->broker, topic_filters(impl_->broker.shared_group),
+      impl_->broker, broker::sensor_topic_filters(impl_->broker.shared_group),
       [impl](std::string_view topic, std::string_view payload) { impl->enqueue(topic, payload); });
   if (!sub) return sub.error();
   impl_->subscriber = std::move(*sub);
