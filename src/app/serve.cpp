@@ -213,7 +213,7 @@ int run_serve(const AppConfig& config) {
     spdlog::critical("cannot set up the event bus: {}", bus.error().message);
     return 1;
   }
-  ingest::ThreatWriter writer(config.ingest, **store, bus->get());
+  ingest::ThreatWriter writer(config.ingest, **store, system_clock(), bus->get());
   api::Services services{config.api, **store, pool, auth, writer, system_clock()};
   if (!config.bus.redis_url.empty()) services.bus = bus->get();
   std::unique_ptr<broker::Admin> broker_admin;
