@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -47,8 +48,16 @@ class MqttDecoderTest : public ::testing::Test {
     queue_ = std::make_unique<MessageQueue>(100, 10);
     decoder_ = std::make_unique<Decoder>(config_, *flaky_, *writer_, clock_, *queue_, tallies_);
   }
+  // After a failed check the decoder may still wait on the clock: move it on until it ends.
   void TearDown() override {
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      queue_->close();
+      for (int i = 0; i < 1000 && !finished_; ++i) {
+        clock_.advance(std::chrono::hours(1));
+        std::this_thread::sleep_for(1ms);
+      }
+      thread_.join();
+    }
     if (writer_) writer_->stop();
   }
 
@@ -56,7 +65,10 @@ class MqttDecoderTest : public ::testing::Test {
     queue_->push(capture_message(topic, payload, config_.max_payload_bytes));
   }
   void start() {
-    thread_ = std::thread([this] { decoder_->run(); });
+    thread_ = std::thread([this] {
+      decoder_->run();
+      finished_ = true;
+    });
   }
   // Closes the queue and waits for the decoder to drain and finish.
   void finish() {
@@ -89,6 +101,7 @@ class MqttDecoderTest : public ::testing::Test {
   std::unique_ptr<MessageQueue> queue_;
   std::unique_ptr<Decoder> decoder_;
   std::thread thread_;
+  std::atomic<bool> finished_{false};
 };
 
 using MqttDecoderRounds = MqttDecoderTest;

@@ -54,6 +54,13 @@ class Outcomes {
   std::size_t count_ = 0;
 };
 
+// Declared after a ThreatWriter, so destroyed before it: after a failed check the writer may
+// still wait on the clock for a retry, and the budget then ends it instead of hanging the test.
+struct ClockMover {
+  ManualClock& clock;
+  ~ClockMover() { clock.advance(std::chrono::hours(24)); }
+};
+
 std::vector<std::string> types_of(const StoredThreats& r) {
   std::vector<std::string> types;
   if (r)
@@ -98,8 +105,8 @@ using ThreatWriterRetry = ThreatWriterTest;
 using ThreatWriterStop = ThreatWriterTest;
 
 TEST_F(ThreatWriterCommit, SubmissionsWaitingTogetherShareOneTransaction) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   ThreatWriter writer(patient(6), *store_, clock_);
-  Outcomes outcomes;
   writer.submit(threats({"a1", "a2"}), outcomes.add());
   writer.submit(threats({"b1", "b2"}), outcomes.add());
   writer.submit(threats({"c1", "c2"}), outcomes.add());  // the sixth threat fills the batch
@@ -114,8 +121,8 @@ TEST_F(ThreatWriterCommit, SubmissionsWaitingTogetherShareOneTransaction) {
 }
 
 TEST_F(ThreatWriterCommit, ASubmissionTheStoreRefusesDoesNotSinkTheOthers) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   ThreatWriter writer(patient(3), *store_, clock_);
-  Outcomes outcomes;
   writer.submit(threats({"first"}), outcomes.add());
   writer.submit(threats({"ghostly"}, "ghost"), outcomes.add());  // no such sensor
   writer.submit(threats({"third"}), outcomes.add());
@@ -130,6 +137,7 @@ TEST_F(ThreatWriterCommit, ASubmissionTheStoreRefusesDoesNotSinkTheOthers) {
 }
 
 TEST_F(ThreatWriterCommit, CommittedThreatsArePublishedWithTheClocksCommitTime) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   auto bus = bus::make_local_bus({});
   std::mutex m;
   std::condition_variable cv;
@@ -140,7 +148,6 @@ TEST_F(ThreatWriterCommit, CommittedThreatsArePublishedWithTheClocksCommitTime) 
     cv.notify_all();
   });
   ThreatWriter writer(patient(1), *store_, clock_, bus.get());
-  Outcomes outcomes;
   writer.submit(threats({"published"}), outcomes.add());
   ASSERT_TRUE(outcomes.wait(1));
   auto stored = outcomes.at(0);
@@ -153,10 +160,10 @@ TEST_F(ThreatWriterCommit, CommittedThreatsArePublishedWithTheClocksCommitTime) 
 }
 
 TEST_F(ThreatWriterCommit, AFullQueueRefusesAtOnce) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   auto config = patient(1000);
   config.queue_capacity = 2;
   ThreatWriter writer(config, *store_, clock_);
-  Outcomes outcomes;
   writer.submit(threats({"a", "b"}), outcomes.add());
   writer.submit(threats({"c"}), outcomes.add());
   ASSERT_TRUE(outcomes.wait(1));
@@ -168,10 +175,11 @@ TEST_F(ThreatWriterCommit, AFullQueueRefusesAtOnce) {
 }
 
 TEST_F(ThreatWriterRetry, AnUnavailableStoreIsRetriedOnTheClock) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   test_support::FlakyStore flaky(*store_);
   flaky.fail_next(StoreCall::insert_threats, 2);
   ThreatWriter writer(patient(1), flaky, clock_);
-  Outcomes outcomes;
+  ClockMover mover{clock_};
   writer.submit(threats({"patient"}), outcomes.add());
   ASSERT_TRUE(clock_.wait_for_sleeps(1, kPatience));
   EXPECT_EQ(outcomes.count(), 0u) << "no outcome while the retry waits";
@@ -184,12 +192,13 @@ TEST_F(ThreatWriterRetry, AnUnavailableStoreIsRetriedOnTheClock) {
 }
 
 TEST_F(ThreatWriterRetry, TheBudgetEndsTheRetries) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   test_support::FlakyStore flaky(*store_);
   flaky.fail_next(StoreCall::insert_threats, 1000);
   auto config = patient(1);
   config.retry_budget = 25ms;  // waits of 10 ms fit; the next one (20 ms more) does not
   ThreatWriter writer(config, flaky, clock_);
-  Outcomes outcomes;
+  ClockMover mover{clock_};
   writer.submit(threats({"doomed"}), outcomes.add());
   ASSERT_TRUE(clock_.wait_for_sleeps(1, kPatience));
   clock_.advance(10ms);
@@ -201,8 +210,8 @@ TEST_F(ThreatWriterRetry, TheBudgetEndsTheRetries) {
 }
 
 TEST_F(ThreatWriterStop, EverythingQueuedIsCommittedBeforeStopReturns) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
   ThreatWriter writer(patient(1000), *store_, clock_);
-  Outcomes outcomes;
   for (int i = 0; i < 5; ++i) writer.submit(threats({"queued"}), outcomes.add());
   writer.stop();
   ASSERT_EQ(outcomes.count(), 5u);
