@@ -155,9 +155,9 @@ json::object connection_data(const service::RegisteredSensor& r, const std::stri
   const auto& id = r.sensor.sensor_id;
   bool mqtt = r.mqtt_password.has_value();
   auto maybe = [&](json::value v) { return mqtt ? v : json::value(nullptr); };
-  json::object topics{{"threats", broker::sensor_topic(id, "threats")},
-                      {"heartbeat", broker::sensor_topic(id, "heartbeat")},
-                      {"status", broker::sensor_topic(id, "status")},
+  json::object topics{{"threats", broker::sensor_topic(id, broker::TopicKind::threats)},
+                      {"heartbeat", broker::sensor_topic(id, broker::TopicKind::heartbeat)},
+                      {"status", broker::sensor_topic(id, broker::TopicKind::status)},
                       {"control", broker::control_topic(id)},
                       {"commands", broker::dashboard_command_topic(id)}};
   return json::object{{"sensor_id", id},

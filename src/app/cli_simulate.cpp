@@ -298,9 +298,9 @@ void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::
   for (auto now = SteadyClock::now(); now < end; now = SteadyClock::now()) {
     if (now >= next_heartbeats) {
       for (std::size_t i = 0; i < fleet.clients.size(); ++i)
-        slot.heartbeats +=
-            fleet.clients[i]->publish(broker::sensor_topic(fleet.sensors[i].sensor_id, "heartbeat"),
-                                      Generator::heartbeat(), a.qos);
+        slot.heartbeats += fleet.clients[i]->publish(
+            broker::sensor_topic(fleet.sensors[i].sensor_id, broker::TopicKind::heartbeat),
+            Generator::heartbeat(), a.qos);
       next_heartbeats = now + std::chrono::seconds(30);
     }
     double elapsed = std::chrono::duration<double>(now - start).count();
@@ -308,7 +308,7 @@ void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::
     while (sent + refused < due) {
       auto i = (sent + refused) % fleet.clients.size();
       const auto& id = fleet.sensors[i].sensor_id;
-      bool ok = fleet.clients[i]->publish(broker::sensor_topic(id, "threats"),
+      bool ok = fleet.clients[i]->publish(broker::sensor_topic(id, broker::TopicKind::threats),
                                           gen.threat(id, a.format == "agent"), a.qos);
       ++(ok ? sent : refused);
     }

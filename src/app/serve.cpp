@@ -213,7 +213,7 @@ int run_serve(const AppConfig& config) {
     spdlog::critical("cannot set up the event bus: {}", bus.error().message);
     return 1;
   }
-  ingest::ThreatWriter writer(config.ingest, **store, bus->get());
+  ingest::ThreatWriter writer(config.ingest, **store, system_clock(), bus->get());
   std::unique_ptr<broker::Admin> broker_admin;
   if (config.broker.can_administer()) broker_admin = std::move(*broker::make_admin(config.broker));
   service::OnboardingService onboarding(**store, system_clock(), config.broker, broker_admin.get());

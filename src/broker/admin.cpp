@@ -20,7 +20,7 @@ json::object acl(std::string_view type, std::string topic, bool allow, int prior
 }
 
 json::array sensor_acls(std::string_view id) {
-  return {acl("publishClientSend", sensor_topic(id, "#"), true),
+  return {acl("publishClientSend", sensor_topic_tree(id), true),
           acl("subscribeLiteral", control_topic(id), true),
           acl("subscribeLiteral", dashboard_command_topic(id), true),
           acl("publishClientReceive", control_topic(id), true, 10),
@@ -29,9 +29,9 @@ json::array sensor_acls(std::string_view id) {
 }
 
 json::array server_acls() {
-  return {acl("subscribePattern", "honeyman/sensors/#", true),
-          acl("subscribePattern", "$share/+/honeyman/sensors/#", true),
-          acl("publishClientReceive", "honeyman/sensors/#", true),
+  const std::string all(kAllSensorTopics);
+  return {acl("subscribePattern", all, true), acl("subscribePattern", "$share/+/" + all, true),
+          acl("publishClientReceive", all, true),
           acl("publishClientSend", "honeyman/control/#", true),
           acl("publishClientSend", "honeyman/dashboard/commands/#", true)};
 }

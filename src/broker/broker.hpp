@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,35 @@ struct BrokerConfig {
   bool can_administer() const { return enabled() && !admin_username.empty(); }
 };
 
-// Topic names (SPEC §4).
-std::string sensor_topic(std::string_view sensor_id, std::string_view kind);  // kind: threats...
+// ---------------------------------------------------------------------------------------------
+// The topic grammar (SPEC §4), built and parsed only here. Pure functions, thread-safe.
+//
+// A sensor publishes on honeyman/sensors/<sensor id>/<kind>; the sensor id is a valid sensor id
+// (honeyman::is_valid_sensor_id), so it is one topic level without wildcards.
+enum class TopicKind { threats, heartbeat, status };
+inline constexpr TopicKind kTopicKinds[] = {TopicKind::threats, TopicKind::heartbeat,
+                                            TopicKind::status};
+std::string_view to_string(TopicKind kind);  // "threats", "heartbeat", "status"
+
+std::string sensor_topic(std::string_view sensor_id, TopicKind kind);
+// honeyman/sensors/<sensor id>/#: every topic the sensor may publish on (its ACL).
+std::string sensor_topic_tree(std::string_view sensor_id);
+// Every sensor topic: what the server's account may subscribe to and receive.
+inline constexpr std::string_view kAllSensorTopics = "honeyman/sensors/#";
+
+struct SensorTopic {
+  std::string sensor_id;
+  TopicKind kind = TopicKind::threats;
+};
+// The sensor and kind of a topic built by sensor_topic(); nullopt for any other topic (another
+// tree, an invalid sensor id, an unknown kind, extra or missing levels).
+std::optional<SensorTopic> parse_sensor_topic(std::string_view topic);
+
+// The server's subscription: honeyman/sensors/+/<kind> for each kind, each as
+// $share/<shared_group>/honeyman/sensors/+/<kind> when `shared_group` is not empty (the broker
+// then splits the messages between the group's members).
+std::vector<std::string> sensor_topic_filters(std::string_view shared_group);
+
 std::string control_topic(std::string_view sensor_id);
 std::string dashboard_command_topic(std::string_view sensor_id);
 // The dynamic-security role of a sensor account.

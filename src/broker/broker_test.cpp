@@ -6,11 +6,51 @@ namespace honeyman::broker {
 namespace {
 
 TEST(BrokerTopics, FollowTheSpec) {
-  EXPECT_EQ(sensor_topic("rpi-01", "threats"), "honeyman/sensors/rpi-01/threats");
+  EXPECT_EQ(sensor_topic("rpi-01", TopicKind::threats), "honeyman/sensors/rpi-01/threats");
+  EXPECT_EQ(sensor_topic("rpi-01", TopicKind::heartbeat), "honeyman/sensors/rpi-01/heartbeat");
+  EXPECT_EQ(sensor_topic("rpi-01", TopicKind::status), "honeyman/sensors/rpi-01/status");
+  EXPECT_EQ(sensor_topic_tree("rpi-01"), "honeyman/sensors/rpi-01/#");
+  EXPECT_EQ(kAllSensorTopics, "honeyman/sensors/#");
   EXPECT_EQ(control_topic("rpi-01"), "honeyman/control/rpi-01");
   EXPECT_EQ(dashboard_command_topic("rpi-01"), "honeyman/dashboard/commands/rpi-01");
   EXPECT_EQ(sensor_role("rpi-01"), "honeyman-sensor-rpi-01");
   EXPECT_NE(sensor_role("honeyman-server"), kServerRole) << "a sensor role never shadows ours";
+}
+
+TEST(BrokerTopics, ParseWhatSensorTopicBuilds) {
+  for (auto kind : kTopicKinds) {
+    auto parsed = parse_sensor_topic(sensor_topic("rpi5-defcon-01", kind));
+    ASSERT_TRUE(parsed) << to_string(kind);
+    EXPECT_EQ(parsed->sensor_id, "rpi5-defcon-01");
+    EXPECT_EQ(parsed->kind, kind);
+  }
+  auto longest = parse_sensor_topic("honeyman/sensors/" + std::string(64, 'x') + "/status");
+  ASSERT_TRUE(longest);
+  EXPECT_EQ(longest->sensor_id, std::string(64, 'x'));
+}
+
+TEST(BrokerTopics, ParseRefusesEverythingElse) {
+  for (std::string bad :
+       {"", "honeyman/sensors/", "honeyman/sensors/s1", "honeyman/sensors/s1/",
+        "honeyman/sensors//threats", "honeyman/sensors/s1/threat",
+        "honeyman/sensors/s1/threats/extra", "honeyman/sensors/s1/Threats",
+        "honeyman/sensors/a b/threats", "honeyman/sensors/a@b/threats",
+        "honeyman/sensors/+/threats", "honeyman/sensors/#", "honeyman/sensor/s1/threats",
+        "Honeyman/sensors/s1/threats", "/honeyman/sensors/s1/threats", "honeyman/control/s1",
+        "$share/g/honeyman/sensors/s1/threats", "honeyman/sensors/s1/#"})
+    EXPECT_FALSE(parse_sensor_topic(bad)) << bad;
+  EXPECT_FALSE(parse_sensor_topic("honeyman/sensors/" + std::string(65, 'x') + "/threats"));
+  EXPECT_FALSE(parse_sensor_topic(std::string("honeyman/sensors/a\0b/threats", 28)));
+}
+
+TEST(BrokerTopics, SubscriptionFiltersPlainAndShared) {
+  EXPECT_EQ(sensor_topic_filters(""),
+            (std::vector<std::string>{"honeyman/sensors/+/threats", "honeyman/sensors/+/heartbeat",
+                                      "honeyman/sensors/+/status"}));
+  EXPECT_EQ(sensor_topic_filters("ingest"),
+            (std::vector<std::string>{"$share/ingest/honeyman/sensors/+/threats",
+                                      "$share/ingest/honeyman/sensors/+/heartbeat",
+                                      "$share/ingest/honeyman/sensors/+/status"}));
 }
 
 TEST(BrokerConfig, MqttIsOffWithoutAHostAndAdministeredOnlyWithAnAdmin) {

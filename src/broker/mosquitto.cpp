@@ -2,22 +2,7 @@
 
 #include <mutex>
 
-namespace honeyman::broker {
-
-std::string sensor_topic(std::string_view sensor_id, std::string_view kind) {
-  return "honeyman/sensors/" + std::string(sensor_id) + "/" + std::string(kind);
-}
-std::string control_topic(std::string_view sensor_id) {
-  return "honeyman/control/" + std::string(sensor_id);
-}
-std::string dashboard_command_topic(std::string_view sensor_id) {
-  return "honeyman/dashboard/commands/" + std::string(sensor_id);
-}
-std::string sensor_role(std::string_view sensor_id) {
-  return "honeyman-sensor-" + std::string(sensor_id);
-}
-
-namespace detail {
+namespace honeyman::broker::detail {
 
 void init_library() {
   static std::once_flag once;
@@ -50,5 +35,4 @@ Result<MosquittoHandle> new_client(const BrokerConfig& config, const std::string
   return mosq;
 }
 
-}  // namespace detail
-}  // namespace honeyman::broker
+}  // namespace honeyman::broker::detail

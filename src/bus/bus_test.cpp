@@ -36,6 +36,22 @@ TEST(BusEvents, ThreatFrameHasTheSpecShapeAndTheCommitTime) {
   EXPECT_EQ(event->detector_type, "wifi");
 }
 
+TEST(BusEvents, ThreatFrameBytesAreStable) {
+  // Live clients and other instances parse these bytes: key order and number format included.
+  auto t = sample_threat();
+  t.id = "018bcfe5-6800-7000-8000-000000000001";
+  t.latitude = 36.1147;
+  t.longitude = -115.1728;
+  t.device_name.reset();
+  auto event = threat_event(t, from_unix_micros(1'700'000'001'000'000));
+  EXPECT_EQ(*event->frame,
+            R"({"type":"threat","data":{"id":"018bcfe5-6800-7000-8000-000000000001",)"
+            R"("timestamp":"2023-11-14T22:13:20.000000Z","sensor_id":"sensor-a",)"
+            R"("threat_type":"rogue_ap","severity":"high","detector_type":"wifi",)"
+            R"("threat_score":7.5E-1,"device_name":null,"latitude":3.61147E1,)"
+            R"("longitude":-1.151728E2},"timestamp":"2023-11-14T22:13:21.000000Z"})");
+}
+
 TEST(BusEvents, ParseRebuildsTheFilterFields) {
   auto original = threat_event(sample_threat(), from_unix_micros(1'700'000'001'000'000));
   auto parsed = parse_event(*original->frame);

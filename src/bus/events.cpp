@@ -7,13 +7,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::value optional_value(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value optional_value(const std::optional<double>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
 std::string string_at(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -22,18 +15,10 @@ std::string string_at(const json::object& o, std::string_view key) {
 }  // namespace
 
 EventPtr threat_event(const domain::Threat& t, Timestamp committed_at) {
-  json::object data{{"id", t.id},
-                    {"timestamp", format_timestamp(t.timestamp)},
-                    {"sensor_id", t.sensor_id},
-                    {"threat_type", t.threat_type},
-                    {"severity", domain::to_string(t.severity)},
-                    {"detector_type", t.detector_type},
-                    {"threat_score", t.threat_score},
-                    {"device_name", optional_value(t.device_name)},
-                    {"latitude", optional_value(t.latitude)},
-                    {"longitude", optional_value(t.longitude)}};
-  json::object frame{
-      {"type", "threat"}, {"data", std::move(data)}, {"timestamp", format_timestamp(committed_at)}};
+  // The one feed serialiser (domain), so the live feed and the API cannot drift apart.
+  json::object frame{{"type", "threat"},
+                     {"data", domain::to_feed_json(t)},
+                     {"timestamp", format_timestamp(committed_at)}};
   auto event = std::make_shared<Event>();
   event->kind = EventKind::threat;
   event->id = t.id;

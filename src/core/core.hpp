@@ -166,6 +166,10 @@ std::string random_token(std::size_t bytes);
 std::string sha256_hex(std::string_view data);
 // Comparison whose time does not depend on where the inputs differ.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+// Sensor ids become MQTT topic levels and broker user names: [A-Za-z0-9._-]{1,64}. The rule
+// lives here rather than in domain because broker, which parses topics, must not depend on
+// domain; domain::is_valid_sensor_id is this function.
+bool is_valid_sensor_id(std::string_view id);
 
 // ---------------------------------------------------------------------------------------------
 // Settings: the raw key/value configuration, merged from (lowest to highest precedence)

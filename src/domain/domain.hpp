@@ -28,8 +28,9 @@ enum class Role { viewer = 0, analyst = 1, admin = 2 };  // ordered: admin > ana
 std::string_view to_string(Role r);
 std::optional<Role> parse_role(std::string_view s);
 
-// Sensor ids become MQTT topic levels and broker user names: [A-Za-z0-9._-]{1,64}.
-bool is_valid_sensor_id(std::string_view id);
+// Sensor ids become MQTT topic levels and broker user names: [A-Za-z0-9._-]{1,64}. Defined in
+// core, so that broker (which parses topics and does not link domain) applies the same rule.
+using honeyman::is_valid_sensor_id;
 
 // ---------------------------------------------------------------------------------------------
 // Threat, as stored and served (SPEC §2 Threats).

@@ -53,13 +53,6 @@ std::optional<Role> parse_role(std::string_view s) {
   return std::nullopt;
 }
 
-bool is_valid_sensor_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id)
-    if (!is_id_char(c)) return false;
-  return true;
-}
-
 bool is_valid_username(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name)

@@ -1,11 +1,21 @@
-// ingest: the write path for threats. Producers (the HTTP handlers and MqttIngest below)
-// submit normalised threats; one writer thread groups everything waiting into one transaction
-// (group commit: flush at `batch_max` threats or `batch_delay` after the first one waits), so
-// each accepted threat is durable when its producer hears back, at the cost of one fsync per
-// batch rather than per threat.
+// ingest: the write path for threats, and MQTT ingestion.
 //
-// Thread-safety: submit()/async_store() may be called from any thread. Completions run on the
-// writer thread (submit) or on the caller's executor (async_store).
+// ThreatWriter: producers (the HTTP handlers, MqttIngest) submit normalised threats; one writer
+// thread groups everything waiting into one transaction (group commit: flush at `batch_max`
+// threats or `batch_delay` after the first one waits), so each accepted threat is durable when
+// its producer hears back, at the cost of one fsync per batch rather than per threat. After the
+// commit each stored threat is published to the bus.
+//
+// MqttIngest: broker::Subscriber (QoS 1, persistent session) → bounded message queue → one
+// decoder thread (topic, size, known sensor, JSON, normalisation) → threats to the ThreatWriter,
+// heartbeats and registrations to the Store, everything refused to the dead letters with its
+// reason. Nothing acknowledged is dropped: store failures are retried with backoff, forever,
+// while the bounded queue pushes back on the broker.
+//
+// Time: both take the injected Clock for every time they read or wait on (retry waits and
+// budgets, cache lifetimes, the stats interval, commit times); only short condition-variable
+// waits whose length is a latency knob (the batch delay, the decoder's linger and idle wake-up)
+// run on real time, because a condition variable cannot wait on a ManualClock.
 #pragma once
 
 #include <boost/asio/associated_executor.hpp>
@@ -46,20 +56,25 @@ struct ThreatWriterCounters {
 
 class ThreatWriter {
  public:
-  // With a `bus`, every committed threat is published to it after its transaction commits (never
-  // before), one batch per transaction; the bus must outlive the ThreatWriter.
-  ThreatWriter(ThreatWriterConfig config, store::Store& store, bus::EventBus* bus = nullptr);
+  // Keeps references to `store`, `clock` and (when given) `bus`; they must outlive this object.
+  // With a `bus`, every committed threat is published to it after its transaction commits
+  // (never before), one batch per transaction, stamped with clock.now() as the commit time.
+  ThreatWriter(ThreatWriterConfig config, store::Store& store, const Clock& clock,
+               bus::EventBus* bus = nullptr);
   ~ThreatWriter();  // stop()s
   ThreatWriter(const ThreatWriter&) = delete;
   ThreatWriter& operator=(const ThreatWriter&) = delete;
 
   // Queues `threats` (stored together, in one transaction, or not at all) and calls `done`
   // after the commit with the threats as stored, or with an error: Errc::unavailable when the
-  // queue is full or the store stayed unavailable for retry_budget; Errc::invalid_input when the
-  // store refused them (e.g. their sensor was deleted meanwhile). Never blocks.
+  // queue is full, the writer is stopping, or the store stayed unavailable for retry_budget (of
+  // the clock's time); Errc::invalid_input when the store refused them (e.g. their sensor was
+  // deleted meanwhile). Never blocks. `done` runs on the writer thread (or on the caller's
+  // thread when refused at once).
   void submit(std::vector<domain::Threat> threats, Completion done);
 
-  // The same for coroutines: `co_await writer.async_store(threats, asio::use_awaitable)`.
+  // The same for coroutines: `co_await writer.async_store(threats, asio::use_awaitable)`; the
+  // completion is posted to the handler's executor.
   template <class Token>
   auto async_store(std::vector<domain::Threat> threats, Token&& token) {
     return boost::asio::async_initiate<Token, void(StoredThreats)>(
@@ -75,7 +90,8 @@ class ThreatWriter {
         token, std::move(threats));
   }
 
-  // Stops taking new work, commits everything queued, then joins the writer.
+  // Stops taking new work, commits everything queued (completions included), then joins the
+  // writer. Idempotent; thread-safe.
   void stop();
   ThreatWriterCounters counters() const;
 
@@ -87,11 +103,14 @@ class ThreatWriter {
   void run();
   std::vector<PendingWrite> take_batch();
   void commit(std::vector<PendingWrite> batch);
+  void commit_each(std::vector<PendingWrite> batch, std::vector<domain::Threat> threats);
+  void complete(std::vector<PendingWrite> batch, StoredThreats stored);
   void publish(const std::vector<domain::Threat>& stored);
-  StoredThreats insert_with_retry(std::vector<domain::Threat> threats);
+  StoredThreats insert_with_retry(const std::vector<domain::Threat>& threats);
 
   ThreatWriterConfig config_;
   store::Store& store_;
+  const Clock& clock_;
   bus::EventBus* bus_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -103,11 +122,7 @@ class ThreatWriter {
 };
 
 // ---------------------------------------------------------------------------------------------
-// MQTT ingestion: broker::Subscriber (QoS 1, persistent session) → bounded message queue → one
-// decoder thread (topic, size, JSON, normalisation, known sensor) → threats to the ThreatWriter
-// (group commit), heartbeats and registrations to the Store, everything refused to the dead
-// letters with its reason. Nothing acknowledged is dropped: store failures are retried with
-// backoff while the bounded queue pushes back on the broker.
+// MQTT ingestion.
 struct MqttIngestConfig {
   std::size_t queue_capacity = 2'000;             // raw messages between network and decoder
   std::size_t max_payload_bytes = 256 * 1024;     // larger payloads are dead-lettered
@@ -129,6 +144,9 @@ struct MqttIngestCounters {
   std::size_t last_batch = 0;       // messages in the last decoded round
 };
 
+// Threads: libmosquitto's network thread only copies each message into the bounded queue
+// (blocking while it is full: backpressure to the broker); the decoder thread does everything
+// else; commit completions arrive on the ThreatWriter's thread. Every method is thread-safe.
 class MqttIngest {
  public:
   // Keeps references to `store`, `writer` and `clock`; they must outlive this object.
@@ -138,7 +156,9 @@ class MqttIngest {
   MqttIngest(const MqttIngest&) = delete;
   MqttIngest& operator=(const MqttIngest&) = delete;
 
-  // Starts the decoder and the subscriber (which connects in the background).
+  // Starts the decoder and the subscriber (which connects in the background). Errc::internal
+  // when already started, Errc::unavailable after stop_consuming(), the subscriber's error for
+  // an unusable broker config.
   Status start();
   // Disconnects from the broker: no new messages (unread ones stay with the broker).
   void stop_consuming();
@@ -147,9 +167,6 @@ class MqttIngest {
   void stop();
   MqttIngestCounters counters() const;
   bool connected() const;
-
-  // The topic filters subscribed to (with `$share/<group>/` when `shared_group` is set).
-  static std::vector<std::string> topic_filters(const std::string& shared_group);
 
  private:
   struct Impl;

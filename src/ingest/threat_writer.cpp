@@ -1,12 +1,37 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "ingest/ingest.hpp"
 
 namespace honeyman::ingest {
+namespace {
 
-ThreatWriter::ThreatWriter(ThreatWriterConfig config, store::Store& store, bus::EventBus* bus)
-    : config_(config), store_(store), bus_(bus), writer_([this] { run(); }) {}
+// A group commit that finds the store unavailable waits 10 ms, doubling to 1 s, up to the
+// configured budget: long enough to ride out a lock or a reconnect, short enough that an HTTP
+// producer hears back (503) while its client still waits.
+RetryPolicy writer_retry_policy(std::chrono::milliseconds budget) {
+  RetryPolicy policy;
+  policy.backoff.initial = std::chrono::milliseconds(10);
+  policy.backoff.max = std::chrono::milliseconds(1000);
+  policy.budget = budget;
+  return policy;
+}
+
+template <class Writes>
+std::size_t threat_count(const Writes& writes) {
+  std::size_t n = 0;
+  for (const auto& w : writes) n += w.threats.size();
+  return n;
+}
+
+}  // namespace
+
+ThreatWriter::ThreatWriter(ThreatWriterConfig config, store::Store& store, const Clock& clock,
+                           bus::EventBus* bus)
+    : config_(config), store_(store), clock_(clock), bus_(bus), writer_([this] { run(); }) {}
 
 ThreatWriter::~ThreatWriter() {
   stop();
@@ -14,6 +39,7 @@ ThreatWriter::~ThreatWriter() {
 
 void ThreatWriter::submit(std::vector<domain::Threat> threats, Completion done) {
   std::size_t n = threats.size();
+  bool stopping = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queued_threats_ + n <= config_.queue_capacity) {
@@ -27,9 +53,10 @@ void ThreatWriter::submit(std::vector<domain::Threat> threats, Completion done) 
       return;
     }
     counters_.refused += n;
+    stopping = stopping_;
   }
   done(make_error(Errc::unavailable,
-                  stopping_ ? "server is shutting down" : "ingest queue is full; retry shortly"));
+                  stopping ? "server is shutting down" : "ingest queue is full; retry shortly"));
 }
 
 void ThreatWriter::stop() {
@@ -63,9 +90,11 @@ std::vector<ThreatWriter::PendingWrite> ThreatWriter::take_batch() {
   std::unique_lock lock(mutex_);
   wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
   if (queue_.empty()) return {};
-  auto deadline = std::chrono::steady_clock::now() + config_.batch_delay;
-  wake_.wait_until(lock, deadline,
-                   [&] { return stopping_ || queued_threats_ >= config_.batch_max; });
+  // Real time, not clock_: a condition variable cannot wait on a ManualClock, and this is a
+  // latency knob of a few milliseconds that a full batch or stop() cuts short, not a behaviour
+  // any test needs to drive.
+  wake_.wait_for(lock, config_.batch_delay,
+                 [&] { return stopping_ || queued_threats_ >= config_.batch_max; });
   std::vector<PendingWrite> batch;
   std::size_t taken = 0;
   while (!queue_.empty() &&
@@ -78,18 +107,63 @@ std::vector<ThreatWriter::PendingWrite> ThreatWriter::take_batch() {
   return batch;
 }
 
-StoredThreats ThreatWriter::insert_with_retry(std::vector<domain::Threat> threats) {
-  auto give_up = std::chrono::steady_clock::now() + config_.retry_budget;
-  auto backoff = std::chrono::milliseconds(10);
-  for (;;) {
-    auto result = store_.insert_threats(threats);
-    if (result || result.error().code != Errc::unavailable ||
-        std::chrono::steady_clock::now() + backoff > give_up)
-      return result;
-    spdlog::warn("ingest: store unavailable ({}); retrying in {} ms", result.error().message,
-                 backoff.count());
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+// Store::insert_threats takes its batch by value and consumes it even when it fails, so each
+// attempt gets a copy: a retry needs the threats again.
+StoredThreats ThreatWriter::insert_with_retry(const std::vector<domain::Threat>& threats) {
+  return retry_with_backoff(
+      clock_, writer_retry_policy(config_.retry_budget),
+      [&] { return store_.insert_threats(threats); },
+      [](const Error& e, std::chrono::milliseconds wait) {
+        spdlog::warn("ingest: store unavailable ({}); retrying in {} ms", e.message, wait.count());
+      });
+}
+
+void ThreatWriter::commit(std::vector<PendingWrite> batch) {
+  // The threats move into one vector for the store. Each submission keeps its moved-from
+  // elements, so its size still says which slice of the result is its own.
+  std::vector<domain::Threat> all;
+  all.reserve(threat_count(batch));
+  for (auto& w : batch) std::move(w.threats.begin(), w.threats.end(), std::back_inserter(all));
+  auto stored = insert_with_retry(all);
+  if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1)
+    return commit_each(std::move(batch), std::move(all));
+  complete(std::move(batch), std::move(stored));
+}
+
+// One submission poisoned the group (say, its sensor was just deleted): each is committed alone,
+// so the others are not refused for it.
+void ThreatWriter::commit_each(std::vector<PendingWrite> batch, std::vector<domain::Threat> all) {
+  auto next = all.begin();
+  for (auto& w : batch) {
+    auto end = next + static_cast<std::ptrdiff_t>(w.threats.size());
+    std::move(next, end, w.threats.begin());  // its threats back
+    next = end;
+    std::vector<PendingWrite> alone;
+    alone.push_back(std::move(w));
+    commit(std::move(alone));
+  }
+}
+
+void ThreatWriter::complete(std::vector<PendingWrite> batch, StoredThreats stored) {
+  {
+    std::lock_guard lock(mutex_);
+    ++counters_.batches;
+    if (stored)
+      counters_.stored += stored->size();
+    else
+      counters_.failed += threat_count(batch);
+  }
+  if (!stored) {
+    for (auto& w : batch) w.done(stored.error());
+    return;
+  }
+  publish(*stored);
+  auto next = stored->begin();
+  for (auto& w : batch) {
+    auto end = next + static_cast<std::ptrdiff_t>(w.threats.size());
+    w.done(
+        std::vector<domain::Threat>(std::make_move_iterator(next), std::make_move_iterator(end)));
+    next = end;
   }
 }
 
@@ -97,43 +171,11 @@ StoredThreats ThreatWriter::insert_with_retry(std::vector<domain::Threat> threat
 // blocking. The commit time in each event is what delivery latency is measured from.
 void ThreatWriter::publish(const std::vector<domain::Threat>& stored) {
   if (!bus_ || stored.empty()) return;
-  auto committed_at = system_clock().now();
+  auto committed_at = clock_.now();
   bus::EventBatch events;
   events.reserve(stored.size());
   for (const auto& t : stored) events.push_back(bus::threat_event(t, committed_at));
   bus_->publish(std::move(events));
-}
-
-void ThreatWriter::commit(std::vector<PendingWrite> batch) {
-  std::vector<domain::Threat> all;
-  for (auto& s : batch)
-    for (auto& t : s.threats) all.push_back(t);
-  auto stored = insert_with_retry(std::move(all));
-  if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1) {
-    // One submission poisoned the group (say, its sensor was just deleted): commit each alone
-    // so the others are not refused for it.
-    for (auto& s : batch) commit(std::vector<PendingWrite>{std::move(s)});
-    return;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    ++counters_.batches;
-    if (stored)
-      counters_.stored += stored->size();
-    else
-      for (auto& s : batch) counters_.failed += s.threats.size();
-  }
-  if (!stored) {
-    for (auto& s : batch) s.done(stored.error());
-    return;
-  }
-  publish(*stored);
-  auto it = stored->begin();
-  for (auto& s : batch) {
-    auto end = it + static_cast<std::ptrdiff_t>(s.threats.size());
-    s.done(std::vector<domain::Threat>(std::make_move_iterator(it), std::make_move_iterator(end)));
-    it = end;
-  }
 }
 
 }  // namespace honeyman::ingest

@@ -50,8 +50,9 @@ TEST_F(BrokerTest, ServerAccountIsIdempotentAndCanSubscribeSharedAndPlain) {
 
   MqttClient server("server-probe");
   ASSERT_EQ(server.connect(mosquitto_->port(), config().username, config().password), 0);
-  EXPECT_TRUE(server.subscribe("honeyman/sensors/#"));
-  EXPECT_TRUE(server.subscribe("$share/g1/honeyman/sensors/+/threats"));
+  EXPECT_TRUE(server.subscribe(std::string(broker::kAllSensorTopics)));
+  for (const auto& filter : broker::sensor_topic_filters("g1"))
+    EXPECT_TRUE(server.subscribe(filter)) << filter;
 }
 
 TEST_F(BrokerTest, SensorPublishesOnlyUnderItsOwnTopics) {
@@ -62,17 +63,17 @@ TEST_F(BrokerTest, SensorPublishesOnlyUnderItsOwnTopics) {
 
   MqttClient watcher("watcher");
   ASSERT_EQ(watcher.connect(mosquitto_->port(), config().username, config().password), 0);
-  ASSERT_TRUE(watcher.subscribe("honeyman/sensors/#"));
+  ASSERT_TRUE(watcher.subscribe(std::string(broker::kAllSensorTopics)));
 
   MqttClient s1("s1");
   ASSERT_EQ(s1.connect(mosquitto_->port(), "s1", "pw-s1-secret"), 0);
   EXPECT_EQ(MqttClient("s1-bad").connect(mosquitto_->port(), "s1", "wrong"), 5);
   // Spoofing s2's topic is acknowledged (MQTT 3.1.1) but dropped by the broker.
-  ASSERT_TRUE(s1.publish("honeyman/sensors/s2/threats", "spoofed"));
-  ASSERT_TRUE(s1.publish("honeyman/sensors/s1/threats", "genuine"));
+  ASSERT_TRUE(s1.publish(broker::sensor_topic("s2", broker::TopicKind::threats), "spoofed"));
+  ASSERT_TRUE(s1.publish(broker::sensor_topic("s1", broker::TopicKind::threats), "genuine"));
   auto m = watcher.next_message(5s);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->topic, "honeyman/sensors/s1/threats");
+  EXPECT_EQ(m->topic, broker::sensor_topic("s1", broker::TopicKind::threats));
   EXPECT_EQ(m->payload, "genuine");
   EXPECT_FALSE(watcher.next_message(300ms)) << "the spoofed message got through";
 }
@@ -82,18 +83,18 @@ TEST_F(BrokerTest, SensorReadsOnlyItsOwnControlTopics) {
   ASSERT_TRUE(a->create_sensor_account("s3", "pw-s3-secret"));
   MqttClient s3("s3");
   ASSERT_EQ(s3.connect(mosquitto_->port(), "s3", "pw-s3-secret"), 0);
-  ASSERT_TRUE(s3.subscribe("honeyman/control/s3"));
-  ASSERT_TRUE(s3.subscribe("honeyman/dashboard/commands/s3"));
-  ASSERT_TRUE(s3.subscribe("honeyman/control/s4"));  // SUBACK comes back, with a refusal code
+  ASSERT_TRUE(s3.subscribe(broker::control_topic("s3")));
+  ASSERT_TRUE(s3.subscribe(broker::dashboard_command_topic("s3")));
+  ASSERT_TRUE(s3.subscribe(broker::control_topic("s4")));  // SUBACK comes back, with a refusal code
 
   ASSERT_TRUE(a->ensure_server_account());
   MqttClient server("server-publisher");
   ASSERT_EQ(server.connect(mosquitto_->port(), config().username, config().password), 0);
-  ASSERT_TRUE(server.publish("honeyman/control/s4", "not yours"));
-  ASSERT_TRUE(server.publish("honeyman/dashboard/commands/s3", "yours"));
+  ASSERT_TRUE(server.publish(broker::control_topic("s4"), "not yours"));
+  ASSERT_TRUE(server.publish(broker::dashboard_command_topic("s3"), "yours"));
   auto m = s3.next_message(5s);
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->topic, "honeyman/dashboard/commands/s3");
+  EXPECT_EQ(m->topic, broker::dashboard_command_topic("s3"));
   EXPECT_FALSE(s3.next_message(300ms));
 }
 

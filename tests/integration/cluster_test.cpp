@@ -72,7 +72,7 @@ TEST_F(ClusterTest, EveryThreatIsStoredOnceAndReachesClientsOnBothInstances) {
   constexpr int kTotal = 400;
   for (int i = 0; i < kTotal; ++i)
     ASSERT_TRUE(mqtt->publish_nowait(
-        "honeyman/sensors/cluster-01/threats",
+        broker::sensor_topic("cluster-01", broker::TopicKind::threats),
         json::serialize(json::object{{"threat_type", "cluster-" + std::to_string(i)},
                                      {"detector_type", "network"},
                                      {"severity", "low"}})));

@@ -40,8 +40,8 @@ class MqttIngestTest : public ::testing::Test {
     delete fleet_;
   }
   static ServerProcess& server() { return *fleet_->server; }
-  static std::string topic(const std::string& sensor, const std::string& kind) {
-    return "honeyman/sensors/" + sensor + "/" + kind;
+  static std::string topic(const std::string& sensor, broker::TopicKind kind) {
+    return broker::sensor_topic(sensor, kind);
   }
   // The newest threat of `sensor` with `threat_type`, once it is stored (null if it never is).
   static json::value find_threat(const std::string& sensor, const std::string& type) {
@@ -72,7 +72,7 @@ SensorCredentials* MqttIngestTest::wire_ = nullptr;
 TEST_F(MqttIngestTest, AgentThreatIsStoredNormalised) {
   auto sensor = connect_sensor(*fleet_->broker, *wire_);
   auto sample = json::serialize(wire_sample("agent-threat.json"));
-  ASSERT_TRUE(sensor->publish(topic(kWireSensor, "threats"), sample));
+  ASSERT_TRUE(sensor->publish(topic(kWireSensor, broker::TopicKind::threats), sample));
   auto t = find_threat(kWireSensor, "flipper_zero");
   ASSERT_TRUE(t.is_object()) << server().log();
   EXPECT_EQ(t.at("detector_type"), "ble");
@@ -88,7 +88,8 @@ TEST_F(MqttIngestTest, AgentThreatWithoutLocationIsStored) {
   auto sensor = connect_sensor(*fleet_->broker, *wire_);
   auto sample = wire_sample("agent-threat-nolocation.json");
   auto type = std::string(sample.at("threat_type").as_string());
-  ASSERT_TRUE(sensor->publish(topic(kWireSensor, "threats"), json::serialize(sample)));
+  ASSERT_TRUE(
+      sensor->publish(topic(kWireSensor, broker::TopicKind::threats), json::serialize(sample)));
   auto t = find_threat(kWireSensor, type);
   ASSERT_TRUE(t.is_object()) << server().log();
   EXPECT_EQ(t.at("sensor_id"), kWireSensor);
@@ -97,7 +98,8 @@ TEST_F(MqttIngestTest, AgentThreatWithoutLocationIsStored) {
 TEST_F(MqttIngestTest, CanonicalThreatIsStoredAsGiven) {
   auto sensor = connect_sensor(*fleet_->broker, *wire_);
   auto sample = wire_sample("canonical-threat.json");
-  ASSERT_TRUE(sensor->publish(topic(kWireSensor, "threats"), json::serialize(sample)));
+  ASSERT_TRUE(
+      sensor->publish(topic(kWireSensor, broker::TopicKind::threats), json::serialize(sample)));
   auto t = find_threat(kWireSensor, "wifi_evil_twin");
   ASSERT_TRUE(t.is_object()) << server().log();
   EXPECT_EQ(t.at("detector_type"), "wifi");
@@ -113,7 +115,8 @@ TEST_F(MqttIngestTest, ArrayOfAgentThreatsIsStoredWhole) {
   second["threat_type"] = "ssh_brute_force_2";
   batch.push_back(second);
   auto before = stored_threats(server(), fleet_->admin, kWireSensor);
-  ASSERT_TRUE(sensor->publish(topic(kWireSensor, "threats"), json::serialize(batch)));
+  ASSERT_TRUE(
+      sensor->publish(topic(kWireSensor, broker::TopicKind::threats), json::serialize(batch)));
   EXPECT_TRUE(eventually([&] {
     return stored_threats(server(), fleet_->admin, kWireSensor) ==
            before + static_cast<std::int64_t>(batch.size());
@@ -130,7 +133,8 @@ TEST_F(MqttIngestTest, HeartbeatsBringTheSensorOnline) {
   // Online means heard from lately: the samples' own timestamps are long past.
   auto heartbeat = wire_sample("agent-heartbeat.json").as_object();
   heartbeat["timestamp"] = now_text();
-  ASSERT_TRUE(sensor->publish(topic("hb-agent", "heartbeat"), json::serialize(heartbeat)));
+  ASSERT_TRUE(
+      sensor->publish(topic("hb-agent", broker::TopicKind::heartbeat), json::serialize(heartbeat)));
   EXPECT_TRUE(eventually([&] { return sensor_json("hb-agent").at("is_online") == true; }))
       << server().log();
   EXPECT_TRUE(sensor_json("hb-agent").at("last_heartbeat").is_string());
@@ -139,7 +143,8 @@ TEST_F(MqttIngestTest, HeartbeatsBringTheSensorOnline) {
   auto wire = connect_sensor(*fleet_->broker, *wire_);
   auto canonical = wire_sample("canonical-heartbeat.json").as_object();
   canonical["timestamp"] = now_text();
-  ASSERT_TRUE(wire->publish(topic(kWireSensor, "heartbeat"), json::serialize(canonical)));
+  ASSERT_TRUE(
+      wire->publish(topic(kWireSensor, broker::TopicKind::heartbeat), json::serialize(canonical)));
   EXPECT_TRUE(eventually([&] {
     auto s = sensor_json(kWireSensor);
     return s.at("is_online") == true && s.at("latitude").is_double() &&
@@ -149,7 +154,7 @@ TEST_F(MqttIngestTest, HeartbeatsBringTheSensorOnline) {
 
 TEST_F(MqttIngestTest, RegistrationMessageUpdatesTheSensor) {
   auto sensor = connect_sensor(*fleet_->broker, *wire_);
-  ASSERT_TRUE(sensor->publish(topic(kWireSensor, "status"),
+  ASSERT_TRUE(sensor->publish(topic(kWireSensor, broker::TopicKind::status),
                               json::serialize(wire_sample("agent-registration.json"))));
   EXPECT_TRUE(eventually([&] {
     auto s = sensor_json(kWireSensor);
@@ -164,26 +169,29 @@ TEST_F(MqttIngestTest, ASensorCannotPublishAsAnother) {
   json::object threat{
       {"threat_type", "spoof_probe"}, {"detector_type", "usb"}, {"severity", "low"}};
   // On B's topic: the broker drops it (acknowledged, never delivered).
-  ASSERT_TRUE(client->publish(topic("spoof-b", "threats"), json::serialize(threat)));
+  ASSERT_TRUE(
+      client->publish(topic("spoof-b", broker::TopicKind::threats), json::serialize(threat)));
   // On A's topic but naming B: delivered, refused as spoofed.
   auto named_b = threat;
   named_b["sensor_id"] = "spoof-b";
-  ASSERT_TRUE(client->publish(topic("spoof-a", "threats"), json::serialize(named_b)));
+  ASSERT_TRUE(
+      client->publish(topic("spoof-a", broker::TopicKind::threats), json::serialize(named_b)));
   // A's own message, published last, marks the point by which the others were handled.
   auto own = threat;
   own["threat_type"] = "own_probe";
-  ASSERT_TRUE(client->publish(topic("spoof-a", "threats"), json::serialize(own)));
+  ASSERT_TRUE(client->publish(topic("spoof-a", broker::TopicKind::threats), json::serialize(own)));
   ASSERT_TRUE(find_threat("spoof-a", "own_probe").is_object()) << server().log();
 
-  EXPECT_TRUE(eventually(
-      [&] { return dead_letters_on(server(), topic("spoof-a", "threats")).size() == 1; }));
-  auto letters = dead_letters_on(server(), topic("spoof-a", "threats"));
+  EXPECT_TRUE(eventually([&] {
+    return dead_letters_on(server(), topic("spoof-a", broker::TopicKind::threats)).size() == 1;
+  }));
+  auto letters = dead_letters_on(server(), topic("spoof-a", broker::TopicKind::threats));
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_NE(std::string(letters[0].at("reason").as_string()).find("spoofed"), std::string::npos)
       << letters[0];
   EXPECT_EQ(stored_threats(server(), fleet_->admin, "spoof-b"), 0);
   EXPECT_EQ(stored_threats(server(), fleet_->admin, "spoof-a"), 1);
-  EXPECT_TRUE(dead_letters_on(server(), topic("spoof-b", "threats")).empty())
+  EXPECT_TRUE(dead_letters_on(server(), topic("spoof-b", broker::TopicKind::threats)).empty())
       << "the broker should have dropped A's publish on B's topic";
 }
 
@@ -194,7 +202,7 @@ TEST_F(MqttIngestTest, BadPayloadsAreDeadLetteredWhileGoodTrafficFlows) {
   ASSERT_EQ(fleet_->broker->ctrl({"dynsec", "createRole", "ghost-role"}).exit_code, 0);
   ASSERT_EQ(fleet_->broker
                 ->ctrl({"dynsec", "addRoleACL", "ghost-role", "publishClientSend",
-                        "honeyman/sensors/ghost/#", "allow", "5"})
+                        broker::sensor_topic_tree("ghost"), "allow", "5"})
                 .exit_code,
             0);
   ASSERT_EQ(
@@ -210,7 +218,7 @@ TEST_F(MqttIngestTest, BadPayloadsAreDeadLetteredWhileGoodTrafficFlows) {
                                         {"detector_type", "usb"},
                                         {"severity", "low"}});
   };
-  auto t = topic("noisy", "threats");
+  auto t = topic("noisy", broker::TopicKind::threats);
   ASSERT_TRUE(client->publish(t, good(0)));
   ASSERT_TRUE(client->publish(t, "{\"threat_type\": \"broken\""));  // malformed JSON
   ASSERT_TRUE(client->publish(t, good(1)));
@@ -224,8 +232,8 @@ TEST_F(MqttIngestTest, BadPayloadsAreDeadLetteredWhileGoodTrafficFlows) {
   ASSERT_TRUE(client->publish(
       t, json::serialize(json::object{
              {"threat_type", "range"}, {"detector_type", "usb"}, {"severity", "apocalyptic"}})));
-  ASSERT_TRUE(ghost.publish(topic("ghost", "threats"), good(99)));
-  ASSERT_TRUE(client->publish(topic("noisy", "heartbeat"), "[1, 2, 3]"));
+  ASSERT_TRUE(ghost.publish(topic("ghost", broker::TopicKind::threats), good(99)));
+  ASSERT_TRUE(client->publish(topic("noisy", broker::TopicKind::heartbeat), "[1, 2, 3]"));
   ASSERT_TRUE(client->publish(t, good(4)));
 
   EXPECT_TRUE(eventually([&] { return stored_threats(server(), fleet_->admin, "noisy") == 5; }))
@@ -241,14 +249,16 @@ TEST_F(MqttIngestTest, BadPayloadsAreDeadLetteredWhileGoodTrafficFlows) {
   EXPECT_NE(reasons.find("payload too large"), std::string::npos) << reasons;
   EXPECT_NE(reasons.find("threat_score"), std::string::npos) << reasons;
   EXPECT_NE(reasons.find("severity"), std::string::npos) << reasons;
-  EXPECT_TRUE(
-      eventually([&] { return dead_letters_on(server(), topic("ghost", "threats")).size() == 1; }));
-  auto ghost_letters = dead_letters_on(server(), topic("ghost", "threats"));
+  EXPECT_TRUE(eventually([&] {
+    return dead_letters_on(server(), topic("ghost", broker::TopicKind::threats)).size() == 1;
+  }));
+  auto ghost_letters = dead_letters_on(server(), topic("ghost", broker::TopicKind::threats));
   ASSERT_EQ(ghost_letters.size(), 1u);
   EXPECT_NE(std::string(ghost_letters[0].at("reason").as_string()).find("unknown sensor"),
             std::string::npos);
-  EXPECT_TRUE(eventually(
-      [&] { return dead_letters_on(server(), topic("noisy", "heartbeat")).size() == 1; }));
+  EXPECT_TRUE(eventually([&] {
+    return dead_letters_on(server(), topic("noisy", broker::TopicKind::heartbeat)).size() == 1;
+  }));
   EXPECT_EQ(server().client().get("/health").status, 200);
 }
 

@@ -57,7 +57,7 @@ class Publisher {
   Publisher(const MosquittoProcess& broker, const SensorCredentials& sensor)
       : client_(sensor.sensor_id + "-publisher", false) {
     EXPECT_EQ(client_.connect(broker.port(), sensor.mqtt_username, sensor.mqtt_password), 0);
-    topic_ = "honeyman/sensors/" + sensor.sensor_id + "/threats";
+    topic_ = broker::sensor_topic(sensor.sensor_id, broker::TopicKind::threats);
   }
   void publish_all(const std::string& run, int n, const std::function<void(int)>& before) {
     for (int i = 0; i < n; ++i) {

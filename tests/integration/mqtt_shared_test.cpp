@@ -34,7 +34,7 @@ TEST(MqttSharedSubscription, TwoInstancesSplitTheStreamWithoutDuplicates) {
   constexpr int kTotal = 600;
   for (int i = 0; i < kTotal; ++i)
     ASSERT_TRUE(client->publish_nowait(
-        "honeyman/sensors/shared-01/threats",
+        broker::sensor_topic("shared-01", broker::TopicKind::threats),
         json::serialize(json::object{{"threat_type", "shared-" + std::to_string(i)},
                                      {"detector_type", "wifi"},
                                      {"severity", "medium"}})));

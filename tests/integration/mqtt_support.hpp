@@ -1,5 +1,6 @@
 // Helpers for the MQTT integration suites: a server wired to a real Mosquitto, onboarding through
-// the real API, and reading back what the server stored.
+// the real API, and reading back what the server stored. Topics come from broker's grammar
+// (broker::sensor_topic ...).
 #pragma once
 
 #include <boost/json.hpp>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/broker.hpp"
 #include "integration/harness.hpp"
 #include "support/mosquitto.hpp"
 

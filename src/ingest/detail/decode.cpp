@@ -1,0 +1,80 @@
+#include "ingest/detail/decode.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace honeyman::ingest::detail {
+namespace {
+
+constexpr std::size_t kFieldsListed = 5;
+
+// A dead letter's reason for a normalisation error.
+std::string describe_refusal(const Error& e) {
+  if (e.code == Errc::forbidden) return "spoofed sensor id: " + e.message;
+  if (e.fields.empty()) return e.message;
+  std::string out = "invalid payload:";
+  std::size_t shown = 0;
+  for (const auto& f : e.fields) {
+    if (shown++ == kFieldsListed) {
+      out += " (and " + std::to_string(e.fields.size() - kFieldsListed) + " more)";
+      break;
+    }
+    std::string loc;
+    for (const auto& part : f.loc) loc += (loc.empty() ? "" : "/") + part;
+    out += " " + loc + ": " + f.msg + " [" + f.type + "];";
+  }
+  return out;
+}
+
+template <class T>
+Decoded decoded_or_refusal(Result<T> r) {
+  if (!r) return Refusal{describe_refusal(r.error())};
+  return Decoded(std::move(*r));
+}
+
+}  // namespace
+
+RawMessage capture_message(std::string_view topic, std::string_view payload,
+                           std::size_t max_payload_bytes) {
+  RawMessage m;
+  m.topic = topic;
+  m.size = payload.size();
+  m.payload = payload.size() > max_payload_bytes ? payload.substr(0, kOversizedKeptBytes) : payload;
+  return m;
+}
+
+std::variant<broker::SensorTopic, Refusal> route_message(const RawMessage& m,
+                                                         std::size_t max_payload_bytes) {
+  auto from = broker::parse_sensor_topic(m.topic);
+  if (!from) return Refusal{"unexpected topic"};
+  if (m.size > max_payload_bytes)
+    return Refusal{"payload too large: " + std::to_string(m.size) + " bytes (limit " +
+                   std::to_string(max_payload_bytes) + ")"};
+  return std::move(*from);
+}
+
+Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(payload, ec);
+  if (ec) return Refusal{"malformed JSON: " + ec.message()};
+  domain::IngestContext ctx{from.sensor_id, now};
+  const std::vector<std::string> loc{"payload"};
+  switch (from.kind) {
+    case broker::TopicKind::threats:
+      return decoded_or_refusal(domain::normalize_threats(value, ctx, loc));
+    case broker::TopicKind::heartbeat:
+      return decoded_or_refusal(domain::normalize_heartbeat(value, ctx, loc));
+    case broker::TopicKind::status:
+      return decoded_or_refusal(domain::normalize_registration(value, ctx, loc));
+  }
+  return Refusal{"unexpected topic"};  // unreachable: every kind is handled above
+}
+
+std::string unknown_sensor_reason(std::string_view sensor_id) {
+  return "unknown sensor '" + std::string(sensor_id) + "'";
+}
+
+std::string store_refusal_reason(std::string_view store_message) {
+  return "refused by the store: " + std::string(store_message);
+}
+
+}  // namespace honeyman::ingest::detail

@@ -1,0 +1,225 @@
+// Helpers shared by the ingest unit tests: a migrated SQLite store in memory, a Store decorator
+// that makes chosen calls fail with Errc::unavailable, sensors and threats to write.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::ingest::test_support {
+
+inline std::unique_ptr<store::Store> memory_store() {
+  store::StoreConfig config;
+  config.database_url = "sqlite:///:memory:";
+  auto opened = store::open_store(config);
+  EXPECT_TRUE(opened) << opened.error().message;
+  if (!opened) return nullptr;
+  auto migrated = (*opened)->migrate();
+  EXPECT_TRUE(migrated) << migrated.error().message;
+  return std::move(*opened);
+}
+
+inline void add_sensor(store::Store& store, const std::string& sensor_id, Timestamp now) {
+  domain::Sensor s;
+  s.id = uuid_v4();
+  s.sensor_id = sensor_id;
+  s.name = "Sensor " + sensor_id;
+  s.created_at = s.updated_at = now;
+  auto created = store.create_sensor(s, "");
+  ASSERT_TRUE(created) << created.error().message;
+}
+
+inline domain::Threat threat(const std::string& sensor_id, const std::string& type, Timestamp now) {
+  domain::Threat t;
+  t.id = uuid_v7(now);
+  t.timestamp = t.created_at = now;
+  t.sensor_id = sensor_id;
+  t.threat_type = type;
+  t.detector_type = "usb";
+  t.severity = domain::Severity::low;
+  t.threat_score = 0.5;
+  return t;
+}
+
+// The store calls a test can make fail.
+enum class StoreCall {
+  insert_threats,
+  record_heartbeats,
+  apply_registration,
+  find_sensor,
+  insert_dead_letters
+};
+
+// Forwards everything to `inner`, except that the next fail_next(call, n) calls of `call` fail
+// with Errc::unavailable (without reaching `inner`). Thread-safe as `inner` is.
+class FlakyStore final : public store::Store {
+ public:
+  explicit FlakyStore(store::Store& inner) : inner_(inner) {}
+
+  void fail_next(StoreCall call, int times) { failures_[index(call)] = times; }
+  int attempts(StoreCall call) const { return attempts_[index(call)]; }
+
+  Result<int> migrate() override { return inner_.migrate(); }
+  Result<int> schema_version() override { return inner_.schema_version(); }
+  Status ping() override { return inner_.ping(); }
+  Status maintain(Timestamp now) override { return inner_.maintain(now); }
+
+  Result<domain::User> create_user(const domain::User& u) override { return inner_.create_user(u); }
+  Result<domain::User> find_user_by_id(std::string_view id) override {
+    return inner_.find_user_by_id(id);
+  }
+  Result<domain::User> find_user_by_name(std::string_view name) override {
+    return inner_.find_user_by_name(name);
+  }
+  Result<std::vector<domain::User>> list_users() override { return inner_.list_users(); }
+  Status update_user(const domain::User& u) override { return inner_.update_user(u); }
+  Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
+      Timestamp since) override {
+    return inner_.users_invalidated_since(since);
+  }
+
+  Status create_session(const store::Session& s, std::string_view hash) override {
+    return inner_.create_session(s, hash);
+  }
+  Result<store::RotateResult> rotate_refresh_token(std::string_view presented,
+                                                   std::string_view fresh, Timestamp now) override {
+    return inner_.rotate_refresh_token(presented, fresh, now);
+  }
+  Status revoke_session(std::string_view id, Timestamp now) override {
+    return inner_.revoke_session(id, now);
+  }
+  Status revoke_user_sessions(std::string_view user_id, Timestamp now) override {
+    return inner_.revoke_user_sessions(user_id, now);
+  }
+  Status revoke_access_token(const store::RevokedToken& t) override {
+    return inner_.revoke_access_token(t);
+  }
+  Result<std::vector<store::RevokedToken>> revoked_access_tokens(Timestamp now) override {
+    return inner_.revoked_access_tokens(now);
+  }
+
+  Result<domain::Sensor> create_sensor(const domain::Sensor& s, std::string_view hash) override {
+    return inner_.create_sensor(s, hash);
+  }
+  Result<domain::Sensor> find_sensor(std::string_view id, Timestamp now) override {
+    if (fails(StoreCall::find_sensor)) return unavailable();
+    return inner_.find_sensor(id, now);
+  }
+  Result<store::SensorPage> list_sensors(const store::SensorQuery& q) override {
+    return inner_.list_sensors(q);
+  }
+  Result<domain::Sensor> update_sensor(std::string_view id, const domain::SensorUpdate& u,
+                                       Timestamp now) override {
+    return inner_.update_sensor(id, u, now);
+  }
+  Status delete_sensor(std::string_view id) override { return inner_.delete_sensor(id); }
+  Result<std::string> find_sensor_by_api_key(std::string_view hash) override {
+    return inner_.find_sensor_by_api_key(hash);
+  }
+  Status set_sensor_api_key(std::string_view id, std::string_view hash) override {
+    return inner_.set_sensor_api_key(id, hash);
+  }
+  Result<std::vector<std::string>> record_heartbeats(
+      const std::vector<domain::Heartbeat>& heartbeats) override {
+    if (fails(StoreCall::record_heartbeats)) return unavailable();
+    return inner_.record_heartbeats(heartbeats);
+  }
+  Status apply_registration(const domain::Registration& r, Timestamp now) override {
+    if (fails(StoreCall::apply_registration)) return unavailable();
+    return inner_.apply_registration(r, now);
+  }
+  Result<domain::SensorStats> sensor_stats(std::string_view id, Timestamp now) override {
+    return inner_.sensor_stats(id, now);
+  }
+  Result<std::vector<store::SensorStatusChange>> sweep_sensor_status(Timestamp since) override {
+    return inner_.sweep_sensor_status(since);
+  }
+
+  Result<std::vector<domain::Threat>> insert_threats(std::vector<domain::Threat> threats) override {
+    if (fails(StoreCall::insert_threats)) return unavailable();
+    return inner_.insert_threats(std::move(threats));
+  }
+  Result<domain::Threat> find_threat(std::string_view id) override {
+    return inner_.find_threat(id);
+  }
+  Result<std::vector<domain::Threat>> threats_after(std::string_view after, int limit) override {
+    return inner_.threats_after(after, limit);
+  }
+  Result<store::ThreatPage> query_threats(const store::ThreatQuery& q) override {
+    return inner_.query_threats(q);
+  }
+  Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
+                                            std::optional<std::string> notes,
+                                            Timestamp at) override {
+    return inner_.acknowledge_threat(id, username, std::move(notes), at);
+  }
+  Status delete_threat(std::string_view id) override { return inner_.delete_threat(id); }
+
+  Result<store::FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override {
+    return inner_.fleet_overview(now, online_since);
+  }
+  Result<std::vector<store::TrendPoint>> threat_trend(const store::TrendQuery& q) override {
+    return inner_.threat_trend(q);
+  }
+  Result<store::ThreatTypeRanking> top_threat_types(const store::TimeWindow& w,
+                                                    int limit) override {
+    return inner_.top_threat_types(w, limit);
+  }
+  Result<std::vector<store::SensorThreatCount>> sensor_threat_counts(
+      const store::TimeWindow& w, const std::vector<domain::Severity>& severities) override {
+    return inner_.sensor_threat_counts(w, severities);
+  }
+
+  Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) override {
+    return inner_.delete_threats_before(cutoff, batch_limit);
+  }
+  Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) override {
+    return inner_.delete_rollups_before(cutoff, batch_limit);
+  }
+
+  Status create_onboarding_token(const store::OnboardingToken& t) override {
+    return inner_.create_onboarding_token(t);
+  }
+  Result<store::OnboardingToken> find_onboarding_token(std::string_view hash) override {
+    return inner_.find_onboarding_token(hash);
+  }
+  Result<store::OnboardingToken> consume_onboarding_token(std::string_view hash,
+                                                          std::string_view sensor_id,
+                                                          Timestamp now) override {
+    return inner_.consume_onboarding_token(hash, sensor_id, now);
+  }
+
+  Status insert_dead_letters(const std::vector<store::DeadLetter>& letters) override {
+    if (fails(StoreCall::insert_dead_letters)) return unavailable();
+    return inner_.insert_dead_letters(letters);
+  }
+  Result<std::vector<store::DeadLetter>> list_dead_letters(int limit) override {
+    return inner_.list_dead_letters(limit);
+  }
+
+ private:
+  static constexpr std::size_t kCalls = 5;
+  static std::size_t index(StoreCall c) { return static_cast<std::size_t>(c); }
+  static Error unavailable() { return make_error(Errc::unavailable, "store down (test)"); }
+  // Counts the attempt; true when it is to fail.
+  bool fails(StoreCall c) {
+    ++attempts_[index(c)];
+    auto& left = failures_[index(c)];
+    for (int n = left.load(); n > 0;)
+      if (left.compare_exchange_weak(n, n - 1)) return true;
+    return false;
+  }
+
+  store::Store& inner_;
+  std::atomic<int> failures_[kCalls] = {};
+  std::atomic<int> attempts_[kCalls] = {};
+};
+
+}  // namespace honeyman::ingest::test_support
