@@ -5,7 +5,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json.hpp>
 #include <thread>
 
 #include "app/app.hpp"
@@ -140,55 +139,39 @@ asio::awaitable<void> sweep_sensors(api::Services& s, bus::EventBus& bus,
   }
 }
 
-// Rate limits across instances (REDIS_URL): every kRateShareEvery each instance publishes what
-// it allowed per client key on a bus of its own, and charges what the others allowed to its
-// buckets. A burst can pass on every instance within one period; over time the cluster allows
-// the limit (docs/DECISIONS.md).
-constexpr auto kRateShareEvery = std::chrono::milliseconds(200);
+// Rate limits across instances (REDIS_URL with rate limiting on): http's usage exchange over a
+// Redis text channel of its own.
+class ClusterRateLimits {
+ public:
+  static constexpr std::string_view kChannel = "honeyman:ratelimit";
 
-std::string rate_usage_frame(const std::string& instance,
-                             const std::vector<http::RateUsage>& usage) {
-  boost::json::array entries;
-  for (const auto& u : usage) entries.push_back(boost::json::array{u.key, u.per_minute, u.count});
-  boost::json::object data{{"instance", instance}, {"usage", std::move(entries)}};
-  return boost::json::serialize(
-      boost::json::object{{"type", "rate_usage"}, {"data", std::move(data)}});
-}
-
-// The usage in a frame from another instance; nothing for this instance's own or a malformed one.
-std::vector<http::RateUsage> others_usage(const std::string& frame, const std::string& self) {
-  std::vector<http::RateUsage> out;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(frame, ec);
-  const auto* data = ec || !v.is_object() ? nullptr : v.as_object().if_contains("data");
-  if (!data || !data->is_object()) return out;
-  const auto* instance = data->as_object().if_contains("instance");
-  const auto* usage = data->as_object().if_contains("usage");
-  if (!instance || !instance->is_string() || instance->as_string() == self) return out;
-  if (!usage || !usage->is_array()) return out;
-  for (const auto& e : usage->as_array()) {
-    const auto* a = e.if_array();
-    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_int64() || !(*a)[2].is_int64())
-      continue;
-    auto per_minute = (*a)[1].as_int64(), count = (*a)[2].as_int64();
-    if (per_minute <= 0 || per_minute > 1'000'000 || count <= 0 || count > 1'000'000) continue;
-    out.push_back(
-        {std::string((*a)[0].as_string()), static_cast<int>(per_minute), static_cast<int>(count)});
+  // Null when there is nothing to share; an error when the channel cannot be set up.
+  static Result<std::unique_ptr<ClusterRateLimits>> start(const AppConfig& config,
+                                                          http::Server& server,
+                                                          asio::io_context& io) {
+    if (config.bus.redis_url.empty() || !config.http.rate_limit_enabled)
+      return std::unique_ptr<ClusterRateLimits>();
+    auto channel_config = config.bus;
+    channel_config.channel = kChannel;
+    auto channel = bus::make_redis_channel(channel_config);
+    if (!channel) return channel.error();
+    return std::make_unique<ClusterRateLimits>(std::move(*channel), server, io);
   }
-  return out;
-}
 
-asio::awaitable<void> share_rate_limits(http::Server& server, bus::EventBus& bus,
-                                        std::string instance) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(kRateShareEvery);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    auto usage = server.take_rate_usage();
-    if (!usage.empty()) bus.publish({bus::rate_usage_event(rate_usage_frame(instance, usage))});
+  ClusterRateLimits(std::unique_ptr<bus::TextChannel> channel, http::Server& server,
+                    asio::io_context& io)
+      : channel_(std::move(channel)),
+        sharing_(server, io, [c = channel_.get()](std::string m) { c->publish(std::move(m)); }) {
+    channel_->listen([this](std::string_view m) { sharing_.receive(m); });
+    sharing_.start();
   }
-}
+  // The channel's thread calls into sharing_: it stops first.
+  ~ClusterRateLimits() { channel_->stop(); }
+
+ private:
+  std::unique_ptr<bus::TextChannel> channel_;
+  http::RateLimitSharing sharing_;
+};
 
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
@@ -260,24 +243,10 @@ int run_serve(const AppConfig& config) {
     asio::co_spawn(io, ensure_broker_account(*broker_admin, pool, *mqtt, config.broker.username),
                    asio::detached);
   asio::co_spawn(io, retention_loop(services, config), asio::detached);
-  std::unique_ptr<bus::EventBus> rate_bus;
-  if (!config.bus.redis_url.empty() && config.http.rate_limit_enabled) {
-    auto rate_config = config.bus;
-    rate_config.channel = "honeyman:ratelimit";
-    auto made = bus::make_redis_bus(rate_config);
-    if (!made) {
-      spdlog::critical("cannot set up rate limit sharing: {}", made.error().message);
-      return 1;
-    }
-    rate_bus = std::move(*made);
-    auto instance = uuid_v4();
-    rate_bus->subscribe([&server, instance](const bus::EventBatch& events) {
-      for (const auto& e : events)
-        if (e->kind == bus::EventKind::rate_usage)
-          server.add_rate_usage(others_usage(*e->frame, instance));
-    });
-    server.track_rate_usage();
-    asio::co_spawn(io, share_rate_limits(server, *rate_bus, instance), asio::detached);
+  auto rate_sharing = ClusterRateLimits::start(config, server, io);
+  if (!rate_sharing) {
+    spdlog::critical("cannot set up rate limit sharing: {}", rate_sharing.error().message);
+    return 1;
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -318,7 +287,6 @@ int run_serve(const AppConfig& config) {
   if (mqtt) mqtt->stop();
   writer.stop();
   (*bus)->stop();
-  if (rate_bus) rate_bus->stop();
   pool.stop();
   return 0;
 }
