@@ -23,7 +23,6 @@ bool allowed(const std::vector<std::string>& list, const std::string& value) {
 }  // namespace
 
 bool LiveFilter::matches(const bus::Event& e) const {
-  if (e.kind == bus::EventKind::rate_usage) return false;  // not for clients
   if (!allowed(sensor_id, e.sensor_id)) return false;
   if (e.kind != bus::EventKind::threat) return true;
   return allowed(severity, e.severity) && allowed(detector_type, e.detector_type);

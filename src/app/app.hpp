@@ -11,6 +11,7 @@
 #include "core/core.hpp"
 #include "http/http.hpp"
 #include "ingest/ingest.hpp"
+#include "jobs/jobs.hpp"
 #include "store/store.hpp"
 
 namespace honeyman::app {
@@ -21,13 +22,7 @@ struct AppConfig {
   bool auto_migrate = true;
   int io_threads = 0;     // 0: one per core
   int store_threads = 4;  // BlockingPool size
-  std::chrono::seconds revocation_poll{2};
-  // Store::maintain (PostgreSQL: day partitions created ahead); also run once at start.
-  std::chrono::seconds store_maintenance_interval{3600};
   std::chrono::milliseconds shutdown_grace{10'000};
-  int data_retention_days = 90;     // DATA_RETENTION_DAYS: raw threats
-  int rollup_retention_days = 730;  // ROLLUP_RETENTION_DAYS: hourly rollups (>= raw retention)
-  std::chrono::seconds retention_interval{600};  // RETENTION_INTERVAL_SECONDS
   store::StoreConfig store;
   http::ServerConfig http;
   auth::AuthConfig auth;
@@ -37,8 +32,9 @@ struct AppConfig {
   ingest::MqttIngestConfig mqtt;
   bus::BusConfig bus;    // REDIS_URL: Redis pub/sub; unset: in-process
   api::LiveConfig live;  // WS_*: the WebSocket live feed
-  // SENSOR_SWEEP_INTERVAL: how often online/offline changes are looked for and announced.
-  std::chrono::seconds sensor_sweep_interval{5};
+  // Retention (DATA_RETENTION_DAYS, ROLLUP_RETENTION_DAYS >= it, RETENTION_INTERVAL_SECONDS),
+  // SENSOR_SWEEP_INTERVAL, store maintenance, revocation polling.
+  jobs::JobsConfig jobs;
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

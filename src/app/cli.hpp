@@ -18,14 +18,8 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_sensor_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
-// `dead-letters`, `simulate`.
+// `dead-letters`.
 void add_ingest_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
-void add_simulate_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
-// `ws-load`: the WebSocket load tool (bench/ws-bench); needs no configuration.
-void add_ws_load_command(CLI::App& cli, int& exit_code);
-
-// Raises the soft descriptor limit (often 1024) to the hard one: load tools hold many sockets.
-void raise_fd_limit();
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);
 // Opens the configured store, or prints why not. `config`, if given, receives the configuration.

@@ -70,26 +70,16 @@ int init(const InitArgs& a) {
   return 0;
 }
 
-// Runs `step` (one bounded batch) until it removes nothing; the total and the wall time in ms.
-template <class Step>
-Result<std::pair<std::int64_t, double>> until_done(Step step) {
-  auto began = std::chrono::steady_clock::now();
-  std::int64_t total = 0;
-  for (;;) {
-    auto n = step();
-    if (!n) return n.error();
-    if (*n == 0) break;
-    total += *n;
-  }
-  std::chrono::duration<double, std::milli> ms = std::chrono::steady_clock::now() - began;
-  return std::pair(total, ms.count());
+std::string format_ms(std::chrono::microseconds d) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.1f", static_cast<double>(d.count()) / 1000.0);
+  return out;
 }
 
-// One retention pass, as `serve` runs it periodically: threats older than DATA_RETENTION_DAYS,
-// then rollup hours older than ROLLUP_RETENTION_DAYS, in the same batches. For cron-driven
+// One retention pass, as `serve` runs it periodically (jobs::apply_retention): threats older
+// than DATA_RETENTION_DAYS, then rollup hours older than ROLLUP_RETENTION_DAYS. For cron-driven
 // deployments, a one-off after lowering the retention, and benchmarks (--now fixes the clock).
 int retention(const ConfigLoader& load, const std::string& now_text) {
-  constexpr int kBatch = 5000;  // as serve
   auto config = load(false);
   if (!config) return fail(config.error().message);
   auto now = system_clock().now();
@@ -102,18 +92,13 @@ int retention(const ConfigLoader& load, const std::string& now_text) {
   if (!opened)
     return fail("cannot open store " + redact_url(config->store.database_url) + ": " +
                 opened.error().message);
-  auto& store = *opened;
-  auto threat_cutoff = now - std::chrono::days(config->data_retention_days);
-  auto rollup_cutoff = now - std::chrono::days(config->rollup_retention_days);
-  auto threats = until_done([&] { return store->delete_threats_before(threat_cutoff, kBatch); });
-  if (!threats) return fail("deleting old threats failed: " + threats.error().message);
-  std::printf("deleted %lld threats before %s in %.1f ms\n", static_cast<long long>(threats->first),
-              format_timestamp(threat_cutoff).c_str(), threats->second);
-  auto rollups = until_done([&] { return store->delete_rollups_before(rollup_cutoff, kBatch); });
-  if (!rollups) return fail("deleting old rollups failed: " + rollups.error().message);
-  std::printf("deleted %lld rollup rows before %s in %.1f ms\n",
-              static_cast<long long>(rollups->first), format_timestamp(rollup_cutoff).c_str(),
-              rollups->second);
+  auto pass = jobs::apply_retention(**opened, config->jobs.retention, now, system_clock());
+  if (!pass) return fail(pass.error().message);
+  std::printf("deleted %lld threats before %s in %s ms\n", static_cast<long long>(pass->threats),
+              format_timestamp(pass->threat_cutoff).c_str(), format_ms(pass->threats_took).c_str());
+  std::printf("deleted %lld rollup rows before %s in %s ms\n",
+              static_cast<long long>(pass->rollups), format_timestamp(pass->rollup_cutoff).c_str(),
+              format_ms(pass->rollups_took).c_str());
   return 0;
 }
 

@@ -1,18 +1,8 @@
-#include <sys/resource.h>
-
 #include <iostream>
 
 #include "app/cli.hpp"
 
 namespace honeyman::app {
-
-void raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
 
 int fail(std::string_view message) {
   std::cerr << "honeyman: " << message << "\n";

@@ -174,9 +174,11 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.auto_migrate = r.boolean("AUTO_MIGRATE", true);
   c.io_threads = static_cast<int>(r.integer("IO_THREADS", 0, 0, 256));
   c.store_threads = static_cast<int>(r.integer("STORE_THREADS", 4, 1, 256));
-  c.data_retention_days = static_cast<int>(r.integer("DATA_RETENTION_DAYS", 90, 1, 36500));
-  c.rollup_retention_days = static_cast<int>(r.integer("ROLLUP_RETENTION_DAYS", 730, 1, 36500));
-  c.retention_interval =
+  auto& retention = c.jobs.retention;
+  retention.data_retention_days = static_cast<int>(r.integer("DATA_RETENTION_DAYS", 90, 1, 36500));
+  retention.rollup_retention_days =
+      static_cast<int>(r.integer("ROLLUP_RETENTION_DAYS", 730, 1, 36500));
+  retention.interval =
       std::chrono::seconds(r.integer("RETENTION_INTERVAL_SECONDS", 600, 1, 7 * 86400));
 
   c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
@@ -208,6 +210,7 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.api.prefix = c.http.api_prefix;
   c.api.heartbeat_interval =
       std::chrono::seconds(r.integer("SENSOR_HEARTBEAT_INTERVAL", 60, 1, 86400));
+  c.jobs.sensor_heartbeat_interval = c.api.heartbeat_interval;
   c.api.analytics_cache_ttl =
       std::chrono::milliseconds(r.integer("ANALYTICS_CACHE_MS", 1000, 0, 60'000));
   c.api.sensor_list_cache_ttl =
@@ -227,11 +230,12 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
       static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_LIMIT", 1024, 1, 1'000'000));
   c.live.replay_limit = static_cast<int>(r.integer("WS_REPLAY_LIMIT", 1000, 0, 100'000));
   c.live.idle_timeout = std::chrono::seconds(r.integer("WS_IDLE_TIMEOUT", 30, 2, 3600));
-  c.sensor_sweep_interval = std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
+  c.jobs.sensor_sweep_interval =
+      std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
   auto mqtt = load_mqtt(s, r, c);
   if (r.error) return *r.error;
   if (!mqtt) return mqtt.error();
-  if (c.rollup_retention_days < c.data_retention_days)
+  if (retention.rollup_retention_days < retention.data_retention_days)
     return make_error(Errc::invalid_input,
                       "ROLLUP_RETENTION_DAYS must be at least DATA_RETENTION_DAYS (rollups "
                       "answer the analytics for the raw rows' whole lifetime)");

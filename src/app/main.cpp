@@ -66,8 +66,6 @@ int main(int argc, char** argv) {
   app::add_sensor_commands(cli, loader, exit_code);
   app::add_seed_command(cli, loader, exit_code);
   app::add_ingest_commands(cli, loader, exit_code);
-  app::add_simulate_command(cli, loader, exit_code);
-  app::add_ws_load_command(cli, exit_code);
 
   try {
     cli.parse(argc, argv);

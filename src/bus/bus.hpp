@@ -3,7 +3,9 @@
 // text frame, and the same immutable buffer is shared by every local subscriber.
 //
 // Implementations: in-process (default; one instance) and Redis pub/sub (REDIS_URL; every
-// instance publishes what it committed and receives what the others committed).
+// instance publishes what it committed and receives what the others committed). The same Redis
+// transport also carries a plain TextChannel between instances, for exchanges that are not events
+// (http's rate-limit usage, on a channel of its own).
 //
 // Thread-safety: every method is thread-safe. publish() never blocks on the network: events go
 // to a bounded queue (when it is full the oldest undelivered batch is dropped and counted).
@@ -25,9 +27,7 @@
 
 namespace honeyman::bus {
 
-// rate_usage: requests each instance allowed per rate-limit key, exchanged on a bus of its own
-// (channel honeyman:ratelimit) and never sent to WebSocket clients.
-enum class EventKind { threat, sensor_status, rate_usage };
+enum class EventKind { threat, sensor_status };
 
 struct Event {
   EventKind kind = EventKind::threat;
@@ -49,10 +49,8 @@ EventPtr threat_event(const domain::Threat& threat, Timestamp committed_at);
 // {"type":"sensor_status","data":{sensor_id, is_online, last_heartbeat},"timestamp":<at>}
 EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
                              std::optional<Timestamp> last_heartbeat, Timestamp at);
-// {"type":"rate_usage","data":{...}}: the frame as given (its data is the rate sharer's business).
-EventPtr rate_usage_event(std::string frame);
 // Rebuilds an Event from its frame (what another instance published). Errc::invalid_input when
-// the frame is not one of the three shapes above.
+// the frame is not one of the two shapes above.
 Result<EventPtr> parse_event(std::string frame);
 
 struct BusConfig {
@@ -93,5 +91,31 @@ std::unique_ptr<EventBus> make_local_bus(const BusConfig& config);
 Result<std::unique_ptr<EventBus>> make_redis_bus(const BusConfig& config);
 // make_redis_bus when config.redis_url is set, make_local_bus otherwise.
 Result<std::unique_ptr<EventBus>> make_bus(const BusConfig& config);
+
+// ---------------------------------------------------------------------------------------------
+// A text channel between instances: what one instance publishes reaches every other instance's
+// listener (never its own). Redis pub/sub keeps nothing: messages sent while Redis is down, or
+// while no listener is set, are lost, so it suits exchanges that repeat (rate-limit usage).
+//
+// Thread-safety: every method is thread-safe. publish() never blocks (a bounded queue of
+// config.queue_capacity messages; when full the oldest is dropped). The listener runs on the
+// channel's subscriber thread, one message at a time, and must not block.
+class TextChannel {
+ public:
+  using Listener = std::function<void(std::string_view message)>;
+  virtual ~TextChannel() = default;
+
+  virtual void publish(std::string message) = 0;
+  // Sets the listener, replacing any earlier one.
+  virtual void listen(Listener listener) = 0;
+  virtual bool connected() const = 0;  // subscribed to Redis
+  // Stops the threads (the listener is not called any more); later publishes are dropped.
+  // Called by the destructor.
+  virtual void stop() = 0;
+};
+
+// A channel on Redis channel `config.channel` of `config.redis_url` (reconnecting with backoff;
+// a Redis that is down at start is not an error). Errc::invalid_input for a malformed URL.
+Result<std::unique_ptr<TextChannel>> make_redis_channel(const BusConfig& config);
 
 }  // namespace honeyman::bus

@@ -65,9 +65,8 @@ TEST(BusEvents, ParseRebuildsTheFilterFields) {
   ASSERT_TRUE(status);
   EXPECT_EQ((*status)->kind, EventKind::sensor_status);
   EXPECT_EQ((*status)->sensor_id, "s1");
-  auto usage = parse_event(*rate_usage_event(R"({"type":"rate_usage","data":{}})")->frame);
-  ASSERT_TRUE(usage);
-  EXPECT_EQ((*usage)->kind, EventKind::rate_usage);
+  // Rate-limit usage no longer travels as an event (http exchanges it on a channel of its own).
+  EXPECT_FALSE(parse_event(R"({"type":"rate_usage","data":{"instance":"x","usage":[]}})"));
   EXPECT_FALSE(parse_event("{\"type\":\"other\",\"data\":{}}"));
   EXPECT_FALSE(parse_event("not json"));
 }

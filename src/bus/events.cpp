@@ -45,13 +45,6 @@ EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
   return event;
 }
 
-EventPtr rate_usage_event(std::string frame) {
-  auto event = std::make_shared<Event>();
-  event->kind = EventKind::rate_usage;
-  event->frame = std::make_shared<const std::string>(std::move(frame));
-  return event;
-}
-
 Result<EventPtr> parse_event(std::string frame) {
   boost::system::error_code ec;
   auto parsed = json::parse(frame, ec);
@@ -70,8 +63,6 @@ Result<EventPtr> parse_event(std::string frame) {
     event->detector_type = string_at(d, "detector_type");
   } else if (type == "sensor_status") {
     event->kind = EventKind::sensor_status;
-  } else if (type == "rate_usage") {
-    event->kind = EventKind::rate_usage;
   } else {
     return make_error(Errc::invalid_input, "unknown event type");
   }

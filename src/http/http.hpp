@@ -178,12 +178,51 @@ class Server {
   void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
   std::size_t open_connections() const;  // thread-safe
 
-  // Cluster-wide rate limits (thread-safe). After track_rate_usage(), take_rate_usage() returns
-  // what this instance allowed per key since its previous call; add_rate_usage() charges what
-  // other instances allowed to this one's buckets.
+  // Cluster-wide rate limits (thread-safe; RateLimitSharing below is their one user). After
+  // track_rate_usage(), take_rate_usage() returns what this instance allowed per key since its
+  // previous call; add_rate_usage() charges what other instances allowed to this one's buckets
+  // (a bucket may go below zero, down to -limit: the client then waits until the whole cluster's
+  // use has refilled).
   void track_rate_usage();
   std::vector<RateUsage> take_rate_usage();
   void add_rate_usage(const std::vector<RateUsage>& usage);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits across instances. Every `period` (200 ms) each instance sends what it allowed per
+// key since the previous exchange, and charges what the others allowed to its own buckets. A
+// burst can pass on every instance within one period; over time the cluster allows the limit,
+// not the limit per instance (docs/DECISIONS.md "Rate limits across instances").
+//
+// The transport is the caller's: `send` reaches every other instance (app connects bus's Redis
+// text channel `honeyman:ratelimit`) and must not block; what arrives goes to receive(). A lost
+// message only lets a few requests too many through, so an unreliable transport is fine.
+//
+// Thread-safety: receive() and exchange() may be called from any thread. Keeps a reference to
+// `server`, which must outlive this object; the timer runs on `io`.
+class RateLimitSharing {
+ public:
+  using Send = std::function<void(std::string message)>;
+  RateLimitSharing(Server& server, boost::asio::io_context& io, Send send,
+                   std::chrono::milliseconds period = std::chrono::milliseconds(200));
+  ~RateLimitSharing();  // stop()s
+  RateLimitSharing(const RateLimitSharing&) = delete;
+  RateLimitSharing& operator=(const RateLimitSharing&) = delete;
+
+  // Starts tracking the server's usage and the periodic exchange (returns at once).
+  void start();
+  // Sends what this instance allowed since the previous exchange, if anything (the timer's work;
+  // callable directly).
+  void exchange();
+  // A message from another instance: its usage is charged to this instance's buckets. Malformed
+  // messages, entries out of bounds and this instance's own messages are ignored.
+  void receive(std::string_view message);
+  // Stops the timer (no more exchanges); receive() still works. Idempotent.
+  void stop();
 
  private:
   struct Impl;

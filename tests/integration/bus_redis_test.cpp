@@ -1,5 +1,6 @@
 // The Redis bus against the throwaway Redis of scripts/test-servers (HONEYMAN_TEST_REDIS_URL):
-// what one instance publishes reaches the other's listeners, byte for byte, and nobody twice.
+// what one instance publishes reaches the other's listeners, byte for byte, and nobody twice;
+// the plain text channel on the same transport reaches the other instances only.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -66,6 +67,39 @@ TEST(RedisBus, InstancesReceiveEachOthersEventsOnce) {
   EXPECT_EQ(at_a.frames, expected) << "the publisher's own listeners get each event once";
   EXPECT_EQ((*b)->counters().received, 3u);  // threat, status, marker-a
   EXPECT_EQ((*a)->counters().received, 1u);  // marker-b
+}
+
+TEST(RedisTextChannel, MessagesReachTheOtherInstancesNotTheSender) {
+  const char* url = std::getenv("HONEYMAN_TEST_REDIS_URL");
+  ASSERT_TRUE(url && *url) << "HONEYMAN_TEST_REDIS_URL is not set (scripts/test-servers start)";
+  BusConfig config;
+  config.redis_url = url;
+  config.channel = "honeyman:test:" + uuid_v4();
+  auto a = make_redis_channel(config), b = make_redis_channel(config);
+  ASSERT_TRUE(a && b);
+  Inbox at_a, at_b;
+  auto listener = [](Inbox& inbox) {
+    return [&inbox](std::string_view m) {
+      std::lock_guard lock(inbox.mutex);
+      inbox.frames.emplace_back(m);
+      inbox.cv.notify_all();
+    };
+  };
+  (*a)->listen(listener(at_a));
+  (*b)->listen(listener(at_b));
+  for (int i = 0; i < 100 && !((*a)->connected() && (*b)->connected()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE((*a)->connected() && (*b)->connected());
+  (*a)->publish("from a\nwith a newline");
+  ASSERT_TRUE(at_b.wait_for(1));
+  // Redis queued the echo of "from a" to a before b's copy: on a's connection it comes before
+  // "from b", so once a has "from b" an echo would have shown.
+  (*b)->publish("from b");
+  ASSERT_TRUE(at_a.wait_for(1));
+  std::lock_guard lock_a(at_a.mutex);
+  std::lock_guard lock_b(at_b.mutex);
+  EXPECT_EQ(at_b.frames, (std::vector<std::string>{"from a\nwith a newline"}));
+  EXPECT_EQ(at_a.frames, (std::vector<std::string>{"from b"}));
 }
 
 }  // namespace

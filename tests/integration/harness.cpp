@@ -26,9 +26,11 @@ namespace fs = std::filesystem;
 // *_release variants) with stdin from a file and stdout/stderr to files; returns the pid.
 pid_t spawn_honeyman(const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env, const std::string& in_path,
-                     const std::string& out_path, const std::string& err_path) {
+                     const std::string& out_path, const std::string& err_path,
+                     std::string binary = {}) {
   const char* other = std::getenv("HONEYMAN_TEST_BINARY");
-  std::vector<std::string> argv{other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY};
+  if (binary.empty()) binary = other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY;
+  std::vector<std::string> argv{std::move(binary)};
   argv.insert(argv.end(), args.begin(), args.end());
   return spawn(
       argv, {.stdin_path = in_path, .stdout_path = out_path, .stderr_path = err_path, .env = env});
@@ -83,19 +85,35 @@ std::string iso_time(std::chrono::sys_seconds t) {
   return out;
 }
 
-CommandResult run_honeyman(const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& env,
-                           const std::string& input) {
+namespace {
+
+CommandResult run_binary(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env, const std::string& input,
+                         std::string binary) {
   TempDir dir;
   auto in = dir.path() + "/in", out = dir.path() + "/out", err = dir.path() + "/err";
   std::ofstream(in) << input;
   for (auto* name : kScrubbed) unsetenv(name);
-  pid_t pid = spawn_honeyman(args, env, in, out, err);
+  pid_t pid = spawn_honeyman(args, env, in, out, err, std::move(binary));
   CommandResult r;
   r.exit_code = wait_exit(pid, std::chrono::seconds(60));
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+}  // namespace
+
+CommandResult run_honeyman(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env,
+                           const std::string& input) {
+  return run_binary(args, env, input, {});
+}
+
+CommandResult run_load_tool(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env,
+                            const std::string& input) {
+  return run_binary(args, env, input, HONEYMAN_LOAD_BINARY);
 }
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env)

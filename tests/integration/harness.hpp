@@ -31,6 +31,10 @@ std::string iso_time(std::chrono::sys_seconds t);
 CommandResult run_honeyman(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env,
                            const std::string& input = {});
+// The same for the load tool, `honeyman-load <args>` (simulate, ws-load).
+CommandResult run_load_tool(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env,
+                            const std::string& input = {});
 
 class ServerProcess {
  public:

@@ -327,9 +327,9 @@ TEST_F(MqttIngestTest, SimulateOnboardsPublishesAndEverythingIsStored) {
   std::remove(credentials.c_str());
   auto api = "http://127.0.0.1:" + std::to_string(server().port());
   auto run =
-      server().cli({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
-                    "100", "--duration", "2", "--credentials", credentials, "--api", api},
-                   "admin-password-1\n");
+      run_load_tool({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
+                     "100", "--duration", "2", "--credentials", credentials, "--api", api},
+                    server().env(), "admin-password-1\n");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(run.out, m, std::regex(R"(sent (\d+) threats)"))) << run.out;
@@ -341,12 +341,15 @@ TEST_F(MqttIngestTest, SimulateOnboardsPublishesAndEverythingIsStored) {
   })) << simulated_threats(server(), fleet_->admin, credentials)
       << " of " << sent << "\n"
       << run.err;
-  // A second run reuses the saved credentials: no new sensors.
+  // A second run reuses the saved credentials: no new sensors. It finds the API through the
+  // server's settings file instead of --api.
   auto sensors_before = server().client().get("/api/v2/sensors", bearer(fleet_->admin)).json();
+  auto env_file = credentials + ".env";
+  std::ofstream(env_file) << "PORT=" << server().port() << "\nAPI_PREFIX=/api/v2\n";
   auto again =
-      server().cli({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
-                    "10", "--duration", "1", "--credentials", credentials, "--api", api},
-                   "admin-password-1\n");
+      run_load_tool({"simulate", "--admin", "root", "--password-stdin", "--sensors", "3", "--rate",
+                     "10", "--duration", "1", "--credentials", credentials, "--env-file", env_file},
+                    {}, "admin-password-1\n");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   auto sensors_after = server().client().get("/api/v2/sensors", bearer(fleet_->admin)).json();
   EXPECT_EQ(sensors_after.at("total"), sensors_before.at("total"));

@@ -1,7 +1,11 @@
-// `honeyman simulate`: a fleet of simulated sensors. Onboards them through the real API (or
+// `honeyman-load simulate`: a fleet of simulated sensors. Onboards them through the real API (or
 // reuses saved credentials), connects one MQTT client per sensor with its own account, publishes
 // realistic threats at a fixed total rate plus heartbeats, and reports sent / acknowledged /
-// rate. The load generator of bench/mqtt-bench.
+// rate. The load generator of bench/mqtt-bench and of `scripts/quickstart --demo`.
+//
+// What it needs of the server's settings (PORT and API_PREFIX for the API's address, MQTT_USE_TLS
+// and MQTT_CA_CERT for the sensors' connections) it reads from the server's `.env` file
+// (--env-file) and the environment, as the server does; --api overrides the address.
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -21,9 +25,11 @@
 #include <sstream>
 #include <thread>
 
-#include "app/cli.hpp"
+#include "broker/broker.hpp"
+#include "core/core.hpp"
+#include "load.hpp"
 
-namespace honeyman::app {
+namespace honeyman::load::sim {
 namespace {
 
 namespace json = boost::json;
@@ -36,7 +42,8 @@ struct SimulateArgs {
   int duration = 60;  // seconds
   std::string format = "agent";
   int qos = 1;
-  std::string api;  // http://host:port; default: this config's HOST/PORT
+  std::string api;                // http://host:port; default: http://127.0.0.1:<PORT>
+  std::string env_file = ".env";  // the server's settings (PORT, API_PREFIX, MQTT_USE_TLS...)
   std::string admin_user = "admin";
   bool password_stdin = false;
   std::string credentials = "simulate-sensors.json";
@@ -44,6 +51,30 @@ struct SimulateArgs {
   std::string broker_host;  // default: what registration answered
   int broker_port = 0;
 };
+
+// What the simulator needs of the server's configuration.
+struct ServerTarget {
+  std::string api;              // base URL
+  std::string prefix;           // API_PREFIX
+  broker::BrokerConfig broker;  // TLS settings for the sensors' connections
+};
+
+// The settings the server would read (its .env file, then the environment), then --api.
+Result<ServerTarget> server_target(const SimulateArgs& a) {
+  Settings settings;
+  if (auto ok = settings.load_env_file(a.env_file, a.env_file != ".env"); !ok) return ok.error();
+  settings.load_environment({"PORT", "API_PREFIX", "MQTT_USE_TLS", "MQTT_CA_CERT"});
+  auto port = settings.get_int("PORT", 8000, 0, 65535);
+  if (!port) return port.error();
+  auto tls = settings.get_bool("MQTT_USE_TLS", false);
+  if (!tls) return tls.error();
+  ServerTarget t;
+  t.api = a.api.empty() ? "http://127.0.0.1:" + std::to_string(*port) : a.api;
+  t.prefix = settings.get_or("API_PREFIX", "/api/v2");
+  t.broker.use_tls = *tls;
+  t.broker.ca_cert = settings.get_or("MQTT_CA_CERT", "");
+  return t;
+}
 
 struct SimSensor {
   std::string sensor_id, username, password, host;
@@ -272,9 +303,9 @@ struct SimFleet {
 };
 
 // One MQTT connection per sensor, with its own account.
-Status connect_fleet(const AppConfig& config, const SimulateArgs& a, SimFleet& fleet) {
+Status connect_fleet(const broker::BrokerConfig& broker, const SimulateArgs& a, SimFleet& fleet) {
   for (const auto& s : fleet.sensors) {
-    auto c = config.broker;
+    auto c = broker;
     c.host = a.broker_host.empty() ? s.host : a.broker_host;
     c.port = static_cast<std::uint16_t>(a.broker_port ? a.broker_port : s.port);
     auto client = broker::connect_publisher(c, s.sensor_id + "-sim", s.username, s.password);
@@ -327,13 +358,13 @@ void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::
 }
 
 // A worker process: connects its share of the sensors, then publishes its share of the rate.
-[[noreturn]] void worker(const AppConfig& config, const SimulateArgs& a,
+[[noreturn]] void worker(const broker::BrokerConfig& broker, const SimulateArgs& a,
                          std::vector<SimSensor> sensors, double rate, SteadyClock::time_point start,
                          WorkerSlot& slot) {
   SimFleet fleet;
   fleet.sensors = std::move(sensors);
-  if (auto ok = connect_fleet(config, a, fleet); !ok) {
-    std::cerr << "honeyman: " << ok.error().message << "\n";
+  if (auto ok = connect_fleet(broker, a, fleet); !ok) {
+    fail(ok.error().message);
     _exit(1);
   }
   run_load(fleet, a, rate, start, slot);
@@ -358,8 +389,8 @@ Totals sum(const WorkerSlot* slots, std::size_t n) {
 }
 
 // Forks the workers, prints progress every second, returns whether every worker succeeded.
-bool run_workers(const AppConfig& config, const SimulateArgs& a, std::vector<SimSensor> sensors,
-                 WorkerSlot* slots, std::size_t workers) {
+bool run_workers(const broker::BrokerConfig& broker, const SimulateArgs& a,
+                 std::vector<SimSensor> sensors, WorkerSlot* slots, std::size_t workers) {
   auto start = SteadyClock::now() + std::chrono::milliseconds(200 + 20 * sensors.size());
   std::vector<pid_t> pids;
   for (std::size_t w = 0; w < workers; ++w) {
@@ -368,7 +399,7 @@ bool run_workers(const AppConfig& config, const SimulateArgs& a, std::vector<Sim
                                  sensors.begin() + static_cast<std::ptrdiff_t>(last));
     double rate = a.rate * static_cast<double>(share.size()) / static_cast<double>(sensors.size());
     pid_t pid = fork();
-    if (pid == 0) worker(config, a, std::move(share), rate, start, slots[w]);
+    if (pid == 0) worker(broker, a, std::move(share), rate, start, slots[w]);
     pids.push_back(pid);
   }
   bool ok = true;
@@ -395,14 +426,13 @@ bool run_workers(const AppConfig& config, const SimulateArgs& a, std::vector<Sim
   return ok;
 }
 
-int simulate(const ConfigLoader& load, const SimulateArgs& a) {
+int simulate(const SimulateArgs& a) {
   raise_fd_limit();
-  auto config = load(false);
-  if (!config) return fail(config.error().message);
+  auto target = server_target(a);
+  if (!target) return fail(target.error().message);
   if (a.format != "agent" && a.format != "canonical") return fail("--format is agent or canonical");
   if (a.qos != 0 && a.qos != 1) return fail("--qos is 0 or 1");
-  auto api = a.api.empty() ? "http://127.0.0.1:" + std::to_string(config->http.port) : a.api;
-  auto sensors = onboard(a, api, config->api.prefix, load_saved(a.credentials));
+  auto sensors = onboard(a, target->api, target->prefix, load_saved(a.credentials));
   if (!sensors) return fail(sensors.error().message);
   save(a.credentials, *sensors);
   sensors->resize(static_cast<std::size_t>(a.sensors));
@@ -416,7 +446,7 @@ int simulate(const ConfigLoader& load, const SimulateArgs& a) {
             << " processes; publishing " << a.rate << " threats/s for " << a.duration << " s ("
             << a.format << ", QoS " << a.qos << ")\n";
   std::cout.flush();
-  bool ok = run_workers(*config, a, std::move(*sensors), slots, workers);
+  bool ok = run_workers(target->broker, a, std::move(*sensors), slots, workers);
   auto t = sum(slots, workers);
   munmap(shared, bytes);
   if (!ok) return fail("a simulator process failed (see above)");
@@ -433,33 +463,40 @@ int simulate(const ConfigLoader& load, const SimulateArgs& a) {
 }
 
 }  // namespace
+}  // namespace honeyman::load::sim
 
-void add_simulate_command(CLI::App& cli, const ConfigLoader& load, int& exit_code) {
-  auto a = std::make_shared<SimulateArgs>();
-  auto* sim = cli.add_subcommand(
+namespace honeyman::load {
+
+void add_simulate_command(CLI::App& cli, int& exit_code) {
+  auto a = std::make_shared<sim::SimulateArgs>();
+  auto* cmd = cli.add_subcommand(
       "simulate", "Simulated sensors publishing over MQTT (onboarded through the API)");
-  sim->add_option("--sensors", a->sensors, "Number of sensors")
+  cmd->add_option("--sensors", a->sensors, "Number of sensors")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  sim->add_option("--rate", a->rate, "Threats per second, all sensors together")
+  cmd->add_option("--rate", a->rate, "Threats per second, all sensors together")
       ->check(CLI::Range(0.1, 10'000'000.0))
       ->capture_default_str();
-  sim->add_option("--duration", a->duration, "Seconds")
+  cmd->add_option("--duration", a->duration, "Seconds")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
-  sim->add_option("--format", a->format, "agent|canonical")->capture_default_str();
-  sim->add_option("--qos", a->qos, "0|1")->capture_default_str();
-  sim->add_option("--api", a->api, "Server base URL (default http://127.0.0.1:PORT)");
-  sim->add_option("--admin", a->admin_user, "Admin user that mints onboarding tokens")
+  cmd->add_option("--format", a->format, "agent|canonical")->capture_default_str();
+  cmd->add_option("--qos", a->qos, "0|1")->capture_default_str();
+  cmd->add_option("--api", a->api, "Server base URL (default http://127.0.0.1:PORT)");
+  cmd->add_option("--env-file", a->env_file,
+                  "The server's settings: PORT, API_PREFIX, MQTT_USE_TLS, MQTT_CA_CERT (the "
+                  "environment overrides them)")
       ->capture_default_str();
-  sim->add_flag("--password-stdin", a->password_stdin,
+  cmd->add_option("--admin", a->admin_user, "Admin user that mints onboarding tokens")
+      ->capture_default_str();
+  cmd->add_flag("--password-stdin", a->password_stdin,
                 "Read the admin password from stdin (else HONEYMAN_ADMIN_PASSWORD)");
-  sim->add_option("--credentials", a->credentials, "Saved sensor credentials (reused, extended)")
+  cmd->add_option("--credentials", a->credentials, "Saved sensor credentials (reused, extended)")
       ->capture_default_str();
-  sim->add_option("--prefix", a->prefix, "Sensor id prefix")->capture_default_str();
-  sim->add_option("--broker-host", a->broker_host, "Override the broker host from registration");
-  sim->add_option("--broker-port", a->broker_port, "Override the broker port from registration");
-  sim->callback([&, a] { exit_code = simulate(load, *a); });
+  cmd->add_option("--prefix", a->prefix, "Sensor id prefix")->capture_default_str();
+  cmd->add_option("--broker-host", a->broker_host, "Override the broker host from registration");
+  cmd->add_option("--broker-port", a->broker_port, "Override the broker port from registration");
+  cmd->callback([&exit_code, a] { exit_code = sim::simulate(*a); });
 }
 
-}  // namespace honeyman::app
+}  // namespace honeyman::load

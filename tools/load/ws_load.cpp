@@ -1,4 +1,4 @@
-// `honeyman ws-load`: a WebSocket load generator for the live feed. Opens N authenticated
+// `honeyman-load ws-load`: a WebSocket load generator for the live feed. Opens N authenticated
 // connections spread over several 127.0.0.x source addresses (each address has its own ~28k
 // ephemeral ports), optionally drives ingest at a fixed rate over HTTP as a sensor, and measures
 // per-message delivery latency: receive time minus the commit time that each threat message
@@ -21,9 +21,10 @@
 #include <iostream>
 #include <thread>
 
-#include "app/cli.hpp"
+#include "core/core.hpp"
+#include "load.hpp"
 
-namespace honeyman::app {
+namespace honeyman::load::ws {
 namespace {
 
 namespace asio = boost::asio;
@@ -305,9 +306,12 @@ int ws_load(const LoadArgs& a) {
 }
 
 }  // namespace
+}  // namespace honeyman::load::ws
+
+namespace honeyman::load {
 
 void add_ws_load_command(CLI::App& cli, int& exit_code) {
-  auto a = std::make_shared<LoadArgs>();
+  auto a = std::make_shared<ws::LoadArgs>();
   auto* cmd = cli.add_subcommand(
       "ws-load", "WebSocket load: N live-feed clients, delivery latency from commit (benchmarks)");
   cmd->add_option("--host", a->host, "server address (IPv4)");
@@ -327,7 +331,7 @@ void add_ws_load_command(CLI::App& cli, int& exit_code) {
   cmd->add_option("--ingest-port", a->ingest_port, "post --rate to this port (another instance)");
   cmd->add_option("--threads", a->threads, "client I/O threads")->check(CLI::Range(1, 64));
   cmd->add_option("--server-pid", a->server_pid, "report this process's RSS per connection");
-  cmd->callback([&exit_code, a] { exit_code = ws_load(*a); });
+  cmd->callback([&exit_code, a] { exit_code = ws::ws_load(*a); });
 }
 
-}  // namespace honeyman::app
+}  // namespace honeyman::load
