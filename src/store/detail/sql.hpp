@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,12 +48,7 @@ class Sql {
   std::string_view view() const { return {text_, size_}; }
   bool is_per_call() const { return per_call_; }
 
-  // The same text, planned at each call (see above).
-  Sql per_call() const {
-    Sql sql = *this;
-    sql.per_call_ = true;
-    return sql;
-  }
+  friend Sql per_call(const std::string& text);
 
  private:
   const char* text_;
@@ -60,8 +56,11 @@ class Sql {
   bool per_call_ = false;
 };
 
+// `text`, to be planned at each call (see Sql).
 inline Sql per_call(const std::string& text) {
-  return Sql(text).per_call();
+  Sql sql(text);
+  sql.per_call_ = true;
+  return sql;
 }
 
 // Turns a Result<T> into a Status (for statements whose result is not needed).
@@ -119,6 +118,27 @@ class RowReader {
 
  private:
   const Row& row() const { return static_cast<const Row&>(*this); }
+};
+
+// A connection borrowed from `Pool` for one call, handed back (Pool::give_back) when the lease
+// ends. Moving a lease moves the duty to hand it back.
+template <class Pool, class Connection>
+class Lease {
+ public:
+  Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(&pool), conn_(std::move(conn)) {}
+  Lease(Lease&& other) noexcept
+      : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (pool_ != nullptr) pool_->give_back(std::move(conn_));
+  }
+  Connection& operator*() const { return *conn_; }
+
+ private:
+  Pool* pool_;
+  std::unique_ptr<Connection> conn_;
 };
 
 // A transaction that rolls back unless committed. `Connection` runs parameterless statements

@@ -45,26 +45,13 @@ class Pool {
   // `setup` runs on every new connection (session settings).
   Pool(std::string conninfo, std::string setup, int size, std::unique_ptr<Connection> first);
 
-  class Lease {
-   public:
-    Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(&pool), conn_(std::move(conn)) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->give_back(std::move(conn_));
-    }
-    Connection& operator*() const { return *conn_; }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
+  using Lease = detail::Lease<Pool, Connection>;
 
   // Waits while every connection is busy; Errc::unavailable when a new one cannot be opened.
   Result<Lease> acquire();
 
  private:
+  friend Lease;
   void give_back(std::unique_ptr<Connection> conn);
 
   std::string conninfo_, setup_;

@@ -41,26 +41,13 @@ const std::vector<Migration>& migrations();
 // Reader connections, checked out one per call.
 class ReaderPool {
  public:
-  class Lease {
-   public:
-    Lease(ReaderPool& pool, std::unique_ptr<Connection> conn)
-        : pool_(&pool), conn_(std::move(conn)) {}
-    Lease(Lease&&) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (conn_) pool_->give_back(std::move(conn_));
-    }
-    Connection& operator*() const { return *conn_; }
-
-   private:
-    ReaderPool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
+  using Lease = detail::Lease<ReaderPool, Connection>;
 
   void add(std::unique_ptr<Connection> conn);
   Lease acquire();  // waits while every reader is busy
 
  private:
+  friend Lease;
   void give_back(std::unique_ptr<Connection> conn);
   std::mutex mutex_;
   std::condition_variable returned_;
