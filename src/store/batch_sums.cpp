@@ -32,6 +32,17 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
   return sums;
 }
 
+BatchSums removal_of(const domain::Threat& t) {
+  BatchSums sums;
+  auto bucket = floor_hour(to_unix_micros(t.timestamp));
+  const RollupSum minus_one{-1, -t.threat_score};
+  sums.rollups[{bucket, total_key(t)}] = minus_one;
+  sums.fleet[{bucket, static_cast<int>(t.severity)}] = minus_one;
+  sums.types[{bucket, t.threat_type, static_cast<int>(t.severity)}] = minus_one;
+  sums.totals[total_key(t)] = -1;
+  return sums;
+}
+
 void fill_place(domain::Threat& t, const Place& p) {
   if (!t.latitude || !t.longitude) {
     t.latitude = p.latitude;

@@ -83,30 +83,18 @@ std::optional<CursorValue> read_value(const json::value& v, SortType type) {
 
 const std::vector<SortColumn>& sort_columns(ThreatSort sort) {
   static const SortColumn ts{"timestamp", SortType::integer, "bigint"};
-  static const std::vector<SortColumn> timestamp{ts};
-  static const std::vector<SortColumn> severity{{"severity", SortType::integer, "smallint"}, ts};
-  static const std::vector<SortColumn> sensor{{"sensor_id", SortType::text, "text"}, ts};
-  static const std::vector<SortColumn> score{{"threat_score", SortType::real, "float8"}};
-  static const std::vector<SortColumn> type{{"threat_type", SortType::text, "text"}};
-  static const std::vector<SortColumn> detector{{"detector_type", SortType::text, "text"}};
-  static const std::vector<SortColumn> created{{"created_at", SortType::integer, "bigint"}};
-  switch (sort) {
-    case ThreatSort::timestamp:
-      return timestamp;
-    case ThreatSort::severity:
-      return severity;
-    case ThreatSort::sensor_id:
-      return sensor;
-    case ThreatSort::threat_score:
-      return score;
-    case ThreatSort::threat_type:
-      return type;
-    case ThreatSort::detector_type:
-      return detector;
-    case ThreatSort::created_at:
-      return created;
-  }
-  return timestamp;
+  // Indexed by ThreatSort, in its declaration order.
+  static const std::vector<SortColumn> columns[] = {
+      {ts},
+      {{"severity", SortType::integer, "smallint"}, ts},
+      {{"threat_score", SortType::real, "float8"}},
+      {{"threat_type", SortType::text, "text"}},
+      {{"sensor_id", SortType::text, "text"}, ts},
+      {{"detector_type", SortType::text, "text"}},
+      {{"created_at", SortType::integer, "bigint"}},
+  };
+  static_assert(static_cast<int>(ThreatSort::created_at) == 6);
+  return columns[static_cast<int>(sort)];
 }
 
 std::string_view sort_name(ThreatSort sort) {
@@ -143,6 +131,13 @@ Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descen
   }
   cursor.seq = a->back().get_int64();
   return cursor;
+}
+
+std::string order_by(const ThreatQuery& q) {
+  std::string order;
+  const char* dir = q.descending ? " DESC" : " ASC";
+  for (const auto& c : sort_columns(q.sort_by)) order.append(c.name).append(dir).append(", ");
+  return order + "seq" + dir;
 }
 
 int page_size(const ThreatQuery& q) {

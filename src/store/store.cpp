@@ -15,8 +15,8 @@ std::string_view base_scheme(std::string_view scheme) {
 
 // SQLAlchemy's rules: sqlite:///foo.db is the relative path foo.db, sqlite:////abs/foo.db the
 // absolute /abs/foo.db, sqlite:///:memory: (or bare sqlite://) a private in-memory database.
-Result<detail::SqliteTarget> parse_sqlite_url(std::string_view rest) {
-  if (rest.empty() || rest == "/:memory:") return detail::SqliteTarget{"", true};
+Result<sqlite::Target> parse_sqlite_url(std::string_view rest) {
+  if (rest.empty() || rest == "/:memory:") return sqlite::Target{"", true};
   if (rest.front() != '/')
     return make_error(Errc::invalid_input,
                       "DATABASE_URL: SQLite URLs have no host: use sqlite:///relative.db or "
@@ -24,7 +24,7 @@ Result<detail::SqliteTarget> parse_sqlite_url(std::string_view rest) {
   rest.remove_prefix(1);
   if (rest.empty())
     return make_error(Errc::invalid_input, "DATABASE_URL: the SQLite URL names no file");
-  return detail::SqliteTarget{std::string(rest), false};
+  return sqlite::Target{std::string(rest), false};
 }
 
 }  // namespace
@@ -82,7 +82,7 @@ Result<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
   if (scheme == "sqlite") {
     auto target = parse_sqlite_url(rest);
     if (!target) return target.error();
-    return detail::open_sqlite_store(*target, config);
+    return sqlite::open_sqlite_store(*target, config);
   }
   if (scheme == "postgresql" || scheme == "postgres") return pg::open_postgres_store(config);
   return make_error(Errc::invalid_input, "DATABASE_URL: unsupported scheme '" +

@@ -53,6 +53,9 @@ struct Place {
 TotalKey total_key(const domain::Threat& t);
 // Rollup buckets are UTC clock hours.
 BatchSums sum_batch(const std::vector<domain::Threat>& threats);
+// What deleting `t` takes away: its rollups and totals with negative counts, no sensor (its
+// counter is decremented on its own; last_threat_at and last_seen stay).
+BatchSums removal_of(const domain::Threat& t);
 // A threat without its own place takes the sensor's.
 void fill_place(domain::Threat& t, const Place& p);
 

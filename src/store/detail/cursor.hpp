@@ -27,6 +27,8 @@ struct SortColumn {
 // no sort step, and it is the order a reader expects (newest first within a severity).
 const std::vector<SortColumn>& sort_columns(ThreatSort sort);
 std::string_view sort_name(ThreatSort sort);
+// "c1 DESC, c2 DESC, seq DESC": the sort's columns, then `seq`, in the query's direction.
+std::string order_by(const ThreatQuery& q);
 
 struct CursorValue {
   SortType type = SortType::integer;

@@ -75,7 +75,7 @@ Status create_partition(Connection& conn, std::int64_t lo) {
 }  // namespace
 
 Status ensure_partitions(Connection& conn, Timestamp now) {
-  auto today = floor_to(to_unix_micros(now), kMicrosPerDay);
+  auto today = floor_day(to_unix_micros(now));
   std::vector<std::int64_t> missing;
   for (int d = -1; d <= kPartitionDaysAhead; ++d) {
     auto lo = today + d * kMicrosPerDay;
@@ -84,7 +84,7 @@ Status ensure_partitions(Connection& conn, Timestamp now) {
     if (!*found) missing.push_back(lo);
   }
   if (missing.empty()) return {};  // the usual periodic call: no lock, no transaction
-  auto txn = Transaction::begin(conn, "maintain");
+  auto txn = Transaction::begin(conn, "BEGIN", "maintain");
   if (!txn) return txn.error();
   if (auto r =
           conn.run("SELECT pg_advisory_xact_lock($1::bigint)", Params(kPartitionLock), "maintain");

@@ -83,11 +83,11 @@ Params& Params::add(std::nullopt_t) {
   return *this;
 }
 
-Params& Params::add_bytea(std::string_view bytes) {
+Params& Params::add(Blob v) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (unsigned char c : bytes) {
+  out.reserve(2 + v.bytes.size() * 2);
+  for (unsigned char c : v.bytes) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
   }
@@ -104,31 +104,34 @@ std::vector<const char*> Params::pointers() const {
   return out;
 }
 
+ArrayLiteral& ArrayLiteral::add(std::string_view v) {
+  separate();
+  append_quoted(out_, v);
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::add(std::int64_t v) {
+  separate();
+  out_ += std::to_string(v);
+  return *this;
+}
+
+ArrayLiteral& ArrayLiteral::add(double v) {
+  separate();
+  out_ += format_double(v);
+  return *this;
+}
+
 std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const auto& v : values) {
-    if (out.size() > 1) out += ',';
-    append_quoted(out, v);
-  }
-  return out + "}";
+  ArrayLiteral a;
+  for (const auto& v : values) a.add(v);
+  return std::move(a).text();
 }
 
 std::string int_array(const std::vector<std::int64_t>& values) {
-  std::string out = "{";
-  for (auto v : values) {
-    if (out.size() > 1) out += ',';
-    out += std::to_string(v);
-  }
-  return out + "}";
-}
-
-std::string float_array(const std::vector<double>& values) {
-  std::string out = "{";
-  for (auto v : values) {
-    if (out.size() > 1) out += ',';
-    out += format_double(v);
-  }
-  return out + "}";
+  ArrayLiteral a;
+  for (auto v : values) a.add(v);
+  return std::move(a).text();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ double Row::f64(int col) const {
   return std::strtod(PQgetvalue(result_, row_, col), nullptr);
 }
 
-std::string Row::bytea(int col) const {
+std::string Row::blob(int col) const {
   auto v = view(col);
   std::string out;
   if (!v.starts_with("\\x")) return out;
@@ -158,26 +161,6 @@ std::string Row::bytea(int col) const {
   for (std::size_t i = 0; i + 1 < v.size(); i += 2)
     out += static_cast<char>(hex_value(v[i]) * 16 + hex_value(v[i + 1]));
   return out;
-}
-
-std::optional<std::string> Row::opt_text(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return text(col);
-}
-
-std::optional<std::int64_t> Row::opt_i64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return i64(col);
-}
-
-std::optional<double> Row::opt_f64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return f64(col);
-}
-
-std::optional<Timestamp> Row::opt_time(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return time(col);
 }
 
 std::int64_t Rows::affected() const {
@@ -221,14 +204,15 @@ Result<Rows> Connection::check(PgResult result, std::string_view what) {
   return failure(result.get(), what);
 }
 
-Result<Rows> Connection::run(const std::string& sql, const Params& params, std::string_view what) {
-  auto it = prepared_.find(sql);
+Result<Rows> Connection::run(const Sql& sql, const Params& params, std::string_view what) {
+  if (sql.is_per_call()) return run_once(sql, params, what);
+  auto it = prepared_.find(sql.view());
   if (it == prepared_.end()) {
     auto name = "hm" + std::to_string(prepared_.size() + 1);
     auto prepared =
         check(PgResult(PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr)), what);
     if (!prepared) return prepared.error();
-    it = prepared_.emplace(sql, std::move(name)).first;
+    it = prepared_.emplace(std::string(sql.view()), std::move(name)).first;
   }
   auto values = params.pointers();
   return check(PgResult(PQexecPrepared(conn_.get(), it->second.c_str(), params.size(),
@@ -236,22 +220,20 @@ Result<Rows> Connection::run(const std::string& sql, const Params& params, std::
                what);
 }
 
-Result<Rows> Connection::run_once(const std::string& sql, const Params& params,
-                                  std::string_view what) {
+Result<Rows> Connection::run_once(const Sql& sql, const Params& params, std::string_view what) {
   auto values = params.pointers();
   return check(PgResult(PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr,
                                      values.data(), nullptr, nullptr, 0)),
                what);
 }
 
-Status Connection::exec(const std::string& sql, std::string_view what) {
+Status Connection::exec(const Sql& sql, std::string_view what) {
   auto r = check(PgResult(PQexec(conn_.get(), sql.c_str())), what);
   if (!r) return r.error();
   return {};
 }
 
-Status Connection::copy_in(const std::string& copy_sql, std::string_view data,
-                           std::string_view what) {
+Status Connection::copy_in(const Sql& copy_sql, std::string_view data, std::string_view what) {
   PgResult start(PQexec(conn_.get(), copy_sql.c_str()));
   if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return failure(start.get(), what);
   // libpq buffers and sends in its own chunks; one call hands over the whole batch.
@@ -280,20 +262,6 @@ bool Connection::healthy() {
 }
 
 // ---------------------------------------------------------------------------------------------
-Result<Transaction> Transaction::begin(Connection& conn, std::string_view what, const char* begin) {
-  if (auto s = conn.exec(begin, what); !s) return s.error();
-  return Transaction(conn, what);
-}
-
-Transaction::~Transaction() {
-  if (conn_ != nullptr && !conn_->broken()) (void)conn_->exec("ROLLBACK", what_);
-}
-
-Status Transaction::commit() {
-  auto* conn = std::exchange(conn_, nullptr);
-  return conn->exec("COMMIT", what_);
-}
-
 bool is_retryable_sqlstate(std::string_view sqlstate) {
   return sqlstate == "40001" || sqlstate == "40P01";  // serialization failure, deadlock
 }

@@ -2,6 +2,17 @@
 
 #include <algorithm>
 
+// SqlStore's members, instantiated for PostgreSQL here and only here.
+#include "store/detail/sql_analytics.hpp"
+#include "store/detail/sql_auth.hpp"
+#include "store/detail/sql_onboarding.hpp"
+#include "store/detail/sql_sensors.hpp"
+#include "store/detail/sql_threats.hpp"
+
+namespace honeyman::store {
+template class detail::SqlStore<pg::Backend>;
+}  // namespace honeyman::store
+
 namespace honeyman::store::pg {
 namespace {
 
@@ -23,7 +34,7 @@ Result<int> current_version(Connection& conn) {
 // Applies `m` unless it already is, under the migration lock: of several processes migrating
 // at once, one applies it and the others find it applied.
 Status apply_if_pending(Connection& conn, const Migration& m) {
-  auto txn = Transaction::begin(conn, "migrate");
+  auto txn = Transaction::begin(conn, "BEGIN", "migrate");
   if (!txn) return txn.error();
   // Waiting for another process's migration is expected, however long it takes.
   if (auto s = conn.exec("SET LOCAL lock_timeout = 0", "migrate"); !s) return s;
@@ -116,12 +127,12 @@ Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config) {
                std::to_string(std::max(0, config.busy_timeout_ms));
   auto first = Connection::open(conninfo, setup);
   if (!first) return first.error();
-  return std::unique_ptr<Store>(
-      new PgStore(conninfo, std::move(setup), config.pool_size, std::move(*first)));
+  return std::unique_ptr<Store>(new detail::SqlStore<Backend>(conninfo, std::move(setup),
+                                                              config.pool_size, std::move(*first)));
 }
 
-Result<int> PgStore::migrate() {
-  auto version = with_connection([&](Connection& conn) -> Result<int> {
+Result<int> Backend::migrate() {
+  auto version = read([&](Connection& conn) -> Result<int> {
     // Every command migrates at start; an up-to-date schema needs no lock and no transaction.
     if (auto known = schema_version_on(conn); known && *known >= migrations().back().version)
       return *known;
@@ -136,20 +147,12 @@ Result<int> PgStore::migrate() {
   return version;
 }
 
-Result<int> PgStore::schema_version() {
-  return with_connection([&](Connection& conn) { return schema_version_on(conn); });
+Result<int> Backend::schema_version() {
+  return read([&](Connection& conn) { return schema_version_on(conn); });
 }
 
-Status PgStore::ping() {
-  return with_connection([&](Connection& conn) -> Status {
-    auto r = conn.run("SELECT 1", Params(), "ping");
-    if (!r) return r.error();
-    return {};
-  });
-}
-
-Status PgStore::maintain(Timestamp now) {
-  return with_connection([&](Connection& conn) { return ensure_partitions(conn, now); });
+Status Backend::maintain(Timestamp now) {
+  return read([&](Connection& conn) { return ensure_partitions(conn, now); });
 }
 
 }  // namespace honeyman::store::pg

@@ -1,6 +1,8 @@
-// The PostgreSQL implementation of Store: a bounded pool of libpq connections, each call on one
-// leased connection; writes in explicit transactions; `threats` range-partitioned by day.
-// Private to the store module.
+// The PostgreSQL backend of SqlStore (store/detail/sql_store.hpp): a bounded pool of libpq
+// connections, each call on one leased connection, transactions run again on a deadlock; plus
+// what PostgreSQL does its own way: `threats` range-partitioned by day (created ahead, dropped
+// whole by retention), the batch insert by COPY and array statements, listing and analytics
+// queries shaped for its planner. Private to the store module.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "store/detail/aggregates.hpp"
+#include "store/detail/batch_sums.hpp"
+#include "store/detail/cursor.hpp"
 #include "store/postgres/detail/pg.hpp"
 #include "store/store.hpp"
 
@@ -40,26 +45,13 @@ class Pool {
   // `setup` runs on every new connection (session settings).
   Pool(std::string conninfo, std::string setup, int size, std::unique_ptr<Connection> first);
 
-  class Lease {
-   public:
-    Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(&pool), conn_(std::move(conn)) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->give_back(std::move(conn_));
-    }
-    Connection& operator*() const { return *conn_; }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
+  using Lease = detail::Lease<Pool, Connection>;
 
   // Waits while every connection is busy; Errc::unavailable when a new one cannot be opened.
   Result<Lease> acquire();
 
  private:
+  friend Lease;
   void give_back(std::unique_ptr<Connection> conn);
 
   std::string conninfo_, setup_;
@@ -70,80 +62,40 @@ class Pool {
   int open_ = 0;  // idle + leased
 };
 
-class PgStore final : public Store {
+// A WHERE clause of the threat listing under construction: conditions joined by AND, parameters
+// numbered in order and cast to the column's type where PostgreSQL cannot infer it.
+struct Filter {
+  std::vector<std::string> conditions;
+  Params params;
+
+  // "$n::type" for a new parameter `value`.
+  template <class T>
+  std::string param(const T& value, std::string_view type) {
+    params.add(value);
+    // append() rather than operator+ on a literal: GCC 12 at -O3 reports a false -Wrestrict.
+    std::string out = "$";
+    out.append(std::to_string(params.size())).append("::").append(type);
+    return out;
+  }
+  // `column` equal to one of `values` (nothing when there are none); one value as `=` lets the
+  // planner see that an (x, timestamp) index yields sorted rows.
+  void in(std::string_view column, const std::vector<std::string>& values, std::string_view type);
+  std::string where() const { return detail::where_clause(conditions); }
+};
+
+class Backend {
  public:
-  PgStore(std::string conninfo, std::string setup, int pool_size, std::unique_ptr<Connection> first)
+  using Connection = pg::Connection;
+  using Params = pg::Params;
+
+  Backend(std::string conninfo, std::string setup, int pool_size, std::unique_ptr<Connection> first)
       : pool_(std::move(conninfo), std::move(setup), pool_size, std::move(first)) {}
 
-  Result<int> migrate() override;
-  Result<int> schema_version() override;
-  Status ping() override;
-  Status maintain(Timestamp now) override;
-
-  Result<domain::User> create_user(const domain::User& user) override;
-  Result<domain::User> find_user_by_id(std::string_view id) override;
-  Result<domain::User> find_user_by_name(std::string_view username) override;
-  Result<std::vector<domain::User>> list_users() override;
-  Status update_user(const domain::User& user) override;
-  Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
-      Timestamp since) override;
-
-  Status create_session(const Session& session, std::string_view refresh_hash) override;
-  Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
-                                            std::string_view new_hash, Timestamp now) override;
-  Status revoke_session(std::string_view session_id, Timestamp now) override;
-  Status revoke_user_sessions(std::string_view user_id, Timestamp now) override;
-  Status revoke_access_token(const RevokedToken& token) override;
-  Result<std::vector<RevokedToken>> revoked_access_tokens(Timestamp now) override;
-
-  Result<domain::Sensor> create_sensor(const domain::Sensor& sensor,
-                                       std::string_view api_key_hash) override;
-  Result<domain::Sensor> find_sensor(std::string_view sensor_id, Timestamp now) override;
-  Result<SensorPage> list_sensors(const SensorQuery& query) override;
-  Result<domain::Sensor> update_sensor(std::string_view sensor_id,
-                                       const domain::SensorUpdate& update, Timestamp now) override;
-  Status delete_sensor(std::string_view sensor_id) override;
-  Result<std::string> find_sensor_by_api_key(std::string_view api_key_hash) override;
-  Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash) override;
-  Result<std::vector<std::string>> record_heartbeats(
-      const std::vector<domain::Heartbeat>& heartbeats) override;
-  Status apply_registration(const domain::Registration& registration, Timestamp now) override;
-  Result<domain::SensorStats> sensor_stats(std::string_view sensor_id, Timestamp now) override;
-
-  Result<std::vector<domain::Threat>> insert_threats(std::vector<domain::Threat> threats) override;
-  Result<domain::Threat> find_threat(std::string_view id) override;
-  Result<std::vector<domain::Threat>> threats_after(std::string_view after_id, int limit) override;
-  Result<std::vector<SensorStatusChange>> sweep_sensor_status(Timestamp online_since) override;
-  Result<ThreatPage> query_threats(const ThreatQuery& query) override;
-  Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
-                                            std::optional<std::string> notes,
-                                            Timestamp at) override;
-  Status delete_threat(std::string_view id) override;
-
-  Status create_onboarding_token(const OnboardingToken& token) override;
-  Result<OnboardingToken> find_onboarding_token(std::string_view token_hash) override;
-  Result<OnboardingToken> consume_onboarding_token(std::string_view token_hash,
-                                                   std::string_view sensor_id,
-                                                   Timestamp now) override;
-
-  Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override;
-  Result<std::vector<TrendPoint>> threat_trend(const TrendQuery& query) override;
-  Result<ThreatTypeRanking> top_threat_types(const TimeWindow& window, int limit) override;
-  Result<std::vector<SensorThreatCount>> sensor_threat_counts(
-      const TimeWindow& window, const std::vector<domain::Severity>& severities) override;
-
-  Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit) override;
-  Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit) override;
-
-  Status insert_dead_letters(const std::vector<DeadLetter>& letters) override;
-  Result<std::vector<DeadLetter>> list_dead_letters(int limit) override;
-
- private:
   // Runs fn(Connection&) on a leased connection. A connection found broken by its very first
   // statement (the server restarted while it sat idle) changed nothing, so fn runs once more
   // on a fresh connection; any other failure is returned as is.
   template <class Fn>
-  auto with_connection(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
+  auto read(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
     for (int attempt = 0;; ++attempt) {
       auto lease = pool_.acquire();
       if (!lease) return lease.error();
@@ -153,27 +105,22 @@ class PgStore final : public Store {
       if (result || attempt > 0 || !conn.broken() || conn.progress() > 0) return result;
     }
   }
+  // One statement is atomic on its own (autocommit).
+  template <class Fn>
+  auto write(Fn&& fn) {
+    return read(std::forward<Fn>(fn));
+  }
   // Runs fn(Connection&) inside a transaction (`begin` picks isolation); commits when fn
   // succeeds. A deadlock or serialization failure runs the whole transaction again (a few times).
   template <class Fn>
   auto transaction(std::string_view what, Fn&& fn, const char* begin = "BEGIN") {
-    return with_connection([&](Connection& conn) -> decltype(fn(conn)) {
+    return read([&](Connection& conn) -> decltype(fn(conn)) {
       for (int attempt = 0;; ++attempt) {
-        auto result = run_transaction(conn, what, fn, begin);
+        conn.clear_sqlstate();  // a failure decided in C++ (unknown sensor) is never retried
+        auto result = detail::in_transaction(conn, begin, what, fn);
         if (result || attempt >= 4 || !is_retryable_sqlstate(conn.last_sqlstate())) return result;
       }
     });
-  }
-  template <class Fn>
-  static auto run_transaction(Connection& conn, std::string_view what, Fn& fn, const char* begin)
-      -> decltype(fn(conn)) {
-    conn.clear_sqlstate();  // a failure decided in C++ (unknown sensor) is never retried
-    auto txn = Transaction::begin(conn, what, begin);
-    if (!txn) return txn.error();
-    auto result = fn(conn);
-    if (!result) return result;
-    if (auto s = txn->commit(); !s) return s.error();
-    return result;
   }
   // A read-only snapshot: several statements that must agree (rows and their total).
   template <class Fn>
@@ -182,13 +129,63 @@ class PgStore final : public Store {
                        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   }
 
+  // FOR UPDATE / FOR NO KEY UPDATE lock rows until commit.
+  static constexpr bool kRowLocks = true;
+  static const std::string& heartbeat_sql();
+  // Threat ids are UUIDs; anything else names no threat (and must not reach a uuid parameter).
+  static std::optional<std::string> threat_id(std::string_view id) { return normalize_uuid(id); }
+
+  Result<int> migrate();
+  Result<int> schema_version();
+  // Creates the day partitions of `threats` ahead (ensure_partitions).
+  Status maintain(Timestamp now);
+
+  // The batch insert (threats_write.cpp): the sensors' rows locked, the rows COPYed, each
+  // rollup and counter table updated by one statement over arrays.
+  static Result<std::map<std::string, detail::Place>> batch_places(Connection& conn,
+                                                                   const detail::BatchSums& sums);
+  static Status insert_rows(Connection& conn, const std::vector<domain::Threat>& threats);
+  static Status add_sums(Connection& conn, const detail::BatchSums& sums);
+
+  // Listing (threats_query.cpp): newest-first pages asked of the newest partitions first.
+  static Result<detail::PageRows> fetch_rows(Connection& conn, const ThreatQuery& q,
+                                             const std::optional<detail::Cursor>& cursor);
+  static Filter counter_filter(const ThreatQuery& q);
+  static Filter row_filter(const ThreatQuery& q);
+
+  // Counting (sensor_activity.cpp, analytics.cpp). aggregate() calls on_row(row) once per group:
+  // columns 0..k-1 are the keys, k the count, k+1 the score sum.
+  static Result<std::map<std::string, std::int64_t>> count_threats_between(
+      Connection& conn, const std::vector<std::string>& sensor_ids, Timestamp from, Timestamp to);
+  template <class OnRow>
+  static Status aggregate(Connection& conn, const detail::Aggregation& a, const TimeWindow& window,
+                          OnRow&& on_row) {
+    auto rows = run_aggregation(conn, a, window, false);
+    if (!rows) return rows.error();
+    for (int i = 0; i < rows->size(); ++i) on_row((*rows)[i]);
+    return {};
+  }
+  Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since);
+  Result<std::map<std::string, SensorThreatCount>> count_by_sensor(
+      const TimeWindow& window, const std::vector<domain::Severity>& severities);
+
+  // Retention (retention.cpp): expired day partitions dropped whole, then bounded batches.
+  Result<std::int64_t> delete_threats_before(Timestamp cutoff, int batch_limit);
+  Result<std::int64_t> delete_rollups_before(Timestamp cutoff, int batch_limit);
+
+ private:
+  // The aggregation's groups; with `with_sensor_place` keyed by sensor_id first, each group
+  // also carries the sensor's current name, city, country, latitude and longitude (columns
+  // k+2.., NULL for a deleted sensor).
+  static Result<Rows> run_aggregation(Connection& conn, const detail::Aggregation& a,
+                                      const TimeWindow& window, bool with_sensor_place);
+
   Pool pool_;
 };
 
-// Threat counts per sensor with timestamp in [from, to] (rollups for whole hours, rows for the
-// partial hours at both ends), as in the SQLite store.
-Result<std::map<std::string, std::int64_t>> count_threats_between(
-    Connection& conn, const std::vector<std::string>& sensor_ids, Timestamp from, Timestamp to);
+// (sensor, detector, severity, type) → count as the five arrays of an unnest() over
+// threat_totals' key and a count (ingest adds them, retention expires them).
+Params total_arrays(const std::map<detail::TotalKey, std::int64_t>& totals);
 
 // Creates the day partitions of `threats` from the day before `now` to kDaysAhead days after,
 // moving any rows of those days out of the default partition. Idempotent; serialised between
@@ -203,11 +200,11 @@ inline constexpr std::int64_t kPartitionLock = 0x486f6e65794d0002;  // "HoneyM" 
 std::string partition_name(std::int64_t day_start);
 std::optional<std::int64_t> partition_day(std::string_view name);
 
-inline constexpr std::int64_t kMicrosPerHour = 3'600'000'000;
+using detail::kMicrosPerHour;
 inline constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;
-inline std::int64_t floor_to(std::int64_t micros, std::int64_t unit) {
-  auto r = micros % unit;
-  return micros - (r < 0 ? r + unit : r);
+inline std::int64_t floor_day(std::int64_t micros) {
+  auto r = micros % kMicrosPerDay;
+  return micros - (r < 0 ? r + kMicrosPerDay : r);
 }
 
 }  // namespace honeyman::store::pg

@@ -9,15 +9,12 @@
 #include <map>
 #include <tuple>
 
-#include "store/postgres/detail/rows.hpp"
 #include "store/postgres/pg_store.hpp"
 
 namespace honeyman::store::pg {
 namespace {
 
-// (sensor, detector, severity, type) of expired rows, as read back from the database.
-using ExpiredKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
-using TotalCounts = std::map<ExpiredKey, std::int64_t>;
+using TotalCounts = std::map<detail::TotalKey, std::int64_t>;
 
 // Waiting longer than this for the table lock a partition drop needs (every query of `threats`
 // holds a weaker one) would stall the readers queued behind it: give up, the next pass retries.
@@ -32,8 +29,9 @@ const std::string kExpireTotals =
 
 const std::string kExpireFleetTotals =
     "UPDATE threat_totals_fleet f SET expired = f.expired + d.n "
-    "FROM (SELECT severity, sum(n)::bigint AS n FROM unnest($1::smallint[], $2::bigint[]) "
-    "AS u(severity, n) GROUP BY severity) d WHERE f.severity = d.severity";
+    "FROM (SELECT severity, sum(n)::bigint AS n FROM unnest($1::text[], $2::text[], "
+    "$3::smallint[], $4::text[], $5::bigint[]) AS u(sensor_id, detector_type, severity, "
+    "threat_type, n) GROUP BY severity) d WHERE f.severity = d.severity";
 
 // The oldest rows before the cutoff, at most $2 of them (index order on timestamp, merged over
 // the partitions that can hold them), deleted by id: one probe of each partition's primary key.
@@ -48,32 +46,18 @@ TotalCounts read_counts(const Rows& rows, bool grouped) {
   TotalCounts out;
   for (int i = 0; i < rows.size(); ++i) {
     auto row = rows[i];
-    out[{row.text(0), row.text(1), row.i64(2), row.text(3)}] += grouped ? row.i64(4) : 1;
+    out[{row.text(0), row.text(1), static_cast<int>(row.i64(2)), row.text(3)}] +=
+        grouped ? row.i64(4) : 1;
   }
   return out;
 }
 
 Status expire_totals(Connection& conn, const TotalCounts& totals) {
   if (totals.empty()) return {};
-  std::vector<std::string> sensors, detectors, types;
-  std::vector<std::int64_t> severities, counts;
-  for (const auto& [key, n] : totals) {
-    const auto& [sensor, detector, severity, type] = key;
-    sensors.push_back(sensor);
-    detectors.push_back(detector);
-    severities.push_back(severity);
-    types.push_back(type);
-    counts.push_back(n);
-  }
-  auto r = conn.run(kExpireTotals,
-                    Params(text_array(sensors), text_array(detectors), int_array(severities),
-                           text_array(types), int_array(counts)),
-                    "delete old threats");
-  if (!r) return r.error();
-  auto fleet = conn.run(kExpireFleetTotals, Params(int_array(severities), int_array(counts)),
-                        "delete old threats");
-  if (!fleet) return fleet.error();
-  return {};
+  auto arrays = total_arrays(totals);
+  if (auto r = conn.run(kExpireTotals, arrays, "delete old threats"); !r) return r.error();
+  // The same key arrays' severities ($3) and counts ($5), summed by severity in SQL.
+  return detail::status_of(conn.run(kExpireFleetTotals, arrays, "delete old threats"));
 }
 
 // Day partitions whose whole day ends at or before `cutoff`, oldest first.
@@ -162,13 +146,11 @@ Result<std::int64_t> delete_rollup_rows(Connection& conn, std::string_view table
 
 }  // namespace
 
-Result<std::int64_t> PgStore::delete_threats_before(Timestamp cutoff, int batch_limit) {
-  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_limit) {
   auto until = to_unix_micros(cutoff);
   // Whole days first, one partition per transaction, until one held rows (empty ones, created
   // ahead or already emptied by batches, go without counting as removed rows).
-  auto partitions =
-      with_connection([&](Connection& conn) { return expired_partitions(conn, until); });
+  auto partitions = read([&](Connection& conn) { return expired_partitions(conn, until); });
   if (!partitions) return partitions.error();
   for (const auto& name : *partitions) {
     auto dropped = transaction("delete old threats",
@@ -180,8 +162,7 @@ Result<std::int64_t> PgStore::delete_threats_before(Timestamp cutoff, int batch_
                      [&](Connection& conn) { return delete_oldest(conn, until, batch_limit); });
 }
 
-Result<std::int64_t> PgStore::delete_rollups_before(Timestamp cutoff, int batch_limit) {
-  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_limit) {
   // Hours that ended at or before the cutoff: bucket + 1 h <= cutoff.
   auto last_bucket = to_unix_micros(cutoff) - kMicrosPerHour;
   return transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {

@@ -4,7 +4,7 @@
 // domain::Severity (so it sorts by gravity), booleans INTEGER 0/1, JSON as TEXT.
 #include "store/sqlite/sqlite_store.hpp"
 
-namespace honeyman::store::detail {
+namespace honeyman::store::sqlite {
 namespace {
 
 constexpr const char* kAuth = R"sql(
@@ -232,4 +232,4 @@ const std::vector<Migration>& migrations() {
   return all;
 }
 
-}  // namespace honeyman::store::detail
+}  // namespace honeyman::store::sqlite

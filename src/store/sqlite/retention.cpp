@@ -5,10 +5,9 @@
 #include <map>
 #include <tuple>
 
-#include "store/sqlite/detail/rows.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
-namespace honeyman::store::detail {
+namespace honeyman::store::sqlite {
 namespace {
 
 // Deletes at most `limit` rows of `table` (WITHOUT ROWID, primary key `key`) whose bucket is at
@@ -37,7 +36,7 @@ Result<std::int64_t> delete_rollup_rows(Connection& conn, std::string_view table
 constexpr const char* kOldestBatch =
     "SELECT seq FROM threats WHERE timestamp < ?1 ORDER BY timestamp, seq LIMIT ?2";
 
-using TotalKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
+using detail::TotalKey;
 
 // How many rows of each threat_totals key the batch holds.
 Result<std::map<TotalKey, std::int64_t>> batch_totals(Connection& conn, Timestamp cutoff,
@@ -53,7 +52,8 @@ Result<std::map<TotalKey, std::int64_t>> batch_totals(Connection& conn, Timestam
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return out;
-    out[{stmt->text(0), stmt->text(1), stmt->i64(2), stmt->text(3)}] = stmt->i64(4);
+    out[{stmt->text(0), stmt->text(1), static_cast<int>(stmt->i64(2)), stmt->text(3)}] =
+        stmt->i64(4);
   }
 }
 
@@ -63,7 +63,7 @@ Status expire_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& t
       "AND detector_type = ?3 AND severity = ?4 AND threat_type = ?5",
       "delete old threats");
   if (!stmt) return stmt.error();
-  std::map<std::int64_t, std::int64_t> by_severity;
+  std::map<int, std::int64_t> by_severity;
   for (const auto& [key, n] : totals) {
     const auto& [sensor, detector, severity, type] = key;
     stmt->reset();
@@ -83,9 +83,8 @@ Status expire_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& t
 
 }  // namespace
 
-Result<std::int64_t> SqliteStore::delete_threats_before(Timestamp cutoff, int batch_limit) {
-  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
-  return write_transaction("delete old threats", [&](Connection& conn) -> Result<std::int64_t> {
+Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_limit) {
+  return transaction("delete old threats", [&](Connection& conn) -> Result<std::int64_t> {
     auto totals = batch_totals(conn, cutoff, batch_limit);
     if (!totals) return totals.error();
     if (totals->empty()) return 0;
@@ -99,11 +98,10 @@ Result<std::int64_t> SqliteStore::delete_threats_before(Timestamp cutoff, int ba
   });
 }
 
-Result<std::int64_t> SqliteStore::delete_rollups_before(Timestamp cutoff, int batch_limit) {
-  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_limit) {
   // Hours that ended at or before the cutoff: bucket + 1 h <= cutoff.
-  auto last_bucket = to_unix_micros(cutoff) - kMicrosPerHour;
-  return write_transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {
+  auto last_bucket = to_unix_micros(cutoff) - detail::kMicrosPerHour;
+  return transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {
     auto sensor = delete_rollup_rows(conn, "threat_rollups_hourly",
                                      "bucket, sensor_id, detector_type, severity, threat_type",
                                      last_bucket, batch_limit);
@@ -119,4 +117,4 @@ Result<std::int64_t> SqliteStore::delete_rollups_before(Timestamp cutoff, int ba
   });
 }
 
-}  // namespace honeyman::store::detail
+}  // namespace honeyman::store::sqlite

@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace honeyman::store::detail {
+namespace honeyman::store::sqlite {
 namespace {
 
 // Pages held in memory per connection, in KiB when negative (SQLite's convention): 32 MiB keeps
@@ -28,7 +28,33 @@ Errc errc_for(int rc) {
   }
 }
 
+// `$N` (PostgreSQL's spelling, which statements shared by both stores use) → `?N`, outside
+// quoted literals and identifiers. SQLite would read `$1` as a parameter *named* "$1" and number
+// named parameters by first appearance, not by their digits.
+std::string sqlite_numbering(std::string_view sql) {
+  std::string out(sql);
+  char quote = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    char c = out[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '$' && i + 1 < out.size() && out[i + 1] >= '0' && out[i + 1] <= '9') {
+      out[i] = '?';
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string placeholders(std::size_t n) {
+  std::string out;
+  out.reserve(n * 3);
+  for (std::size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ", ?";
+  return out;
+}
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   // sqlite3_errmsg describes the latest failure on `db` (callers report at once); without a
@@ -79,7 +105,7 @@ void Stmt::bind_one(std::string_view v) {
   // SQLITE_TRANSIENT copies: arguments are often temporaries that die before step().
   check_bind(sqlite3_bind_text64(stmt_, next_, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
-Stmt& Stmt::bind_value(const SqlValue& value) {
+void Stmt::bind_one(const SqlValue& value) {
   switch (value.kind) {
     case SqlValue::Kind::null:
       bind_one(std::nullopt);
@@ -94,12 +120,10 @@ Stmt& Stmt::bind_value(const SqlValue& value) {
       bind_one(std::string_view(value.text));
       break;
   }
-  return *this;
 }
 
-Stmt& Stmt::bind_blob(std::string_view bytes) {
-  check_bind(sqlite3_bind_blob64(stmt_, next_, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
-  return *this;
+void Stmt::bind_one(detail::Blob v) {
+  check_bind(sqlite3_bind_blob64(stmt_, next_, v.bytes.data(), v.bytes.size(), SQLITE_TRANSIENT));
 }
 
 Result<bool> Stmt::step() {
@@ -140,23 +164,6 @@ std::string Stmt::text(int col) const {
   const auto* data = sqlite3_column_blob(stmt_, col);  // works for TEXT too, without conversion
   int size = sqlite3_column_bytes(stmt_, col);
   return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), size);
-}
-
-std::optional<std::int64_t> Stmt::opt_i64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return i64(col);
-}
-std::optional<double> Stmt::opt_f64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return f64(col);
-}
-std::optional<std::string> Stmt::opt_text(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return text(col);
-}
-std::optional<Timestamp> Stmt::opt_time(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return time(col);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,8 +208,9 @@ Result<Stmt> Connection::prepare(std::string_view sql, std::string_view what) {
     it->second.in_use = true;
     return Stmt(it->second.stmt.get(), &it->second.in_use, nullptr, what);
   }
+  auto text = sqlite_numbering(sql);
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+  int rc = sqlite3_prepare_v3(db_.get(), text.data(), static_cast<int>(text.size()),
                               SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   SqliteStmt stmt(raw);
   if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, what);
@@ -221,21 +229,4 @@ void Connection::trim_cache() {
   if (cache_.size() > kMaxCachedStatements) cache_.clear();
 }
 
-// ---------------------------------------------------------------------------------------------
-Result<Transaction> Transaction::begin(Connection& conn, bool immediate, std::string_view what) {
-  if (auto s = conn.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN", what); !s) return s.error();
-  return Transaction(conn, what);
-}
-
-Transaction::~Transaction() {
-  if (conn_ != nullptr) (void)conn_->exec("ROLLBACK", what_);
-}
-
-Status Transaction::commit() {
-  auto s = conn_->exec("COMMIT", what_);
-  // A failed COMMIT (say SQLITE_BUSY) leaves the transaction open: the destructor rolls back.
-  if (s) conn_ = nullptr;
-  return s;
-}
-
-}  // namespace honeyman::store::detail
+}  // namespace honeyman::store::sqlite

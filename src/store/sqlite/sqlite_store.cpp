@@ -2,7 +2,18 @@
 
 #include <algorithm>
 
-namespace honeyman::store::detail {
+// SqlStore's members, instantiated for SQLite here and only here.
+#include "store/detail/sql_analytics.hpp"
+#include "store/detail/sql_auth.hpp"
+#include "store/detail/sql_onboarding.hpp"
+#include "store/detail/sql_sensors.hpp"
+#include "store/detail/sql_threats.hpp"
+
+namespace honeyman::store {
+template class detail::SqlStore<sqlite::Backend>;
+}  // namespace honeyman::store
+
+namespace honeyman::store::sqlite {
 namespace {
 
 constexpr const char* kCreateMigrationsTable =
@@ -13,7 +24,7 @@ constexpr const char* kCreateMigrationsTable =
 // sees the same database, and it disappears with the last connection. Shared-cache mode would
 // also share it, but its table locks fail at once with SQLITE_LOCKED instead of honouring
 // busy_timeout, so readers and the writer would fail each other under load.
-ConnectionOptions connection_options(const SqliteTarget& target, const StoreConfig& config,
+ConnectionOptions connection_options(const Target& target, const StoreConfig& config,
                                      const std::string& memory_name, bool writer) {
   ConnectionOptions o;
   o.memory = target.memory;
@@ -36,7 +47,7 @@ Result<int> current_version(Connection& conn) {
 // Applies `m` unless it already is. BEGIN IMMEDIATE makes the check and the change atomic, so
 // two processes migrating at once apply each migration exactly once.
 Status apply_if_pending(Connection& conn, const Migration& m) {
-  auto txn = Transaction::begin(conn, true, "migrate");
+  auto txn = Transaction::begin(conn, "BEGIN IMMEDIATE", "migrate");
   if (!txn) return txn.error();
   auto version = current_version(conn);
   if (!version) return version.error();
@@ -75,8 +86,7 @@ void ReaderPool::give_back(std::unique_ptr<Connection> conn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteTarget& target,
-                                                 const StoreConfig& config) {
+Result<std::unique_ptr<Store>> open_sqlite_store(const Target& target, const StoreConfig& config) {
   std::string memory_name = target.memory ? "honeyman-" + random_token(12) : std::string();
   // The writer first: it switches a file database to WAL before readers attach.
   auto writer = Connection::open(connection_options(target, config, memory_name, true));
@@ -87,17 +97,18 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteTarget& target,
     if (!reader) return reader.error();
     readers.push_back(std::move(*reader));
   }
-  return std::unique_ptr<Store>(new SqliteStore(std::move(*writer), std::move(readers)));
+  return std::unique_ptr<Store>(
+      new detail::SqlStore<Backend>(std::move(*writer), std::move(readers)));
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
-                         std::vector<std::unique_ptr<Connection>> readers)
+Backend::Backend(std::unique_ptr<Connection> writer,
+                 std::vector<std::unique_ptr<Connection>> readers)
     : writer_(std::move(writer)) {
   for (auto& r : readers) readers_.add(std::move(r));
 }
 
-Result<int> SqliteStore::migrate() {
-  return with_writer([&](Connection& conn) -> Result<int> {
+Result<int> Backend::migrate() {
+  return write([&](Connection& conn) -> Result<int> {
     if (auto s = conn.exec(kCreateMigrationsTable, "create schema_migrations"); !s)
       return s.error();
     for (const auto& m : migrations())
@@ -106,8 +117,8 @@ Result<int> SqliteStore::migrate() {
   });
 }
 
-Result<int> SqliteStore::schema_version() {
-  return with_reader([&](Connection& conn) -> Result<int> {
+Result<int> Backend::schema_version() {
+  return read([&](Connection& conn) -> Result<int> {
     auto exists = conn.prepare(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
         "read schema version");
@@ -119,12 +130,4 @@ Result<int> SqliteStore::schema_version() {
   });
 }
 
-Status SqliteStore::ping() {
-  return with_reader([&](Connection& conn) -> Status {
-    auto stmt = conn.prepare("SELECT 1", "ping");
-    if (!stmt) return stmt.error();
-    return stmt->run();
-  });
-}
-
-}  // namespace honeyman::store::detail
+}  // namespace honeyman::store::sqlite

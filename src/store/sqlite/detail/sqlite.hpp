@@ -1,5 +1,7 @@
 // The sqlite3 C API behind RAII: connections, cached prepared statements, transactions and the
 // mapping of SQLite result codes onto Errc. Private to the SQLite store; store.hpp never sees it.
+// Connection offers the statement calls the PostgreSQL store's Connection offers too (execute,
+// fetch_one, fetch_all, for_each), which the code shared by both stores is written against.
 #pragma once
 
 #include <sqlite3.h>
@@ -9,26 +11,25 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/core.hpp"
+#include "store/detail/sql.hpp"
 
-namespace honeyman::store::detail {
+namespace honeyman::store::sqlite {
 
-struct SqliteClose {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-using SqliteDb = std::unique_ptr<sqlite3, SqliteClose>;
-
-struct SqliteFinalize {
-  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalize>;
+using SqliteDb = std::unique_ptr<sqlite3, detail::FreeWith<sqlite3_close_v2>>;
+using SqliteStmt = std::unique_ptr<sqlite3_stmt, detail::FreeWith<sqlite3_finalize>>;
 
 // BUSY, LOCKED, CANTOPEN, IOERR, FULL → unavailable; a unique/primary-key violation → conflict;
 // anything else → internal. The message reads "<what>: <sqlite's message>".
 Error sqlite_error(sqlite3* db, int rc, std::string_view what);
+
+// "?, ?, ?" with `n` placeholders, for IN-lists (values are always bound, never inlined).
+std::string placeholders(std::size_t n);
 
 // A value for a statement whose shape is decided at run time (filters, partial updates).
 // A plain struct rather than std::variant: g++ 12 reports false maybe-uninitialized warnings
@@ -48,10 +49,43 @@ struct SqlValue {
   std::string text;
 };
 
+// The values of a statement whose text is built at run time, bound in order ($1, $2, ...):
+// the same calls as the PostgreSQL store's Params, so shared code builds either.
+class Params {
+ public:
+  template <class... Args>
+  explicit Params(const Args&... args) {
+    (add(args), ...);
+  }
+  Params& add(const SqlValue& v) {
+    values_.push_back(v);
+    return *this;
+  }
+  Params& add(std::int64_t v) { return add(SqlValue(v)); }
+  Params& add(int v) { return add(std::int64_t{v}); }
+  Params& add(bool v) { return add(std::int64_t{v ? 1 : 0}); }
+  Params& add(double v) { return add(SqlValue(v)); }
+  Params& add(std::string_view v) { return add(SqlValue(std::string(v))); }
+  Params& add(const std::string& v) { return add(std::string_view(v)); }
+  Params& add(const char* v) { return add(std::string_view(v)); }
+  Params& add(Timestamp v) { return add(to_unix_micros(v)); }
+  Params& add(std::nullopt_t) { return add(SqlValue()); }
+  template <class T>
+  Params& add(const std::optional<T>& v) {
+    return v ? add(*v) : add(std::nullopt);
+  }
+
+  int size() const { return static_cast<int>(values_.size()); }
+  const std::vector<SqlValue>& values() const { return values_; }
+
+ private:
+  std::vector<SqlValue> values_;
+};
+
 // A prepared statement borrowed for one use: binds parameters left to right, steps, reads
 // columns, and on destruction resets itself and clears its bindings so the cache can hand it out
 // again (a reset statement also releases its read snapshot). Not thread-safe, like its connection.
-class Stmt {
+class Stmt : public detail::RowReader<Stmt> {
  public:
   Stmt(sqlite3_stmt* stmt, bool* in_use, SqliteStmt owned, std::string_view what);
   ~Stmt();
@@ -61,16 +95,13 @@ class Stmt {
   Stmt& operator=(Stmt&&) = delete;
 
   // Binds each argument to the next parameter (1, 2, ...). Accepts integers, bool, double,
-  // strings, Timestamp (as unix microseconds), std::nullopt and std::optional of those.
+  // strings, Timestamp (as unix microseconds), detail::Blob, std::nullopt, std::optional of those,
+  // and Params (each of its values in turn).
   template <class... Args>
   Stmt& bind(const Args&... args) {
     (bind_one(args), ...);
     return *this;
   }
-  // Binds one value of a statement built at run time (see SqlValue).
-  Stmt& bind_value(const SqlValue& v);
-  // Binds `text` as a BLOB (dead-letter payloads may not be UTF-8).
-  Stmt& bind_blob(std::string_view bytes);
 
   Result<bool> step();  // true: a row is ready to read; false: done
   Status run();         // steps to completion, ignoring any rows
@@ -81,11 +112,7 @@ class Stmt {
   double f64(int col) const;
   bool boolean(int col) const { return i64(col) != 0; }
   std::string text(int col) const;
-  Timestamp time(int col) const { return from_unix_micros(i64(col)); }
-  std::optional<std::int64_t> opt_i64(int col) const;
-  std::optional<double> opt_f64(int col) const;
-  std::optional<std::string> opt_text(int col) const;
-  std::optional<Timestamp> opt_time(int col) const;
+  std::string blob(int col) const { return text(col); }
 
  private:
   void bind_one(std::int64_t v);
@@ -96,7 +123,12 @@ class Stmt {
   void bind_one(const std::string& v) { bind_one(std::string_view(v)); }
   void bind_one(const char* v) { bind_one(std::string_view(v)); }
   void bind_one(Timestamp v) { bind_one(to_unix_micros(v)); }
+  void bind_one(detail::Blob v);
   void bind_one(std::nullopt_t);
+  void bind_one(const SqlValue& v);
+  void bind_one(const Params& params) {
+    for (const auto& v : params.values()) bind_one(v);
+  }
   template <class T>
   void bind_one(const std::optional<T>& v) {
     if (v)
@@ -138,17 +170,66 @@ struct ConnectionOptions {
 // One sqlite3 connection plus its statement cache. Used by one thread at a time.
 class Connection {
  public:
+  using Row = Stmt;
+
   static Result<std::unique_ptr<Connection>> open(const ConnectionOptions& options);
 
-  // A statement from the cache (prepared on first use). `what` names the operation for errors
-  // and must outlive the Stmt (pass a literal).
+  // A statement from the cache (prepared on first use). Parameters may be written `?`, `?N` or
+  // `$N` (rewritten to `?N`). `what` names the operation for errors and must outlive the Stmt
+  // (pass a literal).
   Result<Stmt> prepare(std::string_view sql, std::string_view what);
   // Runs one or more statements without parameters (schema scripts, pragmas, BEGIN/COMMIT).
   Status exec(const char* sql, std::string_view what);
   std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
+  bool can_roll_back() const { return true; }
   // Drops cached statements when the cache grew large (queries with long IN-lists each get
   // their own SQL text). Call only while no Stmt of this connection is alive.
   void trim_cache();
+
+  // The calls shared with the PostgreSQL store: each prepares `sql` (cached), binds `args` (see
+  // Stmt::bind) to $1, $2, ... and runs it. execute() returns the rows changed.
+  template <class... Args>
+  Result<std::int64_t> execute(const detail::Sql& sql, std::string_view what, const Args&... args) {
+    auto stmt = prepare(sql.view(), what);
+    if (!stmt) return stmt.error();
+    if (auto s = stmt->bind(args...).run(); !s) return s.error();
+    return changes();
+  }
+  // Calls on_row(row) for each row.
+  template <class OnRow, class... Args>
+  Status for_each(const detail::Sql& sql, std::string_view what, OnRow&& on_row,
+                  const Args&... args) {
+    auto stmt = prepare(sql.view(), what);
+    if (!stmt) return stmt.error();
+    stmt->bind(args...);
+    for (;;) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return {};
+      on_row(std::as_const(*stmt));
+    }
+  }
+  // read(row) for each row.
+  template <class Read, class... Args>
+  auto fetch_all(const detail::Sql& sql, std::string_view what, Read&& read, const Args&... args)
+      -> Result<std::vector<std::invoke_result_t<Read&, const Stmt&>>> {
+    std::vector<std::invoke_result_t<Read&, const Stmt&>> out;
+    auto done = for_each(
+        sql, what, [&](const Stmt& row) { out.push_back(read(row)); }, args...);
+    if (!done) return done.error();
+    return out;
+  }
+  // read(row) of the first row; nullopt when there is none.
+  template <class Read, class... Args>
+  auto fetch_one(const detail::Sql& sql, std::string_view what, Read&& read, const Args&... args)
+      -> Result<std::optional<std::invoke_result_t<Read&, const Stmt&>>> {
+    auto stmt = prepare(sql.view(), what);
+    if (!stmt) return stmt.error();
+    auto row = stmt->bind(args...).step();
+    if (!row) return row.error();
+    if (!*row) return std::nullopt;
+    return read(std::as_const(*stmt));
+  }
 
  private:
   struct Cached {
@@ -166,24 +247,8 @@ class Connection {
   std::unordered_map<std::string, Cached, Hash, std::equal_to<>> cache_;
 };
 
-// A transaction that rolls back unless committed. `immediate` takes the write lock at BEGIN
-// (so two writers queue on busy_timeout instead of failing on lock upgrade).
-class Transaction {
- public:
-  static Result<Transaction> begin(Connection& conn, bool immediate, std::string_view what);
-  Transaction(Transaction&& other) noexcept : conn_(other.conn_), what_(other.what_) {
-    other.conn_ = nullptr;
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  Transaction& operator=(Transaction&&) = delete;
-  ~Transaction();
-  Status commit();
+// BEGIN takes its locks lazily; BEGIN IMMEDIATE takes the write lock at once, so two writers
+// queue on busy_timeout instead of failing on lock upgrade.
+using Transaction = detail::Transaction<Connection>;
 
- private:
-  Transaction(Connection& conn, std::string_view what) : conn_(&conn), what_(what) {}
-  Connection* conn_;
-  std::string_view what_;
-};
-
-}  // namespace honeyman::store::detail
+}  // namespace honeyman::store::sqlite

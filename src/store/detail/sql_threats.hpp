@@ -1,0 +1,171 @@
+// SqlStore: threats — the batched insert (rows, rollups and counters in one transaction), reads
+// by id and after an id, listing with filters, sorts and paging, acknowledgement and delete.
+// Included only where a backend instantiates SqlStore (see sql_store.hpp).
+#pragma once
+
+#include <string>
+
+#include "store/detail/batch_sums.hpp"
+#include "store/detail/cursor.hpp"
+#include "store/detail/rows.hpp"
+#include "store/detail/sql_store.hpp"
+
+namespace honeyman::store::detail {
+
+template <class B>
+Result<std::vector<domain::Threat>> SqlStore<B>::insert_threats(
+    std::vector<domain::Threat> threats) {
+  if (threats.empty()) return threats;
+  auto sums = sum_batch(threats);
+  // A transaction run again (PostgreSQL, after a deadlock) starts from the caller's threats once
+  // more: fill_place is idempotent.
+  auto stored = b_.transaction("insert threats", [&](Connection& conn) -> Status {
+    auto places = B::batch_places(conn, sums);
+    if (!places) return places.error();
+    for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
+    if (auto s = B::insert_rows(conn, threats); !s) return s;
+    return B::add_sums(conn, sums);
+  });
+  if (!stored) return stored.error();
+  return threats;
+}
+
+template <class B>
+Result<domain::Threat> SqlStore<B>::find_threat(std::string_view id) {
+  static const std::string sql =
+      std::string("SELECT ").append(kThreatColumns).append(" FROM threats WHERE id = $1");
+  auto key = B::threat_id(id);
+  if (!key) return make_error(Errc::not_found, "Threat not found");
+  return b_.read([&](Connection& conn) {
+    return found_or(conn.fetch_one(sql, "find threat", read_threat, *key), "Threat not found");
+  });
+}
+
+template <class B>
+Result<std::vector<domain::Threat>> SqlStore<B>::threats_after(std::string_view after_id,
+                                                               int limit) {
+  static const std::string sql = std::string("SELECT ")
+                                     .append(kThreatColumns)
+                                     .append(" FROM threats WHERE id > $1 ORDER BY id LIMIT $2");
+  auto id = normalize_uuid(after_id);
+  if (!id) return make_error(Errc::invalid_input, "not a threat id");
+  return b_.read([&](Connection& conn) {
+    return conn.fetch_all(sql, "threats after", read_threat, *id, limit);
+  });
+}
+
+template <class B>
+Result<domain::Threat> SqlStore<B>::acknowledge_threat(std::string_view id,
+                                                       std::string_view username,
+                                                       std::optional<std::string> notes,
+                                                       Timestamp at) {
+  static const std::string sql =
+      std::string(
+          "UPDATE threats SET is_acknowledged = true, acknowledged_at = $1, acknowledged_by = $2, "
+          "acknowledgement_notes = $3 WHERE id = $4 RETURNING ")
+          .append(kThreatColumns);
+  auto key = B::threat_id(id);
+  if (!key) return make_error(Errc::not_found, "Threat not found");
+  return b_.write([&](Connection& conn) {
+    return found_or(
+        conn.fetch_one(sql, "acknowledge threat", read_threat, at, username, notes, *key),
+        "Threat not found");
+  });
+}
+
+// The threat leaves its sensor's counter (the sensor row first, the lock order of ingest), its
+// rollups and totals; the rollup and total rows it brings to zero go.
+template <class B, class Connection>
+Status subtract_threat(Connection& conn, const domain::Threat& t) {
+  auto sensor = conn.execute(
+      "UPDATE sensors SET total_threats_detected = CASE WHEN total_threats_detected > 0 "
+      "THEN total_threats_detected - 1 ELSE 0 END WHERE sensor_id = $1",
+      "delete threat", t.sensor_id);
+  if (!sensor) return sensor.error();
+  if (auto s = B::add_sums(conn, removal_of(t)); !s) return s;
+  auto bucket = floor_hour(to_unix_micros(t.timestamp));
+  auto severity = static_cast<int>(t.severity);
+  auto pruned = conn.execute(
+      "DELETE FROM threat_rollups_hourly WHERE bucket = $1 AND sensor_id = $2 AND "
+      "detector_type = $3 AND severity = $4 AND threat_type = $5 AND count <= 0",
+      "delete threat", bucket, t.sensor_id, t.detector_type, severity, t.threat_type);
+  if (pruned)
+    pruned = conn.execute(
+        "DELETE FROM threat_rollups_fleet_hourly WHERE bucket = $1 AND severity = $2 AND "
+        "count <= 0",
+        "delete threat", bucket, severity);
+  if (pruned)
+    pruned = conn.execute(
+        "DELETE FROM threat_rollups_type_hourly WHERE bucket = $1 AND threat_type = $2 AND "
+        "severity = $3 AND count <= 0",
+        "delete threat", bucket, t.threat_type, severity);
+  if (pruned)
+    pruned = conn.execute(
+        "DELETE FROM threat_totals WHERE sensor_id = $1 AND detector_type = $2 AND "
+        "severity = $3 AND threat_type = $4 AND count <= 0 AND expired <= 0",
+        "delete threat", t.sensor_id, t.detector_type, severity, t.threat_type);
+  return status_of(pruned);
+}
+
+template <class B>
+Status SqlStore<B>::delete_threat(std::string_view id) {
+  static const std::string sql =
+      std::string("DELETE FROM threats WHERE id = $1 RETURNING ").append(kThreatColumns);
+  auto key = B::threat_id(id);
+  if (!key) return make_error(Errc::not_found, "Threat not found");
+  return b_.transaction("delete threat", [&](Connection& conn) -> Status {
+    auto threat =
+        found_or(conn.fetch_one(sql, "delete threat", read_threat, *key), "Threat not found");
+    if (!threat) return threat.error();
+    return subtract_threat<B>(conn, *threat);
+  });
+}
+
+// The `total` of a page: exact from the all-time totals when the filters allow (they have the
+// same columns as `threats`, but no time or acknowledgement), otherwise rows counted up to
+// kTotalCountCap. The filters come from the backend (how it binds lists of values).
+template <class B, class Connection>
+Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const ThreatQuery& q) {
+  auto read_count = [](const auto& row) { return row.i64(0); };
+  if (q.start_time || q.end_time || q.is_acknowledged) {
+    auto filter = B::row_filter(q);
+    filter.params.add(kTotalCountCap + 1);
+    auto sql = "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT " +
+               param(filter.params.size()) + ") capped";
+    // PostgreSQL: only a plan made with the values prunes the partitions of `threats`.
+    auto n = conn.fetch_one(per_call(sql), "count threats", read_count, filter.params);
+    if (!n) return n.error();
+    if (n->value_or(0) > kTotalCountCap) return std::pair(kTotalCountCap, false);
+    return std::pair(n->value_or(0), true);
+  }
+  // No filter or severity alone: the fleet totals (5 rows) answer. The counter tables are small:
+  // their statements are prepared once per connection (arrays keep the texts few).
+  auto filter = B::counter_filter(q);
+  bool fleet = q.sensor_ids.empty() && q.detector_types.empty() && q.threat_types.empty();
+  auto sql =
+      fleet ? "SELECT coalesce(sum(count - expired), 0) FROM threat_totals_fleet" + filter.where()
+            : "SELECT coalesce(sum(count), 0) FROM threat_totals" + filter.where();
+  auto n = conn.fetch_one(sql, "count threats", read_count, filter.params);
+  if (!n) return n.error();
+  return std::pair(n->value_or(0), true);
+}
+
+// The rows of the page and the total come from one snapshot, so they agree.
+template <class B>
+Result<ThreatPage> SqlStore<B>::query_threats(const ThreatQuery& q) {
+  std::optional<Cursor> cursor;
+  if (!q.cursor.empty()) {
+    auto decoded = decode_cursor(q.cursor, q.sort_by, q.descending);
+    if (!decoded) return decoded.error();
+    cursor = std::move(*decoded);
+  }
+  return b_.snapshot("query threats", [&](Connection& conn) -> Result<ThreatPage> {
+    auto rows = B::fetch_rows(conn, q, cursor);
+    if (!rows) return rows.error();
+    auto total = count_total<B>(conn, q);
+    if (!total) return total.error();
+    return make_page(std::move(*rows), *total, q);
+  });
+}
+
+}  // namespace honeyman::store::detail
