@@ -201,7 +201,7 @@ int seed(const ConfigLoader& load, const SeedArgs& a) {
     auto at = start + std::chrono::microseconds(offsets[i]);
     batch.push_back(make_threat((*sensors)[pick(gen.rng)], at, now, gen));
     if (batch.size() < static_cast<std::size_t>(a.batch) && i + 1 < offsets.size()) continue;
-    if (auto stored = store->insert_threats(std::move(batch)); !stored)
+    if (auto stored = store->insert_threats(batch); !stored)
       return fail("insert failed after " + std::to_string(i) +
                   " threats: " + stored.error().message);
     batch.clear();

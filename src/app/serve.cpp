@@ -85,9 +85,9 @@ struct DomainServices {
 api::Services make_services(const AppConfig& config, store::Store& store, BlockingPool& pool,
                             auth::AuthService& auth, bus::EventBus& bus, Ingest& ingest,
                             DomainServices& domain) {
-  api::Services services{config.api,     store,           pool,          auth,
-                         ingest.writer,  system_clock(),  domain.onboarding,
-                         domain.sensors, domain.threats,  domain.users};
+  api::Services services{
+      config.api,        store,          pool,           auth,        ingest.writer, system_clock(),
+      domain.onboarding, domain.sensors, domain.threats, domain.users};
   if (!config.bus.redis_url.empty()) services.bus = &bus;  // /ready reports Redis
   services.mqtt = ingest.mqtt.get();
   return services;

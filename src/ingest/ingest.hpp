@@ -106,7 +106,7 @@ class ThreatWriter {
   void commit_each(std::vector<PendingWrite> batch, std::vector<domain::Threat> threats);
   void complete(std::vector<PendingWrite> batch, StoredThreats stored);
   void publish(const std::vector<domain::Threat>& stored);
-  StoredThreats insert_with_retry(const std::vector<domain::Threat>& threats);
+  Status insert_with_retry(std::vector<domain::Threat>& threats);
 
   ThreatWriterConfig config_;
   store::Store& store_;

@@ -142,9 +142,9 @@ class FlakyStore final : public store::Store {
     return inner_.sweep_sensor_status(since);
   }
 
-  Result<std::vector<domain::Threat>> insert_threats(std::vector<domain::Threat> threats) override {
+  Status insert_threats(std::vector<domain::Threat>& threats) override {
     if (fails(StoreCall::insert_threats)) return unavailable();
-    return inner_.insert_threats(std::move(threats));
+    return inner_.insert_threats(threats);
   }
   Result<domain::Threat> find_threat(std::string_view id) override {
     return inner_.find_threat(id);

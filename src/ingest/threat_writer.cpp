@@ -107,9 +107,8 @@ std::vector<ThreatWriter::PendingWrite> ThreatWriter::take_batch() {
   return batch;
 }
 
-// Store::insert_threats takes its batch by value and consumes it even when it fails, so each
-// attempt gets a copy: a retry needs the threats again.
-StoredThreats ThreatWriter::insert_with_retry(const std::vector<domain::Threat>& threats) {
+// Every attempt passes the same vector: a failed insert_threats leaves it as it was.
+Status ThreatWriter::insert_with_retry(std::vector<domain::Threat>& threats) {
   return retry_with_backoff(
       clock_, writer_retry_policy(config_.retry_budget),
       [&] { return store_.insert_threats(threats); },
@@ -127,7 +126,8 @@ void ThreatWriter::commit(std::vector<PendingWrite> batch) {
   auto stored = insert_with_retry(all);
   if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1)
     return commit_each(std::move(batch), std::move(all));
-  complete(std::move(batch), std::move(stored));
+  if (!stored) return complete(std::move(batch), stored.error());
+  complete(std::move(batch), std::move(all));
 }
 
 // One submission poisoned the group (say, its sensor was just deleted): each is committed alone,

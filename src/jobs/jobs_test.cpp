@@ -75,7 +75,7 @@ class JobsTest : public ::testing::Test {
       t.severity = domain::Severity::high;
       threats.push_back(std::move(t));
     }
-    ASSERT_TRUE(store_->insert_threats(std::move(threats)));
+    ASSERT_TRUE(store_->insert_threats(threats));
   }
   std::int64_t stored_threats() {
     auto page = store_->query_threats({});

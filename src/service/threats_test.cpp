@@ -25,9 +25,10 @@ class ThreatServiceTest : public ServiceTest {
   }
 
   std::string stored_threat(domain::Severity severity = domain::Severity::high) {
-    auto stored = store_->insert_threats({threat_of("rpi-01", severity)});
+    std::vector<domain::Threat> threats{threat_of("rpi-01", severity)};
+    auto stored = store_->insert_threats(threats);
     EXPECT_TRUE(stored) << stored.error().message;
-    return stored ? stored->front().id : std::string();
+    return stored ? threats.front().id : std::string();
   }
 
   std::optional<ThreatService> threats_;

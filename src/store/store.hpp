@@ -272,9 +272,10 @@ class Store {
   // Threats. insert_threats stores the batch in one transaction: a threat without a location
   // takes its sensor's last known one; hourly rollups, the sensor's counters and last_seen are
   // updated in the same transaction. Threats of unknown sensors fail the whole batch with
-  // Errc::invalid_input (callers check sensors first). Returns the threats as stored.
-  virtual Result<std::vector<domain::Threat>> insert_threats(
-      std::vector<domain::Threat> threats) = 0;
+  // Errc::invalid_input (callers check sensors first). On success `threats` are as stored; on
+  // failure nothing is stored and `threats` can be passed again (the writer retries with the
+  // same vector instead of copying every threat per attempt).
+  virtual Status insert_threats(std::vector<domain::Threat>& threats) = 0;
   virtual Result<domain::Threat> find_threat(std::string_view id) = 0;
   // At most `limit` threats with an id greater than `after_id`, in id order (UUID v7: receipt
   // order), for the WebSocket replay. Errc::invalid_input when `after_id` is not a UUID.

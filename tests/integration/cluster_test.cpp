@@ -5,6 +5,7 @@
 // rate limit on every instance.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -162,13 +163,23 @@ TEST_F(ClusterTest, TheFeedResumesAfterARedisRestartAndNothingStoredIsLost) {
 
 // A client's requests on one instance count against its limit on the other (usage is exchanged
 // every 200 ms through Redis). Without sharing, the second instance would allow a full bucket.
+// The requests another instance reported and this one charged to its buckets, from its log.
+int charged_from_others(const std::string& log) {
+  static const std::regex line(R"(rate limits: charged (\d+) requests)");
+  int total = 0;
+  for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it)
+    total += std::stoi((*it)[1]);
+  return total;
+}
+
 TEST(ClusterRateLimitTest, RequestsOnOneInstanceCountOnTheOther) {
   RedisProcess redis;
   redis.start();
   ServerProcess first({{"REDIS_URL", redis.url()},
                        {"RATE_LIMIT_ENABLED", "true"},
                        {"RATE_LIMIT_PER_MINUTE", "6"},  // refills 0.1 a second
-                       {"LOGIN_RATE_LIMIT_PER_MINUTE", "4"}});
+                       {"LOGIN_RATE_LIMIT_PER_MINUTE", "4"},
+                       {"LOG_LEVEL", "debug"}});  // "rate limits: charged N requests ..."
   first.start();
   ServerProcess second(first.env());
   second.start();
@@ -177,7 +188,8 @@ TEST(ClusterRateLimitTest, RequestsOnOneInstanceCountOnTheOther) {
   for (int i = 0; i < 4; ++i) ASSERT_EQ(a.get("/api/v2/sensors").status, 401) << i;
   auto login = json::object{{"username", "x"}, {"password", "yyyyyyyy"}};
   for (int i = 0; i < 3; ++i) ASSERT_EQ(a.post("/api/v2/auth/login", login).status, 401) << i;
-  std::this_thread::sleep_for(1s);  // several exchange periods
+  // The 7 requests allowed on the first instance have reached the second one's buckets.
+  ASSERT_TRUE(eventually([&] { return charged_from_others(second.log()) >= 7; })) << second.log();
 
   int allowed = 0;
   Reply refused;
@@ -196,8 +208,9 @@ TEST(ClusterRateLimitTest, RequestsOnOneInstanceCountOnTheOther) {
   EXPECT_EQ(b.post("/api/v2/auth/login", login).status, 401);  // the 4th login of the minute
   EXPECT_EQ(b.post("/api/v2/auth/login", login).status, 429);
 
-  // And back: what the client spent on the second instance now counts on the first.
-  std::this_thread::sleep_for(1s);
+  // And back: what the client spent on the second instance (2 reads, 1 login) now counts on the
+  // first.
+  ASSERT_TRUE(eventually([&] { return charged_from_others(first.log()) >= 3; })) << first.log();
   EXPECT_EQ(a.get("/api/v2/sensors").status, 429) << first.log();
   EXPECT_EQ(a.post("/api/v2/auth/login", login).status, 429);
 }

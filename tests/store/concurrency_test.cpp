@@ -45,7 +45,7 @@ TEST_P(ConcurrencyTest, FourWritersAndFourReaders) {
           batch.push_back(make_threat({.sensor_id = "sensor-" + std::to_string((w + i) % 4),
                                        .timestamp = kT0 + std::chrono::seconds(b * 100 + i),
                                        .severity = static_cast<domain::Severity>(i % 5)}));
-        check(store().insert_threats(std::move(batch)));
+        check(store().insert_threats(batch));
       }
       --writers_left;
     });

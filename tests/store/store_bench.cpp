@@ -59,7 +59,7 @@ std::pair<double, double> insert_all(store::Store& s, int total) {
     for (int j = 0; j < 1000 && i < total; ++j, ++i)
       batch.push_back(agent_like_threat(rng, i, total));
     auto call = Steady::now();
-    auto r = s.insert_threats(std::move(batch));
+    auto r = s.insert_threats(batch);
     in_store += Steady::now() - call;
     if (!r) {
       std::fprintf(stderr, "insert failed: %s\n", r.error().message.c_str());

@@ -190,10 +190,10 @@ void add_sensors(Store& store, const std::vector<std::string>& sensor_ids, Times
   }
 }
 
-std::vector<domain::Threat> insert(Store& store, const std::vector<domain::Threat>& threats) {
+std::vector<domain::Threat> insert(Store& store, std::vector<domain::Threat> threats) {
   auto stored = store.insert_threats(threats);
   EXPECT_TRUE(stored) << stored.error().message;
-  return stored ? std::move(*stored) : std::vector<domain::Threat>{};
+  return stored ? std::move(threats) : std::vector<domain::Threat>{};
 }
 
 std::vector<std::string> ids_of(const std::vector<domain::Threat>& threats) {

@@ -76,7 +76,7 @@ domain::Threat make_threat(const ThreatSpec& spec);
 void add_sensors(Store& store, const std::vector<std::string>& sensor_ids,
                  Timestamp created_at = kT0);
 // Inserts and returns the stored threats (failing the test on error).
-std::vector<domain::Threat> insert(Store& store, const std::vector<domain::Threat>& threats);
+std::vector<domain::Threat> insert(Store& store, std::vector<domain::Threat> threats);
 
 // Errc::ok for a success, else the error's code: each check reads in one line.
 template <class T>

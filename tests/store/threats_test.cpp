@@ -104,8 +104,9 @@ TEST_P(ThreatsTest, InsertUpdatesSensorCountersAndRollups) {
 }
 
 TEST_P(ThreatsTest, UnknownSensorFailsTheWholeBatch) {
-  auto stored = store().insert_threats(
-      {make_threat({}), make_threat({.sensor_id = "ghost"}), make_threat({})});
+  std::vector<domain::Threat> batch{make_threat({}), make_threat({.sensor_id = "ghost"}),
+                                    make_threat({})};
+  auto stored = store().insert_threats(batch);
   ASSERT_FALSE(stored);
   EXPECT_EQ(stored.error().code, Errc::invalid_input);
   EXPECT_NE(stored.error().message.find("ghost"), std::string::npos);
@@ -118,16 +119,17 @@ TEST_P(ThreatsTest, UnknownSensorFailsTheWholeBatch) {
 TEST_P(ThreatsTest, DuplicateIdConflictsAndWritesNothing) {
   auto t = make_threat({});
   insert(store(), {t});
-  auto again = store().insert_threats({make_threat({}), t});
+  std::vector<domain::Threat> batch{make_threat({}), t};
+  auto again = store().insert_threats(batch);
   EXPECT_EQ(code_of(again), Errc::conflict);
   EXPECT_EQ(total(), 1);
   EXPECT_EQ(count_rows(), 1);
 }
 
 TEST_P(ThreatsTest, EmptyBatchStoresNothing) {
-  auto stored = store().insert_threats({});
-  ASSERT_TRUE(stored);
-  EXPECT_TRUE(stored->empty());
+  std::vector<domain::Threat> none;
+  ASSERT_TRUE(store().insert_threats(none));
+  EXPECT_TRUE(none.empty());
 }
 
 TEST_P(ThreatsTest, AcknowledgeRecordsWhoWhenAndWhy) {
@@ -173,7 +175,8 @@ TEST_P(ThreatsTest, ThreatsOfADeletedSensorStayAsHistory) {
   ASSERT_TRUE(store().delete_sensor("sensor-a"));
   EXPECT_EQ(code_of(store().find_threat(t.id)), Errc::ok);
   EXPECT_EQ(total({.sensor_ids = {"sensor-a"}}), 1);
-  EXPECT_EQ(code_of(store().insert_threats({make_threat({})})), Errc::invalid_input);
+  std::vector<domain::Threat> orphan{make_threat({})};
+  EXPECT_EQ(code_of(store().insert_threats(orphan)), Errc::invalid_input);
 }
 
 HONEYMAN_STORE_SUITE(ThreatsTest);

@@ -13,21 +13,19 @@
 namespace honeyman::store::detail {
 
 template <class B>
-Result<std::vector<domain::Threat>> SqlStore<B>::insert_threats(
-    std::vector<domain::Threat> threats) {
-  if (threats.empty()) return threats;
+Status SqlStore<B>::insert_threats(std::vector<domain::Threat>& threats) {
+  if (threats.empty()) return {};
   auto sums = sum_batch(threats);
-  // A transaction run again (PostgreSQL, after a deadlock) starts from the caller's threats once
-  // more: fill_place is idempotent.
-  auto stored = b_.transaction("insert threats", [&](Connection& conn) -> Status {
+  // A transaction run again (PostgreSQL, after a deadlock) or a later call with the same threats
+  // (the writer's retry) starts from threats whose places may be filled: fill_place is
+  // idempotent.
+  return b_.transaction("insert threats", [&](Connection& conn) -> Status {
     auto places = B::batch_places(conn, sums);
     if (!places) return places.error();
     for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
     if (auto s = B::insert_rows(conn, threats); !s) return s;
     return B::add_sums(conn, sums);
   });
-  if (!stored) return stored.error();
-  return threats;
 }
 
 template <class B>
