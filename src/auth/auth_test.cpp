@@ -4,6 +4,8 @@
 #include <jwt.h>
 #include <sodium.h>
 
+#include "store/store_test_support.hpp"
+
 namespace honeyman::auth {
 namespace {
 
@@ -132,10 +134,8 @@ TEST(Secrets, KeysAreRandomAndHashed) {
 class AuthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = store::open_store({.database_url = "sqlite:///:memory:"});
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    ASSERT_TRUE(store_->migrate());
+    store_ = store::test_support::memory_store();
+    ASSERT_TRUE(store_);
     domain::User u;
     u.id = uuid_v4();
     u.username = "alice";

@@ -12,19 +12,11 @@
 #include "core/core.hpp"
 #include "domain/domain.hpp"
 #include "store/store.hpp"
+#include "store/store_test_support.hpp"
 
 namespace honeyman::ingest::test_support {
 
-inline std::unique_ptr<store::Store> memory_store() {
-  store::StoreConfig config;
-  config.database_url = "sqlite:///:memory:";
-  auto opened = store::open_store(config);
-  EXPECT_TRUE(opened) << opened.error().message;
-  if (!opened) return nullptr;
-  auto migrated = (*opened)->migrate();
-  EXPECT_TRUE(migrated) << migrated.error().message;
-  return std::move(*opened);
-}
+using store::test_support::memory_store;
 
 inline void add_sensor(store::Store& store, const std::string& sensor_id, Timestamp now) {
   domain::Sensor s;

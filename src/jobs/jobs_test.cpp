@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "store/store_test_support.hpp"
+
 namespace honeyman::jobs {
 namespace {
 
@@ -41,10 +43,8 @@ class FakeAdmin final : public broker::Admin {
 class JobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = store::open_store({.database_url = "sqlite:///:memory:"});
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    ASSERT_TRUE(store_->migrate());
+    store_ = store::test_support::memory_store();
+    ASSERT_TRUE(store_);
     auth_ = std::make_unique<auth::AuthService>(auth::AuthConfig{}, *store_, clock_);
     bus_->subscribe([this](const bus::EventBatch& batch) {
       std::lock_guard lock(inbox_.mutex);

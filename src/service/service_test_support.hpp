@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "service/service.hpp"
+#include "store/store_test_support.hpp"
 
 namespace honeyman::service::test_support {
 
@@ -49,14 +50,9 @@ class FakeAdmin final : public broker::Admin {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = store::open_store({.database_url = "sqlite:///:memory:",
-                                     .read_connections = 1,
-                                     .busy_timeout_ms = 1000,
-                                     .pool_size = 1});
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    auto migrated = store_->migrate();
-    ASSERT_TRUE(migrated) << migrated.error().message;
+    store_ = store::test_support::memory_store(
+        {.read_connections = 1, .busy_timeout_ms = 1000, .pool_size = 1});
+    ASSERT_TRUE(store_);
   }
 
   // A sensor row made directly in the store (not through the service under test).
