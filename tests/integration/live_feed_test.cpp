@@ -203,12 +203,13 @@ TEST_F(LiveFeedTest, ASlowClientIsDroppedAndDelaysNobody) {
   auto fast = connect(fleet_->viewer);
   // Batch by batch, each one read by the fast client before the next is sent: the fast client
   // never has more than a batch waiting (however loaded the machine), while the slow one
-  // accumulates them. 25 batches are well past what the slow client can hold (its 1,024-frame
-  // queue plus ~140 KB of socket buffers, ~1,500 frames), so it has been dropped by then; it
-  // reads what is in flight and the close frame at once, within the server's 10 s grace for a
-  // dropped client's close frame.
+  // accumulates them. A batch is half the send queue: a heartbeat or sensor status may share
+  // the fast client's queue with a batch (a batch of exactly the limit once dropped it). 50
+  // batches are well past what the slow client can hold (its queue plus ~140 KB of socket
+  // buffers, ~1,500 frames), so it has been dropped by then; it reads what is in flight and the
+  // close frame at once, within the server's 10 s grace for a dropped client's close frame.
   // Then the flood goes on: the fast client still gets every threat.
-  constexpr int kBatches = 40, kPerBatch = 100, kOverflowBatches = 25;
+  constexpr int kPerBatch = kSendQueueLimit / 2, kBatches = 80, kOverflowBatches = 50;
   auto client = fleet_->server->client();
   int received = 0;
   auto post_batch = [&](int b) {
