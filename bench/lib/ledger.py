@@ -170,13 +170,17 @@ def cmd_events(a):
         inside = [s for s in samples if begin <= s[0] < finish]
         not_ready = sum(inside[j + 1][0] - inside[j][0]
                         for j in range(len(inside) - 1) if inside[j][2] != "200")
-        stall, last_t, last_n = 0.0, begin, None
+        # Longest time without the stored count growing; in the first window, from the first
+        # growth on (the loads take a few seconds to start).
+        stall, last_t, last_n, warming_up = 0.0, begin, None, begin == start
         for t, n, _ in inside:
             if n is not None and (last_n is None or n > last_n):
-                if last_n is not None:
+                if last_n is not None and not warming_up:
                     stall = max(stall, t - last_t)
+                warming_up = warming_up and last_n is None
                 last_t, last_n = t, n
-            stall = max(stall, t - last_t)
+            if not warming_up:
+                stall = max(stall, t - last_t)
         kinds = collections.Counter(k for t, k in failures if begin <= t < finish)
         text = "%d" % sum(kinds.values())
         if kinds:
