@@ -1,7 +1,13 @@
 // `honeyman-load simulate`: a fleet of simulated sensors. Onboards them through the real API (or
 // reuses saved credentials), connects one MQTT client per sensor with its own account, publishes
 // realistic threats at a fixed total rate plus heartbeats, and reports sent / acknowledged /
-// rate. The load generator of bench/mqtt-bench and of `scripts/quickstart --demo`.
+// rate. The load generator of bench/mqtt-bench, bench/chaos, bench/soak and of
+// `scripts/quickstart --demo`.
+//
+// Each threat names itself in its raw_data (kept as the stored threat's raw_event): `sequence`
+// counts per worker process, so (sensor id, sequence) is unique within one run, and `run` is
+// --run-id when given. bench/chaos counts stored rows per identity to find threats lost or stored
+// twice.
 //
 // What it needs of the server's settings (PORT and API_PREFIX for the API's address, MQTT_USE_TLS
 // and MQTT_CA_CERT for the sensors' connections) it reads from the server's `.env` file
@@ -50,6 +56,8 @@ struct SimulateArgs {
   std::string prefix = "sim";
   std::string broker_host;  // default: what registration answered
   int broker_port = 0;
+  std::string run_id;  // raw_data.run of every threat when set
+  int ack_wait = 5;    // seconds to wait for the broker's last acknowledgements
 };
 
 // What the simulator needs of the server's configuration.
@@ -213,6 +221,7 @@ Result<std::vector<SimSensor>> onboard(const SimulateArgs& a, const std::string&
 struct Generator {
   std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t seq = 0;
+  std::string run;  // raw_data.run when not empty
 
   std::string threat(const std::string& sensor_id, bool agent) {
     static const char* kSources[] = {"BleDetector", "UsbDetector", "WifiDetector",
@@ -239,6 +248,7 @@ struct Generator {
                      {"mac_address", mac},
                      {"rssi", -30 - static_cast<int>(rng() % 60)},
                      {"sequence", ++seq}};
+    if (!run.empty()) raw["run"] = run;
     if (!agent)
       return json::serialize(
           json::object{{"timestamp", now},
@@ -322,6 +332,7 @@ Status connect_fleet(const broker::BrokerConfig& broker, const SimulateArgs& a, 
 void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::time_point start,
               WorkerSlot& slot) {
   Generator gen;
+  gen.run = a.run_id;
   std::uint64_t sent = 0, refused = 0;
   auto end = start + std::chrono::seconds(a.duration);
   auto next_heartbeats = start;
@@ -349,9 +360,10 @@ void run_load(SimFleet& fleet, const SimulateArgs& a, double rate, SteadyClock::
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   slot.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  // Give the broker a moment to acknowledge the tail, then disconnect.
+  // Give the broker a moment to acknowledge the tail (after a broker restart, the clients first
+  // reconnect with backoff and resend what was in flight), then disconnect.
   auto expected = sent + slot.heartbeats;
-  for (int i = 0; i < 100 && a.qos == 1 && fleet.acked() < expected; ++i)
+  for (int i = 0; i < a.ack_wait * 20 && a.qos == 1 && fleet.acked() < expected; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   slot.acked = fleet.acked();
   for (auto& c : fleet.clients) c->stop();
@@ -496,6 +508,13 @@ void add_simulate_command(CLI::App& cli, int& exit_code) {
   cmd->add_option("--prefix", a->prefix, "Sensor id prefix")->capture_default_str();
   cmd->add_option("--broker-host", a->broker_host, "Override the broker host from registration");
   cmd->add_option("--broker-port", a->broker_port, "Override the broker port from registration");
+  cmd->add_option("--run-id", a->run_id,
+                  "Put this in every threat's raw_data as \"run\" (with its \"sequence\", the "
+                  "threat's identity for counting what was stored)");
+  cmd->add_option("--ack-wait", a->ack_wait,
+                  "Seconds to wait after the last publish for the broker's acknowledgements")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   cmd->callback([&exit_code, a] { exit_code = sim::simulate(*a); });
 }
 

@@ -2,7 +2,9 @@
 // connections spread over several 127.0.0.x source addresses (each address has its own ~28k
 // ephemeral ports), optionally drives ingest at a fixed rate over HTTP as a sensor, and measures
 // per-message delivery latency: receive time minus the commit time that each threat message
-// carries in its top-level "timestamp". Prints one summary table.
+// carries in its top-level "timestamp". Prints one summary table. With --reconnect a client that
+// is closed or cannot connect tries again every second until the end (bench/chaos restarts the
+// server under it).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -47,8 +49,9 @@ struct LoadArgs {
   int rate = 0;       // threats/s posted as a sensor (needs --api-key)
   std::string api_key;
   int threads = 1;
-  int server_pid = 0;   // to report the server's RSS per connection
-  int ingest_port = 0;  // where --rate posts (another instance); default --port
+  int server_pid = 0;      // to report the server's RSS per connection
+  int ingest_port = 0;     // where --rate posts (another instance); default --port
+  bool reconnect = false;  // clients closed or refused try again every second
 };
 
 // Latency histogram in 100 µs buckets up to 10 s (the last bucket takes everything above).
@@ -76,7 +79,9 @@ struct Histogram {
 };
 
 struct Stats {
-  std::atomic<int> connected{0}, failed{0}, closed{0}, in_progress{0};
+  // connected / failed: first connections (one of the two per client, unless a client that failed
+  // connects later with --reconnect); reconnected: later successful connections.
+  std::atomic<int> connected{0}, failed{0}, closed{0}, in_progress{0}, reconnected{0};
   std::atomic<std::uint64_t> messages{0}, threats{0};
   std::atomic<bool> measuring{false};
   Histogram latency;
@@ -92,32 +97,26 @@ std::optional<Timestamp> commit_time(std::string_view frame) {
   return parse_timestamp(frame.substr(start, end - start));
 }
 
-asio::awaitable<void> run_client(const LoadArgs& a, Stats& stats, int index, std::string target) {
-  auto ex = co_await asio::this_coro::executor;
-  const bool slow = index < a.slow;
-  tcp::socket socket(ex);
+// One connection: TCP from this client's source address, then the WebSocket handshake.
+asio::awaitable<boost::system::error_code> open_client(const LoadArgs& a, int index,
+                                                       const std::string& target,
+                                                       websocket::stream<tcp::socket>& ws) {
+  auto& socket = ws.next_layer();
   boost::system::error_code ec;
   socket.open(tcp::v4(), ec);
-  if (slow) socket.set_option(asio::socket_base::receive_buffer_size(4096), ec);
+  if (index < a.slow) socket.set_option(asio::socket_base::receive_buffer_size(4096), ec);
   auto source = "127.0.0." + std::to_string(1 + index % a.sources);
   socket.bind(tcp::endpoint(asio::ip::make_address(source), 0), ec);
   if (!ec)
     std::tie(ec) = co_await socket.async_connect(
         tcp::endpoint(asio::ip::make_address(a.host), static_cast<std::uint16_t>(a.port)), kTuple);
-  websocket::stream<tcp::socket> ws(std::move(socket));
   if (!ec) std::tie(ec) = co_await ws.async_handshake(a.host, target, kTuple);
-  --stats.in_progress;
-  if (ec) {
-    ++stats.failed;
-    co_return;
-  }
-  ++stats.connected;
+  co_return ec;
+}
+
+// Reads until the server closes the connection, counting threats while measuring.
+asio::awaitable<void> read_frames(websocket::stream<tcp::socket>& ws, Stats& stats) {
   beast::flat_buffer buffer;
-  if (slow) {  // holds the connection and never reads
-    asio::steady_timer forever(ex, std::chrono::hours(24));
-    co_await forever.async_wait(kTuple);
-    co_return;
-  }
   for (;;) {
     auto [rec, n] = co_await ws.async_read(buffer, kTuple);
     if (rec) break;
@@ -134,6 +133,33 @@ asio::awaitable<void> run_client(const LoadArgs& a, Stats& stats, int index, std
     buffer.consume(n);
   }
   ++stats.closed;
+}
+
+asio::awaitable<void> run_client(const LoadArgs& a, Stats& stats, int index, std::string target) {
+  auto ex = co_await asio::this_coro::executor;
+  bool ever_connected = false;
+  for (bool first = true;; first = false) {
+    websocket::stream<tcp::socket> ws(ex);
+    auto ec = co_await open_client(a, index, target, ws);
+    if (first) --stats.in_progress;
+    if (!ec) {
+      ++(ever_connected ? stats.reconnected : stats.connected);
+      ever_connected = true;
+      if (index < a.slow) {  // holds the connection and never reads
+        asio::steady_timer forever(ex, std::chrono::hours(24));
+        co_await forever.async_wait(kTuple);
+        co_return;
+      }
+      co_await read_frames(ws, stats);
+    } else if (first) {
+      ++stats.failed;
+    }
+    if (!a.reconnect) co_return;
+    // A restarted server answers within a second or two; a fixed pause keeps this simple and
+    // the number of attempts small.
+    asio::steady_timer pause(ex, std::chrono::seconds(1));
+    co_await pause.async_wait(kTuple);
+  }
 }
 
 // Starts the clients, at most 256 handshakes at a time (a burst of 50k SYNs overflows backlogs).
@@ -267,6 +293,9 @@ int ws_load(const LoadArgs& a) {
 
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> stored{0};
+  // Scripts (bench/chaos) and tests disturb the server once the clients are in.
+  std::fprintf(stderr, "ws-load: %d clients connected; measuring for %d s\n",
+               stats.connected.load(), a.duration);
   stats.measuring = true;
   std::thread ingest;
   if (a.rate > 0) ingest = std::thread([&] { drive_ingest(a, stop, stored); });
@@ -286,6 +315,7 @@ int ws_load(const LoadArgs& a) {
   std::printf("%-34s %12d\n", "failed to connect", stats.failed.load());
   if (stalled > 0) std::printf("%-34s %12d\n", "handshakes unanswered", stalled);
   std::printf("%-34s %12d\n", "closed by the server (readers)", stats.closed.load());
+  if (a.reconnect) std::printf("%-34s %12d\n", "reconnections", stats.reconnected.load());
   std::printf("%-34s %12.1f\n", "connect time (s)", connect_s);
   if (rss_before >= 0 && stats.connected > 0)
     std::printf("%-34s %12.1f\n", "server RSS per connection (KiB)",
@@ -331,6 +361,8 @@ void add_ws_load_command(CLI::App& cli, int& exit_code) {
   cmd->add_option("--ingest-port", a->ingest_port, "post --rate to this port (another instance)");
   cmd->add_option("--threads", a->threads, "client I/O threads")->check(CLI::Range(1, 64));
   cmd->add_option("--server-pid", a->server_pid, "report this process's RSS per connection");
+  cmd->add_flag("--reconnect", a->reconnect,
+                "clients closed or refused connect again (every second) until the end");
   cmd->callback([&exit_code, a] { exit_code = ws::ws_load(*a); });
 }
 
