@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -62,7 +63,10 @@ const std::vector<std::string>& known_settings() {
                                                 "WS_SEND_QUEUE_LIMIT",
                                                 "WS_REPLAY_LIMIT",
                                                 "WS_IDLE_TIMEOUT",
-                                                "SENSOR_SWEEP_INTERVAL"};
+                                                "SENSOR_SWEEP_INTERVAL",
+                                                "MAX_CONNECTIONS",
+                                                "MAX_CONNECTIONS_PER_CLIENT",
+                                                "TRUSTED_PROXIES"};
   return keys;
 }
 
@@ -93,6 +97,29 @@ struct Reader {
     return v ? *v : fallback;
   }
 };
+
+// The descriptor limit `serve` runs with: it raises its soft limit to the hard one at start.
+std::uint64_t open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  return limit.rlim_max == RLIM_INFINITY ? std::uint64_t{1} << 20 : limit.rlim_max;
+}
+
+// MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT (0 or unset: derived from the descriptor limit),
+// TRUSTED_PROXIES.
+Status load_http_limits(const Settings& s, Reader& r, http::ServerConfig& http) {
+  auto total = static_cast<std::size_t>(r.integer("MAX_CONNECTIONS", 0, 0, 10'000'000));
+  auto per_client =
+      static_cast<std::size_t>(r.integer("MAX_CONNECTIONS_PER_CLIENT", 0, 0, 10'000'000));
+  auto limits = http::default_connection_limits(open_files_limit(), total);
+  http.max_connections = limits.total;
+  http.max_connections_per_client = per_client > 0 ? per_client : limits.per_client;
+  auto proxies = http::parse_networks(s.get_or("TRUSTED_PROXIES", ""));
+  if (!proxies)
+    return make_error(Errc::invalid_input, "TRUSTED_PROXIES: " + proxies.error().message);
+  http.trusted_proxies = std::move(*proxies);
+  return {};
+}
 
 Status check_secret(AppConfig& c, bool for_server) {
   if (c.auth.secret_key.empty()) {
@@ -199,6 +226,7 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
       r.integer("MAX_REQUEST_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024));
   c.http.header_timeout = std::chrono::seconds(r.integer("REQUEST_HEADER_TIMEOUT", 10, 1, 3600));
   c.http.idle_timeout = std::chrono::seconds(r.integer("KEEPALIVE_TIMEOUT", 60, 1, 3600));
+  if (auto ok = load_http_limits(s, r, c.http); !ok) return ok.error();
 
   c.auth.secret_key = s.get_or("SECRET_KEY", "");
   c.auth.access_token_ttl =

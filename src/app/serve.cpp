@@ -1,6 +1,7 @@
 // `honeyman serve`: the parts of the server, each set up by one function or object below, and
 // run_serve composing them. The parts' own logic lives in their modules (jobs, http, api, ...).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <thread>
@@ -15,6 +16,34 @@ namespace asio = boost::asio;
 int io_thread_count(const AppConfig& c) {
   if (c.io_threads > 0) return c.io_threads;
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Raises the soft descriptor limit to the hard one (config's connection caps assume it) and
+// returns the limit in effect.
+std::uint64_t raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
+void log_connection_limits(const http::ServerConfig& http, std::uint64_t open_files) {
+  std::string proxies;
+  for (const auto& n : http.trusted_proxies)
+    proxies +=
+        (proxies.empty() ? "" : ", ") + n.network.to_string() + "/" + std::to_string(n.prefix);
+  spdlog::info("connections: at most {} ({} per client), descriptor limit {}; trusted proxies: {}",
+               http.max_connections, http.max_connections_per_client, open_files,
+               proxies.empty() ? "none" : proxies);
+  if (http.max_connections + 64 > open_files)
+    spdlog::warn(
+        "MAX_CONNECTIONS ({}) leaves fewer than 64 of the {} descriptors to the store, broker "
+        "and Redis: connections may fail with \"too many open files\"",
+        http.max_connections, open_files);
 }
 
 // The store, migrated unless AUTO_MIGRATE=false; null (with the reason logged) when it cannot be.
@@ -209,6 +238,7 @@ void run_io(asio::io_context& io, const AppConfig& config) {
 
 int run_serve(const AppConfig& config) {
   auto started = system_clock().steady_now();
+  log_connection_limits(config.http, raise_open_files_limit());
   auto store = open_store_logged(config);
   if (!store) return 1;
   BlockingPool pool(static_cast<std::size_t>(config.store_threads));

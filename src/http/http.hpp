@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -31,6 +32,26 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Verb = boost::beast::http::verb;
 using StatusCode = boost::beast::http::status;
 
+// An IPv4 or IPv6 network: "10.0.0.0/8", "2001:db8::/32"; a bare address is a /32 or /128.
+struct IpNetwork {
+  boost::asio::ip::address network;                              // host bits cleared
+  unsigned prefix = 0;                                           // bits
+  bool contains(const boost::asio::ip::address& address) const;  // IPv4-mapped IPv6 as IPv4
+};
+// Comma-separated networks (spaces allowed, empty list allowed): TRUSTED_PROXIES.
+// Errc::invalid_input naming the first entry that is not an address or network.
+Result<std::vector<IpNetwork>> parse_networks(std::string_view list);
+
+// Connection caps derived from the process's descriptor limit (RLIMIT_NOFILE): the total leaves
+// descriptors for everything else (store, broker, Redis, logs; at least 128, or a tenth), one
+// client gets an eighth of the total (8 to 1,024). A `total` given (non-zero) is kept and the
+// per-client cap derived from it. docs/DECISIONS.md "Hardening (issue #11): http".
+struct ConnectionLimits {
+  std::size_t total = 0;
+  std::size_t per_client = 0;
+};
+ConnectionLimits default_connection_limits(std::uint64_t open_files_limit, std::size_t total = 0);
+
 struct ServerConfig {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8000;  // 0: an ephemeral port (tests); Server::listen() returns it
@@ -41,14 +62,22 @@ struct ServerConfig {
                                                      // also bounds writing one response
   std::vector<std::string> cors_origins;             // exact origins; "*" allows any
   bool rate_limit_enabled = true;
-  int rate_limit_per_minute = 60;        // per client address, every rate-limited route
-  int login_rate_limit_per_minute = 10;  // per client address, routes marked RateClass::login
+  int rate_limit_per_minute = 60;  // per client address, every rate-limited route
+  // per client address, routes marked RateClass::login, and every failed credential check
+  int login_rate_limit_per_minute = 10;
   std::string api_prefix = "/api/v2";
+  // Open connections (WebSocket ones included). Beyond either cap the client's (then anyone's)
+  // oldest idle keep-alive connection is closed to make room; with none idle the new connection
+  // is answered 503 and closed. app derives both from RLIMIT_NOFILE unless configured.
+  std::size_t max_connections = 896;
+  std::size_t max_connections_per_client = 112;  // per address (IPv6: per /64); not for proxies
+  // Peers whose X-Forwarded-For / Forwarded header names the client. Empty: the peer is the client.
+  std::vector<IpNetwork> trusted_proxies;
 };
 
 // Who may call a route. Every route states one; the server enforces it before the handler.
 enum class Access {
-  anyone,             // no credential needed (a credential, if sent, is still checked)
+  anyone,             // no credential needed (one sent is still checked, except on exempt routes)
   viewer,             // any logged-in user (viewer, analyst or admin)
   analyst,            // analyst or admin
   admin,              // admin only
@@ -57,6 +86,8 @@ enum class Access {
 };
 std::string_view to_string(Access a);
 
+// exempt: neither rate-limited nor authenticated (credentials are ignored, so a probe costs no
+// lookup and reveals nothing about a key); only for Access::anyone routes such as /health.
 enum class RateClass { normal, login, exempt };
 
 // The authenticated caller of a request.
@@ -76,7 +107,8 @@ struct Principal {
 bool allows(Access access, const Principal& principal);
 
 // Resolves the credential of a request. Kind::none when the request carries none;
-// Errc::unauthorized for a bad, expired or revoked one.
+// Errc::unauthorized for a bad, expired or revoked one (the server then charges the client's
+// login bucket). Not called for RateClass::exempt routes, nor while that bucket is empty.
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
@@ -88,6 +120,7 @@ struct RequestContext {
   Principal principal;
   std::vector<std::pair<std::string, std::string>> path_params;  // decoded `{name}` segments
   boost::urls::params_view query;                                // decoded query parameters
+  // The client: the peer, or with TRUSTED_PROXIES the address a trusted proxy forwarded for.
   std::string client_address;
 
   // The decoded path parameter `name` ("" if the route has none of that name).
@@ -139,7 +172,9 @@ Result<boost::json::value> parse_json_body(const Request& request);
 // An Upgrade endpoint (WebSocket): the HTTP session hands over its connection and the request
 // that asked for the upgrade; the handler answers (101 or a refusal) and owns the connection
 // from then on. It runs on the connection's strand. Rate limits and routing do not apply; the
-// handler authenticates itself. The server's graceful shutdown does not wait for it.
+// handler authenticates itself. The server's graceful shutdown does not wait for it. The
+// connection counts against the connection caps until the handler returns. `client_address` is
+// the one RequestContext would carry.
 using UpgradeHandler = std::function<boost::asio::awaitable<void>(
     boost::beast::tcp_stream stream, Request request, std::string client_address)>;
 

@@ -38,6 +38,16 @@ std::optional<int> LocalRateLimiter::check(std::string_view key, int per_minute)
   return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate)));
 }
 
+std::optional<int> LocalRateLimiter::peek(std::string_view key, int per_minute) {
+  if (per_minute <= 0) return 60;
+  auto& shard = shards_[KeyHash{}(key) % kShards];
+  std::lock_guard lock(shard.mutex);
+  if (!shard.buckets.contains(key)) return std::nullopt;  // a new bucket is full
+  const auto& b = refreshed_bucket(shard, key, per_minute, now_());
+  if (b.tokens >= 1.0) return std::nullopt;
+  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / (per_minute / 60.0))));
+}
+
 LocalRateLimiter::Bucket& LocalRateLimiter::refreshed_bucket(Shard& shard, std::string_view key,
                                                              int per_minute, TimePoint now) {
   if (now - shard.last_sweep >= kSweepInterval) {

@@ -16,6 +16,12 @@ Response fail(Errc code, std::string message) {
   return error_response(make_error(code, std::move(message)));
 }
 
+Response rate_limited(std::string message, int retry_after) {
+  auto error = make_error(Errc::rate_limited, std::move(message));
+  error.retry_after_seconds = retry_after;
+  return error_response(error);
+}
+
 bool origin_allowed(const ServerConfig& config, std::string_view origin) {
   for (const auto& allowed : config.cors_origins)
     if (allowed == "*" || allowed == origin) return true;
@@ -71,6 +77,10 @@ void log_request(const Request& req, const Response& res, const Route* route,
               client);
 }
 
+bool carries_credential(const Request& request) {
+  return !request[field::authorization].empty() || !request["X-API-Key"].empty();
+}
+
 }  // namespace
 
 RequestProcessor::RequestProcessor(const ServerConfig& config, const Router& router,
@@ -83,19 +93,27 @@ RequestProcessor::RequestProcessor(const ServerConfig& config, const Router& rou
 
 // One coroutine on purpose: Asio recycles only two coroutine frames per thread, so splitting this
 // into nested awaitables would cost a malloc/free pair per extra level on every request.
-asio::awaitable<Response> RequestProcessor::handle(const Request& request,
-                                                   const std::string& client) {
+asio::awaitable<Response> RequestProcessor::handle(const Request& request, const Client& client) {
   auto routed = route(request, client);
   auto response = std::move(routed.response);
   if (!response) {
     const Route& route = *routed.match.route;
-    auto principal = co_await authenticator_.authenticate(request);
-    response = authorize(route, principal);
+    // Exempt routes (probes) ignore credentials: no lookup to pay for, no answer to learn from.
+    Result<Principal> principal = Principal{};
+    if (route.rate_class != RateClass::exempt) {
+      response = credential_budget_spent(request, client);
+      if (!response) {
+        principal = co_await authenticator_.authenticate(request);
+        if (!principal && principal.error().code == Errc::unauthorized)
+          charge_failed_credential(client);
+      }
+    }
+    if (!response) response = authorize(route, principal);
     if (!response && !decode_params(routed.match.params))
       response = fail(Errc::bad_request, "Malformed path");
     if (!response) {
       RequestContext ctx{request, std::move(*principal), std::move(routed.match.params),
-                         routed.target.params(), client};
+                         routed.target.params(), client.address};
       try {
         response = co_await route.handler(ctx);
       } catch (...) {
@@ -111,8 +129,7 @@ asio::awaitable<Response> RequestProcessor::handle(const Request& request,
 }
 
 // Everything decided before authentication: CORS preflight, target syntax, 404/405, rate limit.
-RequestProcessor::Routed RequestProcessor::route(const Request& request,
-                                                 const std::string& client) {
+RequestProcessor::Routed RequestProcessor::route(const Request& request, const Client& client) {
   Routed out;
   if ((out.response = preflight(request))) return out;
   auto target = boost::urls::parse_origin_form(request.target());
@@ -130,11 +147,11 @@ RequestProcessor::Routed RequestProcessor::route(const Request& request,
 }
 
 void RequestProcessor::finish(const Request& request, Response& response, const Route* route,
-                              const std::string& client) const {
+                              const Client& client) const {
   response.version(request.version());
   add_cors(request, response);
   frame_payload(request, response);
-  log_request(request, response, route, client);
+  log_request(request, response, route, client.address);
 }
 
 // HEAD is answered by the GET route when there is no HEAD route of its own.
@@ -163,18 +180,31 @@ std::optional<Response> RequestProcessor::authorize(const Route& route,
   return fail(Errc::forbidden, "Insufficient permissions");
 }
 
-std::optional<Response> RequestProcessor::rate_limit(const Route& route,
-                                                     const std::string& client) {
+std::optional<Response> RequestProcessor::rate_limit(const Route& route, const Client& client) {
   if (!config_.rate_limit_enabled || route.rate_class == RateClass::exempt) return std::nullopt;
   const bool login = route.rate_class == RateClass::login;
   const int limit = login ? config_.login_rate_limit_per_minute : config_.rate_limit_per_minute;
   // Login attempts have their own, smaller bucket: failed logins must not eat the API budget.
-  auto retry = login ? limiter_->check("login|" + client, limit) : limiter_->check(client, limit);
+  auto retry =
+      login ? limiter_->check("login|" + client.key, limit) : limiter_->check(client.key, limit);
   if (!retry) return std::nullopt;
-  auto error = make_error(Errc::rate_limited,
-                          "Rate limit exceeded: " + std::to_string(limit) + " requests per minute");
-  error.retry_after_seconds = *retry;
-  return error_response(error);
+  return rate_limited("Rate limit exceeded: " + std::to_string(limit) + " requests per minute",
+                      *retry);
+}
+
+std::optional<Response> RequestProcessor::credential_budget_spent(const Request& request,
+                                                                  const Client& client) {
+  if (!config_.rate_limit_enabled || !carries_credential(request)) return std::nullopt;
+  const int limit = config_.login_rate_limit_per_minute;
+  auto retry = limiter_->peek("login|" + client.key, limit);
+  if (!retry) return std::nullopt;
+  return rate_limited("Too many failed credential checks: " + std::to_string(limit) + " per minute",
+                      *retry);
+}
+
+void RequestProcessor::charge_failed_credential(const Client& client) {
+  if (config_.rate_limit_enabled)
+    limiter_->check("login|" + client.key, config_.login_rate_limit_per_minute);
 }
 
 std::optional<Response> RequestProcessor::preflight(const Request& request) const {

@@ -108,6 +108,8 @@ std::string_view RequestContext::path_param(std::string_view name) const {
 void Router::add(Route route) {
   auto parts = split(route.pattern);
   assert(!parts.too_long);
+  // Exempt routes are never authenticated: anything but a public one would refuse everyone.
+  assert(route.rate_class != RateClass::exempt || route.access == Access::anyone);
   patterns_.emplace_back(parts.part.begin(), parts.part.begin() + parts.size);
   routes_.push_back(std::move(route));
 }

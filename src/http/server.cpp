@@ -21,7 +21,11 @@
 #include <boost/url/parse.hpp>
 #include <mutex>
 #include <unordered_set>
+#include <utility>
 
+#include "http/detail/client_address.hpp"
+#include "http/detail/connection_table.hpp"
+#include "http/detail/framing.hpp"
 #include "http/detail/request_processor.hpp"
 #include "http/detail/wire.hpp"
 
@@ -42,12 +46,31 @@ constexpr std::size_t kLingerBytes = 8 * 1024 * 1024;
 constexpr auto kDrainPoll = std::chrono::milliseconds(10);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr auto kLogInterval = std::chrono::seconds(1);
 
-// What shutdown needs to reach a connection. Read and written only on the connection's strand.
-struct Connection {
-  asio::any_io_executor strand;
-  beast::tcp_stream* stream = nullptr;  // null once the session has ended
-  bool idle = false;                    // waiting for the next keep-alive request
+using detail::Connection;
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+// A repeated warning (accept failures, connections refused under load) is logged at most once a
+// second; each line counts the events since the previous one, so a flood costs one line a second.
+class LogThrottle {
+ public:
+  // True when a line is due for this event; `count` is then the events it stands for.
+  bool due(std::size_t& count) {
+    ++pending_;
+    auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - last_ < kLogInterval) return false;
+    logged_ = true;
+    last_ = now;
+    count = pending_;
+    pending_ = 0;
+    return true;
+  }
+
+ private:
+  bool logged_ = false;
+  std::chrono::steady_clock::time_point last_;
+  std::size_t pending_ = 0;
 };
 
 // A request the reader refused, answered with this response before the connection closes.
@@ -75,15 +98,46 @@ std::optional<Response> refusal_for(const ErrorCode& ec, std::size_t body_limit)
   return refusal(StatusCode::bad_request, "Malformed HTTP request");
 }
 
-// The rate-limit key: an IPv4 client of a dual-stack socket counts as its IPv4 address.
-std::string peer_address(const tcp::socket& socket) {
+// An IPv4 client of a dual-stack socket counts as its IPv4 address. Null when the peer is gone.
+std::optional<detail::Address> peer_of(const tcp::socket& socket) {
   ErrorCode ec;
   auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto address = endpoint.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-  return address.to_string();
+  if (ec) return std::nullopt;
+  return detail::unmapped(endpoint.address());
+}
+
+detail::Client client_at(const detail::Address& address) {
+  return {address.to_string(), detail::limit_key(address)};
+}
+
+// The answer to a connection over the caps with nothing to shed, serialised once.
+std::string busy_answer() {
+  auto res = json_response(StatusCode::service_unavailable,
+                           boost::json::object{{"detail", "Too many connections"}});
+  res.set(field::retry_after, "1");
+  res.keep_alive(false);
+  res.prepare_payload();
+  std::string out;
+  detail::serialize_head(res, out);
+  return out + res.body();
+}
+
+// Written without waiting (a new socket's empty send buffer takes it whole). What the client
+// already sent is read and dropped first, so closing sends FIN rather than a RST that could
+// destroy the answer before the client reads it; a request still on its way may still meet one.
+void refuse_connection(tcp::socket& socket, const std::string& answer) {
+  ErrorCode ec;
+  socket.non_blocking(true, ec);
+  std::array<char, 4096> sink;
+  for (int i = 0; i < 4 && !ec; ++i) socket.read_some(asio::buffer(sink), ec);
+  socket.write_some(asio::buffer(answer), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+bool out_of_descriptors(const ErrorCode& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system;
 }
 
 bool expects_continue(const Request& request) {
@@ -97,12 +151,14 @@ struct ReadOutcome {
   std::optional<Response> refusal;  // the answer before closing (none: close quietly)
 };
 
-// Feeds the parser what is already buffered. A small request usually arrives in one segment, so
-// this often completes it without another asynchronous read (one scheduler round trip and one
-// timer fewer per request). need_more is not an error here: the caller reads on.
-ErrorCode parse_buffered(RequestParser& parser, beast::flat_buffer& buffer) {
+// Feeds the parser what is already buffered, up to the end of the header or of the message. A
+// small request usually arrives in one segment, so this often completes it without another
+// asynchronous read (one scheduler round trip and one timer fewer per request). need_more is not
+// an error here: the caller reads on.
+ErrorCode parse_buffered(RequestParser& parser, beast::flat_buffer& buffer, bool header_only) {
   ErrorCode ec;
-  while (buffer.size() > 0 && !parser.is_done()) {
+  auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
+  while (buffer.size() > 0 && !done()) {
     auto used = parser.put(buffer.data(), ec);
     buffer.consume(used);
     if (ec == beast::http::error::need_more) return {};
@@ -118,7 +174,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       : config(c),
         io(context),
         acceptor(asio::make_strand(context)),
-        processor(config, r, a, make_limiter()) {}
+        processor(config, r, a, make_limiter()),
+        table(config.max_connections, config.max_connections_per_client),
+        busy(busy_answer()) {}
 
   std::unique_ptr<detail::RateLimiter> make_limiter() {
     auto owned = std::make_unique<detail::LocalRateLimiter>();
@@ -127,15 +185,21 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
-  asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket);
+  asio::awaitable<void> accept_failed(const ErrorCode& ec);
+  void admit(const std::shared_ptr<Impl>& self, tcp::socket socket);
+  asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket, ConnectionPtr conn,
+                                detail::Address peer);
+  detail::Client client_of(const Request& request, const detail::Address& peer,
+                           bool via_proxy) const;
   asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                         Connection& conn, bool first);
+                                         const ConnectionPtr& conn, bool first);
   asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
   asio::awaitable<bool> send(beast::tcp_stream& stream, const Response& response,
                              std::string& head);
   asio::awaitable<void> linger(beast::tcp_stream& stream);
-  std::shared_ptr<Connection> track(beast::tcp_stream& stream);
-  void untrack(const std::shared_ptr<Connection>& conn);
+  void track(const ConnectionPtr& conn, beast::tcp_stream& stream);
+  void untrack(const ConnectionPtr& conn);
+  static void close_if_idle(const ConnectionPtr& conn);
   void close_connections(bool idle_only);
   void drain(std::chrono::steady_clock::time_point deadline, bool forced,
              std::function<void()> done);
@@ -149,9 +213,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   // Owned by `processor`; declared before it because make_limiter() sets it while it is built.
   detail::LocalRateLimiter* limiter = nullptr;
   detail::RequestProcessor processor;
+  detail::ConnectionTable table;  // admission: every connection, WebSocket ones included
+  const std::string busy;         // the answer to a connection refused by the caps
+  // On the acceptor's strand only.
+  LogThrottle accept_errors, overload;
+  std::size_t shed_since_log = 0;
   std::atomic<bool> stopping{false};
-  mutable std::mutex mutex;  // guards connections
-  std::unordered_set<std::shared_ptr<Connection>> connections;
+  mutable std::mutex mutex;                       // guards connections
+  std::unordered_set<ConnectionPtr> connections;  // what shutdown waits for (not upgraded ones)
   std::vector<std::pair<std::string, UpgradeHandler>> upgrades;  // set before start()
 
   const UpgradeHandler* upgrade_for(const Request& request) const {
@@ -164,47 +233,96 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
+namespace {
+
+// Releases a connection's place in the table however its session ends.
+struct TableSlot {
+  detail::ConnectionTable& table;
+  ConnectionPtr conn;
+  ~TableSlot() { table.release(conn); }
+};
+
+}  // namespace
+
 asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
   while (!stopping) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
     if (stopping || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      // Typically out of file descriptors: pause instead of spinning on the error.
-      spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(acceptor.get_executor(), kAcceptBackoff);
-      co_await pause.async_wait(kTuple);
+      co_await accept_failed(ec);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto strand = socket.get_executor();
-    asio::co_spawn(strand, session(self, std::move(socket)), asio::detached);
+    admit(self, std::move(socket));
   }
 }
 
+// Typically out of file descriptors (the caps leave room, but other parts of the process use
+// them too): shed an idle connection to get one back, and pause instead of spinning on the error.
+asio::awaitable<void> Server::Impl::accept_failed(const ErrorCode& ec) {
+  std::size_t count = 0;
+  if (accept_errors.due(count))
+    spdlog::warn("accept failed: {} ({} time(s) since the last report; {} connections open)",
+                 ec.message(), count, table.size());
+  if (out_of_descriptors(ec))
+    if (auto victim = table.shed_oldest()) close_if_idle(victim);
+  asio::steady_timer pause(acceptor.get_executor(), kAcceptBackoff);
+  co_await pause.async_wait(kTuple);
+}
+
+// Runs on the acceptor's strand.
+void Server::Impl::admit(const std::shared_ptr<Impl>& self, tcp::socket socket) {
+  auto peer = peer_of(socket);
+  if (!peer) return;  // reset before we got to it; the socket closes here
+  const bool via_proxy = detail::is_trusted(*peer, config.trusted_proxies);
+  auto conn = std::make_shared<Connection>(via_proxy ? std::string() : detail::limit_key(*peer),
+                                           socket.get_executor());
+  auto admission = table.admit(conn);
+  for (const auto& victim : admission.shed) close_if_idle(victim);
+  shed_since_log += admission.shed.size();
+  if (!admission.admitted) {
+    refuse_connection(socket, busy);
+    std::size_t refused = 0;
+    if (overload.due(refused))
+      spdlog::warn(
+          "connection limits: refused {} and shed {} idle connection(s) since the last report "
+          "({} open; at most {}, {} per client)",
+          refused, std::exchange(shed_since_log, 0), table.size(), config.max_connections,
+          config.max_connections_per_client);
+    return;
+  }
+  ErrorCode ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto strand = socket.get_executor();
+  asio::co_spawn(strand, session(self, std::move(socket), std::move(conn), *peer), asio::detached);
+}
+
 // `self` is unused but, as a coroutine parameter, lives in the frame: it keeps the Impl alive.
-asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp::socket socket) {
-  const std::string client = peer_address(socket);
+asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp::socket socket,
+                                            ConnectionPtr conn, detail::Address peer) {
+  TableSlot slot{table, conn};
+  const bool via_proxy = conn->client_key.empty();
   beast::tcp_stream stream(std::move(socket));
-  auto conn = track(stream);
+  track(conn, stream);
   beast::flat_buffer buffer;  // reused by every request of the connection
   std::string head;           // likewise, for the response head
   bool refused = false;
   for (bool first = true;; first = false) {
-    if (!co_await wait_for_request(stream, buffer, *conn, first)) break;
+    if (!co_await wait_for_request(stream, buffer, conn, first)) break;
     auto read = co_await read_request(stream, buffer);
     if (!read.request) {
       refused = read.refusal.has_value();
       if (refused) co_await send(stream, *read.refusal, head);
       break;
     }
+    const auto client = client_of(*read.request, peer, via_proxy);
     if (const auto* upgrade = upgrade_for(*read.request)) {
       untrack(conn);
       stream.expires_never();
-      co_await (*upgrade)(std::move(stream), std::move(*read.request), client);
+      co_await (*upgrade)(std::move(stream), std::move(*read.request), client.address);
       co_return;
     }
     auto response = co_await processor.handle(*read.request, client);
-    const bool keep = read.request->keep_alive() && !stopping;
+    const bool keep = read.request->keep_alive() && !stopping && !conn->shed;
     response.keep_alive(keep);
     if (!co_await send(stream, response, head) || !keep) break;
   }
@@ -214,35 +332,49 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
   untrack(conn);
 }
 
+// The client a request counts as: the peer, or the address a trusted proxy forwarded for.
+detail::Client Server::Impl::client_of(const Request& request, const detail::Address& peer,
+                                       bool via_proxy) const {
+  if (!via_proxy) return client_at(peer);
+  return client_at(detail::forwarded_client(peer, request, config.trusted_proxies));
+}
+
 // Waits for the first bytes of the next request: header_timeout on a new connection (a client
 // that connects and says nothing is not waited for), idle_timeout between keep-alive requests.
-// False: close quietly (timeout, peer gone, or the server is shutting down).
+// Meanwhile the connection is idle: shutdown, or the caps making room, may close it. False:
+// close quietly (timeout, peer gone, shed, or the server is shutting down).
 asio::awaitable<bool> Server::Impl::wait_for_request(beast::tcp_stream& stream,
-                                                     beast::flat_buffer& buffer, Connection& conn,
-                                                     bool first) {
+                                                     beast::flat_buffer& buffer,
+                                                     const ConnectionPtr& conn, bool first) {
   if (buffer.size() > 0) co_return true;
-  if (stopping) co_return false;
-  conn.idle = true;  // from here shutdown may cancel the read; set on the strand with the check
+  if (stopping || !table.set_idle(conn, true)) co_return false;
+  conn->reading_idle = true;  // set on the strand with the checks: a cancel from now on is seen
   stream.expires_after(first ? config.header_timeout : config.idle_timeout);
   auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kTuple);
-  conn.idle = false;
+  conn->reading_idle = false;
+  table.set_idle(conn, false);
   if (ec) co_return false;
   buffer.commit(n);
   co_return true;
 }
 
 // Reads one request within header_timeout (headers and body together), enforcing the header
-// and body limits. Answers "Expect: 100-continue" so clients such as curl send the body at once.
+// and body limits and the framing rules (detail/framing.hpp) before any of the body is read.
+// Answers "Expect: 100-continue" so clients such as curl send the body at once.
 asio::awaitable<ReadOutcome> Server::Impl::read_request(beast::tcp_stream& stream,
                                                         beast::flat_buffer& buffer) {
   RequestParser parser;
   parser.header_limit(kHeaderLimit);
   parser.body_limit(config.body_limit);
-  auto ec = parse_buffered(parser, buffer);
+  auto ec = parse_buffered(parser, buffer, true);
   std::size_t n = 0;
   stream.expires_after(config.header_timeout);
   if (!ec && !parser.is_header_done())
     std::tie(ec, n) = co_await beast::http::async_read_header(stream, buffer, parser, kTuple);
+  if (ec) co_return ReadOutcome{std::nullopt, refusal_for(ec, config.body_limit)};
+  if (auto framing = detail::check_framing(parser.get()))
+    co_return ReadOutcome{std::nullopt, refusal(framing->status, std::move(framing->detail))};
+  ec = parse_buffered(parser, buffer, false);
   if (!ec && !parser.is_done()) {
     if (expects_continue(parser.get()))
       std::tie(ec, n) = co_await asio::async_write(
@@ -279,14 +411,13 @@ asio::awaitable<void> Server::Impl::linger(beast::tcp_stream& stream) {
   }
 }
 
-std::shared_ptr<Connection> Server::Impl::track(beast::tcp_stream& stream) {
-  auto conn = std::make_shared<Connection>(Connection{stream.get_executor(), &stream, false});
+void Server::Impl::track(const ConnectionPtr& conn, beast::tcp_stream& stream) {
+  conn->stream = &stream;
   std::lock_guard lock(mutex);
   connections.insert(conn);
-  return conn;
 }
 
-void Server::Impl::untrack(const std::shared_ptr<Connection>& conn) {
+void Server::Impl::untrack(const ConnectionPtr& conn) {
   conn->stream = nullptr;
   std::lock_guard lock(mutex);
   connections.erase(conn);
@@ -297,6 +428,14 @@ std::size_t Server::Impl::open() const {
   return connections.size();
 }
 
+// A shed connection: cancel its wait for a request, on its strand. If a request arrived in the
+// meantime, its session answers it and then closes (Connection::shed).
+void Server::Impl::close_if_idle(const ConnectionPtr& conn) {
+  asio::post(conn->strand, [conn] {
+    if (conn->stream && conn->reading_idle) conn->stream->cancel();
+  });
+}
+
 // Runs on each connection's strand, where its stream lives. Idle ones have their pending read
 // cancelled; a forced close also closes busy sockets, so their final write fails at once.
 void Server::Impl::close_connections(bool idle_only) {
@@ -305,7 +444,7 @@ void Server::Impl::close_connections(bool idle_only) {
     asio::post(conn->strand, [conn, idle_only] {
       if (!conn->stream) return;
       ErrorCode ec;
-      if (conn->idle) conn->stream->cancel();
+      if (conn->reading_idle) conn->stream->cancel();
       if (!idle_only) conn->stream->socket().close(ec);
     });
 }

@@ -266,6 +266,90 @@ TEST(Server, RateLimitPerClientWithRetryAfter) {
   EXPECT_EQ(c.post("/login", json::object{}).status, 429);
 }
 
+TEST(Server, ExemptRoutesIgnoreCredentials) {
+  TestServer s;
+  auto c = s.client();
+  for (int i = 0; i < 20; ++i) {
+    auto key = "guess-" + std::to_string(i);
+    ASSERT_EQ(c.get("/health", api_key(key)).status, 200) << key;
+  }
+  EXPECT_EQ(c.get("/health", bearer("forged")).status, 200);
+  EXPECT_EQ(c.get("/items/1", bearer("forged")).status, 401);  // checked where it matters
+}
+
+TEST(Server, FailedCredentialChecksSpendTheLoginBudget) {
+  auto config = test_config();
+  config.rate_limit_per_minute = 1000;
+  config.login_rate_limit_per_minute = 3;
+  TestServer s(config);
+  auto c = s.client();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(c.get("/items/1", api_key("guess-" + std::to_string(i))).status, 401);
+  auto limited = c.get("/items/1", api_key("guess-3"));
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(detail(limited), "Too many failed credential checks: 3 per minute");
+  EXPECT_GE(std::atoi(limited.header("retry-after").c_str()), 1);
+  // Until it refills, no credential of this client is checked; requests without one go on.
+  EXPECT_EQ(c.get("/items/1", bearer("viewer")).status, 429);
+  EXPECT_EQ(c.get("/items/1").status, 401);
+  EXPECT_EQ(c.get("/health", api_key("guess-4")).status, 200);
+}
+
+TEST(Server, GoodCredentialsCostNoLoginBudget) {
+  auto config = test_config();
+  config.login_rate_limit_per_minute = 2;
+  TestServer s(config);
+  auto c = s.client();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.get("/items/1", bearer("viewer")).status, 200);
+  EXPECT_EQ(c.post("/items", json::object{}, bearer("viewer")).status, 403);
+  EXPECT_EQ(c.get("/items/1", bearer("viewer")).status, 200);
+}
+
+TEST(Server, TrustedProxyForwardsTheClientAddress) {
+  auto config = test_config();
+  config.rate_limit_per_minute = 2;
+  config.trusted_proxies = *parse_networks("127.0.0.0/8");
+  TestServer s(config);
+  auto c = s.client();
+  auto from = [](const char* address) { return testing::HeaderList{{"X-Forwarded-For", address}}; };
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(c.get("/items/1", from("198.51.100.1")).status, 401);
+  EXPECT_EQ(c.get("/items/1", from("198.51.100.1")).status, 429);
+  EXPECT_EQ(c.get("/items/1", from("198.51.100.2")).status, 401);  // a bucket of its own
+  // IPv6 clients share their /64.
+  EXPECT_EQ(c.get("/items/1", from("2001:db8:1:2::1")).status, 401);
+  EXPECT_EQ(c.get("/items/1", from("2001:db8:1:2::2")).status, 401);
+  EXPECT_EQ(c.get("/items/1", from("2001:db8:1:2:ffff::3")).status, 429);
+  EXPECT_EQ(c.get("/items/1", from("2001:db8:1:3::1")).status, 401);
+}
+
+TEST(Server, ConnectionCapsShedIdleConnectionsFirstThenRefuse) {
+  auto config = test_config();
+  config.max_connections_per_client = 2;
+  TestServer s(config);
+  auto a = s.client(), b = s.client(), c = s.client();
+  EXPECT_EQ(a.get("/health").status, 200);
+  EXPECT_EQ(b.get("/health").status, 200);
+  EXPECT_EQ(c.get("/health").status, 200);  // a's idle connection made room
+  EXPECT_TRUE(testing::eventually([&] { return s.server().open_connections() == 2; }, 5s))
+      << s.server().open_connections();
+  // Two requests in flight hold both places (they shed b and c): a third connection is refused.
+  int before = slow_started;
+  auto slow1 = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
+  auto slow2 = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
+  ASSERT_TRUE(testing::eventually([&] { return slow_started >= before + 2; }, 5s));
+  auto refused = s.client().get("/health");
+  // The answer is written at once; a request arriving after the close can reset the connection
+  // before the client reads it (status 0). Either way the connection was not served.
+  EXPECT_NE(refused.status, 200);
+  if (refused.status != 0) {
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(detail(refused), "Too many connections");
+  }
+  EXPECT_EQ(slow1.get().status, 200);
+  EXPECT_EQ(slow2.get().status, 200);
+  EXPECT_EQ(a.get("/health").status, 200);  // reconnects once the places are free
+}
+
 TEST(Server, AuthenticationAndRoles) {
   TestServer s;
   auto c = s.client();

@@ -27,13 +27,17 @@ namespace fs = std::filesystem;
 pid_t spawn_honeyman(const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env, const std::string& in_path,
                      const std::string& out_path, const std::string& err_path,
-                     std::string binary = {}) {
+                     std::string binary = {}, std::uint64_t max_open_files = 0) {
   const char* other = std::getenv("HONEYMAN_TEST_BINARY");
   if (binary.empty()) binary = other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY;
   std::vector<std::string> argv{std::move(binary)};
   argv.insert(argv.end(), args.begin(), args.end());
-  return spawn(
-      argv, {.stdin_path = in_path, .stdout_path = out_path, .stderr_path = err_path, .env = env});
+  return spawn(argv, {.stdin_path = in_path,
+                      .stdout_path = out_path,
+                      .stderr_path = err_path,
+                      .append = false,
+                      .env = env,
+                      .max_open_files = max_open_files});
 }
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
@@ -159,7 +163,8 @@ void ServerProcess::start() {
   auto in = dir_->path() + "/stdin";
   std::ofstream(in).close();
   std::ofstream(log_path_, std::ios::trunc).close();  // a restart must not read the old port
-  pid_ = spawn_honeyman({"serve"}, env_, in, dir_->path() + "/server.out", log_path_);
+  pid_ = spawn_honeyman({"serve"}, env_, in, dir_->path() + "/server.out", log_path_, {},
+                        max_open_files_);
   static const std::regex listening(R"(listening on http://[^:]+:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -47,6 +47,8 @@ class ServerProcess {
 
   // Starts `honeyman serve`; waits until it logs its port (fails the test after 10 s).
   void start();
+  // The server's RLIMIT_NOFILE (soft and hard) from the next start(); 0: inherited.
+  void set_max_open_files(std::uint64_t n) { max_open_files_ = n; }
   // Sends `signal` and waits for the exit status (-1 on timeout).
   int stop(int signal = 15 /*SIGTERM*/, int timeout_ms = 15000);
   bool running() const;
@@ -73,6 +75,7 @@ class ServerProcess {
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint64_t max_open_files_ = 0;
   std::string log_path_;
   std::string postgres_server_, database_;  // a PostgreSQL database to drop, if any
 };

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,10 @@ pid_t spawn(const std::vector<std::string>& argv_in, const SpawnOptions& options
   dup2(out, 1);
   dup2(err, 2);
   for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);
+  if (options.max_open_files > 0) {
+    rlimit limit{options.max_open_files, options.max_open_files};
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
   std::vector<char*> argv;
   for (const auto& a : argv_in) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -28,6 +28,7 @@ struct SpawnOptions {
   std::string stderr_path;                 // empty: with stdout
   bool append = false;                     // append to the output files instead of truncating them
   std::map<std::string, std::string> env;  // added to the environment
+  std::uint64_t max_open_files = 0;        // non-zero: the child's RLIMIT_NOFILE (soft and hard)
 };
 // fork + execvp(argv[0], argv). The child dies with the test process (PR_SET_PDEATHSIG), so a
 // crashed test leaves no server behind.

@@ -27,6 +27,8 @@ class RateLimiter {
   // per_minute/60 tokens per second. nullopt: allowed. Otherwise refused, and the value is the
   // whole seconds until a token is available (>= 1). Thread-safe.
   virtual std::optional<int> check(std::string_view key, int per_minute) = 0;
+  // What check() would answer, without taking a token. Thread-safe.
+  virtual std::optional<int> peek(std::string_view key, int per_minute) = 0;
 };
 
 // Buckets in memory, sharded by key hash (one mutex per shard). Memory is bounded: buckets that
@@ -40,6 +42,7 @@ class LocalRateLimiter final : public RateLimiter {
 
   explicit LocalRateLimiter(TimeSource now = steady_now, std::size_t max_keys = 100'000);
   std::optional<int> check(std::string_view key, int per_minute) override;
+  std::optional<int> peek(std::string_view key, int per_minute) override;
   std::size_t size() const;  // buckets currently held (all shards)
 
   // From now on, check() counts what it allows per key for take_usage().

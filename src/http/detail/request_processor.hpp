@@ -12,15 +12,21 @@
 
 namespace honeyman::http::detail {
 
+// Who sent a request (detail/client_address.hpp).
+struct Client {
+  std::string address;  // logs and RequestContext::client_address
+  std::string key;      // rate limits (an IPv6 client counts by its /64)
+};
+
 class RequestProcessor {
  public:
   // Keeps references to `config`, `router` and `authenticator`: they must outlive it.
   RequestProcessor(const ServerConfig& config, const Router& router, Authenticator& authenticator,
                    std::unique_ptr<RateLimiter> limiter);
 
-  // Never throws: handler exceptions become 500. `client` is the peer address, the rate-limit
-  // key. Thread-safe (the limiter is; everything else is read-only).
-  boost::asio::awaitable<Response> handle(const Request& request, const std::string& client);
+  // Never throws: handler exceptions become 500. Thread-safe (the limiter is; everything else is
+  // read-only).
+  boost::asio::awaitable<Response> handle(const Request& request, const Client& client);
 
  private:
   struct Routed {
@@ -28,13 +34,18 @@ class RequestProcessor {
     Router::Match match;
     boost::urls::url_view target;
   };
-  Routed route(const Request& request, const std::string& client);
+  Routed route(const Request& request, const Client& client);
   static std::optional<Response> authorize(const Route& route, const Result<Principal>& principal);
   void finish(const Request& request, Response& response, const Route* route,
-              const std::string& client) const;
+              const Client& client) const;
   Router::Match route_for(Verb method, std::string_view path) const;
   Response no_route(const Router::Match& match, std::string_view path) const;
-  std::optional<Response> rate_limit(const Route& route, const std::string& client);
+  std::optional<Response> rate_limit(const Route& route, const Client& client);
+  // Credential guessing costs the client's login bucket: while it is empty, a request carrying
+  // a credential is refused (429) unchecked; every credential refused as unauthorized takes a
+  // token.
+  std::optional<Response> credential_budget_spent(const Request& request, const Client& client);
+  void charge_failed_credential(const Client& client);
   std::optional<Response> preflight(const Request& request) const;
   void add_cors(const Request& request, Response& response) const;
 
