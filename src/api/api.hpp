@@ -26,8 +26,11 @@ struct ApiConfig {
   std::string prefix = "/api/v2";               // API_PREFIX
   std::chrono::seconds heartbeat_interval{60};  // sensors are online for 3 of these
   // PUBLIC_API_URL: the API's base URL as sensors reach it (onboarding answers, QR codes);
-  // empty: http://<the request's Host header>.
+  // empty: http://<the request's Host header>, unless require_public_url.
   std::string public_url;
+  // Set in production: the Host header is the client's to choose, so without public_url the
+  // onboarding routes whose answers carry URLs refuse (503) instead of trusting it.
+  bool require_public_url = false;
   broker::BrokerConfig broker;  // what registration tells sensors (public host/port, TLS)
   // ANALYTICS_CACHE_MS: analytics answers are reused this long per instance (0: never).
   std::chrono::milliseconds analytics_cache_ttl{1000};
@@ -61,12 +64,22 @@ struct Services {
 // The WebSocket live feed (SPEC §2 WebSocket): GET <prefix>/ws?token=<access token>[&since=<id>].
 struct LiveConfig {
   std::chrono::seconds heartbeat_interval{30};  // WS_HEARTBEAT_INTERVAL: {"type":"heartbeat"}
-  std::size_t send_queue_limit = 1024;    // WS_SEND_QUEUE_LIMIT: messages waiting for one client;
-                                          // beyond it the client is dropped (close 1013)
-  int replay_limit = 1000;                // WS_REPLAY_LIMIT: threats replayed after ?since=
-  std::chrono::seconds idle_timeout{30};  // WS_IDLE_TIMEOUT: a ping after half of it, dropped
-                                          // after all of it without any frame from the client
+  std::size_t send_queue_limit = 1024;  // WS_SEND_QUEUE_LIMIT: messages waiting for one client;
+                                        // beyond it the client is dropped (close 1013)
+  // WS_SEND_QUEUE_BYTES: bytes of those messages; beyond it the client is dropped the same way
+  // (a message larger than the whole bound still goes to a client with nothing waiting). While
+  // half of either bound is used, nothing more is read from the client (backpressure).
+  std::size_t send_queue_bytes = 1024 * 1024;
+  int replay_limit = 1000;                    // WS_REPLAY_LIMIT: threats replayed after ?since=
+  std::chrono::seconds idle_timeout{30};      // WS_IDLE_TIMEOUT: a ping every half of it; dropped
+                                              // after all of it without a pong to one of them
+                                              // (only pongs count: they prove the client reads)
   std::size_t max_message_bytes = 64 * 1024;  // larger client messages close the socket
+  // WS_ECHO_MAX_BYTES: longer client texts are not echoed (a short error answers them).
+  std::size_t echo_max_bytes = 4096;
+  // WS_MAX_CONNECTIONS_PER_USER: live feed connections of one user on this instance; one more is
+  // refused with 429 before the upgrade.
+  std::size_t max_connections_per_user = 20;
 };
 
 struct LiveCounters {

@@ -1,7 +1,10 @@
 #include "api/detail/live_client.hpp"
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 namespace honeyman::api::detail {
@@ -15,6 +18,24 @@ namespace {
 // reading up to it tells the client why (1013) so it can come back with ?since.
 constexpr std::chrono::milliseconds kCloseGrace{1000};
 constexpr std::chrono::milliseconds kSlowClientCloseGrace{10000};
+// How often a paused reader looks at its queue again even if no write woke it (a safety net).
+constexpr std::chrono::milliseconds kRoomRecheck{1000};
+// Filter values are sensor ids, severities and detector types: short, printable. Bounding them
+// bounds the `subscribed` answer, which repeats the filter.
+constexpr std::size_t kMaxFilterValue = 128;
+constexpr std::size_t kMaxQuotedKey = 32;
+
+bool printable(std::string_view s) {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// A client-chosen key, cut short and stripped of control bytes, for an error message.
+std::string quoted_key(std::string_view key) {
+  std::string out;
+  for (char c : key.substr(0, kMaxQuotedKey)) out += printable({&c, 1}) ? c : '?';
+  return "'" + out + (key.size() > kMaxQuotedKey ? "...'" : "'");
+}
 
 bool allowed(const std::vector<std::string>& list, const std::string& value) {
   return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
@@ -37,11 +58,14 @@ Result<LiveFilter> parse_filter(const json::value& value) {
                                     : key == "sensor_id"     ? &f.sensor_id
                                     : key == "detector_type" ? &f.detector_type
                                                              : nullptr;
-    if (!out) return bad("unknown filter key '" + std::string(key) + "'");
+    if (!out) return bad("unknown filter key " + quoted_key(key));
     if (!list.is_array()) return bad("filter." + std::string(key) + " must be an array");
     for (const auto& v : list.as_array()) {
       if (!v.is_string()) return bad("filter." + std::string(key) + " must hold strings");
       std::string s(v.as_string());
+      if (s.size() > kMaxFilterValue || !printable(s))
+        return bad("filter." + std::string(key) + " values must be at most 128 characters, " +
+                   "without control characters");
       // Severity and detector are stored lower-case; match them as the API does.
       if (key != "sensor_id")
         for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -51,9 +75,43 @@ Result<LiveFilter> parse_filter(const json::value& value) {
   return f;
 }
 
+Liveness::Liveness(Time start, std::chrono::milliseconds idle)
+    : idle_(idle), last_proof_(start), next_ping_(start + idle / 2) {}
+
+Liveness::Action Liveness::due(Time now) const {
+  if (now - last_proof_ >= idle_) return Action::drop;
+  return now >= next_ping_ ? Action::ping : Action::none;
+}
+
+void Liveness::sent(std::string payload, Time now) {
+  previous_ = std::move(current_);
+  current_ = std::move(payload);
+  next_ping_ = now + idle_ / 2;
+}
+
+bool Liveness::pong(std::string_view payload, Time now) {
+  bool ours =
+      (!current_.empty() && payload == current_) || (!previous_.empty() && payload == previous_);
+  if (ours) last_proof_ = now;
+  return ours;
+}
+
 LiveClient::LiveClient(boost::beast::tcp_stream stream, auth::AccessClaims claims,
-                       std::size_t queue_limit)
-    : ws_(std::move(stream)), claims_(std::move(claims)), queue_limit_(queue_limit) {}
+                       QueueLimits limits, const ::honeyman::Clock& clock,
+                       std::chrono::milliseconds idle_timeout)
+    : ws_(std::move(stream)),
+      claims_(std::move(claims)),
+      limits_(limits),
+      clock_(clock),
+      room_(ws_.get_executor()),
+      liveness_(clock.steady_now(), idle_timeout) {
+  // Runs inside async_read on the strand; the stream is a member, so `this` outlives it.
+  ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view payload) {
+    if (kind != websocket::frame_type::pong) return;
+    std::lock_guard lock(mutex_);
+    liveness_.pong(std::string_view(payload.data(), payload.size()), clock_.steady_now());
+  });
+}
 
 bool LiveClient::deliver(const bus::EventBatch& events) {
   std::lock_guard lock(mutex_);
@@ -61,7 +119,8 @@ bool LiveClient::deliver(const bus::EventBatch& events) {
   for (const auto& e : events) {
     if (holding_) {
       held_.push_back(e);
-      if (held_.size() > queue_limit_) return push_locked(nullptr);
+      held_bytes_ += e->frame->size();
+      if (held_.size() > limits_.frames || held_bytes_ > limits_.bytes) return push_locked(nullptr);
       continue;
     }
     if (filter_.matches(*e) && !push_locked(e->frame)) return false;
@@ -100,19 +159,41 @@ bool LiveClient::release(const std::vector<Frame>& replayed,
         !push_locked(e->frame))
       return false;
   held_.clear();
+  held_bytes_ = 0;
   kick_locked();
   return true;
 }
 
-// Over the limit the client is dropped: its queue is discarded and it is closed with 1013.
+bool LiveClient::fits_locked(std::size_t bytes) const {
+  if (queue_.size() >= limits_.frames) return false;
+  return queue_.empty() || queued_bytes_ + bytes <= limits_.bytes;
+}
+
+bool LiveClient::has_room_locked() const {
+  return queue_.size() <= limits_.frames / 2 && queued_bytes_ <= limits_.bytes / 2;
+}
+
+void LiveClient::clear_locked() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  held_.clear();
+  held_bytes_ = 0;
+}
+
+std::size_t LiveClient::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queued_bytes_;
+}
+
+// Over a limit the client is dropped: its queue is discarded and it is closed with 1013.
 bool LiveClient::push_locked(Frame frame) {
-  if (frame && queue_.size() < queue_limit_) {
+  if (frame && fits_locked(frame->size())) {
+    queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
     return true;
   }
   closing_ = true;
-  queue_.clear();
-  held_.clear();
+  clear_locked();
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
     self->close_on_strand(websocket::close_code::try_again_later, "too slow: send queue full",
                           kSlowClientCloseGrace);
@@ -137,6 +218,11 @@ void LiveClient::write_next() {
     }
     frame = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= frame->size();
+    if (waiting_for_room_ && has_room_locked()) {
+      waiting_for_room_ = false;
+      room_.cancel();
+    }
   }
   ws_.async_write(asio::buffer(*frame),
                   [self = shared_from_this(), frame](boost::system::error_code ec, std::size_t) {
@@ -144,7 +230,8 @@ void LiveClient::write_next() {
                       std::lock_guard lock(self->mutex_);
                       self->closing_ = true;
                       self->writing_ = false;
-                      self->queue_.clear();
+                      self->clear_locked();
+                      self->room_.cancel();
                       return;
                     }
                     self->write_next();
@@ -156,7 +243,7 @@ void LiveClient::close(websocket::close_code code, std::string reason) {
     std::lock_guard lock(mutex_);
     if (closing_) return;
     closing_ = true;
-    queue_.clear();
+    clear_locked();
   }
   asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
     self->close_on_strand(code, r, kCloseGrace);
@@ -169,12 +256,54 @@ bool LiveClient::closing() const {
 }
 
 void LiveClient::abort() {
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this()] { boost::beast::get_lowest_layer(self->ws_).close(); });
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    clear_locked();
+  }
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->room_.cancel();
+    boost::beast::get_lowest_layer(self->ws_).close();
+  });
+}
+
+bool LiveClient::check_liveness() {
+  std::lock_guard lock(mutex_);
+  if (closing_) return true;
+  auto now = clock_.steady_now();
+  auto action = liveness_.due(now);
+  if (action == Liveness::Action::drop) return false;
+  // One ping at a time (Beast's rule); one stuck behind a full socket means no pong is coming.
+  if (action == Liveness::Action::ping && !pinging_) {
+    pinging_ = true;
+    auto payload = random_token(12);
+    liveness_.sent(payload, now);
+    asio::post(ws_.get_executor(), [self = shared_from_this(), payload] {
+      self->ws_.async_ping(websocket::ping_data(payload.data(), payload.size()),
+                           [self](boost::system::error_code) {
+                             std::lock_guard lock(self->mutex_);
+                             self->pinging_ = false;
+                           });
+    });
+  }
+  return true;
+}
+
+asio::awaitable<void> LiveClient::wait_for_room() {
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_ || has_room_locked()) co_return;
+      waiting_for_room_ = true;
+    }
+    room_.expires_after(kRoomRecheck);
+    co_await room_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 void LiveClient::close_on_strand(websocket::close_code code, std::string reason,
                                  std::chrono::milliseconds grace) {
+  room_.cancel();
   if (!ws_.is_open()) return;
   websocket::close_reason why(code, reason);
   ws_.async_close(why, [self = shared_from_this()](boost::system::error_code) {});

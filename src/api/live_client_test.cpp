@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 namespace honeyman::api::detail {
@@ -47,6 +48,92 @@ TEST(LiveFilter, MalformedFiltersAreRefused) {
   for (auto text :
        {R"([])", R"({"colour":["red"]})", R"({"severity":"high"})", R"({"sensor_id":[1]})"})
     EXPECT_FALSE(parse_filter(boost::json::parse(text))) << text;
+}
+
+TEST(LiveFilter, ValuesAreShortAndPrintableAndKeysAreQuotedSafely) {
+  EXPECT_FALSE(
+      parse_filter(boost::json::parse(R"({"sensor_id":[")" + std::string(129, 'a') + R"("]})")));
+  EXPECT_FALSE(parse_filter(boost::json::parse(R"({"sensor_id":["a\u0001b"]})")));
+  // An unknown key comes back in the error cut short and without its control bytes.
+  std::string key;
+  for (int i = 0; i < 1000; ++i) key += "\\u0001";
+  auto bad = parse_filter(boost::json::parse(R"({")" + key + R"(":["x"]})"));
+  ASSERT_FALSE(bad);
+  EXPECT_LT(bad.error().message.size(), 80u);
+  EXPECT_EQ(bad.error().message.find('\x01'), std::string::npos);
+}
+
+using namespace std::chrono_literals;
+
+TEST(LiveLiveness, OnlyAPongCarryingARecentPingPayloadKeepsAClient) {
+  const Liveness::Time t0{};
+  Liveness l(t0, 10s);
+  EXPECT_EQ(l.due(t0), Liveness::Action::none);
+  EXPECT_EQ(l.due(t0 + 5s), Liveness::Action::ping);
+  l.sent("p1", t0 + 5s);
+  EXPECT_EQ(l.due(t0 + 6s), Liveness::Action::none);
+  EXPECT_FALSE(l.pong("", t0 + 6s)) << "an unsolicited pong proves nothing";
+  EXPECT_FALSE(l.pong("guess", t0 + 6s));
+  EXPECT_EQ(l.due(t0 + 10s), Liveness::Action::drop);
+  EXPECT_TRUE(l.pong("p1", t0 + 7s));
+  EXPECT_EQ(l.due(t0 + 10s), Liveness::Action::ping);
+  l.sent("p2", t0 + 10s);
+  EXPECT_TRUE(l.pong("p1", t0 + 11s)) << "a late answer to the previous ping still counts";
+  EXPECT_EQ(l.due(t0 + 20s), Liveness::Action::none);
+  EXPECT_EQ(l.due(t0 + 21s), Liveness::Action::drop);
+}
+
+class LiveClientQueue : public ::testing::Test {
+ protected:
+  std::shared_ptr<LiveClient> client(QueueLimits limits) {
+    return std::make_shared<LiveClient>(boost::beast::tcp_stream(io_), auth::AccessClaims{}, limits,
+                                        clock_, 30s);
+  }
+  static Frame frame(std::size_t bytes) { return std::make_shared<const std::string>(bytes, 'x'); }
+  // Runs what the client posted (writes fail on the unconnected socket) before it goes away.
+  void TearDown() override { io_.run(); }
+
+  boost::asio::io_context io_;
+  ManualClock clock_;
+};
+
+TEST_F(LiveClientQueue, IsBoundedInBytesAsInFrames) {
+  auto c = client({.frames = 100, .bytes = 1000});
+  EXPECT_TRUE(c->send(frame(400)));
+  EXPECT_TRUE(c->send(frame(400)));
+  EXPECT_EQ(c->queued_bytes(), 800u);
+  EXPECT_FALSE(c->send(frame(400))) << "1,200 bytes waiting is over the 1,000-byte bound";
+  EXPECT_TRUE(c->closing());
+  EXPECT_EQ(c->queued_bytes(), 0u) << "a dropped client's queue is freed";
+}
+
+TEST_F(LiveClientQueue, IsStillBoundedInFrames) {
+  auto c = client({.frames = 2, .bytes = 1 << 20});
+  EXPECT_TRUE(c->send(frame(10)));
+  EXPECT_TRUE(c->send(frame(10)));
+  EXPECT_FALSE(c->send(frame(10)));
+  EXPECT_TRUE(c->closing());
+}
+
+TEST_F(LiveClientQueue, OneFrameLargerThanTheBoundGoesToAnEmptyQueue) {
+  auto c = client({.frames = 100, .bytes = 1000});
+  EXPECT_TRUE(c->send(frame(5000)));
+  EXPECT_FALSE(c->closing());
+  EXPECT_FALSE(c->send(frame(1)));
+}
+
+TEST_F(LiveClientQueue, HeldEventsDuringAReplayCountTheirBytes) {
+  auto c = client({.frames = 100, .bytes = 1000});
+  c->hold();
+  domain::Threat t;
+  t.id = uuid_v7(from_unix_micros(1'700'000'000'000'000));
+  t.sensor_id = "s";
+  t.threat_type = std::string(600, 'y');
+  auto e = bus::threat_event(t, {});
+  ASSERT_GT(e->frame->size(), 600u);
+  EXPECT_TRUE(c->deliver({e}));
+  EXPECT_FALSE(c->deliver({e})) << "two held events are over the 1,000-byte bound";
+  EXPECT_TRUE(c->closing());
 }
 
 }  // namespace

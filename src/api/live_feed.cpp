@@ -1,7 +1,8 @@
 // GET <prefix>/ws: the WebSocket live feed. The handshake is authenticated (a bad or missing
 // token is answered 401 and never upgraded); then the client gets `welcome`, an optional replay
 // (?since=<threat id>), and every bus event its filter allows, until it leaves, falls behind
-// (dropped with 1013), or its token expires or is revoked (1008).
+// (dropped with 1013), stops answering pings (dropped), or its token expires or is revoked
+// (1008). A user holds at most WS_MAX_CONNECTIONS_PER_USER of them (429 before the upgrade).
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
+#include <unordered_map>
 
 #include "api/detail/common.hpp"
 #include "api/detail/live_client.hpp"
@@ -56,6 +58,17 @@ struct LiveFeed::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<bool> replay(const ClientPtr& client, const std::string& since);
   asio::awaitable<void> read_loop(const ClientPtr& client);
   void on_text(const ClientPtr& client, std::string_view text);
+  // A place among the user's connections, given back when the session ends.
+  struct Slot {
+    std::shared_ptr<Impl> impl;
+    std::string user_id;
+    Slot(std::shared_ptr<Impl> i, std::string u) : impl(std::move(i)), user_id(std::move(u)) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { impl->release(user_id); }
+  };
+  std::unique_ptr<Slot> reserve(const std::string& user_id);
+  void release(const std::string& user_id);
   void add(const ClientPtr& c) {
     std::lock_guard lock(mutex);
     clients.insert(c);
@@ -75,11 +88,26 @@ struct LiveFeed::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   asio::steady_timer timer;
   std::uint64_t subscription = 0;
-  mutable std::mutex mutex;  // guards clients
+  mutable std::mutex mutex;  // guards clients and per_user
   std::unordered_set<ClientPtr> clients;
+  std::unordered_map<std::string, std::size_t> per_user;  // sessions (reserved or open) per user
   std::atomic<std::uint64_t> delivered{0}, dropped{0};
   std::atomic<bool> stopping{false};
 };
+
+std::unique_ptr<LiveFeed::Impl::Slot> LiveFeed::Impl::reserve(const std::string& user_id) {
+  std::lock_guard lock(mutex);
+  auto& n = per_user[user_id];
+  if (n >= config.max_connections_per_user) return nullptr;
+  ++n;
+  return std::make_unique<Slot>(shared_from_this(), user_id);
+}
+
+void LiveFeed::Impl::release(const std::string& user_id) {
+  std::lock_guard lock(mutex);
+  auto it = per_user.find(user_id);
+  if (it != per_user.end() && --it->second == 0) per_user.erase(it);
+}
 
 asio::awaitable<void> LiveFeed::Impl::refuse(beast::tcp_stream& stream,
                                              const http::Request& request, const Error& error) {
@@ -119,14 +147,28 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
     co_await refuse(stream, request, invalid);
     co_return;
   }
+  auto slot = reserve(claims->user_id);
+  if (!slot) {
+    auto busy =
+        make_error(Errc::rate_limited, "Too many live feed connections for this user (at most " +
+                                           std::to_string(config.max_connections_per_user) +
+                                           "); close one before opening another");
+    busy.retry_after_seconds = 5;
+    co_await refuse(stream, request, busy);
+    co_return;
+  }
   boost::system::error_code ignored;
   stream.socket().set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ignored);
-  auto client =
-      std::make_shared<LiveClient>(std::move(stream), std::move(*claims), config.send_queue_limit);
+  auto client = std::make_shared<LiveClient>(
+      std::move(stream), std::move(*claims),
+      detail::QueueLimits{config.send_queue_limit, config.send_queue_bytes}, services.clock,
+      config.idle_timeout);
   auto& ws = client->socket();
+  // Beast's idle timeout counts every byte received, so a peer trickling bytes would be kept
+  // forever; the feed's own ping/pong check (check_liveness) replaces it.
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-  timeouts.idle_timeout = config.idle_timeout;
-  timeouts.keep_alive_pings = true;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws.set_option(timeouts);
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "honeyman"); }));
@@ -168,6 +210,7 @@ asio::awaitable<bool> LiveFeed::Impl::replay(const ClientPtr& client, const std:
 asio::awaitable<void> LiveFeed::Impl::read_loop(const ClientPtr& client) {
   beast::flat_buffer buffer;
   for (;;) {
+    co_await client->wait_for_room();
     auto [ec, n] = co_await client->socket().async_read(buffer, kTuple);
     if (ec) break;
     if (client->socket().got_text())
@@ -177,14 +220,21 @@ asio::awaitable<void> LiveFeed::Impl::read_loop(const ClientPtr& client) {
 }
 
 // {"type":"subscribe","filter":{...}} replaces the client's filter (answered "subscribed");
-// anything else is echoed back.
+// anything else is echoed back, up to echo_max_bytes (escaping control bytes makes an echo up to
+// six times its message: longer messages get a short error instead).
 void LiveFeed::Impl::on_text(const ClientPtr& client, std::string_view text) {
   boost::system::error_code ec;
   auto parsed = json::parse(text, ec);
   const json::object* o = !ec && parsed.is_object() ? &parsed.as_object() : nullptr;
   auto* type = o ? o->if_contains("type") : nullptr;
   if (!type || !type->is_string() || type->as_string() != "subscribe") {
-    client->send(frame_of({{"type", "echo"}, {"data", text}}));
+    if (text.size() > config.echo_max_bytes)
+      client->send(frame_of(
+          {{"type", "error"},
+           {"detail", "message too long to echo (" + std::to_string(text.size()) +
+                          " bytes; at most " + std::to_string(config.echo_max_bytes) + ")"}}));
+    else
+      client->send(frame_of({{"type", "echo"}, {"data", text}}));
     return;
   }
   auto* filter_json = o->if_contains("filter");
@@ -230,7 +280,11 @@ void LiveFeed::Impl::check_tokens() {
   std::lock_guard lock(mutex);
   for (const auto& c : clients) {
     if (c->closing()) continue;
-    if (c->claims().expires_at <= now)
+    if (!c->check_liveness()) {
+      spdlog::debug("ws: {} dropped: no pong within {} s", c->claims().username,
+                    config.idle_timeout.count());
+      c->abort();
+    } else if (c->claims().expires_at <= now)
       c->close(websocket::close_code::policy_error, "token expired");
     else if (services.auth.is_revoked(c->claims()))
       c->close(websocket::close_code::policy_error, "token revoked");

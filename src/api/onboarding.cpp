@@ -8,12 +8,29 @@
 namespace honeyman::api::detail {
 namespace {
 
-// The API's public base URL (no trailing slash) including the prefix.
-std::string api_base(const RequestContext& ctx, const Services& s) {
+// A Host header fit to put in a URL: a name or address and an optional port, nothing else.
+bool plain_host(std::string_view host) {
+  return !host.empty() && host.size() <= 255 &&
+         host.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+             ".-:[]") == std::string_view::npos;
+}
+
+// The API's public base URL (no trailing slash) including the prefix: PUBLIC_API_URL, or outside
+// production the request's Host header. Errc::unavailable in production without PUBLIC_API_URL:
+// the Host header is whatever the client sent, and these URLs tell sensors where to send their
+// credentials and data.
+Result<std::string> api_base(const RequestContext& ctx, const Services& s) {
   std::string base = s.config.public_url;
   if (base.empty()) {
+    if (s.config.require_public_url)
+      return make_error(Errc::unavailable,
+                        "PUBLIC_API_URL is not set: in production the URLs handed to sensors "
+                        "(onboarding answers, QR codes) come from it, never from the request's "
+                        "Host header; set it to the API's URL as sensors reach it, e.g. "
+                        "https://honeyman.example.org");
     auto host = ctx.request[boost::beast::http::field::host];
-    base = "http://" + std::string(host.empty() ? "localhost" : host);
+    base = "http://" + std::string(plain_host(host) ? host : "localhost");
   }
   return base + s.config.prefix;
 }
@@ -40,6 +57,8 @@ asio::awaitable<Response> create_token(RequestContext& ctx, Services& s) {
           {{"body", "validity_hours"}, "Input should be between 1 and 168", "value_error"});
   }
   if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  auto base = api_base(ctx, s);  // before minting: a token nobody can be handed is not made
+  if (!base) co_return http::error_response(base.error());
 
   service::TokenRequest request;
   request.sensor_name = *name;
@@ -54,7 +73,7 @@ asio::awaitable<Response> create_token(RequestContext& ctx, Services& s) {
       {"sensor_name", row.sensor_name},
       {"description", row.description ? json::value(*row.description) : json::value(nullptr)},
       {"expires_at", format_timestamp(row.expires_at)},
-      {"qr_code_url", api_base(ctx, s) + "/onboarding/qrcode/" + issued->token}});
+      {"qr_code_url", *base + "/onboarding/qrcode/" + issued->token}});
 }
 
 // --- POST /onboarding/register ------------------------------------------------------------------
@@ -177,21 +196,24 @@ asio::awaitable<Response> register_route(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto request = parse_registration(*body);
   if (!request) co_return http::error_response(request.error());
+  auto base = api_base(ctx, s);  // before the token is spent on an answer that cannot be given
+  if (!base) co_return http::error_response(base.error());
   auto done = co_await run_blocking(
       s.pool, [&] { return s.onboarding.register_sensor(std::move(*request)); });
   if (!done) co_return http::error_response(done.error());
   sensors_changed(s);
-  co_return created(connection_data(*done, api_base(ctx, s), s));
+  co_return created(connection_data(*done, *base, s));
 }
 
 // --- GET /onboarding/qrcode/{token} -------------------------------------------------------------
 asio::awaitable<Response> qrcode(RequestContext& ctx, Services& s) {
   std::string token(ctx.path_param("token"));
+  auto base = api_base(ctx, s);
+  if (!base) co_return http::error_response(base.error());
   auto row = co_await run_blocking(s.pool, [&] { return s.onboarding.usable_token(token); });
   if (!row) co_return http::error_response(row.error());
-  auto base = api_base(ctx, s);
-  json::object data{{"api_endpoint", base},
-                    {"register_url", base + "/onboarding/register"},
+  json::object data{{"api_endpoint", *base},
+                    {"register_url", *base + "/onboarding/register"},
                     {"onboarding_token", token},
                     {"sensor_name", row->sensor_name}};
   auto png = qr_png(json::serialize(data));

@@ -1,8 +1,14 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "app/cli.hpp"
 #include "auth/auth.hpp"
@@ -17,37 +23,84 @@ struct InitArgs {
   std::string admin = "admin";
   std::string host = "127.0.0.1";
   int port = 8000;
+  std::string public_url;  // empty: http://<host>:<port> (the machine's name for 0.0.0.0 / ::)
 };
 
-// Writes DIR/.env once (0600): the persistent SECRET_KEY and the SQLite path.
-Result<fs::path> write_env_file(const InitArgs& a, bool& created) {
+std::string default_public_url(const InitArgs& a) {
+  std::string host = a.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "localhost";
+  }
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(a.port);
+}
+
+// The data directory, created 0700 when missing (an existing one keeps its mode).
+Result<fs::path> make_data_dir(const std::string& path) {
   std::error_code ec;
-  fs::create_directories(a.data_dir, ec);
-  if (ec) return make_error(Errc::unavailable, "cannot create " + a.data_dir + ": " + ec.message());
-  auto dir = fs::canonical(a.data_dir, ec);
-  auto env = dir / ".env";
-  created = !fs::exists(env);
-  if (!created) return env;
-  std::ofstream out(env);
-  out << "# Written by `honeyman init`; keep it secret (SECRET_KEY signs every token).\n"
-      << "ENVIRONMENT=production\n"
-      << "SECRET_KEY=" << random_token(48) << "\n"
-      << "DATABASE_URL=sqlite:///" << (dir / "honeyman.db").string() << "\n"
-      << "HOST=" << a.host << "\n"
-      << "PORT=" << a.port << "\n";
-  if (!out) return make_error(Errc::unavailable, "cannot write " + env.string());
-  out.close();
-  fs::permissions(env, fs::perms::owner_read | fs::perms::owner_write, ec);
+  if (!fs::exists(path, ec)) {
+    fs::create_directories(path, ec);  // 0700 under main's umask
+    if (!ec) fs::permissions(path, fs::perms::owner_all, ec);
+  }
+  if (ec) return make_error(Errc::unavailable, "cannot create " + path + ": " + ec.message());
+  auto dir = fs::canonical(path, ec);
+  if (ec) return make_error(Errc::unavailable, "cannot open " + path + ": " + ec.message());
+  return dir;
+}
+
+// Writes DIR/.env once: created 0600 with O_EXCL, so the secret is never readable by others
+// and an existing .env (created == false) is never touched.
+Result<fs::path> write_env_file(const InitArgs& a, bool& created) {
+  auto dir = make_data_dir(a.data_dir);
+  if (!dir) return dir.error();
+  auto env = *dir / ".env";
+  int fd = ::open(env.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  created = fd >= 0;
+  if (!created && errno == EEXIST) return env;
+  if (!created)
+    return make_error(Errc::unavailable,
+                      "cannot create " + env.string() + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << "# Written by `honeyman init`; keep it secret (SECRET_KEY signs every token).\n"
+       << "ENVIRONMENT=production\n"
+       << "SECRET_KEY=" << random_token(48) << "\n"
+       << "DATABASE_URL=sqlite:///" << (*dir / "honeyman.db").string() << "\n"
+       << "HOST=" << a.host << "\n"
+       << "PORT=" << a.port << "\n"
+       << "# The API's URL as sensors reach it (onboarding answers, QR codes).\n"
+       << "PUBLIC_API_URL=" << (a.public_url.empty() ? default_public_url(a) : a.public_url)
+       << "\n";
+  const std::string written = text.str();
+  std::string_view rest = written;
+  while (!rest.empty()) {
+    auto n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  bool ok = rest.empty() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(env.c_str());  // a half-written .env would be kept by the next init
+    return make_error(Errc::unavailable, "cannot write " + env.string());
+  }
   return env;
 }
 
 int init(const InitArgs& a) {
+  if (!a.public_url.empty() && !a.public_url.starts_with("http://") &&
+      !a.public_url.starts_with("https://"))
+    return fail("--public-url must start with http:// or https://");
   bool created = false;
   auto env = write_env_file(a, created);
   if (!env) return fail(env.error().message);
   std::cout << (created ? "wrote " : "kept existing ") << env->string() << "\n";
   Settings settings;
   if (auto ok = settings.load_env_file(env->string(), true); !ok) return fail(ok.error().message);
+  if (!settings.get("PUBLIC_API_URL"))
+    std::cout << "note: " << env->string() << " has no PUBLIC_API_URL; with ENVIRONMENT=production"
+              << " onboarding needs it (e.g. PUBLIC_API_URL=" << default_public_url(a) << ")\n";
   auto store = open_store_or_report([&](bool) { return load_config(settings, false); });
   if (!store) return 1;
   if (store->find_user_by_name(a.admin)) {
@@ -132,6 +185,8 @@ void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code)
   init_cmd->add_option("--admin", args->admin, "Name of the admin user")->capture_default_str();
   init_cmd->add_option("--host", args->host, "HOST written to .env")->capture_default_str();
   init_cmd->add_option("--port", args->port, "PORT written to .env")->capture_default_str();
+  init_cmd->add_option("--public-url", args->public_url,
+                       "PUBLIC_API_URL written to .env (default: http://<host>:<port>)");
   init_cmd->callback([&, args] { exit_code = init(*args); });
 
   auto now = std::make_shared<std::string>();

@@ -63,6 +63,9 @@ const std::vector<std::string>& known_settings() {
                                                 "WS_SEND_QUEUE_LIMIT",
                                                 "WS_REPLAY_LIMIT",
                                                 "WS_IDLE_TIMEOUT",
+                                                "WS_SEND_QUEUE_BYTES",
+                                                "WS_ECHO_MAX_BYTES",
+                                                "WS_MAX_CONNECTIONS_PER_USER",
                                                 "SENSOR_SWEEP_INTERVAL",
                                                 "MAX_CONNECTIONS",
                                                 "MAX_CONNECTIONS_PER_CLIENT",
@@ -169,6 +172,7 @@ Status load_mqtt(const Settings& s, Reader& r, AppConfig& c) {
   c.mqtt.max_payload_bytes = static_cast<std::size_t>(
       r.integer("MQTT_MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
   c.api.public_url = s.get_or("PUBLIC_API_URL", "");
+  c.api.require_public_url = c.environment == "production";
   if (!b.shared_group.empty() && !is_topic_level(b.shared_group))
     return make_error(Errc::invalid_input,
                       "MQTT_SHARED_GROUP must be 1-64 characters of A-Z a-z 0-9 . _ -");
@@ -258,6 +262,12 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
       static_cast<std::size_t>(r.integer("WS_SEND_QUEUE_LIMIT", 1024, 1, 1'000'000));
   c.live.replay_limit = static_cast<int>(r.integer("WS_REPLAY_LIMIT", 1000, 0, 100'000));
   c.live.idle_timeout = std::chrono::seconds(r.integer("WS_IDLE_TIMEOUT", 30, 2, 3600));
+  c.live.send_queue_bytes = static_cast<std::size_t>(
+      r.integer("WS_SEND_QUEUE_BYTES", 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024));
+  c.live.echo_max_bytes =
+      static_cast<std::size_t>(r.integer("WS_ECHO_MAX_BYTES", 4096, 0, 64 * 1024));
+  c.live.max_connections_per_user =
+      static_cast<std::size_t>(r.integer("WS_MAX_CONNECTIONS_PER_USER", 20, 1, 100'000));
   c.jobs.sensor_sweep_interval =
       std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
   auto mqtt = load_mqtt(s, r, c);

@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <iostream>
 
@@ -38,6 +39,10 @@ Result<app::AppConfig> load(const GlobalFlags& f, bool for_server) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whatever the server and the CLI create (the data directory, .env, the SQLite database and
+  // its -wal/-shm, which SQLite gives the database's mode) holds secrets or user data: owner only,
+  // from the moment it exists (no window between create and chmod).
+  umask(077);
   CLI::App cli("Honeyman: threat-sensor fleet backend (REST API, ingest, live feed)", "honeyman");
   cli.require_subcommand(1);
   cli.set_version_flag("--version", HONEYMAN_VERSION);

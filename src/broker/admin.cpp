@@ -106,32 +106,57 @@ class DynsecAdmin final : public Admin {
     return {};
   }
 
+  // Read first, then create what is missing or repair a Honeyman sensor account in place; an
+  // account of that name that is not a sensor's is refused and left alone (nothing is deleted).
   Status create_sensor_account(std::string_view id, std::string_view password) override {
     auto role = sensor_role(id);
-    json::array commands = {
-        json::object{{"command", "deleteClient"}, {"username", id}},
-        json::object{{"command", "deleteRole"}, {"rolename", role}},
-        json::object{{"command", "createRole"}, {"rolename", role}, {"acls", sensor_acls(id)}},
-        json::object{{"command", "createClient"},
-                     {"username", id},
-                     {"password", password},
-                     {"textname", "honeyman sensor"},
-                     {"roles", json::array{json::object{{"rolename", role}}}}},
-    };
-    return check(run(std::move(commands)), {"not found"});
+    auto state = read_sensor_account(id);
+    if (!state) return state.error();
+    auto& [client, existing_role] = *state;
+    if (client && !has_role(*client, role)) return foreign_account(id);
+    json::array commands;
+    if (!existing_role)
+      commands.push_back(
+          json::object{{"command", "createRole"}, {"rolename", role}, {"acls", sensor_acls(id)}});
+    else
+      repair_role_acls(*existing_role, role, sensor_acls(id), commands);
+    if (!client) {
+      commands.push_back(json::object{{"command", "createClient"},
+                                      {"username", id},
+                                      {"password", password},
+                                      {"textname", "honeyman sensor"},
+                                      {"roles", json::array{json::object{{"rolename", role}}}}});
+    } else {
+      commands.push_back(
+          json::object{{"command", "setClientPassword"}, {"username", id}, {"password", password}});
+      commands.push_back(json::object{{"command", "enableClient"}, {"username", id}});
+    }
+    auto done = check(run(std::move(commands)), {});
+    // Created by someone else between our read and our createClient: theirs, not ours.
+    if (!done && done.error().message.find("already exists") != std::string::npos)
+      return foreign_account(id);
+    return done;
   }
 
+  // A name whose account is not a sensor's has no sensor account: nothing to change.
   Status set_sensor_enabled(std::string_view id, bool enabled) override {
+    auto state = read_sensor_account(id);
+    if (!state) return state.error();
+    if (!state->first || !has_role(*state->first, sensor_role(id))) return {};
     json::array commands = {
         json::object{{"command", enabled ? "enableClient" : "disableClient"}, {"username", id}}};
     return check(run(std::move(commands)), {"not found"});
   }
 
   Status delete_sensor_account(std::string_view id) override {
-    json::array commands = {
-        json::object{{"command", "deleteClient"}, {"username", id}},
-        json::object{{"command", "deleteRole"}, {"rolename", sensor_role(id)}},
-    };
+    auto state = read_sensor_account(id);
+    if (!state) return state.error();
+    json::array commands;
+    if (state->first && has_role(*state->first, sensor_role(id)))
+      commands.push_back(json::object{{"command", "deleteClient"}, {"username", id}});
+    if (state->second)
+      commands.push_back(json::object{{"command", "deleteRole"}, {"rolename", sensor_role(id)}});
+    if (commands.empty()) return {};
     return check(run(std::move(commands)), {"not found"});
   }
 
@@ -141,6 +166,48 @@ class DynsecAdmin final : public Admin {
   }
 
  private:
+  // The account named `id` and the role honeyman-sensor-<id>, each when it exists.
+  using AccountState = std::pair<std::optional<json::object>, std::optional<json::object>>;
+  Result<AccountState> read_sensor_account(std::string_view id) {
+    json::array reads = {json::object{{"command", "getClient"}, {"username", id}},
+                         json::object{{"command", "getRole"}, {"rolename", sensor_role(id)}}};
+    auto state = run(std::move(reads));
+    if (!state) return state.error();
+    return AccountState{data_of(*state, 0, "client"), data_of(*state, 1, "role")};
+  }
+
+  static Error foreign_account(std::string_view id) {
+    return make_error(Errc::conflict, "the MQTT broker already has an account '" + std::string(id) +
+                                          "' that is not a Honeyman sensor account (it lacks "
+                                          "the role " +
+                                          sensor_role(id) + ")");
+  }
+
+  // Brings an existing sensor role to exactly `wanted` (ACLs removed, then added; the role is
+  // not recreated). Removal goes first: an ACL is removed by type and topic.
+  static void repair_role_acls(const json::object& role, const std::string& rolename,
+                               const json::array& wanted, json::array& commands) {
+    const auto* acls = role.if_contains("acls");
+    if (acls && acls->is_array())
+      for (const auto& a : acls->as_array()) {
+        bool kept = false;
+        for (const auto& w : wanted) kept = kept || same_acl(a, w.as_object());
+        if (!kept && a.is_object() && a.as_object().if_contains("acltype") &&
+            a.as_object().if_contains("topic"))
+          commands.push_back(json::object{{"command", "removeRoleACL"},
+                                          {"rolename", rolename},
+                                          {"acltype", a.as_object().at("acltype")},
+                                          {"topic", a.as_object().at("topic")}});
+      }
+    for (const auto& a : wanted)
+      if (!has_acl(role, a.as_object())) {
+        auto add = a.as_object();
+        add["command"] = "addRoleACL";
+        add["rolename"] = rolename;
+        commands.push_back(std::move(add));
+      }
+  }
+
   // Errc::internal naming the first command the broker refused, unless its error contains one
   // of `tolerated`.
   static Status check(Result<json::array> responses,
@@ -175,15 +242,19 @@ class DynsecAdmin final : public Admin {
     if (!v || !v->is_object()) return std::nullopt;
     return v->as_object();
   }
+  static bool same_acl(const json::value& acl, const json::object& wanted) {
+    if (!acl.is_object()) return false;
+    for (auto key : {"acltype", "topic", "allow"}) {
+      const auto* v = acl.as_object().if_contains(key);
+      if (!v || *v != wanted.at(key)) return false;
+    }
+    return true;
+  }
   static bool has_acl(const json::object& role, const json::object& wanted) {
     const auto* acls = role.if_contains("acls");
     if (!acls || !acls->is_array()) return false;
     for (const auto& a : acls->as_array())
-      if (a.is_object() && a.as_object().if_contains("acltype") &&
-          a.as_object().at("acltype") == wanted.at("acltype") &&
-          a.as_object().if_contains("topic") && a.as_object().at("topic") == wanted.at("topic") &&
-          a.as_object().if_contains("allow") && a.as_object().at("allow") == wanted.at("allow"))
-        return true;
+      if (same_acl(a, wanted)) return true;
     return false;
   }
   static bool has_role(const json::object& client, std::string_view name) {

@@ -80,19 +80,25 @@ inline constexpr std::string_view kServerRole = "honeyman-server";
 // short-lived admin connection, so a broker restart between calls needs no special handling.
 // Thread-safe (calls are serialised). Errors: Errc::unavailable when the broker cannot be reached
 // or does not answer within config.timeout; Errc::internal when the broker refused a command
-// (the message carries the broker's reason).
+// (the message carries the broker's reason); Errc::conflict as said below.
 class Admin {
  public:
   virtual ~Admin() = default;
 
   // Creates or repairs the server's account and role (password reset to config.password).
   virtual Status ensure_server_account() = 0;
-  // Creates the sensor's account and role, replacing any stale one of the same name.
+  // A sensor account is one that holds the role sensor_role(<its name>), as created here; any
+  // other account is never changed or deleted by the three calls below.
+  //
+  // Creates the sensor's account and role, or repairs an existing sensor account of that name
+  // in place (role ACLs, new password, enabled); never deletes anything. Errc::conflict when an
+  // account of that name exists and is not a sensor account.
   virtual Status create_sensor_account(std::string_view sensor_id, std::string_view password) = 0;
-  // Disables / re-enables the account (a disabled account cannot connect; connected sessions
-  // are closed by the broker).
+  // Disables / re-enables the sensor account (a disabled account cannot connect; connected
+  // sessions are closed by the broker); success without a change when there is none.
   virtual Status set_sensor_enabled(std::string_view sensor_id, bool enabled) = 0;
-  // Deletes account and role; deleting what does not exist is success.
+  // Deletes the sensor account and its role; deleting what does not exist is success (an
+  // account of that name that is not a sensor's is left alone).
   virtual Status delete_sensor_account(std::string_view sensor_id) = 0;
   // A round trip to the broker with the admin account, for /ready.
   virtual Status ping() = 0;

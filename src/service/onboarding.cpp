@@ -107,6 +107,9 @@ Result<RegisteredSensor> OnboardingService::register_sensor(RegistrationRequest 
     auto password = random_token(kPasswordBytes);
     if (auto account = admin_->create_sensor_account(id, password); !account) {
       undo_registration(id, false);
+      if (account.error().code == Errc::conflict)
+        return make_error(Errc::conflict, "sensor_id '" + id +
+                                              "' cannot be registered: " + account.error().message);
       return make_error(Errc::unavailable,
                         "cannot create the sensor's broker account: " + account.error().message);
     }

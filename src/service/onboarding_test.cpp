@@ -111,6 +111,21 @@ TEST_F(OnboardingServiceTest, BrokerAccountNamesAreReserved) {
   EXPECT_TRUE(usable(service, t));
 }
 
+TEST_F(OnboardingServiceTest, ForeignBrokerAccountIsAConflictAndNothingIsDeleted) {
+  auto service = with_broker();
+  auto t = token(service);
+  admin_.foreign = {"billing-svc"};
+  auto refused = service.register_sensor(registration(t, "billing-svc"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::conflict);
+  EXPECT_NE(refused.error().message.find("billing-svc"), std::string::npos);
+  EXPECT_EQ(admin_.calls, std::vector<std::string>{"create billing-svc"})
+      << "the other account is neither deleted nor changed";
+  EXPECT_FALSE(sensor_exists("billing-svc"));
+  EXPECT_TRUE(usable(service, t));
+  EXPECT_TRUE(service.register_sensor(registration(t, "billing-sensor")));
+}
+
 TEST_F(OnboardingServiceTest, TakenSensorIdIsAConflictAndKeepsTheToken) {
   auto service = with_broker();
   plant_sensor("rpi-01");

@@ -79,7 +79,8 @@ class OnboardingService {
   //  - Errc::unavailable: MQTT without an admin account, or the broker account cannot be made;
   //  - Errc::unauthorized: the token is unknown, expired or used (also when a concurrent
   //    registration spent it while this one ran: then this sensor and account are removed);
-  //  - Errc::conflict: the sensor id is taken or is one of the broker's own account names;
+  //  - Errc::conflict: the sensor id is taken, is one of the broker's own account names, or
+  //    names a broker account that is not a Honeyman sensor's (left as it was);
   //  - Errc::invalid_input: the sensor id is not [A-Za-z0-9._-]{1,64}.
   Result<RegisteredSensor> register_sensor(RegistrationRequest request);
 

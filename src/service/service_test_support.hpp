@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,12 +21,17 @@ class FakeAdmin final : public broker::Admin {
  public:
   std::vector<std::string> calls;
   bool fail = false;
+  // Account names the broker holds for someone else: creating one answers Errc::conflict.
+  std::vector<std::string> foreign;
   std::function<void(const std::string& call)> on_call;
 
   Status ensure_server_account() override { return answer("ensure server"); }
   Status create_sensor_account(std::string_view id, std::string_view password) override {
     last_password = std::string(password);
-    return answer("create " + std::string(id));
+    auto status = answer("create " + std::string(id));
+    if (status && std::find(foreign.begin(), foreign.end(), id) != foreign.end())
+      return make_error(Errc::conflict, "not a Honeyman sensor account");
+    return status;
   }
   Status set_sensor_enabled(std::string_view id, bool enabled) override {
     return answer((enabled ? "enable " : "disable ") + std::string(id));

@@ -1,8 +1,11 @@
 // One WebSocket client of the live feed: its socket, its filter and its bounded send queue.
 // The bus dispatch thread queues frames (deliver); the connection's strand writes them one at a
-// time. A client whose queue overflows is dropped, so it never holds up anyone else.
+// time. A client whose queue overflows (in frames or in bytes) is dropped, so it never holds up
+// anyone else; while its queue is half full nothing more is read from it (backpressure).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
@@ -25,9 +28,39 @@ struct LiveFilter {
 // Errc::invalid_input when `filter` is not an object of string arrays with known keys.
 Result<LiveFilter> parse_filter(const boost::json::value& filter);
 
+// Whether a client still reads, proved only by pongs that carry the payload of one of the
+// server's last two pings: data the client sends proves nothing (a peer that trickles bytes and
+// never reads must not be kept forever). Pure; not thread-safe (LiveClient guards it).
+class Liveness {
+ public:
+  using Time = ::honeyman::Clock::SteadyTime;
+  enum class Action { none, ping, drop };
+  // `idle`: a ping goes out every idle / 2; no proof for `idle` since `start` or the last proof
+  // means drop.
+  Liveness(Time start, std::chrono::milliseconds idle);
+  Action due(Time now) const;
+  void sent(std::string payload, Time now);  // a ping with `payload` went out
+  // True (and the client counts as alive from `now`) when `payload` is a recent ping's.
+  bool pong(std::string_view payload, Time now);
+
+ private:
+  std::chrono::milliseconds idle_;
+  Time last_proof_, next_ping_;
+  std::string current_, previous_;
+};
+
+// Bounds of one client's send queue; over either one the client is dropped (close 1013). A
+// frame is always taken into an empty queue, so one large frame never drops a client.
+struct QueueLimits {
+  std::size_t frames = 1024;
+  std::size_t bytes = 1024 * 1024;
+};
+
 class LiveClient : public std::enable_shared_from_this<LiveClient> {
  public:
-  LiveClient(boost::beast::tcp_stream stream, auth::AccessClaims claims, std::size_t queue_limit);
+  // `clock` (steady time) runs the ping/pong liveness; it must outlive the client.
+  LiveClient(boost::beast::tcp_stream stream, auth::AccessClaims claims, QueueLimits limits,
+             const ::honeyman::Clock& clock, std::chrono::milliseconds idle_timeout);
 
   websocket::stream<boost::beast::tcp_stream>& socket() { return ws_; }
   const auth::AccessClaims& claims() const { return claims_; }
@@ -48,11 +81,22 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
   void close(websocket::close_code code, std::string reason);
   bool closing() const;
   // Any thread. Closes the socket now, without a close frame (shutdown of a client already
-  // closing, so a dropped slow client does not hold the server's exit for its grace period).
+  // closing, so a dropped slow client does not hold the server's exit for its grace period; a
+  // client that stopped answering pings, which would not read a close frame either).
   void abort();
+  // Any thread (the feed's 1 s tick). Sends a ping when one is due; false when the client has
+  // not answered any for the idle timeout (the caller aborts it).
+  bool check_liveness();
+  // On the strand, before each read: returns once the send queue is at most half full (or the
+  // client is closing), so a client that does not read what it is sent is not read from either.
+  boost::asio::awaitable<void> wait_for_room();
+  std::size_t queued_bytes() const;
 
  private:
   bool push_locked(Frame frame);  // false: over the limit
+  bool fits_locked(std::size_t bytes) const;
+  bool has_room_locked() const;
+  void clear_locked();
   void kick_locked();
   void write_next();
   void close_on_strand(websocket::close_code code, std::string reason,
@@ -60,14 +104,21 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
 
   websocket::stream<boost::beast::tcp_stream> ws_;
   auth::AccessClaims claims_;
-  const std::size_t queue_limit_;
+  const QueueLimits limits_;
+  const ::honeyman::Clock& clock_;
+  boost::asio::steady_timer room_;  // wakes wait_for_room() (strand only)
   mutable std::mutex mutex_;
   LiveFilter filter_;
   std::deque<Frame> queue_;
+  std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;
   bool holding_ = false;
+  bool pinging_ = false;
+  bool waiting_for_room_ = false;
   std::vector<bus::EventPtr> held_;
+  std::size_t held_bytes_ = 0;
+  Liveness liveness_;
 };
 
 }  // namespace honeyman::api::detail
