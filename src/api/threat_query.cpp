@@ -47,6 +47,14 @@ Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& pa
   }
   query.cursor = q.text("cursor").value_or("");
   if (query.cursor.size() > 512) q.fail("cursor", "Invalid cursor", "value_error");
+  // An offset costs the rows it skips (1.4 s at page 999 of 1,000 by threat_score over 1 M
+  // rows); a cursor costs one page at any depth.
+  if (query.cursor.empty() &&
+      static_cast<std::int64_t>(query.page) * query.page_size > kMaxOffsetPagingDepth)
+    q.fail("page",
+           "page * page_size may not exceed " + std::to_string(kMaxOffsetPagingDepth) +
+               "; to page deeper, use cursor (pass each answer's next_cursor)",
+           "value_error");
   if (auto done = q.finish(); !done) return done.error();
   return query;
 }

@@ -59,20 +59,34 @@ std::string new_refresh_token();  // 43 url-safe characters (256 bits)
 std::string hash_secret(std::string_view secret);
 
 // ---------------------------------------------------------------------------------------------
-// What the instance knows about revoked access tokens and invalidated users. Updated at once by
-// this instance's own logouts, and from the store by refresh() so revocations made by other
-// instances or the CLI take effect within one refresh period.
+// What the instance knows about revoked access tokens, revoked sessions and invalidated users.
+// Updated at once by this instance's own logouts and reuse detections, and from the store by
+// refresh() so revocations made by other instances or the CLI take effect within one refresh
+// period.
+//
+// A token is revoked when its jti is, when its session (sid) is, or when it was issued in a
+// second before its user's tokens_valid_after. The session rule is the exact one: every change of
+// a user revokes all the user's sessions in the transaction that stamps tokens_valid_after, so a
+// token issued earlier in the same second (which the whole-second iat cannot tell apart) dies
+// with its session.
 class RevocationView {
  public:
+  // `session_memory`: how long after its revocation a session can still have a live access token
+  // (the access-token lifetime plus a margin); its entry is kept that long.
+  explicit RevocationView(std::chrono::microseconds session_memory);
+
   bool is_revoked(const AccessClaims& claims) const;
   void revoke_token(std::string jti, Timestamp expires_at);
+  void revoke_session(std::string session_id, Timestamp revoked_at);
   void invalidate_user(std::string user_id, Timestamp valid_after);
   // Reloads from the store; drops entries that expired by `now`.
   Status refresh(store::Store& store, Timestamp now);
 
  private:
+  std::chrono::microseconds session_memory_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Timestamp> revoked_;            // jti -> token expiry
+  std::unordered_map<std::string, Timestamp> sessions_;           // session id -> forget after
   std::unordered_map<std::string, Timestamp> users_valid_after_;  // user id -> cutoff
   Timestamp last_user_poll_{};
 };
@@ -93,16 +107,21 @@ class AuthService {
   AuthService(AuthConfig config, store::Store& store, const Clock& clock);
 
   // Errc::unauthorized with the same message for an unknown user and a wrong password (and the
-  // same argon2id cost); Errc::forbidden for an inactive user with the right password.
+  // same argon2id cost); Errc::forbidden for an inactive user with the right password. Only
+  // last_login and the new session are written, and only if the user is still active with the
+  // password verified (Store::start_session): a concurrent `user disable`, `passwd` or
+  // `set-role` is never undone, and the login either fails or its session ends with the change.
   Result<LoginResult> login(std::string_view username, std::string_view password);
-  // Rotation: the presented token is spent; reuse revokes its whole family. Errc::unauthorized.
+  // Rotation: the presented token is spent; reuse revokes its whole family, access tokens
+  // included. Errc::unauthorized.
   Result<TokenPair> refresh(std::string_view refresh_token);
-  // Revokes the token's session family and the access token itself (until it expires).
+  // Revokes the token's session family, with every access token of it, and the access token
+  // itself (until it expires).
   Status logout(const AccessClaims& claims);
   // Verifies signature, expiry, type and revocation.
   Result<AccessClaims> authenticate_bearer(std::string_view token);
-  // Whether claims accepted earlier have been revoked since (logout, user disabled); in memory,
-  // for long-lived connections (WebSocket) to re-check.
+  // Whether claims accepted earlier have been revoked since (logout, session revoked, user
+  // changed); in memory, for long-lived connections (WebSocket) to re-check.
   bool is_revoked(const AccessClaims& claims) const { return revocations_.is_revoked(claims); }
   // The sensor_id owning `api_key`, or Errc::unauthorized. Cached for api_key_cache_ttl.
   Result<std::string> authenticate_api_key(std::string_view api_key);

@@ -214,8 +214,9 @@ TEST_F(AuthServiceTest, RevocationByAnotherInstanceArrivesOnRefresh) {
 TEST_F(AuthServiceTest, InactiveUserIsForbiddenOnlyWithTheRightPassword) {
   auto user = store_->find_user_by_name("alice");
   ASSERT_TRUE(user);
-  user->is_active = false;
-  ASSERT_TRUE(store_->update_user(*user));
+  store::UserChange disable;
+  disable.is_active = false;
+  ASSERT_TRUE(store_->change_user(user->id, disable, clock_.now()));
   EXPECT_EQ(service_->login("alice", "password-1").error().code, Errc::forbidden);
   EXPECT_EQ(service_->login("alice", "nope-nope").error().code, Errc::unauthorized);
 }
@@ -225,14 +226,84 @@ TEST_F(AuthServiceTest, UserInvalidationVoidsOlderTokens) {
   ASSERT_TRUE(login);
   clock_.advance(2s);
   auto user = store_->find_user_by_name("alice");
-  user->tokens_valid_after = clock_.now();
-  ASSERT_TRUE(store_->update_user(*user));
+  ASSERT_TRUE(store_->change_user(user->id, {}, clock_.now()));
   ASSERT_TRUE(service_->refresh_revocations());
   EXPECT_FALSE(service_->authenticate_bearer(login->token.access_token));
   clock_.advance(1s);
   auto again = service_->login("alice", "password-1");
   ASSERT_TRUE(again);
   EXPECT_TRUE(service_->authenticate_bearer(again->token.access_token));
+}
+
+// A token carries whole seconds; a change 300 ms after it, in the same second, still ends it (by
+// its session), while a login made after the change in that same second keeps working.
+TEST_F(AuthServiceTest, ChangeInTheSecondOfALoginVoidsItsTokens) {
+  clock_.advance(200ms);
+  auto before = service_->login("alice", "password-1");
+  ASSERT_TRUE(before);
+  clock_.advance(300ms);
+  auto user = store_->find_user_by_name("alice");
+  ASSERT_TRUE(store_->change_user(user->id, {}, clock_.now()));
+  clock_.advance(300ms);
+  auto after = service_->login("alice", "password-1");
+  ASSERT_TRUE(after);
+  AuthService other(config(), *store_, clock_);
+  ASSERT_TRUE(other.refresh_revocations());
+  EXPECT_FALSE(other.authenticate_bearer(before->token.access_token));
+  EXPECT_TRUE(other.authenticate_bearer(after->token.access_token));
+}
+
+// Logout names one access token; the session's others (from refreshes) die with it, at once here
+// and at the next revocation poll elsewhere.
+TEST_F(AuthServiceTest, LogoutVoidsEveryAccessTokenOfTheSession) {
+  auto login = service_->login("alice", "password-1");
+  ASSERT_TRUE(login);
+  auto refreshed = service_->refresh(login->token.refresh_token);
+  ASSERT_TRUE(refreshed);
+  auto other_session = service_->login("alice", "password-1");
+  ASSERT_TRUE(other_session);
+  AuthService other(config(), *store_, clock_);
+  ASSERT_TRUE(other.authenticate_bearer(login->token.access_token));
+  auto claims = service_->authenticate_bearer(refreshed->access_token);
+  ASSERT_TRUE(claims);
+  ASSERT_TRUE(service_->logout(*claims));
+  EXPECT_FALSE(service_->authenticate_bearer(login->token.access_token));
+  EXPECT_TRUE(service_->authenticate_bearer(other_session->token.access_token));
+  ASSERT_TRUE(other.refresh_revocations());
+  EXPECT_FALSE(other.authenticate_bearer(login->token.access_token));
+  EXPECT_TRUE(other.authenticate_bearer(other_session->token.access_token));
+}
+
+TEST_F(AuthServiceTest, RefreshReuseVoidsEveryAccessTokenOfTheFamily) {
+  auto login = service_->login("alice", "password-1");
+  ASSERT_TRUE(login);
+  auto refreshed = service_->refresh(login->token.refresh_token);
+  ASSERT_TRUE(refreshed);
+  AuthService other(config(), *store_, clock_);
+  ASSERT_FALSE(service_->refresh(login->token.refresh_token));  // reuse
+  for (const auto& token : {login->token.access_token, refreshed->access_token}) {
+    EXPECT_FALSE(service_->authenticate_bearer(token));
+    EXPECT_TRUE(other.authenticate_bearer(token));  // not yet polled
+  }
+  ASSERT_TRUE(other.refresh_revocations());
+  for (const auto& token : {login->token.access_token, refreshed->access_token})
+    EXPECT_FALSE(other.authenticate_bearer(token));
+}
+
+// A revoked session is remembered as long as one of its tokens can be alive, then forgotten.
+TEST_F(AuthServiceTest, RevokedSessionsAreForgottenOnceTheirTokensExpired) {
+  auto login = service_->login("alice", "password-1");
+  ASSERT_TRUE(login);
+  auto claims = service_->authenticate_bearer(login->token.access_token);
+  ASSERT_TRUE(claims);
+  ASSERT_TRUE(service_->logout(*claims));
+  RevocationView view(config().access_token_ttl);
+  ASSERT_TRUE(view.refresh(*store_, clock_.now() + config().access_token_ttl - 1s));
+  auto same_session = *claims;
+  same_session.jti = "another-token";
+  EXPECT_TRUE(view.is_revoked(same_session));
+  ASSERT_TRUE(view.refresh(*store_, clock_.now() + config().access_token_ttl + 1s));
+  EXPECT_FALSE(view.is_revoked(same_session));
 }
 
 }  // namespace

@@ -10,14 +10,26 @@ namespace {
 Error bad_credentials() {
   return make_error(Errc::unauthorized, "Incorrect username or password");
 }
+Error inactive_user() {
+  return make_error(Errc::forbidden, "Inactive user");
+}
 Error bad_refresh() {
   return make_error(Errc::unauthorized, "Invalid or expired refresh token");
 }
 
+// How long past its session's revocation an access token of it may still be presented: tokens
+// are issued after the store call that starts or rotates the session commits, so one can carry
+// an issue time a little later than a revocation that raced it; the margin also covers clock
+// differences between the instances that stamp and read revocations.
+constexpr std::chrono::minutes kRevokedSessionMargin{1};
+
 }  // namespace
 
 AuthService::AuthService(AuthConfig config, store::Store& store, const Clock& clock)
-    : config_(std::move(config)), store_(store), clock_(clock) {}
+    : config_(std::move(config)),
+      store_(store),
+      clock_(clock),
+      revocations_(config_.access_token_ttl + kRevokedSessionMargin) {}
 
 TokenPair AuthService::issue_pair(const domain::User& user, const std::string& session_id,
                                   std::string refresh_token) {
@@ -47,17 +59,28 @@ Result<LoginResult> AuthService::login(std::string_view username, std::string_vi
     return bad_credentials();
   }
   if (!verify_password(user->password_hash, password)) return bad_credentials();
-  if (!user->is_active) return make_error(Errc::forbidden, "Inactive user");
+  if (!user->is_active) return inactive_user();
 
+  // The user may have been changed while argon2id ran: the store starts the session only if the
+  // user is still active with the hash just verified, and answers with the row as it is now.
   auto now = clock_.now();
   store::Session session{uuid_v4(), user->id, now, now + config_.refresh_token_ttl};
   auto refresh_token = new_refresh_token();
-  if (auto s = store_.create_session(session, hash_secret(refresh_token)); !s) return s.error();
-  user->last_login = now;
-  if (auto s = store_.update_user(*user); !s) return s.error();
-  spdlog::info("login: user '{}' signed in", user->username);
-  auto pair = issue_pair(*user, session.id, std::move(refresh_token));
-  return LoginResult{std::move(*user), std::move(pair)};
+  auto started = store_.start_session(session, hash_secret(refresh_token), user->password_hash);
+  if (!started) {
+    switch (started.error().code) {
+      case Errc::forbidden:
+        return inactive_user();
+      case Errc::unauthorized:
+      case Errc::not_found:
+        return bad_credentials();
+      default:
+        return started.error();
+    }
+  }
+  spdlog::info("login: user '{}' signed in", started->username);
+  auto pair = issue_pair(*started, session.id, std::move(refresh_token));
+  return LoginResult{std::move(*started), std::move(pair)};
 }
 
 Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
@@ -70,6 +93,7 @@ Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
     case store::RotateOutcome::invalid:
       return bad_refresh();
     case store::RotateOutcome::reused:
+      revocations_.revoke_session(rotated->session_id, clock_.now());
       spdlog::warn("refresh token reuse detected: session {} of user {} revoked",
                    rotated->session_id, rotated->user_id);
       return make_error(Errc::unauthorized, "Refresh token reuse detected; session revoked");
@@ -79,14 +103,18 @@ Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
   auto user = store_.find_user_by_id(rotated->user_id);
   if (!user || !user->is_active) {
     (void)store_.revoke_session(rotated->session_id, clock_.now());
+    revocations_.revoke_session(rotated->session_id, clock_.now());
     return bad_refresh();
   }
   return issue_pair(*user, rotated->session_id, std::move(fresh));
 }
 
 Status AuthService::logout(const AccessClaims& claims) {
-  if (!claims.session_id.empty())
-    if (auto s = store_.revoke_session(claims.session_id, clock_.now()); !s) return s;
+  auto now = clock_.now();
+  if (!claims.session_id.empty()) {
+    if (auto s = store_.revoke_session(claims.session_id, now); !s) return s;
+    revocations_.revoke_session(claims.session_id, now);
+  }
   if (auto s = store_.revoke_access_token({claims.jti, claims.expires_at}); !s) return s;
   revocations_.revoke_token(claims.jti, claims.expires_at);
   return {};

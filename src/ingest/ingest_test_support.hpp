@@ -71,14 +71,18 @@ class FlakyStore final : public store::Store {
     return inner_.find_user_by_name(name);
   }
   Result<std::vector<domain::User>> list_users() override { return inner_.list_users(); }
-  Status update_user(const domain::User& u) override { return inner_.update_user(u); }
+  Result<domain::User> change_user(std::string_view id, const store::UserChange& change,
+                                   Timestamp now) override {
+    return inner_.change_user(id, change, now);
+  }
   Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) override {
     return inner_.users_invalidated_since(since);
   }
 
-  Status create_session(const store::Session& s, std::string_view hash) override {
-    return inner_.create_session(s, hash);
+  Result<domain::User> start_session(const store::Session& s, std::string_view hash,
+                                     std::string_view password_hash) override {
+    return inner_.start_session(s, hash, password_hash);
   }
   Result<store::RotateResult> rotate_refresh_token(std::string_view presented,
                                                    std::string_view fresh, Timestamp now) override {
@@ -87,8 +91,9 @@ class FlakyStore final : public store::Store {
   Status revoke_session(std::string_view id, Timestamp now) override {
     return inner_.revoke_session(id, now);
   }
-  Status revoke_user_sessions(std::string_view user_id, Timestamp now) override {
-    return inner_.revoke_user_sessions(user_id, now);
+  Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
+      Timestamp since) override {
+    return inner_.sessions_revoked_since(since);
   }
   Status revoke_access_token(const store::RevokedToken& t) override {
     return inner_.revoke_access_token(t);

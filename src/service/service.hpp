@@ -211,9 +211,9 @@ class UserService {
   Result<domain::User> set_password(std::string_view username, std::string_view password);
 
  private:
-  // Loads the user, applies `change`, voids their tokens and sessions, saves.
-  template <class Change>
-  Result<domain::User> modify(std::string_view username, Change&& change);
+  // Writes only the columns of `change` and ends the user's sessions and tokens, in one store
+  // transaction: a concurrent login or another change cannot undo it.
+  Result<domain::User> apply(std::string_view username, const store::UserChange& change);
 
   store::Store& store_;
   const Clock& clock_;

@@ -35,43 +35,38 @@ Result<domain::User> UserService::find(std::string_view username) {
   return user;
 }
 
-template <class Change>
-Result<domain::User> UserService::modify(std::string_view username, Change&& change) {
+Result<domain::User> UserService::apply(std::string_view username,
+                                        const store::UserChange& change) {
   auto user = find(username);
   if (!user) return user.error();
-  if (auto ok = change(*user); !ok) return ok.error();
   // Tokens issued before now stop working on every instance at its next revocation poll, and no
   // refresh token of an earlier login can mint new ones: the change applies to live sessions too.
-  auto now = clock_.now();
-  user->tokens_valid_after = now;
-  if (auto ok = store_.update_user(*user); !ok) return ok.error();
-  if (auto ok = store_.revoke_user_sessions(user->id, now); !ok) return ok.error();
-  return user;
+  auto changed = store_.change_user(user->id, change, clock_.now());
+  if (!changed && changed.error().code == Errc::not_found)
+    return make_error(Errc::not_found, "no user '" + std::string(username) + "'");
+  return changed;
 }
 
 Result<domain::User> UserService::set_role(std::string_view username, domain::Role role) {
-  return modify(username, [role](domain::User& u) -> Status {
-    u.role = role;
-    return {};
-  });
+  store::UserChange change;
+  change.role = role;
+  return apply(username, change);
 }
 
 Result<domain::User> UserService::set_active(std::string_view username, bool active) {
-  return modify(username, [active](domain::User& u) -> Status {
-    u.is_active = active;
-    return {};
-  });
+  store::UserChange change;
+  change.is_active = active;
+  return apply(username, change);
 }
 
 Result<domain::User> UserService::set_password(std::string_view username,
                                                std::string_view password) {
   if (auto ok = auth::check_password_policy(password); !ok) return ok.error();
-  return modify(username, [password](domain::User& u) -> Status {
-    auto hash = auth::hash_password(password);
-    if (!hash) return hash.error();
-    u.password_hash = std::move(*hash);
-    return {};
-  });
+  auto hash = auth::hash_password(password);
+  if (!hash) return hash.error();
+  store::UserChange change;
+  change.password_hash = std::move(*hash);
+  return apply(username, change);
 }
 
 }  // namespace honeyman::service

@@ -160,6 +160,13 @@ struct SensorThreatCount {
 
 // ---------------------------------------------------------------------------------------------
 // Auth state.
+// What an administrator changes about a user (change_user); columns left unset are not written.
+struct UserChange {
+  std::optional<domain::Role> role;
+  std::optional<bool> is_active;
+  std::optional<std::string> password_hash;
+};
+
 struct Session {   // a refresh-token family: everything descended from one login
   std::string id;  // UUID
   std::string user_id;
@@ -225,21 +232,33 @@ class Store {
   virtual Result<domain::User> find_user_by_id(std::string_view id) = 0;
   virtual Result<domain::User> find_user_by_name(std::string_view username) = 0;
   virtual Result<std::vector<domain::User>> list_users() = 0;
-  // Writes every mutable field (email, full_name, role, is_active, is_verified, password_hash,
-  // last_login, tokens_valid_after) of the user with `user.id`.
-  virtual Status update_user(const domain::User& user) = 0;
+  // An administrator's change, in one transaction: writes only the columns set in `change`,
+  // stamps tokens_valid_after = now and revokes every live session of the user (revoked_at =
+  // now). No write of other columns (a login's last_login) can undo it, and no session from
+  // before it survives it. Returns the user as stored after. Errc::not_found for an unknown id.
+  virtual Result<domain::User> change_user(std::string_view user_id, const UserChange& change,
+                                           Timestamp now) = 0;
   // Users whose tokens_valid_after is > `since` (for instances to refresh their revocation view).
   virtual Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) = 0;
 
   // Sessions and refresh tokens. Only hashes of refresh tokens are passed in.
-  virtual Status create_session(const Session& session, std::string_view refresh_hash) = 0;
+  // A login's one write, atomic against change_user: when the user `session.user_id` is still
+  // active and still has `password_hash` (the hash the password was verified against), sets
+  // its last_login to session.created_at and creates the session with its first refresh token.
+  // Returns the user as stored then (its current role). Errc::not_found: no such user;
+  // Errc::forbidden: the user is inactive; Errc::unauthorized: the password changed since.
+  virtual Result<domain::User> start_session(const Session& session, std::string_view refresh_hash,
+                                             std::string_view password_hash) = 0;
   // Atomically spends `presented_hash` and makes `new_hash` live in the same family; a second
   // use of a spent token revokes the family (even under concurrent calls, exactly one rotates).
   virtual Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
                                                     std::string_view new_hash, Timestamp now) = 0;
   virtual Status revoke_session(std::string_view session_id, Timestamp now) = 0;
-  virtual Status revoke_user_sessions(std::string_view user_id, Timestamp now) = 0;
+  // Sessions revoked at or after `since`, with their revocation time (for instances to refuse
+  // the sessions' access tokens). Reads the whole sessions table: poll with care.
+  virtual Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
+      Timestamp since) = 0;
   virtual Status revoke_access_token(const RevokedToken& token) = 0;
   // Revoked access tokens not yet expired at `now`.
   virtual Result<std::vector<RevokedToken>> revoked_access_tokens(Timestamp now) = 0;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "store_fixture.hpp"
@@ -17,7 +18,8 @@ class SessionsTest : public StoreTest {
   // A session of `user` live for one day from kT0, whose first refresh token hashes to `hash`.
   Session start(const domain::User& user, const std::string& hash) {
     Session s{uuid_v4(), user.id, kT0, kT0 + 24h};
-    EXPECT_TRUE(store().create_session(s, hash));
+    auto started = store().start_session(s, hash, user.password_hash);
+    EXPECT_TRUE(started) << started.error().message;
     return s;
   }
   RotateOutcome rotate(const std::string& from, const std::string& to, Timestamp now = kT0 + 1h) {
@@ -73,14 +75,108 @@ TEST_P(SessionsTest, RevokeSession) {
   EXPECT_TRUE(store().revoke_session(s1.id, kT0 + 2min));  // idempotent
 }
 
-TEST_P(SessionsTest, RevokeUserSessionsLeavesOtherUsersAlone) {
+TEST_P(SessionsTest, ChangingAUserRevokesItsSessionsOnly) {
   start(alice_, "a1");
   start(alice_, "a2");
   start(bob_, "b1");
-  ASSERT_TRUE(store().revoke_user_sessions(alice_.id, kT0 + 1min));
+  ASSERT_TRUE(store().change_user(alice_.id, {}, kT0 + 1min));
   EXPECT_EQ(rotate("a1", "x1"), RotateOutcome::invalid);
   EXPECT_EQ(rotate("a2", "x2"), RotateOutcome::invalid);
   EXPECT_EQ(rotate("b1", "x3"), RotateOutcome::rotated);
+}
+
+// A login verified the password against the hash it read; the session starts only if the user
+// still has it and is still active, and the answer is the user as stored at that moment.
+TEST_P(SessionsTest, StartSessionSeesChangesMadeSinceTheLoginReadTheUser) {
+  auto read = store().find_user_by_id(alice_.id).value();
+  UserChange role;
+  role.role = domain::Role::viewer;
+  ASSERT_TRUE(store().change_user(alice_.id, role, kT0 + 1s));
+  Session s{uuid_v4(), alice_.id, kT0 + 2s, kT0 + 24h};
+  auto started = store().start_session(s, "h1", read.password_hash);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(started->role, domain::Role::viewer);
+  EXPECT_EQ(started->last_login, kT0 + 2s);
+  EXPECT_EQ(store().find_user_by_id(alice_.id).value().last_login, kT0 + 2s);
+  EXPECT_EQ(store().find_user_by_id(alice_.id).value().role, domain::Role::viewer);
+  EXPECT_EQ(rotate("h1", "h2"), RotateOutcome::rotated);
+
+  UserChange password;
+  password.password_hash = "$argon2id$other";
+  ASSERT_TRUE(store().change_user(alice_.id, password, kT0 + 3s));
+  EXPECT_EQ(code_of(store().start_session({uuid_v4(), alice_.id, kT0 + 4s, kT0 + 24h}, "h3",
+                                          read.password_hash)),
+            Errc::unauthorized);
+  UserChange disable;
+  disable.is_active = false;
+  ASSERT_TRUE(store().change_user(alice_.id, disable, kT0 + 5s));
+  EXPECT_EQ(code_of(store().start_session({uuid_v4(), alice_.id, kT0 + 6s, kT0 + 24h}, "h4",
+                                          "$argon2id$other")),
+            Errc::forbidden);
+  EXPECT_EQ(code_of(store().start_session({uuid_v4(), uuid_v4(), kT0 + 6s, kT0 + 24h}, "h5",
+                                          "$argon2id$other")),
+            Errc::not_found);
+  // Refused logins leave nothing behind: no session, and last_login as it was.
+  EXPECT_EQ(rotate("h3", "x"), RotateOutcome::invalid);
+  EXPECT_EQ(rotate("h4", "x"), RotateOutcome::invalid);
+  EXPECT_EQ(store().find_user_by_id(alice_.id).value().last_login, kT0 + 2s);
+}
+
+// Logins of one user from several threads while it is disabled: a login that began after the
+// change is refused, and every session that did start (before it) was revoked by it.
+TEST_P(SessionsTest, ConcurrentLoginsNeverOutliveADisable) {
+  struct Attempt {
+    std::string hash;
+    bool began_after_change = false, started = false;
+  };
+  std::atomic<bool> changed{false};
+  std::atomic<int> attempts{0};
+  std::vector<std::vector<Attempt>> seen(4);
+  std::vector<std::thread> logins;
+  for (int i = 0; i < 4; ++i)
+    logins.emplace_back([&, i] {
+      for (bool last = false; !last; ++attempts) {
+        last = changed;
+        Attempt a{"t" + std::to_string(i) + "-" + std::to_string(seen[i].size()), last, false};
+        a.started = static_cast<bool>(store().start_session(
+            {uuid_v4(), alice_.id, kT0 + 1s, kT0 + 24h}, a.hash, alice_.password_hash));
+        seen[i].push_back(a);
+      }
+    });
+  while (attempts < 8) std::this_thread::yield();
+  UserChange disable;
+  disable.is_active = false;
+  auto change = store().change_user(alice_.id, disable, kT0 + 2s);
+  changed = true;
+  for (auto& t : logins) t.join();
+  ASSERT_TRUE(change) << change.error().message;
+  EXPECT_FALSE(store().find_user_by_id(alice_.id).value().is_active);
+  for (const auto& thread : seen)
+    for (const auto& a : thread) {
+      if (a.began_after_change) {
+        EXPECT_FALSE(a.started) << a.hash;
+      }
+      if (a.started) {
+        EXPECT_EQ(rotate(a.hash, a.hash + "'"), RotateOutcome::invalid) << a.hash;
+      }
+    }
+}
+
+TEST_P(SessionsTest, RevokedSessionsSince) {
+  auto s1 = start(alice_, "a1");
+  auto s2 = start(alice_, "a2");
+  start(bob_, "b1");
+  ASSERT_TRUE(store().revoke_session(s1.id, kT0 + 1min));
+  ASSERT_TRUE(store().revoke_session(s2.id, kT0 + 2min));
+  auto all = store().sessions_revoked_since(kT0 + 1min).value();
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  ASSERT_EQ(all.size(), 2u);  // at or after `since`
+  EXPECT_EQ(all[0], std::pair(s1.id, kT0 + 1min));
+  EXPECT_EQ(all[1], std::pair(s2.id, kT0 + 2min));
+  auto later = store().sessions_revoked_since(kT0 + 1min + 1us).value();
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].first, s2.id);
 }
 
 TEST_P(SessionsTest, ConcurrentRotationOfOneTokenRotatesExactlyOnce) {

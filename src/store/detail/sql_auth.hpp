@@ -52,20 +52,35 @@ Result<std::vector<domain::User>> SqlStore<B>::list_users() {
   return b_.read([&](Connection& conn) { return conn.fetch_all(sql, "list users", read_user); });
 }
 
+// Where the database locks rows (PostgreSQL), the UPDATE of the user row comes first, as in
+// start_session: a login and a change of the same user queue on that row, and the change's
+// session revocation, a statement after it, sees the session of a login that committed first.
 template <class B>
-Status SqlStore<B>::update_user(const domain::User& u) {
-  return b_.write([&](Connection& conn) -> Status {
-    auto changed = conn.execute(
-        "UPDATE users SET email = $1, full_name = $2, role = $3, is_active = $4, "
-        "is_verified = $5, password_hash = $6, last_login = $7, tokens_valid_after = $8 "
-        "WHERE id = $9",
-        "update user", u.email, u.full_name, stored(u.role), u.is_active, u.is_verified,
-        u.password_hash, u.last_login, u.tokens_valid_after, u.id);
-    if (!changed && changed.error().code == Errc::conflict)
-      return make_error(Errc::conflict, "Email already used by another user");
+Result<domain::User> SqlStore<B>::change_user(std::string_view user_id, const UserChange& change,
+                                              Timestamp now) {
+  return b_.transaction("change user", [&](Connection& conn) -> Result<domain::User> {
+    // "col = $n, " for each column changed, its value appended to `params`.
+    typename B::Params params;
+    std::string sql = "UPDATE users SET ";
+    auto set = [&](std::string_view column, const auto& value) {
+      params.add(value);
+      sql.append(column).append(" = ").append(param(params.size())).append(", ");
+    };
+    if (change.role) set("role", std::string(stored(*change.role)));
+    if (change.is_active) set("is_active", *change.is_active);
+    if (change.password_hash) set("password_hash", *change.password_hash);
+    params.add(now);
+    params.add(user_id);
+    sql.append("tokens_valid_after = ").append(param(params.size() - 1));
+    sql.append(" WHERE id = ").append(param(params.size()));
+    auto changed = conn.execute(per_call(sql), "change user", params);
     if (!changed) return changed.error();
     if (*changed == 0) return make_error(Errc::not_found, "User not found");
-    return {};
+    auto revoked = conn.execute(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        "revoke user sessions", now, user_id);
+    if (!revoked) return revoked.error();
+    return find_user(conn, "id", user_id);
   });
 }
 
@@ -140,14 +155,42 @@ Result<bool> spend(Connection& conn, std::string_view presented_hash, std::strin
   return true;
 }
 
+// Why a login's conditional UPDATE changed nothing: the user is gone, inactive, or has another
+// password hash than the one the login verified.
+template <class Connection>
+Error login_refusal(Connection& conn, std::string_view user_id, std::string_view password_hash) {
+  auto user = find_user(conn, "id", user_id);
+  if (!user) return user.error();
+  if (!user->is_active) return make_error(Errc::forbidden, "Inactive user");
+  if (user->password_hash != password_hash)
+    return make_error(Errc::unauthorized, "Password changed during login");
+  return make_error(Errc::internal, "login refused for no known reason");
+}
+
+// The conditional UPDATE takes the user's row lock (PostgreSQL) before the session exists: a
+// concurrent change_user either commits first, and this UPDATE re-reads the row and matches
+// nothing, or waits, and then revokes the session made here.
 template <class B>
-Status SqlStore<B>::create_session(const Session& session, std::string_view refresh_hash) {
-  return b_.transaction("create session", [&](Connection& conn) -> Status {
+Result<domain::User> SqlStore<B>::start_session(const Session& session,
+                                                std::string_view refresh_hash,
+                                                std::string_view password_hash) {
+  static const std::string sql =
+      std::string(
+          "UPDATE users SET last_login = $1 WHERE id = $2 AND is_active AND "
+          "password_hash = $3 RETURNING ")
+          .append(kUserColumns);
+  return b_.transaction("start session", [&](Connection& conn) -> Result<domain::User> {
+    auto user = conn.fetch_one(sql, "start session", read_user, session.created_at, session.user_id,
+                               password_hash);
+    if (!user) return user.error();
+    if (!*user) return login_refusal(conn, session.user_id, password_hash);
     auto r = conn.execute(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         "create session", session.id, session.user_id, session.created_at, session.expires_at);
     if (!r) return r.error();
-    return insert_refresh_token(conn, refresh_hash, session.id, session.expires_at);
+    if (auto s = insert_refresh_token(conn, refresh_hash, session.id, session.expires_at); !s)
+      return s.error();
+    return std::move(**user);
   });
 }
 
@@ -184,11 +227,12 @@ Status SqlStore<B>::revoke_session(std::string_view session_id, Timestamp now) {
 }
 
 template <class B>
-Status SqlStore<B>::revoke_user_sessions(std::string_view user_id, Timestamp now) {
-  return b_.write([&](Connection& conn) {
-    return status_of(conn.execute(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        "revoke user sessions", now, user_id));
+Result<std::vector<std::pair<std::string, Timestamp>>> SqlStore<B>::sessions_revoked_since(
+    Timestamp since) {
+  return b_.read([&](Connection& conn) {
+    return conn.fetch_all(
+        "SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1", "list revoked sessions",
+        [](const auto& row) { return std::pair(row.text(0), row.time(1)); }, since);
   });
 }
 

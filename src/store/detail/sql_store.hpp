@@ -62,14 +62,17 @@ class SqlStore final : public Store {
   Result<domain::User> find_user_by_id(std::string_view id) override;
   Result<domain::User> find_user_by_name(std::string_view username) override;
   Result<std::vector<domain::User>> list_users() override;
-  Status update_user(const domain::User& user) override;
+  Result<domain::User> change_user(std::string_view user_id, const UserChange& change,
+                                   Timestamp now) override;
   Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) override;
-  Status create_session(const Session& session, std::string_view refresh_hash) override;
+  Result<domain::User> start_session(const Session& session, std::string_view refresh_hash,
+                                     std::string_view password_hash) override;
   Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
                                             std::string_view new_hash, Timestamp now) override;
   Status revoke_session(std::string_view session_id, Timestamp now) override;
-  Status revoke_user_sessions(std::string_view user_id, Timestamp now) override;
+  Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
+      Timestamp since) override;
   Status revoke_access_token(const RevokedToken& token) override;
   Result<std::vector<RevokedToken>> revoked_access_tokens(Timestamp now) override;
 
