@@ -34,6 +34,7 @@ const std::vector<std::string>& known_settings() {
                                                 "LOGIN_RATE_LIMIT_PER_MINUTE",
                                                 "DATA_RETENTION_DAYS",
                                                 "MAX_CLOCK_SKEW_SECONDS",
+                                                "MAX_CLOCK_SKEW_PAST_SECONDS",
                                                 "WS_HEARTBEAT_INTERVAL",
                                                 "SENSOR_HEARTBEAT_INTERVAL",
                                                 "LOG_LEVEL",
@@ -234,10 +235,11 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.jobs.sensor_sweep_interval =
       std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
   auto mqtt = load_mqtt(s, r, c);
-  // A threat time further ahead than this, or older than retention keeps rows, is not believed.
+  // A threat time further ahead than this (or, when set, further back) is not believed.
   c.api.clock_skew.max_future =
       std::chrono::seconds(r.integer("MAX_CLOCK_SKEW_SECONDS", 86400, 0, 3650 * 86400));
-  c.api.clock_skew.max_past = std::chrono::hours(24 * retention.data_retention_days);
+  c.api.clock_skew.max_past =
+      std::chrono::seconds(r.integer("MAX_CLOCK_SKEW_PAST_SECONDS", 0, 0, 36500LL * 86400));
   c.mqtt.clock_skew = c.api.clock_skew;
   if (r.error) return *r.error;
   if (!mqtt) return mqtt.error();

@@ -69,10 +69,12 @@ struct Threat {
 // How far a sensor's clock may be from the receipt time before its time is not believed:
 // Raspberry Pis often run without a real-time clock (1970 after boot, or a stale saved time).
 // Beyond it the threat is stamped with its receipt time and the sensor's time kept in raw_event.
+// A time before kEarliestSensorTime is never believed (an unset clock: the product is younger).
 struct ClockSkewPolicy {
-  std::chrono::seconds max_future{24 * 3600};     // MAX_CLOCK_SKEW_SECONDS
-  std::chrono::seconds max_past{90 * 24 * 3600};  // DATA_RETENTION_DAYS: older rows are deleted
+  std::chrono::seconds max_future{24 * 3600};  // MAX_CLOCK_SKEW_SECONDS
+  std::chrono::seconds max_past{0};            // MAX_CLOCK_SKEW_PAST_SECONDS; 0: no limit
 };
+inline constexpr Timestamp kEarliestSensorTime{std::chrono::seconds(1'577'836'800)};  // 2020-01-01
 
 // Where a threat came from; decides which sensor id is authoritative, and the threat's id.
 struct IngestContext {

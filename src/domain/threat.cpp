@@ -40,7 +40,10 @@ bool is_agent_format(const json::object& obj) {
 void apply_clock_skew(Threat& t, const IngestContext& ctx) {
   if (t.timestamp_from_receipt) return;
   auto skew = t.timestamp - ctx.now;
-  if (skew <= ctx.clock_skew.max_future && -skew <= ctx.clock_skew.max_past) return;
+  const auto& policy = ctx.clock_skew;
+  bool too_old =
+      t.timestamp < kEarliestSensorTime || (policy.max_past.count() > 0 && -skew > policy.max_past);
+  if (skew <= policy.max_future && !too_old) return;
   t.raw_event["sensor_timestamp"] = format_timestamp(t.timestamp);
   t.clock_skew = skew;
   t.timestamp = ctx.now;

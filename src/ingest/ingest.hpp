@@ -136,7 +136,7 @@ struct MqttIngestConfig {
   std::size_t max_in_flight = 5'000;              // threats submitted and not yet committed
   std::chrono::seconds known_sensor_ttl{10};      // how long "sensor exists" is cached
   std::chrono::seconds stats_interval{10};        // counters are logged this often (if changed)
-  domain::ClockSkewPolicy clock_skew;             // MAX_CLOCK_SKEW_SECONDS, DATA_RETENTION_DAYS
+  domain::ClockSkewPolicy clock_skew;             // MAX_CLOCK_SKEW_SECONDS, ..._PAST_SECONDS
 };
 
 struct MqttIngestCounters {
