@@ -37,6 +37,9 @@ struct ApiConfig {
   // SENSORS_CACHE_MS: GET /sensors answers are reused this long per instance (0: never); sensor
   // edits through this instance clear them at once.
   std::chrono::milliseconds sensor_list_cache_ttl{1000};
+  // MAX_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_PAST_SECONDS: when a posted threat's time is not
+  // believed.
+  domain::ClockSkewPolicy clock_skew;
 };
 
 // Everything a handler may use. Owned by app; outlives the server.

@@ -75,7 +75,10 @@ asio::awaitable<Response> heartbeat(RequestContext& ctx, Services& s) {
         make_error(Errc::forbidden, "This API key belongs to another sensor"));
   auto body = http::parse_json_body(ctx.request);
   if (!body) co_return http::error_response(body.error());
-  auto hb = domain::normalize_heartbeat(*body, {*id, s.clock.now()});
+  domain::IngestContext context;
+  context.authenticated_sensor_id = *id;
+  context.now = s.clock.now();
+  auto hb = domain::normalize_heartbeat(*body, context);
   if (!hb) co_return http::error_response(hb.error());
   auto done = co_await run_blocking(s.pool, [&] { return s.sensors.record_heartbeat(*hb); });
   if (!done) co_return http::error_response(done.error());

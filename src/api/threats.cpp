@@ -9,10 +9,16 @@ using Threats = std::vector<domain::Threat>;
 using http::Principal;
 
 // Normalises, checks and stores; the response is sent only after the commit.
-asio::awaitable<Result<Threats>> ingest(const json::value& payload, const Principal& who,
-                                        Services& s, const std::vector<std::string>& loc) {
-  domain::IngestContext context{std::nullopt, s.clock.now()};
+// `message`: the request body, what the threats' ids are made of (a retried batch gets the same
+// ids and is stored once; its answer is the same 201).
+asio::awaitable<Result<Threats>> ingest(const json::value& payload, std::string_view message,
+                                        const Principal& who, Services& s,
+                                        const std::vector<std::string>& loc) {
+  domain::IngestContext context;
   if (who.kind == Principal::Kind::sensor) context.authenticated_sensor_id = who.id;
+  context.now = s.clock.now();
+  context.message = message;
+  context.clock_skew = s.config.clock_skew;
   auto threats = domain::normalize_threats(payload, context, loc);
   if (!threats) co_return threats.error();
   if (who.kind == Principal::Kind::user) {
@@ -28,7 +34,7 @@ asio::awaitable<Response> create_threats(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   // Named, not a braced temporary: GCC 12 miscompiles initializer lists inside co_await.
   const std::vector<std::string> loc{"body"};
-  auto stored = co_await ingest(*body, ctx.principal, s, loc);
+  auto stored = co_await ingest(*body, ctx.request.body(), ctx.principal, s, loc);
   if (!stored) co_return http::error_response(stored.error());
   if (!body->is_array()) co_return created(domain::to_json(stored->front()));
   json::array out;
@@ -56,7 +62,7 @@ asio::awaitable<Response> honeypot_data(RequestContext& ctx, Services& s) {
     co_return http::error_response(make_error(
         Errc::forbidden, "honeypot_id '" + *honeypot + "' does not match the API key's sensor"));
   const std::vector<std::string> loc{"body", "data"};
-  auto stored = co_await ingest(data->value(), ctx.principal, s, loc);
+  auto stored = co_await ingest(data->value(), ctx.request.body(), ctx.principal, s, loc);
   if (!stored) co_return http::error_response(stored.error());
   auto n = static_cast<std::int64_t>(stored->size());
   co_return created(json::object{

@@ -34,6 +34,8 @@ const std::vector<std::string>& known_settings() {
                                                 "RATE_LIMIT_PER_MINUTE",
                                                 "LOGIN_RATE_LIMIT_PER_MINUTE",
                                                 "DATA_RETENTION_DAYS",
+                                                "MAX_CLOCK_SKEW_SECONDS",
+                                                "MAX_CLOCK_SKEW_PAST_SECONDS",
                                                 "WS_HEARTBEAT_INTERVAL",
                                                 "SENSOR_HEARTBEAT_INTERVAL",
                                                 "LOG_LEVEL",
@@ -271,6 +273,12 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.jobs.sensor_sweep_interval =
       std::chrono::seconds(r.integer("SENSOR_SWEEP_INTERVAL", 5, 1, 3600));
   auto mqtt = load_mqtt(s, r, c);
+  // A threat time further ahead than this (or, when set, further back) is not believed.
+  c.api.clock_skew.max_future =
+      std::chrono::seconds(r.integer("MAX_CLOCK_SKEW_SECONDS", 86400, 0, 3650 * 86400));
+  c.api.clock_skew.max_past =
+      std::chrono::seconds(r.integer("MAX_CLOCK_SKEW_PAST_SECONDS", 0, 0, 36500LL * 86400));
+  c.mqtt.clock_skew = c.api.clock_skew;
   if (r.error) return *r.error;
   if (!mqtt) return mqtt.error();
   if (retention.rollup_retention_days < retention.data_retention_days)

@@ -35,7 +35,7 @@ using honeyman::is_valid_sensor_id;
 // ---------------------------------------------------------------------------------------------
 // Threat, as stored and served (SPEC §2 Threats).
 struct Threat {
-  std::string id;  // UUID v7, assigned by the server
+  std::string id;  // UUID v8 of the message it came in (see threat_id), assigned by the server
   Timestamp timestamp;
   std::string sensor_id;
   std::string threat_type;
@@ -55,27 +55,59 @@ struct Threat {
   std::optional<std::string> acknowledged_by;  // username
   std::optional<std::string> acknowledgement_notes;
   Timestamp created_at;
+
+  // Ingest only, never stored as columns (a threat read back has neither):
+  // the timestamp is the receipt time, not the sensor's (none given, or beyond the clock-skew
+  // policy), so a redelivery of the same message would get another one; stores find such a
+  // threat's earlier copy by id alone.
+  bool timestamp_from_receipt = false;
+  // Sensor time minus receipt time, when it was beyond the clock-skew policy (the sensor's time
+  // is then kept in raw_event.sensor_timestamp and counted in the sensor's record).
+  std::optional<std::chrono::microseconds> clock_skew;
 };
 
-// Where a threat came from; decides which sensor id is authoritative.
+// How far a sensor's clock may be from the receipt time before its time is not believed:
+// Raspberry Pis often run without a real-time clock (1970 after boot, or a stale saved time).
+// Beyond it the threat is stamped with its receipt time and the sensor's time kept in raw_event.
+// A time before kEarliestSensorTime is never believed (an unset clock: the product is younger).
+struct ClockSkewPolicy {
+  std::chrono::seconds max_future{24 * 3600};  // MAX_CLOCK_SKEW_SECONDS
+  std::chrono::seconds max_past{0};            // MAX_CLOCK_SKEW_PAST_SECONDS; 0: no limit
+};
+inline constexpr Timestamp kEarliestSensorTime{std::chrono::seconds(1'577'836'800)};  // 2020-01-01
+
+// Where a threat came from; decides which sensor id is authoritative, and the threat's id.
 struct IngestContext {
   // The sensor the transport authenticated (MQTT topic, X-API-Key). When set, a payload that
   // names a different sensor is refused (Errc::forbidden) and a payload with none gets this one.
   std::optional<std::string> authenticated_sensor_id;
-  Timestamp now;  // receipt time: default timestamp, created_at, id generation, future check
+  Timestamp now;  // receipt time: default timestamp, created_at, skew check
+  // The message's bytes as received (MQTT payload, HTTP body; not owned): with the sensor id and
+  // the threat's place in the message they make its id (threat_id), so the same message stores
+  // one row however often it arrives. Empty: each threat gets a fresh UUID v7 of `now`.
+  std::string_view message;
+  ClockSkewPolicy clock_skew;
 };
+
+// The id of the `index`-th threat (0-based) of `message` from `sensor_id`: UUID version 8 (RFC
+// 9562 §5.8) made of the first 122 bits of SHA-256(sensor_id NUL index NUL message). The same
+// message always gives the same ids; ids are not time-ordered.
+std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index);
 
 // Limits applied to every incoming threat.
 inline constexpr std::size_t kMaxThreatsPerPayload = 1000;
 inline constexpr std::size_t kMaxRawEventBytes = 64 * 1024;
+// Heartbeats later than this after their receipt are refused (threats follow ClockSkewPolicy).
 inline constexpr auto kMaxFutureSkew = std::chrono::hours(24);
 
 // Normalises one threat in either wire format (canonical or field agent, detected by its keys)
-// into a Threat with a fresh id. Errors: Errc::invalid_input with FieldError locations relative
+// into a Threat with its id (threat_id of ctx.message, index 0) and its time under
+// ctx.clock_skew. Errors: Errc::invalid_input with FieldError locations relative
 // to `loc_prefix` (e.g. {"body"} or {"body", "3"}); Errc::forbidden for a spoofed sensor id.
 Result<Threat> normalize_threat(const boost::json::value& payload, const IngestContext& ctx,
                                 const std::vector<std::string>& loc_prefix = {"body"});
-// A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing.
+// A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing. The i-th
+// threat of an array gets threat_id(sensor, ctx.message, i).
 Result<std::vector<Threat>> normalize_threats(const boost::json::value& payload,
                                               const IngestContext& ctx,
                                               const std::vector<std::string>& loc_prefix = {
@@ -125,6 +157,10 @@ struct Sensor {
   std::optional<Timestamp> last_threat_at;
   Timestamp created_at, updated_at;
   std::optional<Timestamp> registered_at;
+  // Threats stored at their receipt time because the sensor's clock was beyond ClockSkewPolicy,
+  // and the skew of the last one (sensor minus receipt time, whole seconds).
+  std::int64_t clock_skew_threats = 0;
+  std::optional<double> last_clock_skew_seconds;
 };
 
 // Online = seen (heartbeat or threat) within three heartbeat intervals.

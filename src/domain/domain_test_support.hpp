@@ -27,8 +27,14 @@ inline const std::string kSensor = "rpi5-defcon-01";
 // Receipt time of every test payload: shortly after the wire samples were taken.
 inline const Timestamp kNow = at("2026-08-08T15:00:00Z");
 
-inline IngestContext context(std::optional<std::string> authenticated = std::nullopt) {
-  return IngestContext{std::move(authenticated), kNow};
+// `message`: the bytes the threats' ids are made of (empty: fresh ids).
+inline IngestContext context(std::optional<std::string> authenticated = std::nullopt,
+                             std::string_view message = {}) {
+  IngestContext ctx;
+  ctx.authenticated_sensor_id = std::move(authenticated);
+  ctx.now = kNow;
+  ctx.message = message;
+  return ctx;
 }
 
 inline json::value wire(const std::string& name) {

@@ -120,6 +120,8 @@ json::object to_json(const Sensor& s, Timestamp now, std::chrono::seconds heartb
   add_sensor_platform(s, o);
   o["total_threats_detected"] = s.total_threats_detected;
   o["threats_last_24h"] = s.threats_last_24h;
+  o["clock_skew_threats"] = s.clock_skew_threats;
+  o["last_clock_skew_seconds"] = or_null(s.last_clock_skew_seconds);
   o["created_at"] = format_timestamp(s.created_at);
   o["updated_at"] = format_timestamp(s.updated_at);
   o["registered_at"] = time_or_null(s.registered_at);

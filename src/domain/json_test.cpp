@@ -133,6 +133,8 @@ TEST(SensorJson, HasEveryFieldInSpecOrder) {
                          "python_version",
                          "total_threats_detected",
                          "threats_last_24h",
+                         "clock_skew_threats",
+                         "last_clock_skew_seconds",
                          "created_at",
                          "updated_at",
                          "registered_at"};

@@ -35,6 +35,35 @@ bool is_agent_format(const json::object& obj) {
   return false;
 }
 
+// A sensor time beyond the policy is not believed: the threat takes its receipt time (where
+// dashboards and retention expect it) and keeps the sensor's in raw_event.
+void apply_clock_skew(Threat& t, const IngestContext& ctx) {
+  if (t.timestamp_from_receipt) return;
+  auto skew = t.timestamp - ctx.now;
+  const auto& policy = ctx.clock_skew;
+  bool too_old =
+      t.timestamp < kEarliestSensorTime || (policy.max_past.count() > 0 && -skew > policy.max_past);
+  if (skew <= policy.max_future && !too_old) return;
+  t.raw_event["sensor_timestamp"] = format_timestamp(t.timestamp);
+  t.clock_skew = skew;
+  t.timestamp = ctx.now;
+  t.timestamp_from_receipt = true;
+}
+
+Result<Threat> normalize_one(const json::value& payload, const IngestContext& ctx,
+                             const std::vector<std::string>& loc_prefix, std::size_t index) {
+  if (!payload.is_object())
+    return validation_error({{loc_prefix, "Input should be a valid dictionary", "dict_type"}});
+  const json::object& obj = payload.get_object();
+  auto t = is_agent_format(obj) ? detail::normalize_agent_threat(obj, ctx, loc_prefix)
+                                : detail::normalize_canonical_threat(obj, ctx, loc_prefix);
+  if (!t) return t;
+  apply_clock_skew(*t, ctx);
+  t->id = ctx.message.empty() ? uuid_v7(ctx.now) : threat_id(t->sensor_id, ctx.message, index);
+  t->created_at = ctx.now;
+  return t;
+}
+
 Result<std::vector<Threat>> normalize_array(const json::array& items, const IngestContext& ctx,
                                             const detail::Loc& loc) {
   if (items.empty())
@@ -48,7 +77,7 @@ Result<std::vector<Threat>> normalize_array(const json::array& items, const Inge
   std::vector<Threat> out;
   out.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto t = normalize_threat(items[i], ctx, detail::append(loc, std::to_string(i)));
+    auto t = normalize_one(items[i], ctx, detail::append(loc, std::to_string(i)), i);
     if (t) {
       out.push_back(std::move(*t));
       continue;
@@ -63,17 +92,25 @@ Result<std::vector<Threat>> normalize_array(const json::array& items, const Inge
 
 }  // namespace
 
+std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index) {
+  std::string input;
+  input.reserve(sensor_id.size() + message.size() + 24);
+  input.append(sensor_id).push_back('\0');
+  input.append(std::to_string(index)).push_back('\0');
+  input.append(message);
+  auto hex = sha256_hex(input);
+  // 8-4-4-4-12 of the first 32 hex digits, version nibble 8, variant bits 10.
+  hex[12] = '8';
+  static constexpr char kVariant[] = "89ab";
+  auto nibble = hex[16] <= '9' ? hex[16] - '0' : hex[16] - 'a' + 10;
+  hex[16] = kVariant[nibble & 3];
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
+         hex.substr(16, 4) + '-' + hex.substr(20, 12);
+}
+
 Result<Threat> normalize_threat(const json::value& payload, const IngestContext& ctx,
                                 const std::vector<std::string>& loc_prefix) {
-  if (!payload.is_object())
-    return validation_error({{loc_prefix, "Input should be a valid dictionary", "dict_type"}});
-  const json::object& obj = payload.get_object();
-  auto t = is_agent_format(obj) ? detail::normalize_agent_threat(obj, ctx, loc_prefix)
-                                : detail::normalize_canonical_threat(obj, ctx, loc_prefix);
-  if (!t) return t;
-  t->id = uuid_v7(ctx.now);
-  t->created_at = ctx.now;
-  return t;
+  return normalize_one(payload, ctx, loc_prefix, 0);
 }
 
 Result<std::vector<Threat>> normalize_threats(const json::value& payload, const IngestContext& ctx,
@@ -82,7 +119,7 @@ Result<std::vector<Threat>> normalize_threats(const json::value& payload, const 
   if (!payload.is_object())
     return validation_error(
         {{loc_prefix, "Input should be a threat object or an array of them", "dict_type"}});
-  auto t = normalize_threat(payload, ctx, loc_prefix);
+  auto t = normalize_one(payload, ctx, loc_prefix, 0);
   if (!t) return t.error();
   std::vector<Threat> out;
   out.push_back(std::move(*t));

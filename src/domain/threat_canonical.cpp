@@ -15,8 +15,13 @@ constexpr std::string_view kCanonicalKeys[] = {
     "threat_score", "raw_event", "mitre_tactics", "mitre_techniques"};
 
 void read_classification(ObjectReader& r, const IngestContext& ctx, Threat& t) {
-  t.timestamp = ctx.now;
-  assign(t.timestamp, r.timestamp("timestamp", false, ctx.now + kMaxFutureSkew));
+  // Any valid time: one beyond the clock-skew policy is replaced afterwards, not refused.
+  if (auto ts = r.timestamp("timestamp", false, Timestamp::max())) {
+    t.timestamp = *ts;
+  } else {
+    t.timestamp = ctx.now;
+    t.timestamp_from_receipt = true;
+  }
   assign(t.threat_type, r.string("threat_type", true, 64));
   if (auto detector = r.string("detector_type", true, 64))
     t.detector_type = to_lower_ascii(*detector);

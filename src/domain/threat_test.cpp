@@ -144,7 +144,7 @@ TEST(CanonicalThreat, AcceptsNullForOptionalFields) {
   EXPECT_TRUE(t->raw_event.empty());
 }
 
-TEST(Threat, EachCallGetsAFreshId) {
+TEST(Threat, WithoutMessageBytesEachCallGetsAFreshId) {
   auto a = normalize_threat(wire("canonical-threat.json"), context());
   auto b = normalize_threat(wire("canonical-threat.json"), context());
   ASSERT_TRUE(a && b);

@@ -4,7 +4,8 @@
 // thread groups everything waiting into one transaction (group commit: flush at `batch_max`
 // threats or `batch_delay` after the first one waits), so each accepted threat is durable when
 // its producer hears back, at the cost of one fsync per batch rather than per threat. After the
-// commit each stored threat is published to the bus.
+// commit each threat the store inserted is published to the bus; one it already held (the same
+// message again: redelivery, a retried HTTP batch) completes as stored but is not published.
 //
 // MqttIngest: broker::Subscriber (QoS 1, persistent session) → bounded message queue → one
 // decoder thread (topic, size, known sensor, JSON, normalisation) → threats to the ThreatWriter,
@@ -51,6 +52,8 @@ using Completion = std::function<void(StoredThreats)>;
 
 struct ThreatWriterCounters {
   std::uint64_t submitted = 0, stored = 0, failed = 0, refused = 0, batches = 0;
+  std::uint64_t duplicates = 0;  // completed as stored, but already stored before (not counted
+                                 // in `stored`)
   std::size_t queued = 0;
 };
 
@@ -66,7 +69,8 @@ class ThreatWriter {
   ThreatWriter& operator=(const ThreatWriter&) = delete;
 
   // Queues `threats` (stored together, in one transaction, or not at all) and calls `done`
-  // after the commit with the threats as stored, or with an error: Errc::unavailable when the
+  // after the commit with the threats as stored (those already stored included: the same ids),
+  // or with an error: Errc::unavailable when the
   // queue is full, the writer is stopping, or the store stayed unavailable for retry_budget (of
   // the clock's time); Errc::invalid_input when the store refused them (e.g. their sensor was
   // deleted meanwhile). Never blocks. `done` runs on the writer thread (or on the caller's
@@ -104,9 +108,10 @@ class ThreatWriter {
   std::vector<PendingWrite> take_batch();
   void commit(std::vector<PendingWrite> batch);
   void commit_each(std::vector<PendingWrite> batch, std::vector<domain::Threat> threats);
-  void complete(std::vector<PendingWrite> batch, StoredThreats stored);
-  void publish(const std::vector<domain::Threat>& stored);
-  Status insert_with_retry(std::vector<domain::Threat>& threats);
+  void complete(std::vector<PendingWrite> batch, StoredThreats stored,
+                const std::vector<bool>& inserted = {});
+  void publish(const std::vector<domain::Threat>& stored, const std::vector<bool>& inserted);
+  Result<store::InsertOutcome> insert_with_retry(std::vector<domain::Threat>& threats);
 
   ThreatWriterConfig config_;
   store::Store& store_;
@@ -131,6 +136,7 @@ struct MqttIngestConfig {
   std::size_t max_in_flight = 5'000;              // threats submitted and not yet committed
   std::chrono::seconds known_sensor_ttl{10};      // how long "sensor exists" is cached
   std::chrono::seconds stats_interval{10};        // counters are logged this often (if changed)
+  domain::ClockSkewPolicy clock_skew;             // MAX_CLOCK_SKEW_SECONDS, ..._PAST_SECONDS
 };
 
 struct MqttIngestCounters {

@@ -139,7 +139,7 @@ class FlakyStore final : public store::Store {
     return inner_.sweep_sensor_status(since);
   }
 
-  Status insert_threats(std::vector<domain::Threat>& threats) override {
+  Result<store::InsertOutcome> insert_threats(std::vector<domain::Threat>& threats) override {
     if (fails(StoreCall::insert_threats)) return unavailable();
     return inner_.insert_threats(threats);
   }

@@ -108,7 +108,7 @@ std::vector<ThreatWriter::PendingWrite> ThreatWriter::take_batch() {
 }
 
 // Every attempt passes the same vector: a failed insert_threats leaves it as it was.
-Status ThreatWriter::insert_with_retry(std::vector<domain::Threat>& threats) {
+Result<store::InsertOutcome> ThreatWriter::insert_with_retry(std::vector<domain::Threat>& threats) {
   return retry_with_backoff(
       clock_, writer_retry_policy(config_.retry_budget),
       [&] { return store_.insert_threats(threats); },
@@ -127,7 +127,7 @@ void ThreatWriter::commit(std::vector<PendingWrite> batch) {
   if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1)
     return commit_each(std::move(batch), std::move(all));
   if (!stored) return complete(std::move(batch), stored.error());
-  complete(std::move(batch), std::move(all));
+  complete(std::move(batch), std::move(all), stored->inserted);
 }
 
 // One submission poisoned the group (say, its sensor was just deleted): each is committed alone,
@@ -144,20 +144,24 @@ void ThreatWriter::commit_each(std::vector<PendingWrite> batch, std::vector<doma
   }
 }
 
-void ThreatWriter::complete(std::vector<PendingWrite> batch, StoredThreats stored) {
+void ThreatWriter::complete(std::vector<PendingWrite> batch, StoredThreats stored,
+                            const std::vector<bool>& inserted) {
   {
     std::lock_guard lock(mutex_);
     ++counters_.batches;
-    if (stored)
-      counters_.stored += stored->size();
-    else
+    if (stored) {
+      auto n = static_cast<std::uint64_t>(std::count(inserted.begin(), inserted.end(), true));
+      counters_.stored += n;
+      counters_.duplicates += stored->size() - n;
+    } else {
       counters_.failed += threat_count(batch);
+    }
   }
   if (!stored) {
     for (auto& w : batch) w.done(stored.error());
     return;
   }
-  publish(*stored);
+  publish(*stored, inserted);
   auto next = stored->begin();
   for (auto& w : batch) {
     auto end = next + static_cast<std::ptrdiff_t>(w.threats.size());
@@ -167,15 +171,18 @@ void ThreatWriter::complete(std::vector<PendingWrite> batch, StoredThreats store
   }
 }
 
-// Serialised here, once per threat, on the writer thread; the bus hands the frames on without
-// blocking. The commit time in each event is what delivery latency is measured from.
-void ThreatWriter::publish(const std::vector<domain::Threat>& stored) {
+// Serialised here, once per inserted threat, on the writer thread; the bus hands the frames on
+// without blocking. The commit time in each event is what delivery latency is measured from. A
+// threat the store already held was announced when it was first stored.
+void ThreatWriter::publish(const std::vector<domain::Threat>& stored,
+                           const std::vector<bool>& inserted) {
   if (!bus_ || stored.empty()) return;
   auto committed_at = clock_.now();
   bus::EventBatch events;
   events.reserve(stored.size());
-  for (const auto& t : stored) events.push_back(bus::threat_event(t, committed_at));
-  bus_->publish(std::move(events));
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    if (inserted[i]) events.push_back(bus::threat_event(stored[i], committed_at));
+  if (!events.empty()) bus_->publish(std::move(events));
 }
 
 }  // namespace honeyman::ingest

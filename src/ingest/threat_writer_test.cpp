@@ -159,6 +159,41 @@ TEST_F(ThreatWriterCommit, CommittedThreatsArePublishedWithTheClocksCommitTime) 
   EXPECT_EQ(frame.at("data").at("id").as_string(), stored->front().id);
 }
 
+// The same message again (redelivery, a retried HTTP batch): completed with the same ids, but not
+// stored, counted or announced a second time.
+TEST_F(ThreatWriterCommit, ADuplicateCompletesButIsNeitherCountedNorPublished) {
+  Outcomes outcomes;  // outlives the writer, whose thread completes into it
+  auto bus = bus::make_local_bus({});
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> published;
+  bus->subscribe([&](const bus::EventBatch& batch) {
+    std::lock_guard lock(m);
+    for (const auto& e : batch)
+      published.emplace_back(
+          boost::json::parse(*e->frame).at("data").at("threat_type").as_string());
+    cv.notify_all();
+  });
+  ThreatWriter writer(patient(2), *store_, clock_, bus.get());
+  auto first = threats({"once"});
+  writer.submit(first, outcomes.add());
+  writer.submit(threats({"other"}), outcomes.add());
+  ASSERT_TRUE(outcomes.wait(2));
+  writer.submit(first, outcomes.add());  // again, in a batch with a new one
+  writer.submit(threats({"new"}), outcomes.add());
+  ASSERT_TRUE(outcomes.wait(4));
+  ASSERT_TRUE(outcomes.at(2));
+  EXPECT_EQ(outcomes.at(2)->front().id, first.front().id);
+  writer.submit(threats({"marker"}), outcomes.add());
+  writer.stop();
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, kPatience, [&] { return published.size() >= 4; }));
+  EXPECT_EQ(published, (std::vector<std::string>{"once", "other", "new", "marker"}));
+  EXPECT_EQ(writer.counters().stored, 4u);
+  EXPECT_EQ(writer.counters().duplicates, 1u);
+  EXPECT_EQ(stored_count(*store_), 4);
+}
+
 TEST_F(ThreatWriterCommit, AFullQueueRefusesAtOnce) {
   Outcomes outcomes;  // outlives the writer, whose thread completes into it
   auto config = patient(1000);

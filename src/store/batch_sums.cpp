@@ -1,7 +1,10 @@
 #include "store/detail/batch_sums.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/core.hpp"
 
@@ -10,9 +13,11 @@ TotalKey total_key(const domain::Threat& t) {
   return {t.sensor_id, t.detector_type, static_cast<int>(t.severity), t.threat_type};
 }
 
-BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
+BatchSums sum_batch(const std::vector<domain::Threat>& threats, const std::vector<bool>* only) {
   BatchSums sums;
-  for (const auto& t : threats) {
+  for (std::size_t i = 0; i < threats.size(); ++i) {
+    if (only && !(*only)[i]) continue;
+    const auto& t = threats[i];
     auto ts = to_unix_micros(t.timestamp);
     auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
     ++rollup.count;
@@ -28,8 +33,21 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats) {
     sensor.last_threat = std::max(sensor.last_threat, ts);
     // last_seen means "heard from": the receipt time, not the sensor's own clock.
     sensor.last_seen = std::max(sensor.last_seen, to_unix_micros(t.created_at));
+    if (t.clock_skew) {
+      ++sensor.skewed;
+      sensor.last_skew_seconds = static_cast<double>(
+          std::chrono::duration_cast<std::chrono::seconds>(*t.clock_skew).count());
+    }
   }
   return sums;
+}
+
+std::vector<bool> first_of_each_id(const std::vector<domain::Threat>& threats) {
+  std::vector<bool> first(threats.size(), true);
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(threats.size());
+  for (std::size_t i = 0; i < threats.size(); ++i) first[i] = seen.insert(threats[i].id).second;
+  return first;
 }
 
 BatchSums removal_of(const domain::Threat& t) {

@@ -210,6 +210,13 @@ struct DeadLetter {
 };
 
 // ---------------------------------------------------------------------------------------------
+// What insert_threats wrote. inserted[i] says whether the i-th threat was inserted; false: the
+// same id was already stored, or came earlier in the batch (nothing written, nothing counted).
+struct InsertOutcome {
+  std::vector<bool> inserted;
+  std::size_t count = 0;  // threats inserted
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -289,15 +296,20 @@ class Store {
   virtual Result<std::vector<SensorStatusChange>> sweep_sensor_status(Timestamp online_since) = 0;
 
   // Threats. insert_threats stores the batch in one transaction: a threat without a location
-  // takes its sensor's last known one; hourly rollups, the sensor's counters and last_seen are
-  // updated in the same transaction. Threats of unknown sensors fail the whole batch with
-  // Errc::invalid_input (callers check sensors first). On success `threats` are as stored; on
-  // failure nothing is stored and `threats` can be passed again (the writer retries with the
-  // same vector instead of copying every threat per attempt).
-  virtual Status insert_threats(std::vector<domain::Threat>& threats) = 0;
+  // takes its sensor's last known one; hourly rollups, the sensor's counters (clock-skew ones
+  // too) and last_seen are updated in the same transaction. Idempotent per threat: a threat
+  // whose id is already stored (the same message again: redelivery, a retried HTTP batch,
+  // another instance) or appears earlier in the batch is skipped, and counts nowhere; the
+  // outcome says which were inserted. Threats of unknown sensors fail the whole batch with
+  // Errc::invalid_input (callers check sensors first). On success `threats` are as stored (a
+  // skipped one as given: its stored copy may have another created_at, and another timestamp
+  // when it was stamped at receipt); on failure nothing is stored and `threats` can be passed
+  // again (the writer retries with the same vector instead of copying every threat per attempt).
+  virtual Result<InsertOutcome> insert_threats(std::vector<domain::Threat>& threats) = 0;
   virtual Result<domain::Threat> find_threat(std::string_view id) = 0;
-  // At most `limit` threats with an id greater than `after_id`, in id order (UUID v7: receipt
-  // order), for the WebSocket replay. Errc::invalid_input when `after_id` is not a UUID.
+  // At most `limit` threats stored after the one with id `after_id` (or after nothing, when no
+  // such threat is stored), in insertion order (`seq`), for the WebSocket replay.
+  // Errc::invalid_input when `after_id` is not a UUID.
   virtual Result<std::vector<domain::Threat>> threats_after(std::string_view after_id,
                                                             int limit) = 0;
   virtual Result<ThreatPage> query_threats(const ThreatQuery& query) = 0;

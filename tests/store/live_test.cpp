@@ -29,12 +29,17 @@ class LiveTest : public StoreTest {
   }
 };
 
-TEST_P(LiveTest, ThreatsAfterAnIdComeInIdOrderUpToTheLimit) {
+// Insertion order, not id order: ids are made of the messages (not time-ordered), so the ids
+// of this batch are given in descending order.
+TEST_P(LiveTest, ThreatsAfterAnIdComeInInsertionOrderUpToTheLimit) {
   std::vector<domain::Threat> threats;
   for (int i = 0; i < 6; ++i)
     threats.push_back(make_threat({.timestamp = kT0 + std::chrono::seconds(i)}));
-  auto ids = ids_of(insert(store(), threats));
-  std::sort(ids.begin(), ids.end());
+  std::sort(threats.begin(), threats.end(),
+            [](const auto& a, const auto& b) { return a.id > b.id; });
+  insert(store(), {threats.begin(), threats.begin() + 3});
+  insert(store(), {threats.begin() + 3, threats.end()});
+  auto ids = ids_of(threats);
   auto after = store().threats_after(ids[1], 10);
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(ids_of(*after), std::vector<std::string>(ids.begin() + 2, ids.end()));
@@ -45,6 +50,7 @@ TEST_P(LiveTest, ThreatsAfterAnIdComeInIdOrderUpToTheLimit) {
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(code_of(store().threats_after("not-a-uuid", 10)), Errc::invalid_input);
+  EXPECT_TRUE(store().threats_after(uuid_v4(), 10).value().empty());  // not stored (any more)
 }
 
 TEST_P(LiveTest, SweepReportsEachChangeOnce) {

@@ -116,15 +116,7 @@ TEST_P(ThreatsTest, UnknownSensorFailsTheWholeBatch) {
   EXPECT_EQ(store().sensor_stats("sensor-a", kT0 + 1h).value().threats_last_24h, 0);
 }
 
-TEST_P(ThreatsTest, DuplicateIdConflictsAndWritesNothing) {
-  auto t = make_threat({});
-  insert(store(), {t});
-  std::vector<domain::Threat> batch{make_threat({}), t};
-  auto again = store().insert_threats(batch);
-  EXPECT_EQ(code_of(again), Errc::conflict);
-  EXPECT_EQ(total(), 1);
-  EXPECT_EQ(count_rows(), 1);
-}
+// A duplicate id is skipped, not refused: idempotence_test.cpp.
 
 TEST_P(ThreatsTest, EmptyBatchStoresNothing) {
   std::vector<domain::Threat> none;

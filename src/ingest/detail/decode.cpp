@@ -52,11 +52,16 @@ std::variant<broker::SensorTopic, Refusal> route_message(const RawMessage& m,
   return std::move(*from);
 }
 
-Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now) {
+Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now,
+                       const domain::ClockSkewPolicy& clock_skew) {
   boost::system::error_code ec;
   auto value = boost::json::parse(payload, ec);
   if (ec) return Refusal{"malformed JSON: " + ec.message()};
-  domain::IngestContext ctx{from.sensor_id, now};
+  domain::IngestContext ctx;
+  ctx.authenticated_sensor_id = from.sensor_id;
+  ctx.now = now;
+  ctx.message = payload;
+  ctx.clock_skew = clock_skew;
   const std::vector<std::string> loc{"payload"};
   switch (from.kind) {
     case broker::TopicKind::threats:

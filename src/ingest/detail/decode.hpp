@@ -44,12 +44,15 @@ std::variant<broker::SensorTopic, Refusal> route_message(const RawMessage& m,
 
 // What the payload of a message routed to `from` asks for: threats (all or nothing), a
 // heartbeat or a registration, normalised with `from.sensor_id` as the authenticated sensor and
-// `now` as the receipt time (ids, created_at, default timestamps). Refused: "malformed JSON:
+// `now` as the receipt time (created_at, default and skewed timestamps), the payload's bytes as
+// what the threats' ids are made of (the same message redelivered gets the same ids) and
+// `clock_skew` as the limits of the sensor's clock. Refused: "malformed JSON:
 // ...", "spoofed sensor id: ..." (the payload names another sensor), "invalid payload: <field>:
 // <why> [<type>]; ..." (at most five fields listed), or the normaliser's message.
 using Decoded =
     std::variant<Refusal, std::vector<domain::Threat>, domain::Heartbeat, domain::Registration>;
-Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now);
+Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now,
+                       const domain::ClockSkewPolicy& clock_skew = {});
 
 // Reasons given after decoding: the sensor does not exist (known-sensor check, heartbeats and
 // registrations the store did not apply), the store refused the threats at commit time.

@@ -70,7 +70,7 @@ std::optional<std::string> Decoder::handle(RawMessage& m, Timestamp now, Heartbe
   if (auto* refused = std::get_if<Refusal>(&routed)) return std::move(refused->reason);
   auto& from = std::get<broker::SensorTopic>(routed);
   if (!known_.contains(from.sensor_id)) return unknown_sensor_reason(from.sensor_id);
-  auto decoded = decode_payload(from, m.payload, now);
+  auto decoded = decode_payload(from, m.payload, now, config_.clock_skew);
   if (auto* refused = std::get_if<Refusal>(&decoded)) return std::move(refused->reason);
   if (auto* threats = std::get_if<std::vector<domain::Threat>>(&decoded)) {
     submit_threats(m, std::move(from), now, std::move(*threats));
@@ -142,7 +142,7 @@ Status Decoder::resubmit_round() {
   IngestTallies::add(tallies_.retries, failed.size());
   std::vector<store::DeadLetter> letters;
   for (auto& m : failed) {
-    auto decoded = decode_payload(m->from, m->payload, m->received_at);
+    auto decoded = decode_payload(m->from, m->payload, m->received_at, config_.clock_skew);
     auto* threats = std::get_if<std::vector<domain::Threat>>(&decoded);
     if (threats && threats->size() == m->count) {
       in_flight_.resubmit(m, std::move(*threats));

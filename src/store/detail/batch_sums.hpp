@@ -34,6 +34,10 @@ struct RollupSum {
 struct SensorSum {
   std::int64_t count = 0;
   std::int64_t last_threat = 0, last_seen = 0;  // unix micros
+  // Threats stamped at receipt for a clock beyond the skew policy, and the last one's skew
+  // (whole seconds; meaningful when skewed > 0).
+  std::int64_t skewed = 0;
+  double last_skew_seconds = 0;
 };
 
 // What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
@@ -51,8 +55,13 @@ struct Place {
 };
 
 TotalKey total_key(const domain::Threat& t);
-// Rollup buckets are UTC clock hours.
-BatchSums sum_batch(const std::vector<domain::Threat>& threats);
+// Rollup buckets are UTC clock hours. With `only`, just the threats i with (*only)[i] (the ones
+// inserted).
+BatchSums sum_batch(const std::vector<domain::Threat>& threats,
+                    const std::vector<bool>* only = nullptr);
+// For each threat: false when an earlier threat of the batch has the same id (the same message
+// twice in one batch), true otherwise.
+std::vector<bool> first_of_each_id(const std::vector<domain::Threat>& threats);
 // What deleting `t` takes away: its rollups and totals with negative counts, no sensor (its
 // counter is decremented on its own; last_threat_at and last_seen stay).
 BatchSums removal_of(const domain::Threat& t);

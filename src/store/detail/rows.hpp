@@ -36,7 +36,8 @@ inline constexpr std::string_view kSensorColumns =
     "id, sensor_id, name, description, is_active, last_heartbeat, last_seen, latitude, "
     "longitude, location_method, location_accuracy, city, country, enabled_detectors, "
     "transport_protocol, capabilities, platform, architecture, agent_version, python_version, "
-    "total_threats_detected, last_threat_at, created_at, updated_at, registered_at";
+    "total_threats_detected, last_threat_at, created_at, updated_at, registered_at, "
+    "clock_skew_threats, last_clock_skew_seconds";
 
 inline constexpr std::string_view kUserColumns =
     "id, username, email, full_name, role, is_active, is_verified, password_hash, created_at, "
@@ -60,7 +61,7 @@ auto sensor_fields(T& s) {
                   s.city, s.country, s.enabled_detectors, s.transport_protocol, s.capabilities,
                   s.platform, s.architecture, s.agent_version, s.python_version,
                   s.total_threats_detected, s.last_threat_at, s.created_at, s.updated_at,
-                  s.registered_at);
+                  s.registered_at, s.clock_skew_threats, s.last_clock_skew_seconds);
 }
 template <class T>
 auto user_fields(T& u) {

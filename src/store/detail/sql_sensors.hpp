@@ -63,7 +63,7 @@ Result<domain::Sensor> SqlStore<B>::create_sensor(const domain::Sensor& s,
   static const std::string sql = std::string("INSERT INTO sensors (")
                                      .append(kSensorColumns)
                                      .append(", api_key_hash) VALUES (")
-                                     .append(param_list(1, 26))
+                                     .append(param_list(1, 28))
                                      .append(")");
   auto key = api_key_hash.empty() ? std::nullopt : std::optional(api_key_hash);
   return b_.write([&](Connection& conn) -> Result<domain::Sensor> {

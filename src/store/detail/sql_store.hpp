@@ -93,7 +93,7 @@ class SqlStore final : public Store {
   Result<std::vector<SensorStatusChange>> sweep_sensor_status(Timestamp online_since) override;
 
   // sql_threats.hpp
-  Status insert_threats(std::vector<domain::Threat>& threats) override;
+  Result<InsertOutcome> insert_threats(std::vector<domain::Threat>& threats) override;
   Result<domain::Threat> find_threat(std::string_view id) override;
   Result<std::vector<domain::Threat>> threats_after(std::string_view after_id, int limit) override;
   Result<ThreatPage> query_threats(const ThreatQuery& query) override;

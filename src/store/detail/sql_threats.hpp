@@ -3,6 +3,7 @@
 // Included only where a backend instantiates SqlStore (see sql_store.hpp).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "store/detail/batch_sums.hpp"
@@ -12,19 +13,30 @@
 
 namespace honeyman::store::detail {
 
+// Duplicates (the same message again) are found first, then only new threats are written and
+// summed. The backend's insert_rows clears inserted[i] for a threat already stored; its checks
+// run after batch_places has locked the batch's sensors (PostgreSQL), so a concurrent writer of
+// the same sensor's threats has committed or not started.
 template <class B>
-Status SqlStore<B>::insert_threats(std::vector<domain::Threat>& threats) {
-  if (threats.empty()) return {};
+Result<InsertOutcome> SqlStore<B>::insert_threats(std::vector<domain::Threat>& threats) {
+  if (threats.empty()) return InsertOutcome{};
   auto sums = sum_batch(threats);
   // A transaction run again (PostgreSQL, after a deadlock) or a later call with the same threats
   // (the writer's retry) starts from threats whose places may be filled: fill_place is
   // idempotent.
-  return b_.transaction("insert threats", [&](Connection& conn) -> Status {
+  return b_.transaction("insert threats", [&](Connection& conn) -> Result<InsertOutcome> {
+    InsertOutcome out;
+    out.inserted = first_of_each_id(threats);
     auto places = B::batch_places(conn, sums);
     if (!places) return places.error();
     for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
-    if (auto s = B::insert_rows(conn, threats); !s) return s;
-    return B::add_sums(conn, sums);
+    if (auto s = B::insert_rows(conn, threats, out.inserted); !s) return s.error();
+    out.count =
+        static_cast<std::size_t>(std::count(out.inserted.begin(), out.inserted.end(), true));
+    auto added = out.count == threats.size() ? B::add_sums(conn, sums)
+                                             : B::add_sums(conn, sum_batch(threats, &out.inserted));
+    if (!added) return added.error();
+    return out;
   });
 }
 
@@ -42,9 +54,14 @@ Result<domain::Threat> SqlStore<B>::find_threat(std::string_view id) {
 template <class B>
 Result<std::vector<domain::Threat>> SqlStore<B>::threats_after(std::string_view after_id,
                                                                int limit) {
-  static const std::string sql = std::string("SELECT ")
-                                     .append(kThreatColumns)
-                                     .append(" FROM threats WHERE id > $1 ORDER BY id LIMIT $2");
+  // Ids are not time-ordered (they are made of the message), `seq` is the insertion order.
+  static const std::string sql =
+      std::string("SELECT ")
+          .append(kThreatColumns)
+          .append(
+              " FROM threats WHERE seq > (SELECT min(seq) FROM threats WHERE id = $1) "
+              "ORDER BY seq "
+              "LIMIT $2");
   auto id = normalize_uuid(after_id);
   if (!id) return make_error(Errc::invalid_input, "not a threat id");
   return b_.read([&](Connection& conn) {

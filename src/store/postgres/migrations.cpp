@@ -219,6 +219,17 @@ constexpr const char* kLiveness = R"sql(
 ALTER TABLE sensors ADD COLUMN announced_online boolean NOT NULL DEFAULT false;
 )sql";
 
+// Clock skew (docs/DECISIONS.md, "Hardening (issue #11): ingest"): threats stored at their
+// receipt time because the sensor's clock was beyond the policy, and the last skew seen.
+// Threat ids are made of their message (not time-ordered), so the live feed's replay reads in
+// `seq` order: a BRIN index finds the newest rows of each partition (they are appended in seq
+// order) for almost nothing at ingest, where a b-tree would cost every insert.
+constexpr const char* kClockSkewAndSeq = R"sql(
+ALTER TABLE sensors ADD COLUMN clock_skew_threats bigint NOT NULL DEFAULT 0,
+  ADD COLUMN last_clock_skew_seconds double precision;
+CREATE INDEX threats_seq_brin ON threats USING brin (seq);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -229,6 +240,7 @@ const std::vector<Migration>& migrations() {
       {4, "fleet-wide hourly rollups, expired totals", kFleetRollups},
       {5, "expired fleet totals by severity", kFleetExpired},
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
+      {7, "sensors: clock-skew counters; threats: BRIN on seq (replay)", kClockSkewAndSeq},
   };
   return all;
 }

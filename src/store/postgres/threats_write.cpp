@@ -1,11 +1,14 @@
 // The PostgreSQL side of the batch insert: the batch's sensor rows locked first, the rows sent
 // by COPY, and each rollup, total and counter table changed by one statement over arrays (the
 // sums aggregated in C++ first, so each key is touched once).
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "store/detail/rows.hpp"
@@ -63,9 +66,13 @@ const std::string kAddTotals =
 const std::string kAddSensorCounts =
     "UPDATE sensors s SET total_threats_detected = s.total_threats_detected + d.n,"
     " last_threat_at = greatest(coalesce(s.last_threat_at, d.last_threat), d.last_threat),"
-    " last_seen = greatest(coalesce(s.last_seen, d.last_seen), d.last_seen)"
-    " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])"
-    " AS d(sensor_id, n, last_threat, last_seen) WHERE s.sensor_id = d.sensor_id";
+    " last_seen = greatest(coalesce(s.last_seen, d.last_seen), d.last_seen),"
+    " clock_skew_threats = s.clock_skew_threats + d.skewed,"
+    " last_clock_skew_seconds = CASE WHEN d.skewed > 0 THEN d.last_skew"
+    " ELSE s.last_clock_skew_seconds END"
+    " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],"
+    " $6::float8[]) AS d(sensor_id, n, last_threat, last_seen, skewed, last_skew)"
+    " WHERE s.sensor_id = d.sensor_id";
 
 // The first seq of each block of kSeqBlock rows.
 Result<std::vector<std::int64_t>> reserve_seqs(Connection& conn, std::size_t n) {
@@ -204,14 +211,68 @@ Result<std::map<std::string, Place>> Backend::batch_places(Connection& conn,
   return places;
 }
 
-Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>& threats) {
-  auto blocks = reserve_seqs(conn, threats.size());
+namespace {
+
+// Ids of the batch already stored. The primary key is (id, timestamp), unique per day partition
+// only: a threat whose timestamp comes from its message is looked for where that timestamp
+// puts it (the batch's time range prunes the partitions), one stamped at receipt (redelivered
+// with another receipt time) in every partition. Runs after batch_places has locked the sensors,
+// so no other writer of these sensors is between its check and its COPY.
+Result<std::unordered_set<std::string>> stored_ids(Connection& conn,
+                                                   const std::vector<domain::Threat>& threats,
+                                                   const std::vector<bool>& candidate) {
+  std::vector<std::string> by_time, by_id;
+  std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (std::size_t i = 0; i < threats.size(); ++i) {
+    if (!candidate[i]) continue;
+    const auto& t = threats[i];
+    if (t.timestamp_from_receipt) {
+      by_id.push_back(t.id);
+      continue;
+    }
+    by_time.push_back(t.id);
+    lo = std::min(lo, to_unix_micros(t.timestamp));
+    hi = std::max(hi, to_unix_micros(t.timestamp));
+  }
+  std::unordered_set<std::string> found;
+  auto add = [&](const Row& row) { found.insert(row.text(0)); };
+  if (!by_time.empty()) {
+    auto s = conn.for_each(
+        "SELECT id::text FROM threats WHERE id = ANY($1::uuid[]) AND timestamp BETWEEN $2 AND $3",
+        "insert threats", add, text_array(by_time), lo, hi);
+    if (!s) return s.error();
+  }
+  if (!by_id.empty()) {
+    auto s = conn.for_each("SELECT id::text FROM threats WHERE id = ANY($1::uuid[])",
+                           "insert threats", add, text_array(by_id));
+    if (!s) return s.error();
+  }
+  return found;
+}
+
+}  // namespace
+
+Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>& threats,
+                            std::vector<bool>& inserted) {
+  auto stored = stored_ids(conn, threats, inserted);
+  if (!stored) return stored.error();
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < threats.size(); ++i) {
+    if (inserted[i] && stored->contains(threats[i].id)) inserted[i] = false;
+    n += inserted[i] ? 1 : 0;
+  }
+  if (n == 0) return {};
+  auto blocks = reserve_seqs(conn, n);
   if (!blocks) return blocks.error();
   CopyWriter w;
-  w.data().reserve(threats.size() * 700);
-  for (std::size_t i = 0; i < threats.size(); ++i)
+  w.data().reserve(n * 700);
+  std::size_t k = 0;  // the row's place among those written
+  for (std::size_t i = 0; i < threats.size(); ++i) {
+    if (!inserted[i]) continue;
     write_threat(w, threats[i],
-                 (*blocks)[i / kSeqBlock] + static_cast<std::int64_t>(i % kSeqBlock));
+                 (*blocks)[k / kSeqBlock] + static_cast<std::int64_t>(k % kSeqBlock));
+    ++k;
+  }
   auto s = conn.copy_in(kCopyThreats, w.data(), "insert threats");
   if (!s && s.error().code == Errc::conflict)
     return make_error(Errc::conflict, "a threat of the batch already exists");
@@ -234,7 +295,8 @@ Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
     s = run_unnest(conn, kAddSensorCounts, "update sensor counters", sums.sensors,
                    [](const auto& entry) {
                      const auto& [id, sum] = entry;
-                     return std::tie(id, sum.count, sum.last_threat, sum.last_seen);
+                     return std::tie(id, sum.count, sum.last_threat, sum.last_seen, sum.skewed,
+                                     sum.last_skew_seconds);
                    });
   if (s)
     s = run_unnest(conn, kAddTypeRollups, "update fleet rollups", sums.types,

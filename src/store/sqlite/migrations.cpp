@@ -217,6 +217,13 @@ DROP INDEX threats_sensor_timestamp;
 CREATE INDEX threats_sensor_severity_timestamp ON threats(sensor_id, severity, timestamp);
 )sql";
 
+// Clock skew (docs/DECISIONS.md, "Hardening (issue #11): ingest"): threats stored at their
+// receipt time because the sensor's clock was beyond the policy, and the last skew seen.
+constexpr const char* kClockSkew = R"sql(
+ALTER TABLE sensors ADD COLUMN clock_skew_threats INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sensors ADD COLUMN last_clock_skew_seconds REAL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -228,6 +235,7 @@ const std::vector<Migration>& migrations() {
       {5, "expired fleet totals by severity", kFleetExpired},
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
       {7, "threats: sensor index by severity for filtered pages", kSensorSeverityIndex},
+      {8, "sensors: clock-skew counters", kClockSkew},
   };
   return all;
 }

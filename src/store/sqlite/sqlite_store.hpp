@@ -115,7 +115,9 @@ class Backend {
   // The batch insert (threats_write.cpp): one prepared statement run per row, per rollup key.
   static Result<std::map<std::string, detail::Place>> batch_places(Connection& conn,
                                                                    const detail::BatchSums& sums);
-  static Status insert_rows(Connection& conn, const std::vector<domain::Threat>& threats);
+  // Writes the threats i with inserted[i], clearing it for each one already stored.
+  static Status insert_rows(Connection& conn, const std::vector<domain::Threat>& threats,
+                            std::vector<bool>& inserted);
   static Status add_sums(Connection& conn, const detail::BatchSums& sums);
 
   // Listing (threats_query.cpp).

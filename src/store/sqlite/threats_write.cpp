@@ -59,7 +59,10 @@ constexpr const char* kAddFleetTotals =
 constexpr const char* kAddSensorCounts =
     "UPDATE sensors SET total_threats_detected = total_threats_detected + ?1,"
     " last_threat_at = max(coalesce(last_threat_at, ?2), ?2),"
-    " last_seen = max(coalesce(last_seen, ?3), ?3) WHERE sensor_id = ?4";
+    " last_seen = max(coalesce(last_seen, ?3), ?3),"
+    " clock_skew_threats = clock_skew_threats + ?5,"
+    " last_clock_skew_seconds = CASE WHEN ?5 > 0 THEN ?6 ELSE last_clock_skew_seconds END"
+    " WHERE sensor_id = ?4";
 
 Status add_rollups(Connection& conn, const BatchSums& sums) {
   auto s = run_per_entry(conn, kAddRollups, "update threat rollups", sums.rollups,
@@ -115,22 +118,24 @@ Result<std::map<std::string, detail::Place>> Backend::batch_places(Connection& c
   return places;
 }
 
-Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>& threats) {
+// A threat whose id is stored already is skipped by the unique index on `id` (ON CONFLICT DO
+// NOTHING): one probe that the insert makes anyway, so idempotence costs nothing extra here.
+Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>& threats,
+                            std::vector<bool>& inserted) {
   static const std::string sql = [] {
     auto columns = detail::kThreatColumns.substr(0, detail::kThreatColumns.rfind(", seq"));
-    return "INSERT INTO threats (" + std::string(columns) + ") VALUES (" + placeholders(28) + ")";
+    return "INSERT INTO threats (" + std::string(columns) + ") VALUES (" + placeholders(28) +
+           ") ON CONFLICT (id) DO NOTHING";
   }();
   auto stmt = conn.prepare(sql, "insert threats");
   if (!stmt) return stmt.error();
-  for (const auto& t : threats) {
+  for (std::size_t i = 0; i < threats.size(); ++i) {
+    if (!inserted[i]) continue;
     stmt->reset();
-    detail::with_stored(detail::threat_fields(t),
+    detail::with_stored(detail::threat_fields(threats[i]),
                         [&](const auto&... v) -> Stmt& { return stmt->bind(v...); });
-    if (auto s = stmt->run(); !s) {
-      if (s.error().code == Errc::conflict)
-        return make_error(Errc::conflict, "threat '" + t.id + "' already exists");
-      return s;
-    }
+    if (auto s = stmt->run(); !s) return s;
+    inserted[i] = conn.changes() == 1;
   }
   return {};
 }
@@ -140,7 +145,8 @@ Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
   if (auto s = add_totals(conn, sums.totals); !s) return s;
   return run_per_entry(conn, kAddSensorCounts, "update sensor counters", sums.sensors,
                        [](Stmt& stmt, const std::string& sensor_id, const SensorSum& sum) {
-                         stmt.bind(sum.count, sum.last_threat, sum.last_seen, sensor_id);
+                         stmt.bind(sum.count, sum.last_threat, sum.last_seen, sensor_id, sum.skewed,
+                                   sum.last_skew_seconds);
                        });
 }
 
