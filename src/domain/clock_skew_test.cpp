@@ -47,12 +47,27 @@ TEST(ThreatIdempotence, TheSameMessageGetsTheSameIdWhenRedelivered) {
 TEST(ThreatIdempotence, IdsDependOnSensorMessageAndPlace) {
   const std::string a = skew_agent_threat("2026-08-08T14:03:27Z");
   const std::string b = skew_agent_threat("2026-08-08T14:03:28Z");
-  EXPECT_EQ(threat_id("s1", a, 0), threat_id("s1", a, 0));
-  EXPECT_NE(threat_id("s1", a, 0), threat_id("s2", a, 0));
-  EXPECT_NE(threat_id("s1", a, 0), threat_id("s1", b, 0));
-  EXPECT_NE(threat_id("s1", a, 0), threat_id("s1", a, 1));
+  const std::optional<Timestamp> none;
+  EXPECT_EQ(threat_id("s1", a, 0, none), threat_id("s1", a, 0, none));
+  EXPECT_NE(threat_id("s1", a, 0, none), threat_id("s2", a, 0, none));
+  EXPECT_NE(threat_id("s1", a, 0, none), threat_id("s1", b, 0, none));
+  EXPECT_NE(threat_id("s1", a, 0, none), threat_id("s1", a, 1, none));
   // The separator keeps sensor and index apart: "s1" + "10" is not "s11" + "0".
-  EXPECT_NE(threat_id("s1", a, 10), threat_id("s11", a, 0));
+  EXPECT_NE(threat_id("s1", a, 10, none), threat_id("s11", a, 0, none));
+}
+
+// Ids lead with the stated time, as UUID v7s do, so a sensor's inserts append to the id index.
+TEST(ThreatIdempotence, IdsAscendWithTheStatedTime) {
+  const std::string a = skew_agent_threat("2026-08-08T14:03:27Z");
+  auto t0 = parse_timestamp("2026-08-08T14:03:27Z");
+  ASSERT_TRUE(t0);
+  auto early = threat_id("s1", a, 0, *t0);
+  auto later = threat_id("s1", a, 0, *t0 + std::chrono::milliseconds(1));
+  EXPECT_LT(early, later);
+  EXPECT_EQ(early.substr(0, 13), "019fe1af-8f98");  // 1786197807000 ms
+  EXPECT_EQ(threat_id("s1", a, 0, std::nullopt).substr(0, 13), "00000000-0000");
+  // The hash part still tells messages of the same millisecond apart.
+  EXPECT_NE(threat_id("s1", a, 0, *t0), threat_id("s1", a, 1, *t0));
 }
 
 TEST(ThreatIdempotence, EachThreatOfABatchHasItsOwnStableId) {
@@ -70,7 +85,8 @@ TEST(ThreatIdempotence, EachThreatOfABatchHasItsOwnStableId) {
   // A single object is the first threat of its message.
   auto single = normalize_threats(json::parse(item), skew_ctx(clock, item));
   ASSERT_TRUE(single);
-  EXPECT_EQ(single->front().id, threat_id(kSensor, item, 0));
+  EXPECT_EQ(single->front().id,
+            threat_id(kSensor, item, 0, parse_timestamp("2026-08-08T14:03:27Z").value()));
 }
 
 TEST(ThreatClockSkew, ATimeWithinTheSkewIsKept) {

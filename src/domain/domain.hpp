@@ -90,9 +90,13 @@ struct IngestContext {
 };
 
 // The id of the `index`-th threat (0-based) of `message` from `sensor_id`: UUID version 8 (RFC
-// 9562 §5.8) made of the first 122 bits of SHA-256(sensor_id NUL index NUL message). The same
-// message always gives the same ids; ids are not time-ordered.
-std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index);
+// 9562 §5.8) laid out as a v7: 48 bits of `sensor_time` in Unix milliseconds (the time the
+// payload states, before any clock-skew correction; zero when it states none), then 74 bits of
+// SHA-256(sensor_id NUL index NUL message). The same message always gives the same id, and ids
+// of a sensor's threats mostly ascend, so inserts append to the id index instead of landing all
+// over it (random ids cost SQLite ~40 % of its insert rate).
+std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index,
+                      std::optional<Timestamp> sensor_time);
 
 // Limits applied to every incoming threat.
 inline constexpr std::size_t kMaxThreatsPerPayload = 1000;
@@ -107,7 +111,7 @@ inline constexpr auto kMaxFutureSkew = std::chrono::hours(24);
 Result<Threat> normalize_threat(const boost::json::value& payload, const IngestContext& ctx,
                                 const std::vector<std::string>& loc_prefix = {"body"});
 // A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing. The i-th
-// threat of an array gets threat_id(sensor, ctx.message, i).
+// threat of an array gets threat_id(sensor, ctx.message, i, its stated time).
 Result<std::vector<Threat>> normalize_threats(const boost::json::value& payload,
                                               const IngestContext& ctx,
                                               const std::vector<std::string>& loc_prefix = {

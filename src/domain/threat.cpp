@@ -58,8 +58,11 @@ Result<Threat> normalize_one(const json::value& payload, const IngestContext& ct
   auto t = is_agent_format(obj) ? detail::normalize_agent_threat(obj, ctx, loc_prefix)
                                 : detail::normalize_canonical_threat(obj, ctx, loc_prefix);
   if (!t) return t;
+  std::optional<Timestamp> stated;
+  if (!t->timestamp_from_receipt) stated = t->timestamp;
   apply_clock_skew(*t, ctx);
-  t->id = ctx.message.empty() ? uuid_v7(ctx.now) : threat_id(t->sensor_id, ctx.message, index);
+  t->id =
+      ctx.message.empty() ? uuid_v7(ctx.now) : threat_id(t->sensor_id, ctx.message, index, stated);
   t->created_at = ctx.now;
   return t;
 }
@@ -92,14 +95,24 @@ Result<std::vector<Threat>> normalize_array(const json::array& items, const Inge
 
 }  // namespace
 
-std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index) {
+std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index,
+                      std::optional<Timestamp> sensor_time) {
   std::string input;
   input.reserve(sensor_id.size() + message.size() + 24);
   input.append(sensor_id).push_back('\0');
   input.append(std::to_string(index)).push_back('\0');
   input.append(message);
   auto hex = sha256_hex(input);
-  // 8-4-4-4-12 of the first 32 hex digits, version nibble 8, variant bits 10.
+  // The first 12 hex digits: the stated time in milliseconds (clamped to 48 bits), as in a v7.
+  std::int64_t ms = 0;
+  if (sensor_time)
+    ms = std::clamp<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(sensor_time->time_since_epoch())
+            .count(),
+        0, (std::int64_t{1} << 48) - 1);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 11; i >= 0; --i, ms >>= 4) hex[i] = kHex[ms & 15];
+  // 8-4-4-4-12 of 32 hex digits, version nibble 8, variant bits 10.
   hex[12] = '8';
   static constexpr char kVariant[] = "89ab";
   auto nibble = hex[16] <= '9' ? hex[16] - '0' : hex[16] - 'a' + 10;

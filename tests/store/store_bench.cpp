@@ -29,11 +29,15 @@ domain::Threat agent_like_threat(std::mt19937_64& rng, int i, int total) {
   // Time-ordered over 30 days, as ingest sees them.
   t.timestamp = kStart + std::chrono::microseconds(std::int64_t{30} * 86'400'000'000 / total * i);
   t.sensor_id = "sensor-" + std::to_string(rng() % 20);
-  // Ingest's ids are made of the message (random order); STORE_BENCH_IDS=v7 for the time-ordered
-  // ids used before issue #11.
-  static const bool v7 =
-      std::getenv("STORE_BENCH_IDS") && std::string(std::getenv("STORE_BENCH_IDS")) == "v7";
-  t.id = v7 ? uuid_v7(t.timestamp) : domain::threat_id(t.sensor_id, std::to_string(i), 0);
+  // Ingest's ids are made of the message, led by its stated time; STORE_BENCH_IDS=v7 for the
+  // receipt-time UUID v7s used before issue #11, =hash for ids without the time prefix.
+  static const std::string ids =
+      std::getenv("STORE_BENCH_IDS") ? std::getenv("STORE_BENCH_IDS") : "";
+  if (ids == "v7")
+    t.id = uuid_v7(t.timestamp);
+  else
+    t.id = domain::threat_id(t.sensor_id, std::to_string(i), 0,
+                             ids == "hash" ? std::nullopt : std::optional<Timestamp>(t.timestamp));
   t.detector_type = kDetectors[rng() % 5];
   t.threat_type = kTypes[rng() % 6];
   auto r = rng() % 100;  // mostly low/medium, few critical
