@@ -58,23 +58,43 @@ bool jwt_signed_with_key(std::string_view token) {
   return mac == jwt_hmac(token.substr(0, last));
 }
 
+// An accepted token's times are its claims' whole seconds, exactly (not wrapped around).
+void check_jwt_times(std::string_view claims_json, const auth::AccessClaims& claims) {
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(claims_json, ec);
+  if (ec || !parsed.is_object()) return;
+  for (auto [name, at] :
+       {std::pair{"iat", claims.issued_at}, std::pair{"exp", claims.expires_at}}) {
+    const auto* v = parsed.get_object().if_contains(name);
+    if (v == nullptr || !v->is_int64()) continue;
+    const auto seconds = v->get_int64();
+    support::check(seconds >= 0 && seconds <= 253'402'300'799, kJwtTarget,
+                   "token accepted with a time outside years 1970..9999");
+    support::check(at.time_since_epoch() == std::chrono::seconds(seconds), kJwtTarget,
+                   "token times differ from its claims");
+  }
+}
+
 }  // namespace
 
 int jwt(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   auto rest = support::as_text(data + 1, size - 1);
   std::string token;
+  std::string_view claims_json;  // what was signed, when the target signed it
   switch (data[0] % 3) {
     case 0:
       token = rest;
       break;
     case 1:
+      claims_json = rest;
       token = jwt_sign(R"({"alg":"HS256","typ":"JWT"})", rest);
       break;
     default: {
       auto newline = rest.find('\n');
       if (newline == std::string_view::npos) return 0;
-      token = jwt_sign(rest.substr(0, newline), rest.substr(newline + 1));
+      claims_json = rest.substr(newline + 1);
+      token = jwt_sign(rest.substr(0, newline), claims_json);
     }
   }
   auth::AuthConfig config;
@@ -89,6 +109,7 @@ int jwt(const std::uint8_t* data, std::size_t size) {
   support::check(!claims->user_id.empty() && !claims->jti.empty(), kJwtTarget,
                  "token accepted without sub or jti");
   support::check(claims->expires_at > support::kNow, kJwtTarget, "expired token accepted");
+  check_jwt_times(claims_json, *claims);
   return 0;
 }
 
