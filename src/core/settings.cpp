@@ -110,8 +110,9 @@ std::vector<std::string> Settings::get_list(const std::string& key) const {
     boost::system::error_code ec;
     auto parsed = boost::json::parse(text, ec);
     if (!ec && parsed.is_array()) {
+      // Empty items are skipped, as in the comma-separated form (an empty CORS origin).
       for (const auto& item : parsed.as_array())
-        if (item.is_string()) out.emplace_back(item.as_string());
+        if (item.is_string() && !item.as_string().empty()) out.emplace_back(item.as_string());
       return out;
     }
   }
