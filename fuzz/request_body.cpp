@@ -25,9 +25,10 @@ void parse_object_route(int route, const boost::json::object& body) {
     case 0: {  // POST /auth/login
       auto login = d::parse_login(body);
       check_parsed(login);
+      // An empty or malformed username is not refused here: it fails as an unknown user (401).
       if (login)
-        support::check(!login->username.empty() && login->username.size() <= 64, kBodyTarget,
-                       "login username outside 1..64");
+        support::check(login->username.size() <= 64 && login->password.size() <= 1024, kBodyTarget,
+                       "login credentials over their limits");
       return;
     }
     case 1:  // POST /auth/refresh
