@@ -29,7 +29,7 @@ Timestamp from_seconds(long s) {
   return Timestamp{std::chrono::seconds{s}};
 }
 // The token times a Timestamp holds (microseconds) without overflow: years 1970..9999. A claim
-// outside is refused before converting it (found by fuzzing: exp = 10^17 wrapped to year 8319).
+// outside is refused before converting it (an exp of 10^17 s wrapped to the year 8319).
 constexpr long kLatestTokenSeconds = 253'402'300'799;
 bool valid_token_time(long s) {
   return s >= 0 && s <= kLatestTokenSeconds;
