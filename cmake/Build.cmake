@@ -24,7 +24,7 @@ string(REPLACE "-g" "-g1" CMAKE_CXX_FLAGS_DEBUG "${CMAKE_CXX_FLAGS_DEBUG}")
 option(HONEYMAN_UNITY "Compile each target's sources in batches (unity build)" ON)
 set(CMAKE_UNITY_BUILD ${HONEYMAN_UNITY})
 set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
-if(HONEYMAN_UNITY)
+if(HONEYMAN_UNITY AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # In a unity batch every source is an included file, and GCC then reports templates of shared
   # headers instantiated with a file's anonymous-namespace types (meant for real headers).
   add_compile_options(-Wno-subobject-linkage)

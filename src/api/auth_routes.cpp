@@ -1,7 +1,26 @@
 #include "api/detail/common.hpp"
+#include "api/detail/request_bodies.hpp"
 #include "api/detail/routes.hpp"
 
 namespace honeyman::api::detail {
+
+Result<LoginBody> parse_login(const json::object& body) {
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(body, {"username", "password"}, errors);
+  auto username = string_member(body, "username", errors, true, 64);
+  auto password = string_member(body, "password", errors, true, 1024);
+  if (!errors.empty()) return validation_error(std::move(errors));
+  return LoginBody{std::move(*username), std::move(*password)};
+}
+
+Result<std::string> parse_refresh(const json::object& body) {
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(body, {"refresh_token"}, errors);
+  auto token = string_member(body, "refresh_token", errors, true, 256);
+  if (!errors.empty()) return validation_error(std::move(errors));
+  return std::move(*token);
+}
+
 namespace {
 
 json::object token_json(const auth::TokenPair& t) {
@@ -14,12 +33,10 @@ json::object token_json(const auth::TokenPair& t) {
 asio::awaitable<Response> login(RequestContext& ctx, Services& s) {
   auto body = body_object(ctx);
   if (!body) co_return http::error_response(body.error());
-  std::vector<FieldError> errors;
-  refuse_unknown_keys(*body, {"username", "password"}, errors);
-  auto username = string_member(*body, "username", errors, true, 64);
-  auto password = string_member(*body, "password", errors, true, 1024);
-  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
-  auto result = co_await run_blocking(s.pool, [&] { return s.auth.login(*username, *password); });
+  auto credentials = parse_login(*body);
+  if (!credentials) co_return http::error_response(credentials.error());
+  auto result = co_await run_blocking(
+      s.pool, [&] { return s.auth.login(credentials->username, credentials->password); });
   if (!result) co_return http::error_response(result.error());
   co_return ok(
       json::object{{"user", domain::to_json(result->user)}, {"token", token_json(result->token)}});
@@ -28,10 +45,8 @@ asio::awaitable<Response> login(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> refresh(RequestContext& ctx, Services& s) {
   auto body = body_object(ctx);
   if (!body) co_return http::error_response(body.error());
-  std::vector<FieldError> errors;
-  refuse_unknown_keys(*body, {"refresh_token"}, errors);
-  auto token = string_member(*body, "refresh_token", errors, true, 256);
-  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  auto token = parse_refresh(*body);
+  if (!token) co_return http::error_response(token.error());
   auto result = co_await run_blocking(s.pool, [&] { return s.auth.refresh(*token); });
   if (!result) co_return http::error_response(result.error());
   co_return ok(token_json(*result));

@@ -2,6 +2,7 @@
 // identity (sensor row, API key, broker account) exactly once.
 #include "api/detail/common.hpp"
 #include "api/detail/qr_png.hpp"
+#include "api/detail/request_bodies.hpp"
 #include "api/detail/response_cache.hpp"
 #include "api/detail/routes.hpp"
 
@@ -39,31 +40,11 @@ Result<std::string> api_base(const RequestContext& ctx, const Services& s) {
 asio::awaitable<Response> create_token(RequestContext& ctx, Services& s) {
   auto body = body_object(ctx);
   if (!body) co_return http::error_response(body.error());
-  std::vector<FieldError> errors;
-  refuse_unknown_keys(*body, {"sensor_name", "description", "validity_hours"}, errors);
-  auto name = string_member(*body, "sensor_name", errors, true, 128);
-  auto description = string_member(*body, "description", errors, false, 1024);
-  if (name && name->empty())
-    errors.push_back(
-        {{"body", "sensor_name"}, "String should have at least 1 character", "string_too_short"});
-  std::int64_t hours = 24;
-  if (auto* v = body->if_contains("validity_hours"); v && !v->is_null()) {
-    if (!v->is_int64() && !v->is_uint64())
-      errors.push_back({{"body", "validity_hours"}, "Input should be a valid integer", "int_type"});
-    else if (hours = v->is_int64() ? v->as_int64() : 169;
-             hours < service::OnboardingService::kMinValidityHours ||
-             hours > service::OnboardingService::kMaxValidityHours)
-      errors.push_back(
-          {{"body", "validity_hours"}, "Input should be between 1 and 168", "value_error"});
-  }
-  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+  auto parsed = parse_token_request(*body);
+  if (!parsed) co_return http::error_response(parsed.error());
   auto base = api_base(ctx, s);  // before minting: a token nobody can be handed is not made
   if (!base) co_return http::error_response(base.error());
-
-  service::TokenRequest request;
-  request.sensor_name = *name;
-  request.description = description;
-  request.validity_hours = static_cast<int>(hours);
+  service::TokenRequest request = std::move(*parsed);
   request.created_by = ctx.principal.id;
   auto issued = co_await run_blocking(s.pool, [&] { return s.onboarding.create_token(request); });
   if (!issued) co_return http::error_response(issued.error());
@@ -133,6 +114,34 @@ void read_location(const json::object& body, domain::Sensor& s, std::vector<Fiel
   }
 }
 
+}  // namespace
+
+Result<service::TokenRequest> parse_token_request(const json::object& body) {
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(body, {"sensor_name", "description", "validity_hours"}, errors);
+  auto name = string_member(body, "sensor_name", errors, true, 128);
+  auto description = string_member(body, "description", errors, false, 1024);
+  if (name && name->empty())
+    errors.push_back(
+        {{"body", "sensor_name"}, "String should have at least 1 character", "string_too_short"});
+  std::int64_t hours = 24;
+  if (auto* v = body.if_contains("validity_hours"); v && !v->is_null()) {
+    if (!v->is_int64() && !v->is_uint64())
+      errors.push_back({{"body", "validity_hours"}, "Input should be a valid integer", "int_type"});
+    else if (hours = v->is_int64() ? v->as_int64() : 169;
+             hours < service::OnboardingService::kMinValidityHours ||
+             hours > service::OnboardingService::kMaxValidityHours)
+      errors.push_back(
+          {{"body", "validity_hours"}, "Input should be between 1 and 168", "value_error"});
+  }
+  if (!errors.empty()) return validation_error(std::move(errors));
+  service::TokenRequest request;
+  request.sensor_name = *name;
+  request.description = description;
+  request.validity_hours = static_cast<int>(hours);
+  return request;
+}
+
 Result<service::RegistrationRequest> parse_registration(const json::object& body) {
   std::vector<FieldError> errors;
   refuse_unknown_keys(body,
@@ -165,6 +174,8 @@ Result<service::RegistrationRequest> parse_registration(const json::object& body
   r.sensor_id = *id;
   return r;
 }
+
+namespace {
 
 // The answer the agent configures itself from; the MQTT fields are null when no broker account
 // was made (HTTP-only sensor).

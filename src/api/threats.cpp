@@ -1,8 +1,39 @@
 #include "api/detail/common.hpp"
+#include "api/detail/request_bodies.hpp"
 #include "api/detail/routes.hpp"
 #include "api/detail/threat_query.hpp"
 
 namespace honeyman::api::detail {
+
+Result<HoneypotBatch> parse_honeypot_batch(const json::object& body,
+                                           std::string_view api_key_sensor) {
+  std::vector<FieldError> errors;
+  refuse_unknown_keys(body, {"type", "honeypot_id", "data"}, errors);
+  auto type = string_member(body, "type", errors, true, 32);
+  auto honeypot = string_member(body, "honeypot_id", errors, true, 64);
+  if (type && *type != "threats")
+    errors.push_back({{"body", "type"}, "Input should be 'threats'", "literal_error"});
+  auto data = body.find("data");
+  if (data == body.end())
+    errors.push_back({{"body", "data"}, "Field required", "missing"});
+  else if (!data->value().is_array())
+    errors.push_back({{"body", "data"}, "Input should be a valid list", "list_type"});
+  if (!errors.empty()) return validation_error(std::move(errors));
+  if (*honeypot != api_key_sensor)
+    return make_error(Errc::forbidden,
+                      "honeypot_id '" + *honeypot + "' does not match the API key's sensor");
+  return HoneypotBatch{std::move(*honeypot), &data->value()};
+}
+
+Result<std::optional<std::string>> parse_acknowledgement(const json::object& body) {
+  std::vector<FieldError> errors;
+  // acknowledged_by is accepted for old clients and ignored: the caller is recorded.
+  refuse_unknown_keys(body, {"notes", "acknowledged_by"}, errors);
+  auto notes = string_member(body, "notes", errors, false, 4096);
+  if (!errors.empty()) return validation_error(std::move(errors));
+  return notes;
+}
+
 namespace {
 
 using Threats = std::vector<domain::Threat>;
@@ -46,23 +77,10 @@ asio::awaitable<Response> create_threats(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> honeypot_data(RequestContext& ctx, Services& s) {
   auto body = body_object(ctx);
   if (!body) co_return http::error_response(body.error());
-  std::vector<FieldError> errors;
-  refuse_unknown_keys(*body, {"type", "honeypot_id", "data"}, errors);
-  auto type = string_member(*body, "type", errors, true, 32);
-  auto honeypot = string_member(*body, "honeypot_id", errors, true, 64);
-  if (type && *type != "threats")
-    errors.push_back({{"body", "type"}, "Input should be 'threats'", "literal_error"});
-  auto data = body->find("data");
-  if (data == body->end())
-    errors.push_back({{"body", "data"}, "Field required", "missing"});
-  else if (!data->value().is_array())
-    errors.push_back({{"body", "data"}, "Input should be a valid list", "list_type"});
-  if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
-  if (*honeypot != ctx.principal.id)
-    co_return http::error_response(make_error(
-        Errc::forbidden, "honeypot_id '" + *honeypot + "' does not match the API key's sensor"));
+  auto batch = parse_honeypot_batch(*body, ctx.principal.id);
+  if (!batch) co_return http::error_response(batch.error());
   const std::vector<std::string> loc{"body", "data"};
-  auto stored = co_await ingest(data->value(), ctx.request.body(), ctx.principal, s, loc);
+  auto stored = co_await ingest(*batch->data, ctx.request.body(), ctx.principal, s, loc);
   if (!stored) co_return http::error_response(stored.error());
   auto n = static_cast<std::int64_t>(stored->size());
   co_return created(json::object{
@@ -84,11 +102,9 @@ asio::awaitable<Response> acknowledge(RequestContext& ctx, Services& s) {
   if (!ctx.request.body().empty()) {
     auto body = body_object(ctx);
     if (!body) co_return http::error_response(body.error());
-    std::vector<FieldError> errors;
-    // acknowledged_by is accepted for old clients and ignored: the caller is recorded.
-    refuse_unknown_keys(*body, {"notes", "acknowledged_by"}, errors);
-    notes = string_member(*body, "notes", errors, false, 4096);
-    if (!errors.empty()) co_return http::error_response(validation_error(std::move(errors)));
+    auto parsed = parse_acknowledgement(*body);
+    if (!parsed) co_return http::error_response(parsed.error());
+    notes = std::move(*parsed);
   }
   auto threat = co_await run_blocking(
       s.pool, [&] { return s.threats.acknowledge(*id, ctx.principal.name, std::move(notes)); });

@@ -28,6 +28,12 @@ std::int64_t seconds(Timestamp t) {
 Timestamp from_seconds(long s) {
   return Timestamp{std::chrono::seconds{s}};
 }
+// The token times a Timestamp holds (microseconds) without overflow: years 1970..9999. A claim
+// outside is refused before converting it (an exp of 10^17 s wrapped to the year 8319).
+constexpr long kLatestTokenSeconds = 253'402'300'799;
+bool valid_token_time(long s) {
+  return s >= 0 && s <= kLatestTokenSeconds;
+}
 
 Error invalid_token() {
   return make_error(Errc::unauthorized, "Could not validate credentials");
@@ -81,7 +87,9 @@ Result<AccessClaims> verify_access_token(const AuthConfig& config, std::string_v
   errno = 0;
   long iat = jwt_get_grant_int(j.get(), "iat");
   long exp = jwt_get_grant_int(j.get(), "exp");
-  if (errno != 0 || !role || c.user_id.empty() || c.jti.empty()) return invalid_token();
+  if (errno != 0 || !role || c.user_id.empty() || c.jti.empty() || !valid_token_time(iat) ||
+      !valid_token_time(exp))
+    return invalid_token();
   c.role = *role;
   c.issued_at = from_seconds(iat);
   c.expires_at = from_seconds(exp);

@@ -180,6 +180,8 @@ class Settings {
   // Reads `.env`-style lines (KEY=VALUE, optional `export `, quotes, # comments). A missing
   // file is not an error when `required` is false.
   Status load_env_file(const std::string& path, bool required);
+  // The same lines from `text` (a file's content); `origin` names it in error messages.
+  Status load_env_text(std::string_view text, std::string_view origin);
   // Takes every variable in `keys` that is set in the process environment.
   void load_environment(const std::vector<std::string>& keys);
   void set(const std::string& key, std::string value);  // a flag: highest precedence

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include "core/core.hpp"
 
@@ -28,22 +29,28 @@ std::string unquote(std::string_view v) {
 }  // namespace
 
 Status Settings::load_env_file(const std::string& path, bool required) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (required) return make_error(Errc::not_found, "cannot read env file " + path);
     return {};
   }
-  std::string line;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return load_env_text(text, path);
+}
+
+Status Settings::load_env_text(std::string_view text, std::string_view origin) {
   int number = 0;
-  while (std::getline(in, line)) {
+  while (!text.empty()) {
+    auto newline = text.find('\n');
+    std::string_view l = trim(text.substr(0, newline));
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     ++number;
-    std::string_view l = trim(line);
     if (l.empty() || l.front() == '#') continue;
     if (l.starts_with("export ")) l = trim(l.substr(7));
     auto eq = l.find('=');
     if (eq == std::string_view::npos || eq == 0)
-      return make_error(Errc::invalid_input,
-                        path + ":" + std::to_string(number) + ": expected KEY=VALUE");
+      return make_error(Errc::invalid_input, std::string(origin) + ":" + std::to_string(number) +
+                                                 ": expected KEY=VALUE");
     env_file_[std::string(trim(l.substr(0, eq)))] = unquote(l.substr(eq + 1));
   }
   return {};
@@ -103,8 +110,9 @@ std::vector<std::string> Settings::get_list(const std::string& key) const {
     boost::system::error_code ec;
     auto parsed = boost::json::parse(text, ec);
     if (!ec && parsed.is_array()) {
+      // Empty items are skipped, as in the comma-separated form (an empty CORS origin).
       for (const auto& item : parsed.as_array())
-        if (item.is_string()) out.emplace_back(item.as_string());
+        if (item.is_string() && !item.as_string().empty()) out.emplace_back(item.as_string());
       return out;
     }
   }
