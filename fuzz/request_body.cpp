@@ -61,7 +61,10 @@ void parse_value_route(int route, const boost::json::value& body) {
     case 5:  // PUT /sensors/{id}
       return check_parsed(domain::parse_sensor_update(body));
     case 6: {  // POST /sensors/{id}/heartbeat, with that sensor's API key
-      auto hb = domain::normalize_heartbeat(body, {std::string(kBodySensor), support::kNow});
+      domain::IngestContext ctx;
+      ctx.authenticated_sensor_id = std::string(kBodySensor);
+      ctx.now = support::kNow;
+      auto hb = domain::normalize_heartbeat(body, ctx);
       check_parsed(hb);
       if (hb)
         support::check(hb->sensor_id == kBodySensor, kBodyTarget, "heartbeat of another sensor");

@@ -55,7 +55,7 @@ json::value jwt_claims(const std::string& token) {
 // several clients keep logging the same user in. Each trial must leave the change in place, and
 // every token handed out around it must either die with the change or carry it.
 constexpr int kLoops = 4;
-constexpr int kTrials = 2;
+constexpr int kTrials = 1;  // one trial per change reproduced the finding every time (3 of 3 runs)
 const std::string kVictim = "victim";
 const std::string kPassword = "victim-password-1";
 const std::string kNewPassword = "victim-password-2";

@@ -23,7 +23,8 @@ std::multiset<std::pair<std::string, std::int64_t>> identities(ServerProcess& se
   std::multiset<std::pair<std::string, std::int64_t>> out;
   auto reply = server.client().get("/api/v2/threats?page_size=1000", bearer(token));
   if (reply.status != 200) return out;
-  for (const auto& t : reply.json().at("threats").as_array()) {
+  const auto body = reply.json();  // kept: the loop below walks into it
+  for (const auto& t : body.at("threats").as_array()) {
     const auto& raw = t.at("raw_event").as_object();
     const auto* tag = raw.if_contains("run");
     if (tag && tag->is_string() && tag->get_string() == run)
@@ -84,12 +85,14 @@ TEST(ChaosLoadTools, WsLoadClientsReconnectThroughAServerRestart) {
   fleet->server->start();
   // Threats posted only after the restart: the clients receive them only if they came back.
   int exit_code = -1;
-  auto threat = json::object{{"threat_type", "wifi_probe"},
-                             {"detector_type", "wifi"},
-                             {"severity", "low"},
-                             {"threat_score", 0.5}};
+  // Each post differs: identical bodies from one sensor are one threat, announced once.
+  int posted = 0;
   EXPECT_TRUE(eventually(
       [&] {
+        auto threat = json::object{{"threat_type", "wifi_probe_" + std::to_string(posted++)},
+                                   {"detector_type", "wifi"},
+                                   {"severity", "low"},
+                                   {"threat_score", 0.5}};
         fleet->server->client().post("/api/v2/threats", threat, api_key(fleet->sensor_a_key));
         exit_code = wait_exit(pid, 50ms);
         return exit_code != -1;

@@ -190,11 +190,13 @@ TEST(Ops, SigtermFinishesInFlightWorkAndExitsZero) {
   std::atomic<bool> go{true};
   auto writer = std::async(std::launch::async, [&] {
     auto client = server.client();
-    while (go) {
-      auto r = client.post(
-          "/api/v2/threats",
-          json::object{{"detector_type", "usb"}, {"severity", "low"}, {"threat_type", "t"}},
-          api_key(key));
+    // Each body differs: identical bodies from one sensor are one threat (exactly-once ingest).
+    for (int n = 0; go; ++n) {
+      auto r = client.post("/api/v2/threats",
+                           json::object{{"detector_type", "usb"},
+                                        {"severity", "low"},
+                                        {"threat_type", "t" + std::to_string(n)}},
+                           api_key(key));
       if (r.status == 201)
         ++accepted;
       else if (r.status == 0 || r.status == 503)
