@@ -45,8 +45,8 @@ TEST(ThreatIdempotence, TheSameMessageGetsTheSameIdWhenRedelivered) {
 }
 
 TEST(ThreatIdempotence, IdsDependOnSensorMessageAndPlace) {
-  const std::string a = skew_agent_threat("2026-08-08T14:03:27Z");
-  const std::string b = skew_agent_threat("2026-08-08T14:03:28Z");
+  const std::string a = sha256_hex(skew_agent_threat("2026-08-08T14:03:27Z"));
+  const std::string b = sha256_hex(skew_agent_threat("2026-08-08T14:03:28Z"));
   const std::optional<Timestamp> none;
   EXPECT_EQ(threat_id("s1", a, 0, none), threat_id("s1", a, 0, none));
   EXPECT_NE(threat_id("s1", a, 0, none), threat_id("s2", a, 0, none));
@@ -58,7 +58,7 @@ TEST(ThreatIdempotence, IdsDependOnSensorMessageAndPlace) {
 
 // Ids lead with the stated time, as UUID v7s do, so a sensor's inserts append to the id index.
 TEST(ThreatIdempotence, IdsAscendWithTheStatedTime) {
-  const std::string a = skew_agent_threat("2026-08-08T14:03:27Z");
+  const std::string a = sha256_hex(skew_agent_threat("2026-08-08T14:03:27Z"));
   auto t0 = parse_timestamp("2026-08-08T14:03:27Z");
   ASSERT_TRUE(t0);
   auto early = threat_id("s1", a, 0, *t0);
@@ -82,11 +82,14 @@ TEST(ThreatIdempotence, EachThreatOfABatchHasItsOwnStableId) {
   EXPECT_NE((*first)[0].id, (*first)[1].id);
   EXPECT_EQ((*first)[0].id, (*again)[0].id);
   EXPECT_EQ((*first)[1].id, (*again)[1].id);
+  // Derived from the digest of the whole message (hashed once), the sensor and the place.
+  EXPECT_EQ((*first)[1].id, threat_id(kSensor, sha256_hex(batch), 1,
+                                      parse_timestamp("2026-08-08T14:03:27Z").value()));
   // A single object is the first threat of its message.
   auto single = normalize_threats(json::parse(item), skew_ctx(clock, item));
   ASSERT_TRUE(single);
-  EXPECT_EQ(single->front().id,
-            threat_id(kSensor, item, 0, parse_timestamp("2026-08-08T14:03:27Z").value()));
+  EXPECT_EQ(single->front().id, threat_id(kSensor, sha256_hex(item), 0,
+                                          parse_timestamp("2026-08-08T14:03:27Z").value()));
 }
 
 TEST(ThreatClockSkew, ATimeWithinTheSkewIsKept) {

@@ -89,14 +89,15 @@ struct IngestContext {
   ClockSkewPolicy clock_skew;
 };
 
-// The id of the `index`-th threat (0-based) of `message` from `sensor_id`: UUID version 8 (RFC
-// 9562 §5.8) laid out as a v7: 48 bits of `sensor_time` in Unix milliseconds (the time the
-// payload states, before any clock-skew correction; zero when it states none), then 74 bits of
-// SHA-256(sensor_id NUL index NUL message). The same message always gives the same id, and ids
-// of a sensor's threats mostly ascend, so inserts append to the id index instead of landing all
-// over it (random ids cost SQLite ~40 % of its insert rate).
-std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index,
-                      std::optional<Timestamp> sensor_time);
+// The id of the `index`-th threat (0-based) of a message from `sensor_id`, given the message's
+// SHA-256 (`message_digest`, hex: sha256_hex of its bytes, computed once per message however many
+// threats it holds): UUID version 8 (RFC 9562 §5.8) laid out as a v7: 48 bits of `sensor_time` in
+// Unix milliseconds (the time the payload states, before any clock-skew correction; zero when it
+// states none), then 74 bits of SHA-256(sensor_id NUL index NUL message_digest). The same message
+// always gives the same id, and ids of a sensor's threats mostly ascend, so inserts append to the
+// id index instead of landing all over it (random ids cost SQLite ~40 % of its insert rate).
+std::string threat_id(std::string_view sensor_id, std::string_view message_digest,
+                      std::size_t index, std::optional<Timestamp> sensor_time);
 
 // Limits applied to every incoming threat.
 inline constexpr std::size_t kMaxThreatsPerPayload = 1000;
@@ -105,13 +106,13 @@ inline constexpr std::size_t kMaxRawEventBytes = 64 * 1024;
 inline constexpr auto kMaxFutureSkew = std::chrono::hours(24);
 
 // Normalises one threat in either wire format (canonical or field agent, detected by its keys)
-// into a Threat with its id (threat_id of ctx.message, index 0) and its time under
+// into a Threat with its id (threat_id of ctx.message's digest, index 0) and its time under
 // ctx.clock_skew. Errors: Errc::invalid_input with FieldError locations relative
 // to `loc_prefix` (e.g. {"body"} or {"body", "3"}); Errc::forbidden for a spoofed sensor id.
 Result<Threat> normalize_threat(const boost::json::value& payload, const IngestContext& ctx,
                                 const std::vector<std::string>& loc_prefix = {"body"});
 // A single object or an array (1..kMaxThreatsPerPayload) of them; all or nothing. The i-th
-// threat of an array gets threat_id(sensor, ctx.message, i, its stated time).
+// threat of an array gets threat_id(sensor, digest of ctx.message, i, its stated time).
 Result<std::vector<Threat>> normalize_threats(const boost::json::value& payload,
                                               const IngestContext& ctx,
                                               const std::vector<std::string>& loc_prefix = {

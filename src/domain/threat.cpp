@@ -50,8 +50,15 @@ void apply_clock_skew(Threat& t, const IngestContext& ctx) {
   t.timestamp_from_receipt = true;
 }
 
+// The message's SHA-256, hashed once for all its threats (a 1,000-threat batch used to hash the
+// whole body once per threat); empty when ids are not derived from the message.
+std::string digest_of(const IngestContext& ctx) {
+  return ctx.message.empty() ? std::string() : sha256_hex(ctx.message);
+}
+
 Result<Threat> normalize_one(const json::value& payload, const IngestContext& ctx,
-                             const std::vector<std::string>& loc_prefix, std::size_t index) {
+                             const std::vector<std::string>& loc_prefix, std::size_t index,
+                             std::string_view message_digest) {
   if (!payload.is_object())
     return validation_error({{loc_prefix, "Input should be a valid dictionary", "dict_type"}});
   const json::object& obj = payload.get_object();
@@ -61,8 +68,8 @@ Result<Threat> normalize_one(const json::value& payload, const IngestContext& ct
   std::optional<Timestamp> stated;
   if (!t->timestamp_from_receipt) stated = t->timestamp;
   apply_clock_skew(*t, ctx);
-  t->id =
-      ctx.message.empty() ? uuid_v7(ctx.now) : threat_id(t->sensor_id, ctx.message, index, stated);
+  t->id = message_digest.empty() ? uuid_v7(ctx.now)
+                                 : threat_id(t->sensor_id, message_digest, index, stated);
   t->created_at = ctx.now;
   return t;
 }
@@ -79,8 +86,9 @@ Result<std::vector<Threat>> normalize_array(const json::array& items, const Inge
   }
   std::vector<Threat> out;
   out.reserve(items.size());
+  const auto digest = digest_of(ctx);
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto t = normalize_one(items[i], ctx, detail::append(loc, std::to_string(i)), i);
+    auto t = normalize_one(items[i], ctx, detail::append(loc, std::to_string(i)), i, digest);
     if (t) {
       out.push_back(std::move(*t));
       continue;
@@ -95,13 +103,13 @@ Result<std::vector<Threat>> normalize_array(const json::array& items, const Inge
 
 }  // namespace
 
-std::string threat_id(std::string_view sensor_id, std::string_view message, std::size_t index,
-                      std::optional<Timestamp> sensor_time) {
+std::string threat_id(std::string_view sensor_id, std::string_view message_digest,
+                      std::size_t index, std::optional<Timestamp> sensor_time) {
   std::string input;
-  input.reserve(sensor_id.size() + message.size() + 24);
+  input.reserve(sensor_id.size() + message_digest.size() + 24);
   input.append(sensor_id).push_back('\0');
   input.append(std::to_string(index)).push_back('\0');
-  input.append(message);
+  input.append(message_digest);
   auto hex = sha256_hex(input);
   // The first 12 hex digits: the stated time in milliseconds (clamped to 48 bits), as in a v7.
   std::int64_t ms = 0;
@@ -123,7 +131,7 @@ std::string threat_id(std::string_view sensor_id, std::string_view message, std:
 
 Result<Threat> normalize_threat(const json::value& payload, const IngestContext& ctx,
                                 const std::vector<std::string>& loc_prefix) {
-  return normalize_one(payload, ctx, loc_prefix, 0);
+  return normalize_one(payload, ctx, loc_prefix, 0, digest_of(ctx));
 }
 
 Result<std::vector<Threat>> normalize_threats(const json::value& payload, const IngestContext& ctx,
@@ -132,7 +140,7 @@ Result<std::vector<Threat>> normalize_threats(const json::value& payload, const 
   if (!payload.is_object())
     return validation_error(
         {{loc_prefix, "Input should be a threat object or an array of them", "dict_type"}});
-  auto t = normalize_one(payload, ctx, loc_prefix, 0);
+  auto t = normalize_one(payload, ctx, loc_prefix, 0, digest_of(ctx));
   if (!t) return t.error();
   std::vector<Threat> out;
   out.push_back(std::move(*t));
