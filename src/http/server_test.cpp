@@ -61,12 +61,13 @@ Response ok(json::value body) {
 }
 
 // How many /slow requests have reached their handler: a test waits for this instead of guessing
-// how long a request takes to be in flight.
+// how long a request takes to be in flight. A second is long enough for a loaded machine to get
+// the next step of a test done while one is in flight.
 std::atomic<int> slow_started{0};
 
 asio::awaitable<Response> slow(RequestContext&) {
   ++slow_started;
-  asio::steady_timer timer(co_await asio::this_coro::executor, 300ms);
+  asio::steady_timer timer(co_await asio::this_coro::executor, 1s);
   co_await timer.async_wait(asio::use_awaitable);
   co_return ok(json::object{{"slow", true}});
 }
@@ -333,8 +334,11 @@ TEST(Server, ConnectionCapsShedIdleConnectionsFirstThenRefuse) {
   EXPECT_TRUE(testing::eventually([&] { return s.server().open_connections() == 2; }, 5s))
       << s.server().open_connections();
   // Two requests in flight hold both places (they shed b and c): a third connection is refused.
+  // One after the other: a connection counts as idle until its request is read, so the second
+  // could otherwise shed the first (the oldest idle one) when it arrives before its bytes.
   int before = slow_started;
   auto slow1 = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
+  ASSERT_TRUE(testing::eventually([&] { return slow_started >= before + 1; }, 5s));
   auto slow2 = std::async(std::launch::async, [&] { return s.client().get("/slow"); });
   ASSERT_TRUE(testing::eventually([&] { return slow_started >= before + 2; }, 5s));
   auto refused = s.client().get("/health");
