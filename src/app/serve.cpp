@@ -74,7 +74,7 @@ struct Ingest {
       : writer(config.ingest, store, system_clock(), &bus) {
     if (!config.broker.enabled()) return;
     if (config.broker.can_administer())
-      admin = std::move(*broker::make_admin(config.broker));
+      admin = *broker::make_admin(config.broker);
     else
       spdlog::warn(
           "mqtt: MQTT_ADMIN_USERNAME is not set: broker accounts of sensors are not "
