@@ -18,11 +18,6 @@ class EdgeBroker : public ::testing::Test {
   static void SetUpTestSuite() { fleet_ = MqttFleet::start().release(); }
   static void TearDownTestSuite() { delete fleet_; }
   static ServerProcess& server() { return *fleet_->server; }
-  static Reply register_with(const std::string& token, const std::string& sensor_id) {
-    return server().client().post(
-        "/api/v2/onboarding/register",
-        json::object{{"onboarding_token", token}, {"sensor_id", sensor_id}});
-  }
   static int login(const std::string& user, const std::string& password) {
     return MqttClient("edge-probe-" + random_text(6))
         .connect(fleet_->broker->port(), user, password);
@@ -38,7 +33,7 @@ TEST_F(EdgeBroker, RegistrationRefusesAnUnrelatedBrokerAccountAndLeavesItAlone) 
   ASSERT_EQ(login("billing-svc", "billing-pw"), 0);
 
   auto token = mint_token(server(), fleet_->admin);
-  auto reply = register_with(token, "billing-svc");
+  auto reply = register_sensor(server(), token, "billing-svc");
   EXPECT_EQ(reply.status, 409) << reply.body;
   EXPECT_NE(reply.body.find("not a Honeyman sensor account"), std::string::npos) << reply.body;
   EXPECT_EQ(login("billing-svc", "billing-pw"), 0) << "the unrelated account must still work";
@@ -47,7 +42,7 @@ TEST_F(EdgeBroker, RegistrationRefusesAnUnrelatedBrokerAccountAndLeavesItAlone) 
   EXPECT_EQ(server().client().get("/api/v2/sensors/billing-svc", bearer(fleet_->admin)).status,
             404);
   // The token was not spent.
-  EXPECT_EQ(register_with(token, "billing-sensor").status, 201);
+  EXPECT_EQ(register_sensor(server(), token, "billing-sensor").status, 201);
 }
 
 // A Honeyman sensor whose row is gone but whose broker account stayed (a failed undo, a restored
@@ -61,7 +56,7 @@ TEST_F(EdgeBroker, ReRegisteringAHoneymanSensorStillWorks) {
     ASSERT_TRUE(store);
     ASSERT_TRUE((*store)->delete_sensor("edge-again"));
   }
-  auto second = register_with(mint_token(server(), fleet_->admin), "edge-again");
+  auto second = register_sensor(server(), mint_token(server(), fleet_->admin), "edge-again");
   ASSERT_EQ(second.status, 201) << second.body;
   auto password = std::string(second.json().at("mqtt_password").as_string());
   EXPECT_EQ(login("edge-again", password), 0);

@@ -1,13 +1,8 @@
 // Issue #11, finding 8, against the real binary: in production the URLs handed to sensors
 // (onboarding answers, QR codes) come from PUBLIC_API_URL, never from the `Host` header.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 
 #include "integration/harness.hpp"
-#include "store/store.hpp"
 
 namespace honeyman::testing {
 namespace {
@@ -15,42 +10,6 @@ namespace {
 namespace json = boost::json;
 
 const HeaderList kEdgeSpoofedHost = {{"Host", "evil.example"}};
-
-// A usable onboarding token written straight into `server`'s store (for servers that cannot mint
-// one over HTTP).
-std::string edge_plant_token(const ServerProcess& server, const std::string& created_by) {
-  store::StoreConfig config;
-  config.database_url = server.env().at("DATABASE_URL");
-  auto store = store::open_store(config);
-  EXPECT_TRUE(store);
-  if (!store) return {};
-  auto token = random_token(32);
-  store::OnboardingToken row;
-  row.token_hash = sha256_hex(token);
-  row.sensor_name = "planted";
-  row.created_by = created_by;
-  row.created_at = system_clock().now();
-  row.expires_at = system_clock().now() + std::chrono::hours(1);
-  EXPECT_TRUE((*store)->create_onboarding_token(row));
-  return token;
-}
-
-std::string edge_qr_text(const std::string& png) {
-  auto path = ::testing::TempDir() + "/edge-qr-" + std::to_string(getpid()) + ".png";
-  std::ofstream(path, std::ios::binary) << png;
-  std::string out;
-  if (FILE* p = popen(("zbarimg --raw -q " + path + " 2>/dev/null").c_str(), "r")) {
-    char buf[4096];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << "zbarimg could not decode the QR code (is zbar-tools installed?)";
-  }
-  return out;
-}
-
-std::string edge_user_id(ServerProcess& server, const std::string& token) {
-  auto me = server.client().get("/api/v2/auth/me", bearer(token)).json();
-  return std::string(me.at("id").as_string());
-}
 
 // --- finding 8 ---------------------------------------------------------------------------------
 
@@ -68,12 +27,10 @@ TEST(EdgeHost, ProductionWithoutPublicUrlRefusesClearlyAndSpendsNothing) {
   EXPECT_NE(minted.body.find("PUBLIC_API_URL"), std::string::npos) << minted.body;
   EXPECT_EQ(minted.body.find("evil"), std::string::npos) << minted.body;
 
-  auto token = edge_plant_token(server, edge_user_id(server, admin));
+  auto token = plant_onboarding_token(server, admin, std::chrono::hours(1));
   auto qr = server.client().get("/api/v2/onboarding/qrcode/" + token, kEdgeSpoofedHost);
   EXPECT_EQ(qr.status, 503) << qr.body;
-  auto registered = server.client().post(
-      "/api/v2/onboarding/register",
-      json::object{{"onboarding_token", token}, {"sensor_id", "gate-01"}}, kEdgeSpoofedHost);
+  auto registered = register_sensor(server, token, "gate-01", kEdgeSpoofedHost);
   EXPECT_EQ(registered.status, 503) << registered.body;
   EXPECT_NE(registered.body.find("PUBLIC_API_URL"), std::string::npos) << registered.body;
   EXPECT_EQ(server.client().get("/api/v2/sensors/gate-01", bearer(admin)).status, 404);
@@ -87,12 +44,10 @@ TEST(EdgeHost, ProductionWithoutPublicUrlRefusesClearlyAndSpendsNothing) {
   fixed.start();
   auto qr_ok = fixed.client().get("/api/v2/onboarding/qrcode/" + token, kEdgeSpoofedHost);
   ASSERT_EQ(qr_ok.status, 200) << qr_ok.body;
-  auto payload = edge_qr_text(qr_ok.body);
+  auto payload = decode_qr(qr_ok.body);
   EXPECT_EQ(payload.find("evil"), std::string::npos) << payload;
   EXPECT_NE(payload.find("https://api.example.org/api/v2"), std::string::npos) << payload;
-  auto ok = fixed.client().post("/api/v2/onboarding/register",
-                                json::object{{"onboarding_token", token}, {"sensor_id", "gate-01"}},
-                                kEdgeSpoofedHost);
+  auto ok = register_sensor(fixed, token, "gate-01", kEdgeSpoofedHost);
   ASSERT_EQ(ok.status, 201) << ok.body;
   EXPECT_EQ(ok.body.find("evil"), std::string::npos) << ok.body;
   EXPECT_EQ(ok.json().at("api_endpoint"), "https://api.example.org/api/v2");

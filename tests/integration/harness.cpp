@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,9 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include "core/core.hpp"
+#include "store/store.hpp"
 
 namespace honeyman::testing {
 namespace {
@@ -261,6 +265,45 @@ std::unique_ptr<Fleet> Fleet::start(std::map<std::string, std::string> env) {
 
 boost::json::value wire_sample(const std::string& name) {
   return boost::json::parse(read_file(std::string(HONEYMAN_WIRE_DIR) + "/" + name));
+}
+
+Reply register_sensor(const ServerProcess& server, const std::string& token,
+                      const std::string& sensor_id, const HeaderList& headers) {
+  return server.client().post(
+      "/api/v2/onboarding/register",
+      boost::json::object{{"onboarding_token", token}, {"sensor_id", sensor_id}}, headers);
+}
+
+std::string plant_onboarding_token(const ServerProcess& server, const std::string& admin_token,
+                                   std::chrono::seconds expires_in) {
+  auto me = server.client().get("/api/v2/auth/me", bearer(admin_token)).json();
+  store::StoreConfig config;
+  config.database_url = server.env().at("DATABASE_URL");
+  auto store = store::open_store(config);
+  EXPECT_TRUE(store);
+  if (!store) return {};
+  auto token = random_token(32);
+  store::OnboardingToken row;
+  row.token_hash = sha256_hex(token);
+  row.sensor_name = "planted";
+  row.created_by = std::string(me.at("id").as_string());
+  row.expires_at = system_clock().now() + expires_in;
+  row.created_at = row.expires_at - std::chrono::hours(1);
+  EXPECT_TRUE((*store)->create_onboarding_token(row));
+  return token;
+}
+
+std::string decode_qr(const std::string& png) {
+  auto path = ::testing::TempDir() + "/qr-" + std::to_string(getpid()) + ".png";
+  std::ofstream(path, std::ios::binary) << png;
+  std::string out;
+  if (FILE* p = popen(("zbarimg --raw -q " + path + " 2>/dev/null").c_str(), "r")) {
+    char buf[4096];
+    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << "zbarimg could not decode the QR code (is zbar-tools installed?)";
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
 }
 
 }  // namespace honeyman::testing

@@ -91,4 +91,16 @@ struct Fleet {
 // Reads a JSON sample from tests/wire.
 boost::json::value wire_sample(const std::string& name);
 
+// --- Onboarding, shared by the onboarding and edge suites.
+// POST /onboarding/register of `sensor_id` with `token` (as a sensor would, no credentials).
+Reply register_sensor(const ServerProcess& server, const std::string& token,
+                      const std::string& sensor_id, const HeaderList& headers = {});
+// An onboarding token written straight into `server`'s store, created by the user of
+// `admin_token` and expiring `expires_in` from now (negative: already expired), for cases the API
+// cannot produce (an expired token; a server that refuses to mint one).
+std::string plant_onboarding_token(const ServerProcess& server, const std::string& admin_token,
+                                   std::chrono::seconds expires_in);
+// The text a QR code PNG holds, read by zbarimg (zbar-tools); fails the test if it cannot.
+std::string decode_qr(const std::string& png);
+
 }  // namespace honeyman::testing

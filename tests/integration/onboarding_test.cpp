@@ -1,13 +1,8 @@
 // Onboarding (SPEC §2): single-use tokens, registration creating sensor + API key + broker
 // account (all or nothing), and the QR code. Real server, real Mosquitto.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 
 #include "integration/mqtt_support.hpp"
-#include "store/store.hpp"
 
 namespace honeyman::testing {
 namespace {
@@ -21,43 +16,13 @@ class OnboardingTest : public ::testing::Test {
   static void TearDownTestSuite() { delete fleet_; }
   static ServerProcess& server() { return *fleet_->server; }
 
-  static Reply register_with(const std::string& token, const std::string& sensor_id) {
-    return server().client().post(
-        "/api/v2/onboarding/register",
-        json::object{{"onboarding_token", token}, {"sensor_id", sensor_id}});
-  }
   static Reply post_raw(const std::string& path, const std::string& body,
                         const HeaderList& headers = {}) {
     return server().client().request("POST", path, body, headers);
   }
   // A token that expired an hour ago, written straight into the server's store.
   static std::string expired_token() {
-    auto me = server().client().get("/api/v2/auth/me", bearer(fleet_->admin)).json();
-    store::StoreConfig config;
-    config.database_url = server().env().at("DATABASE_URL");
-    auto store = store::open_store(config);
-    EXPECT_TRUE(store);
-    auto token = random_token(32);
-    store::OnboardingToken row;
-    row.token_hash = sha256_hex(token);
-    row.sensor_name = "expired";
-    row.created_by = std::string(me.at("id").as_string());
-    row.created_at = system_clock().now() - std::chrono::hours(2);
-    row.expires_at = system_clock().now() - std::chrono::hours(1);
-    EXPECT_TRUE((*store)->create_onboarding_token(row));
-    return token;
-  }
-  static std::string qr_text(const std::string& png) {
-    auto path = ::testing::TempDir() + "/onboarding-qr-" + std::to_string(getpid()) + ".png";
-    std::ofstream(path, std::ios::binary) << png;
-    std::string out;
-    if (FILE* p = popen(("zbarimg --raw -q " + path + " 2>/dev/null").c_str(), "r")) {
-      char buf[4096];
-      while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-      EXPECT_EQ(pclose(p), 0) << "zbarimg could not decode the QR code (is zbar-tools installed?)";
-    }
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
+    return plant_onboarding_token(server(), fleet_->admin, -std::chrono::hours(1));
   }
 
   static MqttFleet* fleet_;
@@ -84,7 +49,7 @@ TEST_F(OnboardingTest, TokenAnswerHasTheDocumentedShape) {
 
 TEST_F(OnboardingTest, RegistrationHandsOutWorkingCredentialsOnce) {
   auto token = mint_token(server(), fleet_->admin, "Roof");
-  auto reply = register_with(token, "roof-01");
+  auto reply = register_sensor(server(), token, "roof-01");
   ASSERT_EQ(reply.status, 201) << reply.body;
   auto body = reply.json().as_object();
   EXPECT_EQ(body.at("sensor_id"), "roof-01");
@@ -111,13 +76,13 @@ TEST_F(OnboardingTest, RegistrationHandsOutWorkingCredentialsOnce) {
   EXPECT_EQ(sensor.at("name"), "Roof");
 
   // Single use: the same token again, even for another id, is refused.
-  EXPECT_EQ(register_with(token, "roof-02").status, 401);
+  EXPECT_EQ(register_sensor(server(), token, "roof-02").status, 401);
   EXPECT_EQ(server().client().get("/api/v2/sensors/roof-02", bearer(fleet_->admin)).status, 404);
 }
 
 TEST_F(OnboardingTest, BadExpiredAndUnknownTokensAreRefused) {
-  EXPECT_EQ(register_with("not-a-token", "nobody-01").status, 401);
-  EXPECT_EQ(register_with(expired_token(), "nobody-02").status, 401);
+  EXPECT_EQ(register_sensor(server(), "not-a-token", "nobody-01").status, 401);
+  EXPECT_EQ(register_sensor(server(), expired_token(), "nobody-02").status, 401);
   for (auto id : {"nobody-01", "nobody-02"})
     EXPECT_EQ(
         server().client().get(std::string("/api/v2/sensors/") + id, bearer(fleet_->admin)).status,
@@ -127,17 +92,19 @@ TEST_F(OnboardingTest, BadExpiredAndUnknownTokensAreRefused) {
 TEST_F(OnboardingTest, TakenSensorIdIsAConflictAndTheTokenStaysUsable) {
   onboard(server(), fleet_->admin, "taken-01");
   auto token = mint_token(server(), fleet_->admin);
-  auto reply = register_with(token, "taken-01");
+  auto reply = register_sensor(server(), token, "taken-01");
   EXPECT_EQ(reply.status, 409) << reply.body;
-  EXPECT_EQ(register_with(token, "taken-02").status, 201);
+  EXPECT_EQ(register_sensor(server(), token, "taken-02").status, 201);
   // The server's own broker account name cannot become a sensor.
-  EXPECT_EQ(register_with(mint_token(server(), fleet_->admin), "honeyman-server").status, 409);
+  EXPECT_EQ(
+      register_sensor(server(), mint_token(server(), fleet_->admin), "honeyman-server").status,
+      409);
 }
 
 TEST_F(OnboardingTest, BrokerDownLeavesNothingBehind) {
   auto token = mint_token(server(), fleet_->admin);
   fleet_->broker->stop();
-  auto reply = register_with(token, "late-01");
+  auto reply = register_sensor(server(), token, "late-01");
   EXPECT_TRUE(eventually([&] { return server().client().get("/ready").status == 503; }))
       << "/ready must report the lost broker connection";
   fleet_->broker->start();
@@ -147,7 +114,7 @@ TEST_F(OnboardingTest, BrokerDownLeavesNothingBehind) {
   EXPECT_EQ(reply.status, 503) << reply.body;
   EXPECT_EQ(server().client().get("/api/v2/sensors/late-01", bearer(fleet_->admin)).status, 404);
   // The token was not spent: with the broker back, it works.
-  auto again = register_with(token, "late-01");
+  auto again = register_sensor(server(), token, "late-01");
   EXPECT_EQ(again.status, 201) << again.body;
 }
 
@@ -215,12 +182,12 @@ TEST_F(OnboardingTest, QrCodeIsARealPngHoldingTheRegistrationData) {
   EXPECT_EQ(reply.header("content-type"), "image/png");
   ASSERT_GT(reply.body.size(), 8u);
   EXPECT_EQ(reply.body.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
-  auto decoded = json::parse(qr_text(reply.body));
+  auto decoded = json::parse(decode_qr(reply.body));
   EXPECT_EQ(decoded.at("onboarding_token").as_string(), token);
   EXPECT_NE(std::string(decoded.at("api_endpoint").as_string()).find("/api/v2"), std::string::npos);
 
   // Once used, or when unknown or expired, there is no QR code.
-  ASSERT_EQ(register_with(token, "window-01").status, 201);
+  ASSERT_EQ(register_sensor(server(), token, "window-01").status, 201);
   EXPECT_EQ(server().client().get("/api/v2/onboarding/qrcode/" + token).status, 404);
   EXPECT_EQ(server().client().get("/api/v2/onboarding/qrcode/unknown").status, 404);
   EXPECT_EQ(server().client().get("/api/v2/onboarding/qrcode/" + expired_token()).status, 404);
