@@ -50,6 +50,9 @@ class MosquittoProcess {
   std::string admin_password_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  bool started_once_ = false;
+
+  void write_config() const;
 };
 
 // One received message.

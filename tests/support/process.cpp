@@ -10,9 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -44,8 +47,31 @@ std::string random_text(std::size_t n) {
   return s;
 }
 
+// Ports come from below the kernel's ephemeral range: a port taken from that range (bind to 0,
+// close) can be handed out again as the source port of any outgoing connection before our server
+// binds it, which happened under `ctest -j` ("Address already in use"). Random choice in a range
+// of ~20,000 ports, a bind check, and no repeats inside one process keep parallel tests apart.
 std::uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  static std::mutex mutex;
+  static std::set<std::uint16_t> handed_out;
+  int low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
+  const int first = 10000, last = std::max(first + 1000, low - 1);
+  std::random_device rd;
+  std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    auto port = static_cast<std::uint16_t>(first + static_cast<int>(rd() % (last - first + 1)));
+    if (handed_out.count(port)) continue;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    auto addr = loopback(port);
+    bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (free) {
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  int fd = socket(AF_INET, SOCK_STREAM, 0);  // crowded machine: let the kernel choose
   auto addr = loopback(0);
   bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
