@@ -36,7 +36,7 @@ constexpr auto kTokenCheck = std::chrono::seconds(1);
 constexpr int kSocketSendBuffer = 64 * 1024;
 
 Frame frame_of(const json::object& o) {
-  return std::make_shared<const std::string>(json::serialize(o));
+  return std::make_shared<const std::string>(to_json_text(o));
 }
 
 std::optional<std::string> query_value(const boost::urls::url_view& url, std::string_view key) {

@@ -13,13 +13,12 @@ int list_dead_letters(const ConfigLoader& load, int limit) {
   auto letters = store->list_dead_letters(limit);
   if (!letters) return fail(letters.error().message);
   for (const auto& d : *letters)
-    std::cout << boost::json::serialize(
-                     boost::json::object{{"id", d.id},
-                                         {"received_at", format_timestamp(d.received_at)},
-                                         {"source", d.source},
-                                         {"topic", d.topic},
-                                         {"reason", d.reason},
-                                         {"payload", d.payload}})
+    std::cout << to_json_text(boost::json::object{{"id", d.id},
+                                                  {"received_at", format_timestamp(d.received_at)},
+                                                  {"source", d.source},
+                                                  {"topic", d.topic},
+                                                  {"reason", d.reason},
+                                                  {"payload", d.payload}})
               << "\n";
   return 0;
 }

@@ -218,7 +218,7 @@ class DynsecAdmin final : public Admin {
       const auto* error = r.as_object().if_contains("error");
       if (!error || !error->is_string()) continue;
       std::string_view text = error->as_string();
-      spdlog::debug("broker: dynamic-security answered {}", json::serialize(r));
+      spdlog::debug("broker: dynamic-security answered {}", to_json_text(r));
       bool ok = false;
       for (auto t : tolerated) ok = ok || text.find(t) != std::string_view::npos;
       if (ok) continue;
@@ -305,7 +305,7 @@ class DynsecAdmin final : public Admin {
                                                " unreachable: " + detail::error_text(rc));
     mosquitto_loop_start(mosq->get());
     auto result =
-        exchange(mosq->get(), ex, json::serialize(json::object{{"commands", commands}}), tag);
+        exchange(mosq->get(), ex, to_json_text(json::object{{"commands", commands}}), tag);
     mosquitto_disconnect(mosq->get());
     mosquitto_loop_stop(mosq->get(), false);
     return result;

@@ -48,8 +48,8 @@ TEST(BusEvents, ThreatFrameBytesAreStable) {
             R"({"type":"threat","data":{"id":"018bcfe5-6800-7000-8000-000000000001",)"
             R"("timestamp":"2023-11-14T22:13:20.000000Z","sensor_id":"sensor-a",)"
             R"("threat_type":"rogue_ap","severity":"high","detector_type":"wifi",)"
-            R"("threat_score":7.5E-1,"device_name":null,"latitude":3.61147E1,)"
-            R"("longitude":-1.151728E2},"timestamp":"2023-11-14T22:13:21.000000Z"})");
+            R"("threat_score":0.75,"device_name":null,"latitude":36.1147,)"
+            R"("longitude":-115.1728},"timestamp":"2023-11-14T22:13:21.000000Z"})");
 }
 
 TEST(BusEvents, ParseRebuildsTheFilterFields) {

@@ -25,7 +25,7 @@ EventPtr threat_event(const domain::Threat& t, Timestamp committed_at) {
   event->sensor_id = t.sensor_id;
   event->severity = std::string(domain::to_string(t.severity));
   event->detector_type = t.detector_type;
-  event->frame = std::make_shared<const std::string>(json::serialize(frame));
+  event->frame = std::make_shared<const std::string>(to_json_text(frame));
   return event;
 }
 
@@ -41,7 +41,7 @@ EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
   auto event = std::make_shared<Event>();
   event->kind = EventKind::sensor_status;
   event->sensor_id = std::string(sensor_id);
-  event->frame = std::make_shared<const std::string>(json::serialize(frame));
+  event->frame = std::make_shared<const std::string>(to_json_text(frame));
   return event;
 }
 

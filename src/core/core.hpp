@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/fwd.hpp>
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -201,6 +202,15 @@ class Settings {
 };
 
 // ---------------------------------------------------------------------------------------------
+// JSON text as people and Python write it: doubles as `0.82`, `36.1147`, `0.0`, `1e-05` (the
+// shortest digits that read back exactly; Boost.JSON 1.81 would write `8.2E-1`), strings escaped
+// as Boost.JSON does, no spaces. The one JSON writer of the product: responses, stored JSON,
+// bus frames, logs.
+std::string to_json_text(const boost::json::value& v);
+std::string to_json_text(const boost::json::object& o);
+std::string to_json_text(const boost::json::array& a);
+std::string json_quote(std::string_view s);  // a JSON string literal, quotes included
+
 // Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;
 // `format`: text|json. Returns an error for unknown values.
 Status init_logging(std::string_view level, std::string_view format);

@@ -2,7 +2,6 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 #include "core/core.hpp"
@@ -16,8 +15,7 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    auto quoted = boost::json::serialize(
-        boost::json::string(std::string_view(msg.payload.data(), msg.payload.size())));
+    auto quoted = json_quote(std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(quoted.data(), quoted.data() + quoted.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {

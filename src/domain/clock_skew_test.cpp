@@ -21,7 +21,7 @@ IngestContext skew_ctx(const ManualClock& clock, std::string_view message) {
 std::string skew_agent_threat(std::string_view timestamp) {
   json::object p = wire_object("agent-threat.json");
   p["timestamp"] = timestamp;
-  return json::serialize(p);
+  return to_json_text(p);
 }
 
 Result<Threat> skew_normalise(const ManualClock& clock, const std::string& message) {
@@ -126,13 +126,13 @@ TEST(ThreatClockSkew, TheCanonicalFormatFollowsThePolicyToo) {
   ManualClock clock(kNow);
   json::object p = wire_object("canonical-threat.json");
   p["timestamp"] = "1970-01-01T00:00:00Z";
-  const std::string message = json::serialize(p);
+  const std::string message = to_json_text(p);
   auto t = normalize_threat(p, skew_ctx(clock, message));
   ASSERT_TRUE(t);
   EXPECT_EQ(t->timestamp, kNow);
   EXPECT_EQ(t->raw_event.at("sensor_timestamp"), "1970-01-01T00:00:00.000000Z");
   p.erase("timestamp");  // no time at all: the receipt time, but no skew to count
-  auto none = normalize_threat(p, skew_ctx(clock, json::serialize(p)));
+  auto none = normalize_threat(p, skew_ctx(clock, to_json_text(p)));
   ASSERT_TRUE(none);
   EXPECT_EQ(none->timestamp, kNow);
   EXPECT_TRUE(none->timestamp_from_receipt);

@@ -1,5 +1,4 @@
 // Heartbeats in the field agent's shape and in the canonical shape (SPEC §5).
-#include <boost/json/serialize.hpp>
 
 #include "domain/detail/fields.hpp"
 #include "domain/domain.hpp"
@@ -125,8 +124,8 @@ Result<Heartbeat> normalize_heartbeat(const json::value& payload, const IngestCo
   } else {
     read_canonical(r, hb);
   }
-  detail::check_size(json::serialize(hb.system_info).size(),
-                     r.loc(agent ? "metrics" : "system_info"), errors, kMaxRawEventBytes);
+  detail::check_size(to_json_text(hb.system_info).size(), r.loc(agent ? "metrics" : "system_info"),
+                     errors, kMaxRawEventBytes);
   if (spoofed) return std::move(*spoofed);
   if (!errors.empty()) return validation_error(std::move(errors));
   return hb;

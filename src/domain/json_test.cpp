@@ -57,7 +57,7 @@ TEST(ThreatJson, RendersValuesNullsAndTimes) {
   EXPECT_EQ(o.at("confidence"), 0.9);
   EXPECT_EQ(o.at("threat_score"), 0.74);
   EXPECT_EQ(o.at("raw_event").at("ssid"), "FreeConferenceWiFi");
-  EXPECT_EQ(json::serialize(o.at("mitre_tactics")), R"(["TA0006"])");
+  EXPECT_EQ(to_json_text(o.at("mitre_tactics")), R"(["TA0006"])");
   EXPECT_EQ(o.at("is_acknowledged"), false);
   EXPECT_TRUE(o.at("acknowledged_at").is_null());
   EXPECT_TRUE(o.at("acknowledged_by").is_null());
@@ -151,7 +151,7 @@ TEST(SensorJson, DerivesIsOnlineAndRendersValues) {
   EXPECT_EQ(o.at("is_online"), true);
   EXPECT_EQ(o.at("last_heartbeat"), "2026-08-08T14:59:30.000000Z");
   EXPECT_EQ(o.at("transport_protocol"), "mqtt");
-  EXPECT_EQ(json::serialize(o.at("enabled_detectors")), R"(["ble","usb"])");
+  EXPECT_EQ(to_json_text(o.at("enabled_detectors")), R"(["ble","usb"])");
   EXPECT_EQ(o.at("capabilities").at("ble"), true);
   EXPECT_EQ(o.at("total_threats_detected"), 42);
   EXPECT_EQ(o.at("threats_last_24h"), 7);
@@ -174,9 +174,9 @@ TEST(SensorStatsJson, RendersCountsAsObjects) {
   EXPECT_EQ(keys_of(o), (Strings{"sensor_id", "total_threats", "threats_last_24h",
                                  "threats_last_7d", "threats_by_severity", "threats_by_detector",
                                  "most_common_threat_type", "last_threat_timestamp"}));
-  EXPECT_EQ(json::serialize(o.at("threats_by_severity")),
+  EXPECT_EQ(to_json_text(o.at("threats_by_severity")),
             R"({"critical":1,"high":2,"medium":0,"low":7,"info":0})");
-  EXPECT_EQ(json::serialize(o.at("threats_by_detector")), R"({"ble":10})");
+  EXPECT_EQ(to_json_text(o.at("threats_by_detector")), R"({"ble":10})");
   EXPECT_EQ(o.at("last_threat_timestamp"), "2026-08-08T14:00:00.000000Z");
   st.most_common_threat_type.reset();
   st.last_threat_timestamp.reset();
@@ -200,7 +200,7 @@ TEST(UserJson, HasThePublicFieldsAndNoSecrets) {
   EXPECT_EQ(o.at("email"), "alice@example.org");
   EXPECT_TRUE(o.at("full_name").is_null());
   EXPECT_TRUE(o.at("last_login").is_null());
-  std::string text = json::serialize(o);
+  std::string text = to_json_text(o);
   EXPECT_EQ(text.find("argon2"), std::string::npos);
   EXPECT_EQ(text.find("2026-08-02"), std::string::npos);
 }

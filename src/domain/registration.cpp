@@ -1,5 +1,4 @@
 // The registration message a sensor publishes on its status topic (SPEC §5).
-#include <boost/json/serialize.hpp>
 
 #include "domain/detail/fields.hpp"
 #include "domain/domain.hpp"
@@ -38,7 +37,7 @@ Result<Registration> normalize_registration(const json::value& payload, const In
   auto agent_version = r.string("agent_version", false, detail::kMaxTextChars);
   reg.agent_version = agent_version ? agent_version : version;
   if (const json::object* caps = r.object("capabilities", false)) {
-    if (detail::check_size(json::serialize(*caps).size(), r.loc("capabilities"), errors,
+    if (detail::check_size(to_json_text(*caps).size(), r.loc("capabilities"), errors,
                            kMaxRawEventBytes))
       reg.capabilities = *caps;
   }

@@ -1,5 +1,4 @@
 // The field agent's threat format, as deployed sensors send it (SPEC §5, tests/wire/agent-*).
-#include <boost/json/serialize.hpp>
 #include <utility>
 
 #include "domain/detail/threat.hpp"
@@ -121,7 +120,7 @@ Result<Threat> normalize_agent_threat(const json::object& obj, const IngestConte
   read_geolocation(r, t);
   t.city = r.string("city", false, kMaxTextChars);
   t.country = r.string("country", false, kMaxTextChars);
-  check_size(json::serialize(t.raw_event).size(), r.loc("raw_data"), errors, kMaxRawEventBytes);
+  check_size(to_json_text(t.raw_event).size(), r.loc("raw_data"), errors, kMaxRawEventBytes);
   return finish_threat(std::move(t), std::move(errors), std::move(spoofed));
 }
 

@@ -1,5 +1,4 @@
 // The canonical threat format: the Threat fields of SPEC §2 minus those the server owns.
-#include <boost/json/serialize.hpp>
 
 #include "domain/detail/threat.hpp"
 
@@ -64,13 +63,13 @@ void read_canonical_rules(ObjectReader& r, Threat& t) {
       r.errors().push_back({item, "Input should be a valid dictionary or string", "dict_type"});
     }
   }
-  check_size(json::serialize(t.matched_rules).size(), loc, r.errors(), kMaxRawEventBytes);
+  check_size(to_json_text(t.matched_rules).size(), loc, r.errors(), kMaxRawEventBytes);
 }
 
 void read_evidence(ObjectReader& r, Threat& t) {
   read_canonical_rules(r, t);
   if (const json::object* raw = r.object("raw_event", false)) {
-    if (check_size(json::serialize(*raw).size(), r.loc("raw_event"), r.errors(), kMaxRawEventBytes))
+    if (check_size(to_json_text(*raw).size(), r.loc("raw_event"), r.errors(), kMaxRawEventBytes))
       t.raw_event = *raw;
   }
   assign(t.mitre_tactics, r.strings("mitre_tactics", kMaxListItems, 1, 64));

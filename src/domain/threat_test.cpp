@@ -26,7 +26,7 @@ TEST(AgentThreat, NormalisesTheBleSample) {
   EXPECT_EQ(t->longitude, -115.1728);
   EXPECT_EQ(t->city, "Las Vegas");
   EXPECT_EQ(t->country, "US");
-  EXPECT_EQ(json::serialize(t->matched_rules),
+  EXPECT_EQ(to_json_text(t->matched_rules),
             R"([{"name":"Flipper Zero BLE Detection"},{"name":"BLE Spam Burst"}])");
   EXPECT_FALSE(t->confidence);
   EXPECT_FALSE(t->is_acknowledged);
@@ -41,7 +41,7 @@ TEST(AgentThreat, KeepsRawDataMessageMetadataAndGeolocationInRawEvent) {
   EXPECT_EQ(raw.at("rssi"), -58);
   EXPECT_EQ(raw.at("message"),
             "Flipper Zero BLE Detection: device 'FZ-Unleashed' advertising fff0");
-  EXPECT_EQ(json::serialize(raw.at("metadata")),
+  EXPECT_EQ(to_json_text(raw.at("metadata")),
             R"({"detector_version":"2.0.0","event_count":1432,"threat_count":17})");
   EXPECT_EQ(raw.at("geolocation").at("accuracy"), 35.0);
   EXPECT_EQ(raw.at("geolocation").at("source"), "wifi");
@@ -83,7 +83,7 @@ TEST(AgentThreat, NormalisesTheHttpBatchItems) {
   EXPECT_EQ(t.src_host, "10.0.0.23");
   EXPECT_EQ(t.dst_port, 22);
   EXPECT_EQ(t.raw_event.at("attempts"), 48);
-  EXPECT_EQ(json::serialize(t.matched_rules), R"([{"name":"SSH Brute Force"}])");
+  EXPECT_EQ(to_json_text(t.matched_rules), R"([{"name":"SSH Brute Force"}])");
 }
 
 TEST(AgentThreat, MapsDetectorClassNames) {
@@ -130,7 +130,7 @@ TEST(CanonicalThreat, AppliesDefaultsAndCaseRules) {
   EXPECT_EQ(t->threat_score, 0.0);
   EXPECT_EQ(t->detector_type, "ble");
   EXPECT_EQ(t->severity, Severity::high);
-  EXPECT_EQ(json::serialize(t->matched_rules), R"([{"name":"Rule A"},{"name":"Rule B"}])");
+  EXPECT_EQ(to_json_text(t->matched_rules), R"([{"name":"Rule A"},{"name":"Rule B"}])");
 }
 
 TEST(CanonicalThreat, AcceptsNullForOptionalFields) {

@@ -20,7 +20,7 @@ std::string encode_rate_usage(std::string_view instance, const std::vector<RateU
   entries.reserve(usage.size());
   for (const auto& u : usage) entries.push_back(json::array{u.key, u.per_minute, u.count});
   json::object data{{"instance", instance}, {"usage", std::move(entries)}};
-  return json::serialize(json::object{{"type", "rate_usage"}, {"data", std::move(data)}});
+  return to_json_text(json::object{{"type", "rate_usage"}, {"data", std::move(data)}});
 }
 
 namespace {

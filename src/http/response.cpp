@@ -5,7 +5,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parser.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "http/http.hpp"
 
@@ -90,7 +89,7 @@ StatusCode http_status(Errc code) {
 Response json_response(StatusCode status, const json::value& body) {
   Response res{status, 11};
   res.set(field::content_type, "application/json");
-  res.body() = json::serialize(body);
+  res.body() = to_json_text(body);
   res.prepare_payload();
   return res;
 }

@@ -112,17 +112,16 @@ TEST(IngestDecoding, CanonicalThreatSample) {
 TEST(IngestDecoding, ArraysOfEitherFormatAreTakenWhole) {
   auto batch = boost::json::parse(wire_text("agent-http-batch.json")).at("data").as_array();
   batch.push_back(boost::json::parse(wire_text("canonical-threat.json")));
-  auto threats = threats_of(
-      decode_payload(from(TopicKind::threats), boost::json::serialize(batch), kReceived));
+  auto threats =
+      threats_of(decode_payload(from(TopicKind::threats), to_json_text(batch), kReceived));
   ASSERT_EQ(threats.size(), 2u);
   EXPECT_EQ(threats[0].threat_type, "ssh_brute_force");
   EXPECT_EQ(threats[1].threat_type, "wifi_evil_twin");
   EXPECT_NE(threats[0].id, threats[1].id);
   // One bad element refuses the whole array.
   batch.push_back(boost::json::object{{"threat_type", "x"}, {"severity", "apocalyptic"}});
-  EXPECT_TRUE(
-      refusal_of(decode_payload(from(TopicKind::threats), boost::json::serialize(batch), kReceived))
-          .starts_with("invalid payload:"));
+  EXPECT_TRUE(refusal_of(decode_payload(from(TopicKind::threats), to_json_text(batch), kReceived))
+                  .starts_with("invalid payload:"));
 }
 
 TEST(IngestDecoding, HttpBatchEnvelopeIsNotAnMqttPayload) {
@@ -183,8 +182,8 @@ TEST(IngestDecoding, InvalidFieldsAreNamed) {
 TEST(IngestDecoding, AtMostFiveFieldErrorsAreListed) {
   boost::json::array many;
   for (int i = 0; i < 8; ++i) many.push_back(boost::json::object{{"threat_score", "x"}});
-  auto reason = refusal_of(
-      decode_payload(from(TopicKind::threats, "s1"), boost::json::serialize(many), kReceived));
+  auto reason =
+      refusal_of(decode_payload(from(TopicKind::threats, "s1"), to_json_text(many), kReceived));
   ASSERT_TRUE(reason.starts_with("invalid payload:")) << reason;
   EXPECT_NE(reason.find(" more)"), std::string::npos) << reason;
   EXPECT_EQ(std::count(reason.begin(), reason.end(), ';'), 5) << reason;
@@ -192,15 +191,15 @@ TEST(IngestDecoding, AtMostFiveFieldErrorsAreListed) {
 
 TEST(IngestDecoding, PayloadNamingAnotherSensorIsSpoofed) {
   auto threat = boost::json::parse(wire_text("canonical-threat.json")).as_object();
-  auto reason = refusal_of(decode_payload(from(TopicKind::threats, "other-sensor"),
-                                          boost::json::serialize(threat), kReceived));
+  auto reason = refusal_of(
+      decode_payload(from(TopicKind::threats, "other-sensor"), to_json_text(threat), kReceived));
   EXPECT_TRUE(reason.starts_with("spoofed sensor id: ")) << reason;
   reason = refusal_of(decode_payload(from(TopicKind::heartbeat, "other-sensor"),
                                      wire_text("canonical-heartbeat.json"), kReceived));
   EXPECT_TRUE(reason.starts_with("spoofed sensor id: ")) << reason;
   threat.erase("sensor_id");
-  auto threats = threats_of(decode_payload(from(TopicKind::threats, "other-sensor"),
-                                           boost::json::serialize(threat), kReceived));
+  auto threats = threats_of(
+      decode_payload(from(TopicKind::threats, "other-sensor"), to_json_text(threat), kReceived));
   ASSERT_EQ(threats.size(), 1u);
   EXPECT_EQ(threats[0].sensor_id, "other-sensor") << "no sensor named: the topic's";
 }

@@ -4,7 +4,6 @@
 #include <bit>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <tuple>
 
 namespace honeyman::store::detail {
@@ -107,7 +106,7 @@ std::string encode_cursor(const domain::Threat& last, std::int64_t seq, ThreatSo
   json::array a{json::string(sort_name(sort)), descending ? "desc" : "asc"};
   for (const auto& column : sort_columns(sort)) a.push_back(cursor_value(last, column.name));
   a.push_back(seq);
-  return base64url(json::serialize(a));
+  return base64url(to_json_text(a));
 }
 
 Result<Cursor> decode_cursor(std::string_view text, ThreatSort sort, bool descending) {

@@ -1,7 +1,6 @@
 #include "store/detail/rows.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace honeyman::store::detail {
 namespace {
@@ -16,14 +15,14 @@ boost::json::value parse_json(std::string_view text) {
 }  // namespace
 
 std::string json_text(const boost::json::value& v) {
-  return boost::json::serialize(v);
+  return to_json_text(v);
 }
 
 std::string json_text(const std::vector<std::string>& strings) {
   boost::json::array a;
   a.reserve(strings.size());
   for (const auto& s : strings) a.emplace_back(s);
-  return boost::json::serialize(a);
+  return to_json_text(a);
 }
 
 boost::json::array parse_json_array(std::string_view text) {

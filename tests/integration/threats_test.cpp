@@ -233,6 +233,30 @@ TEST_F(ThreatsTest, WireSamplesAreNormalisedOnIngest) {
   EXPECT_EQ(reply.json().at("accepted"), 1);
 }
 
+// The numbers a sensor sent come back as people (and the old backend) write them, in the
+// response body text itself and inside the sensor's own raw_event: 0.82, not 8.2E-1.
+TEST_F(ThreatsTest, NumbersAreWrittenInPlainDecimal) {
+  auto client = fleet_->server->client();
+  auto body = std::string(R"({"sensor_id":"sensor-a","threat_type":"numbers","severity":"low",)") +
+              R"("detector_type":"usb","threat_score":0.82,"latitude":36.1147,"longitude":0.0,)" +
+              R"("raw_event":{"rssi_avg":-58.5,"ratio":0.82,"zero":0.0,"tiny":0.00001}})";
+  auto reply =
+      client.request("POST", "/api/v2/threats", body,
+                     {{"X-API-Key", fleet_->sensor_a_key}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  auto id = std::string(reply.json().at("id").as_string());
+  auto fetched = client.get("/api/v2/threats/" + id, bearer(fleet_->viewer));
+  for (const auto* text : {&reply.body, &fetched.body}) {
+    EXPECT_NE(text->find(R"("threat_score":0.82)"), std::string::npos) << *text;
+    EXPECT_NE(text->find(R"("latitude":36.1147)"), std::string::npos) << *text;
+    EXPECT_NE(text->find(R"("longitude":0.0)"), std::string::npos) << *text;
+    EXPECT_NE(text->find(R"({"rssi_avg":-58.5,"ratio":0.82,"zero":0.0,"tiny":1e-05})"),
+              std::string::npos)
+        << *text;
+    EXPECT_EQ(text->find("E-"), std::string::npos) << *text;
+  }
+}
+
 TEST_F(ThreatsTest, MissingLocationFallsBackToTheSensor) {
   auto client = fleet_->server->client();
   auto put = client.request(

@@ -113,7 +113,7 @@ Result<HttpAnswer> http_json(const std::string& base, beast::http::verb verb,
     req.set(beast::http::field::host, host + ":" + port);
     req.set(beast::http::field::content_type, "application/json");
     if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
-    req.body() = json::serialize(body);
+    req.body() = to_json_text(body);
     req.prepare_payload();
     beast::http::write(stream, req);
     beast::flat_buffer buffer;
@@ -145,7 +145,7 @@ Result<HttpAnswer> post(const std::string& base, const std::string& target, cons
 }
 
 std::string detail_of(const HttpAnswer& a) {
-  return "HTTP " + std::to_string(a.status) + " " + json::serialize(a.body);
+  return "HTTP " + std::to_string(a.status) + " " + to_json_text(a.body);
 }
 
 // --- credentials ---------------------------------------------------------------------------
@@ -177,7 +177,7 @@ void save(const std::string& path, const std::vector<SimSensor>& sensors) {
                                {"mqtt_password", s.password},
                                {"mqtt_broker", s.host},
                                {"mqtt_port", s.port}});
-  std::ofstream(path, std::ios::trunc) << json::serialize(out) << "\n";
+  std::ofstream(path, std::ios::trunc) << to_json_text(out) << "\n";
 }
 
 Result<std::vector<SimSensor>> onboard(const SimulateArgs& a, const std::string& api,
@@ -250,19 +250,18 @@ struct Generator {
                      {"sequence", ++seq}};
     if (!run.empty()) raw["run"] = run;
     if (!agent)
-      return json::serialize(
-          json::object{{"timestamp", now},
-                       {"threat_type", type},
-                       {"detector_type", kDetectors[d]},
-                       {"severity", level},
-                       {"threat_score", score},
-                       {"device_mac", mac},
-                       {"latitude", lat},
-                       {"longitude", lon},
-                       {"matched_rules", json::array{json::object{{"name", type}}}},
-                       {"raw_event", raw}});
+      return to_json_text(json::object{{"timestamp", now},
+                                       {"threat_type", type},
+                                       {"detector_type", kDetectors[d]},
+                                       {"severity", level},
+                                       {"threat_score", score},
+                                       {"device_mac", mac},
+                                       {"latitude", lat},
+                                       {"longitude", lon},
+                                       {"matched_rules", json::array{json::object{{"name", type}}}},
+                                       {"raw_event", raw}});
     now.pop_back();  // the agent sends naive UTC
-    return json::serialize(json::object{
+    return to_json_text(json::object{
         {"timestamp", now},
         {"sensor_id", sensor_id},
         {"sensor_name", sensor_id},
@@ -281,7 +280,7 @@ struct Generator {
   static std::string heartbeat() {
     auto now = format_timestamp(system_clock().now());
     now.pop_back();
-    return json::serialize(json::object{
+    return to_json_text(json::object{
         {"timestamp", now},
         {"status", "online"},
         {"metrics",

@@ -204,7 +204,7 @@ Result<std::string> login(const LoadArgs& a, const std::string& password) {
   stream.connect(tcp::endpoint(asio::ip::make_address(a.host), static_cast<std::uint16_t>(a.port)),
                  ec);
   if (ec) return make_error(Errc::unavailable, "cannot connect: " + ec.message());
-  auto body = json::serialize(json::object{{"username", a.user}, {"password", password}});
+  auto body = to_json_text(json::object{{"username", a.user}, {"password", password}});
   auto answer = http_post(a, stream, a.prefix + "/auth/login", body, "");
   if (!answer) return answer.error();
   boost::system::error_code pec;
@@ -237,7 +237,7 @@ void drive_ingest(const LoadArgs& a, std::atomic<bool>& stop, std::atomic<std::u
                                    {"detector_type", "wifi"},
                                    {"severity", (sent + i) % 10 == 0 ? "critical" : "medium"},
                                    {"threat_score", 0.5}});
-    if (!http_post(a, stream, a.prefix + "/threats", json::serialize(batch), a.api_key)) return;
+    if (!http_post(a, stream, a.prefix + "/threats", to_json_text(batch), a.api_key)) return;
     sent += n;
     stored += n;
   }
