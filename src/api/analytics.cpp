@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/response_cache.hpp"
 #include "api/detail/routes.hpp"
 
@@ -245,18 +246,51 @@ void add_analytics_routes(http::Router& router, Services& s) {
   auto bind = [&s, cache](CachedHandler fn) {
     return [&s, cache, fn](RequestContext& c) { return cached(c, s, *cache, fn); };
   };
+  json::value time = {{"type", "string"}, {"format", "date-time"}};
+  auto window = [&] {
+    return std::vector<http::ParamDoc>{
+        query_param("start_time", time, "Inclusive (RFC 3339; default: end_time minus the window)"),
+        query_param("end_time", time, "Exclusive (default: now)")};
+  };
+  auto limit = query_param("limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 50}},
+                           "How many (default 10)");
+  auto doc = [](std::string text, json::value schema, std::vector<http::ParamDoc> params = {}) {
+    auto d = route_doc("Analytics", {json_answer(200, std::move(text), std::move(schema))},
+                       std::move(params));
+    d.description = "Answers are reused per instance and URL for ANALYTICS_CACHE_MS (1 s).";
+    return d;
+  };
+  auto trend_params = window();
+  trend_params.insert(trend_params.begin(),
+                      query_param("period",
+                                  {{"type", "string"},
+                                   {"enum", {"hourly", "daily", "weekly", "hour", "day", "week"}},
+                                   {"default", "hourly"}},
+                                  "Bucket size (default windows: 24 h, 30 d, 90 d)"));
+  trend_params.push_back(query_param("sensor_id", schema_ref("SensorId"), "One sensor only"));
+  auto top_params = window();
+  top_params.insert(top_params.begin(), limit);
+  auto map_params = window();
+  map_params.push_back(query_param("severity", schema_ref("Severity"), "Severities", true));
   router.add({Verb::get, base + "/overview", Access::viewer, RateClass::normal, bind(overview),
-              "Fleet overview: sensors, threat counts, velocity, average score"});
+              "Fleet overview: sensors, threat counts, velocity, average score",
+              doc("The figures", schema_ref("Overview"))});
   router.add({Verb::get, base + "/trends", Access::viewer, RateClass::normal, bind(trends),
-              "Threat counts per hour, day or week, zero-filled"});
+              "Threat counts per hour, day or week, zero-filled",
+              doc("Buckets from start_time to end_time", schema_ref("Trends"), trend_params)});
   router.add({Verb::get, base + "/top-threats", Access::viewer, RateClass::normal,
-              bind(top_threats), "Most frequent threat types in a window"});
+              bind(top_threats), "Most frequent threat types in a window",
+              doc("By count, then name", array_of(schema_ref("TopThreat")), top_params)});
   router.add({Verb::get, base + "/top-sensors", Access::viewer, RateClass::normal,
-              bind(top_sensors), "Sensors with the most threats in a window"});
+              bind(top_sensors), "Sensors with the most threats in a window",
+              doc("By count, then sensor id", array_of(schema_ref("TopSensor")), top_params)});
   router.add({Verb::get, base + "/map", Access::viewer, RateClass::normal, bind(threat_map),
-              "Threat counts per located sensor with a severity breakdown"});
+              "Threat counts per located sensor with a severity breakdown",
+              doc("Located sensors with threats, by count", array_of(schema_ref("MapPoint")),
+                  map_params)});
   router.add({Verb::get, base + "/velocity", Access::viewer, RateClass::normal, bind(velocity),
-              "Threats per hour now, on average, at the peak, and the trend"});
+              "Threats per hour now, on average, at the peak, and the trend",
+              doc("Rates in threats per hour", schema_ref("Velocity"))});
 }
 
 }  // namespace honeyman::api::detail

@@ -1,4 +1,5 @@
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/request_bodies.hpp"
 #include "api/detail/routes.hpp"
 
@@ -76,16 +77,28 @@ void add_auth_routes(http::Router& router, Services& s) {
   using http::Access;
   using http::RateClass;
   using http::Verb;
+  auto login_doc = route_doc("Auth",
+                             {json_answer(200, "Signed in", schema_ref("LoginResponse")),
+                              error_answer(401, "Unknown user or wrong password (same text)"),
+                              error_answer(403, "The user is disabled")},
+                             {}, schema_ref("LoginRequest"));
   router.add({Verb::post, p + "/auth/login", Access::anyone, RateClass::login,
-              [&s](RequestContext& c) { return login(c, s); }, "Log in: user and token pair"});
+              [&s](RequestContext& c) { return login(c, s); }, "Log in: user and token pair",
+              login_doc});
   router.add({Verb::post, p + "/auth/refresh", Access::anyone, RateClass::login,
               [&s](RequestContext& c) { return refresh(c, s); },
-              "Rotate a refresh token (single use; reuse revokes the session)"});
+              "Rotate a refresh token (single use; reuse revokes the session)",
+              route_doc("Auth",
+                        {json_answer(200, "A new token pair", schema_ref("Token")),
+                         error_answer(401, "Unknown, expired or already used refresh token")},
+                        {}, schema_ref("RefreshRequest"))});
   router.add({Verb::post, p + "/auth/logout", Access::viewer, RateClass::normal,
               [&s](RequestContext& c) { return logout(c, s); },
-              "Revoke the session and the presented access token"});
+              "Revoke the session and the presented access token",
+              route_doc("Auth", {json_answer(200, "Logged out", schema_ref("Message"))})});
   router.add({Verb::get, p + "/auth/me", Access::viewer, RateClass::normal,
-              [&s](RequestContext& c) { return me(c, s); }, "The logged-in user"});
+              [&s](RequestContext& c) { return me(c, s); }, "The logged-in user",
+              route_doc("Auth", {json_answer(200, "The caller", schema_ref("User"))})});
 }
 
 }  // namespace honeyman::api::detail

@@ -1,6 +1,7 @@
 // Onboarding (SPEC §2, 3 routes): an admin mints a single-use token; the sensor trades it for its
 // identity (sensor row, API key, broker account) exactly once.
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/qr_png.hpp"
 #include "api/detail/request_bodies.hpp"
 #include "api/detail/response_cache.hpp"
@@ -163,7 +164,7 @@ Result<service::RegistrationRequest> parse_registration(const json::object& body
     if (!caps->is_object())
       errors.push_back(
           {{"body", "capabilities"}, "Input should be a valid dictionary", "dict_type"});
-    else if (json::serialize(*caps).size() > domain::kMaxRawEventBytes)
+    else if (to_json_text(*caps).size() > domain::kMaxRawEventBytes)
       errors.push_back({{"body", "capabilities"}, "Too large", "value_error"});
     else
       r.details.capabilities = caps->as_object();
@@ -227,7 +228,7 @@ asio::awaitable<Response> qrcode(RequestContext& ctx, Services& s) {
                     {"register_url", *base + "/onboarding/register"},
                     {"onboarding_token", token},
                     {"sensor_name", row->sensor_name}};
-  auto png = qr_png(json::serialize(data));
+  auto png = qr_png(to_json_text(data));
   if (!png) co_return http::error_response(png.error());
   Response res{http::StatusCode::ok, 11};
   res.set(boost::beast::http::field::content_type, "image/png");
@@ -245,13 +246,36 @@ void add_onboarding_routes(http::Router& router, Services& s) {
   using http::RateClass;
   using http::Verb;
   auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
+  auto no_public_url = error_answer(503, "Production without PUBLIC_API_URL");
   router.add({Verb::post, base + "/tokens", Access::admin, RateClass::normal, bind(create_token),
-              "Mint a single-use onboarding token"});
+              "Mint a single-use onboarding token",
+              route_doc("Onboarding",
+                        {json_answer(201, "The token, shown once", schema_ref("OnboardingToken")),
+                         no_public_url},
+                        {}, schema_ref("OnboardingTokenRequest"))});
   // The token is 256 random bits: guessing is hopeless, so the normal limit applies.
+  auto register_doc = route_doc(
+      "Onboarding",
+      {json_answer(201, "The sensor's credentials, shown once", schema_ref("Registration")),
+       error_answer(401, "Unknown, expired or used token"),
+       error_answer(409, "sensor_id taken or reserved, or a foreign broker account of that name"),
+       error_answer(503, "The broker cannot be reached, or production without PUBLIC_API_URL")},
+      {}, schema_ref("RegistrationRequest"));
+  register_doc.description =
+      "The onboarding token is the credential. A failure leaves nothing behind and does not "
+      "spend the token.";
   router.add({Verb::post, base + "/register", Access::anyone, RateClass::normal,
-              bind(register_route), "Register a sensor with an onboarding token (once)"});
+              bind(register_route), "Register a sensor with an onboarding token (once)",
+              register_doc});
   router.add({Verb::get, base + "/qrcode/{token}", Access::anyone, RateClass::normal, bind(qrcode),
-              "QR code (PNG) of the registration data"});
+              "QR code (PNG) of the registration data",
+              route_doc("Onboarding",
+                        {{200, "PNG of {api_endpoint, register_url, onboarding_token, sensor_name}",
+                          "image/png",
+                          json::object{{"type", "string"}, {"contentMediaType", "image/png"}}},
+                         error_answer(404, "Unknown, expired or used token"),
+                         no_public_url},
+                        {path_param("token", {{"type", "string"}}, "The onboarding token")})});
 }
 
 }  // namespace honeyman::api::detail

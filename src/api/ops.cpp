@@ -1,4 +1,5 @@
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/routes.hpp"
 
 namespace honeyman::api::detail {
@@ -6,8 +7,7 @@ namespace {
 
 // Precomputed: /health is what load balancers hammer, so it allocates nothing per request.
 Response health_response(const Services& s) {
-  return ok(
-      json::object{{"status", "healthy"}, {"service", "honeyman"}, {"version", s.config.version}});
+  return ok(json::object{{"status", "ok"}, {"service", "honeyman"}, {"version", s.config.version}});
 }
 
 asio::awaitable<Response> ready(Services& s) {
@@ -34,14 +34,18 @@ asio::awaitable<Response> ready(Services& s) {
 void add_ops_routes(http::Router& router, Services& s) {
   auto health = std::make_shared<const Response>(health_response(s));
   auto handler = [health](RequestContext&) -> asio::awaitable<Response> { co_return *health; };
+  auto health_doc = route_doc("Operations", {json_answer(200, "Alive", schema_ref("Health"))});
   router.add({http::Verb::get, "/health", http::Access::anyone, http::RateClass::exempt, handler,
-              "Liveness: the process answers"});
+              "Liveness: the process answers", health_doc});
   // The field agent probes {base_url}/v2/health.
   router.add({http::Verb::get, s.config.prefix + "/health", http::Access::anyone,
-              http::RateClass::exempt, handler, "Liveness, under the API prefix"});
+              http::RateClass::exempt, handler, "Liveness, under the API prefix", health_doc});
   router.add({http::Verb::get, "/ready", http::Access::anyone, http::RateClass::exempt,
               [&s](RequestContext&) { return ready(s); },
-              "Readiness: 200 only when the store (and configured broker/Redis) answer"});
+              "Readiness: 200 only when the store (and configured broker/Redis) answer",
+              route_doc("Operations", {json_answer(200, "Ready", schema_ref("Readiness")),
+                                       json_answer(503, "A dependency does not answer",
+                                                   schema_ref("Readiness"))})});
 }
 
 }  // namespace honeyman::api::detail

@@ -1,4 +1,5 @@
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/response_cache.hpp"
 #include "api/detail/routes.hpp"
 #include "api/detail/threat_query.hpp"
@@ -107,19 +108,60 @@ void add_sensor_routes(http::Router& router, Services& s) {
   // instance show at once (sensors_changed).
   s.sensor_list_cache = std::make_shared<ResponseCache>(s.config.sensor_list_cache_ttl);
   auto list = [&s](RequestContext& c) { return cached(c, s, *s.sensor_list_cache, list_sensors); };
+  auto no_sensor = error_answer(404, "No such sensor");
+  auto list_doc = route_doc(
+      "Sensors", {json_answer(200, "A page of sensors", schema_ref("SensorList"))},
+      {query_param("page", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}}, "Page"),
+       query_param("page_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}},
+                   "Sensors per page (default 50)"),
+       query_param("is_active", {{"type", "boolean"}}, "Active (or disabled) sensors only"),
+       query_param("is_online", {{"type", "boolean"}},
+                   "Heard from within 3 heartbeat intervals (or not)")});
+  list_doc.description = "Answers are reused per instance and URL for SENSORS_CACHE_MS (1 s).";
+  router.add({Verb::get, base, Access::viewer, RateClass::normal, list,
+              "List sensors, newest first", list_doc});
   router.add(
-      {Verb::get, base, Access::viewer, RateClass::normal, list, "List sensors, newest first"});
-  router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_sensor), "One sensor"});
+      {Verb::get, one, Access::viewer, RateClass::normal, bind(get_sensor), "One sensor",
+       route_doc("Sensors", {json_answer(200, "The sensor", schema_ref("Sensor")), no_sensor},
+                 {sensor_id_path()})});
+  auto update_doc =
+      route_doc("Sensors",
+                {json_answer(200, "The sensor as changed", schema_ref("Sensor")), no_sensor,
+                 error_answer(503, "The broker cannot be reached (is_active changes its account)")},
+                {sensor_id_path()}, schema_ref("SensorUpdate"));
   router.add({Verb::put, one, Access::admin, RateClass::normal, bind(update_sensor),
-              "Partial update of a sensor"});
+              "Partial update of a sensor", update_doc});
   router.add({Verb::delete_, one, Access::admin, RateClass::normal, bind(delete_sensor),
-              "Delete a sensor and revoke its credentials (threats stay)"});
+              "Delete a sensor and revoke its credentials (threats stay)",
+              route_doc("Sensors",
+                        {json_answer(200, "Deleted", schema_ref("Message")), no_sensor,
+                         error_answer(503, "The broker cannot be reached: nothing was deleted")},
+                        {sensor_id_path()})});
   router.add({Verb::get, one + "/stats", Access::viewer, RateClass::normal, bind(sensor_stats),
-              "Threat statistics of a sensor"});
+              "Threat statistics of a sensor",
+              route_doc("Sensors",
+                        {json_answer(200, "The statistics", schema_ref("SensorStats")), no_sensor},
+                        {sensor_id_path()})});
+  json::value heartbeat_answer = {{"type", "object"},
+                                  {"required", {"message", "sensor_id", "timestamp", "is_online"}},
+                                  {"properties",
+                                   {{"message", {{"type", "string"}}},
+                                    {"sensor_id", schema_ref("SensorId")},
+                                    {"timestamp", schema_ref("Timestamp")},
+                                    {"is_online", {{"type", "boolean"}}}}},
+                                  {"additionalProperties", false}};
+  auto heartbeat_doc = route_doc("Sensors",
+                                 {json_answer(200, "Recorded", heartbeat_answer), no_sensor,
+                                  error_answer(403, "The key belongs to another sensor")},
+                                 {sensor_id_path()}, schema_ref("Heartbeat"));
+  heartbeat_doc.request_examples = {{"agent", wire_sample("agent-heartbeat.json")},
+                                    {"canonical", wire_sample("canonical-heartbeat.json")}};
   router.add({Verb::post, one + "/heartbeat", Access::sensor, RateClass::normal, bind(heartbeat),
-              "Heartbeat from the sensor itself (X-API-Key)"});
+              "Heartbeat from the sensor itself (X-API-Key)", heartbeat_doc});
+  auto threats_doc = route_doc("Sensors", {}, {sensor_id_path()});
+  add_threat_query_doc(threats_doc, false);
   router.add({Verb::get, one + "/threats", Access::viewer, RateClass::normal, bind(sensor_threats),
-              "Threats of one sensor; same filters as /threats"});
+              "Threats of one sensor; same filters as /threats", threats_doc});
 }
 
 }  // namespace honeyman::api::detail

@@ -1,4 +1,5 @@
 #include "api/detail/common.hpp"
+#include "api/detail/openapi.hpp"
 #include "api/detail/request_bodies.hpp"
 #include "api/detail/routes.hpp"
 #include "api/detail/threat_query.hpp"
@@ -129,18 +130,57 @@ void add_threat_routes(http::Router& router, Services& s) {
   using http::RateClass;
   using http::Verb;
   auto bind = [&s](auto fn) { return [&s, fn](RequestContext& c) { return fn(c, s); }; };
+  auto query_doc = route_doc("Threats", {});
+  add_threat_query_doc(query_doc, true);
   router.add({Verb::get, base, Access::viewer, RateClass::normal,
               [&s](RequestContext& c) { return query_threats_response(c, s, {}); },
-              "Query threats: filters, sort, offset or keyset paging"});
+              "Query threats: filters, sort, offset or keyset paging", query_doc});
+  json::value one_or_many = {{"oneOf",
+                              {schema_ref("ThreatInput"),
+                               {{"type", "array"},
+                                {"minItems", 1},
+                                {"maxItems", 1000},
+                                {"items", schema_ref("ThreatInput")}}}}};
+  auto create_doc = route_doc(
+      "Threats",
+      {json_answer(201, "Stored (sent after the commit): a Threat, or an array for an array",
+                   {{"oneOf", {schema_ref("Threat"), array_of(schema_ref("Threat"))}}}),
+       error_answer(403, "With a sensor key: the payload names another sensor"),
+       error_answer(503, "The ingest queue is full; retry (the same body stores nothing twice)")},
+      {}, one_or_many);
+  create_doc.description =
+      "Canonical or field-agent format, all or nothing. A retried request (the same body) stores "
+      "nothing twice and is answered like the first.";
+  create_doc.request_examples = {{"agent", wire_sample("agent-threat.json")},
+                                 {"canonical", wire_sample("canonical-threat.json")}};
   router.add({Verb::post, base, Access::sensor_or_analyst, RateClass::normal, bind(create_threats),
-              "Ingest one threat or an array (either wire format)"});
-  router.add({Verb::get, one, Access::viewer, RateClass::normal, bind(get_threat), "One threat"});
+              "Ingest one threat or an array (either wire format)", create_doc});
+  auto threat_id =
+      path_param("threat_id", {{"type", "string"}, {"format", "uuid"}}, "The threat's id");
+  auto no_threat = error_answer(404, "No such threat");
+  router.add(
+      {Verb::get, one, Access::viewer, RateClass::normal, bind(get_threat), "One threat",
+       route_doc("Threats", {json_answer(200, "The threat", schema_ref("Threat")), no_threat},
+                 {threat_id})});
+  auto ack_doc = route_doc(
+      "Threats",
+      {json_answer(200, "The threat, acknowledged by the caller", schema_ref("Threat")), no_threat},
+      {threat_id}, schema_ref("AcknowledgeRequest"));
+  ack_doc.request_required = false;
   router.add({Verb::put, one + "/acknowledge", Access::analyst, RateClass::normal,
-              bind(acknowledge), "Acknowledge a threat as the calling user"});
+              bind(acknowledge), "Acknowledge a threat as the calling user", ack_doc});
   router.add({Verb::delete_, one, Access::analyst, RateClass::normal, bind(delete_threat),
-              "Delete a threat"});
+              "Delete a threat",
+              route_doc("Threats", {json_answer(200, "Deleted", schema_ref("Message")), no_threat},
+                        {threat_id})});
+  auto honeypot_doc = route_doc("Threats",
+                                {json_answer(201, "Stored", schema_ref("HoneypotAccepted")),
+                                 error_answer(403, "honeypot_id or a threat names another sensor"),
+                                 error_answer(503, "The ingest queue is full; retry")},
+                                {}, schema_ref("HoneypotData"));
+  honeypot_doc.request_examples = {{"agent", wire_sample("agent-http-batch.json")}};
   router.add({Verb::post, s.config.prefix + "/honeypot/data", Access::sensor, RateClass::normal,
-              bind(honeypot_data), "Field agent HTTP fallback (X-API-Key)"});
+              bind(honeypot_data), "Field agent HTTP fallback (X-API-Key)", honeypot_doc});
 }
 
 }  // namespace honeyman::api::detail

@@ -129,6 +129,40 @@ struct RequestContext {
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
+// What a route documents about itself, for the OpenAPI document (`api` builds it from the route
+// table, so the two cannot drift). Schemas are JSON Schema 2020-12 objects or
+// {"$ref": "#/components/schemas/<Name>"}; http only carries them.
+struct ParamDoc {
+  enum class In { path, query, header };
+  std::string name;
+  In in = In::query;
+  boost::json::value schema;  // e.g. {"type": "integer", "minimum": 1}
+  std::string description;
+  bool required = false;    // path parameters always are
+  bool repeatable = false;  // `?severity=a&severity=b` (and "a,b")
+};
+
+struct ResponseDoc {
+  int status = 200;
+  std::string description;
+  // "" for a response without a body; several, comma-separated, when the body may be any of them
+  std::string media_type = "application/json";
+  boost::json::value schema;  // null: no schema given for the body
+};
+
+struct RouteDoc {
+  std::string tag;          // the group the route is listed under
+  std::string description;  // longer text (CommonMark) beyond the summary
+  std::vector<ParamDoc> params;
+  // The request body (JSON): null for routes that take none.
+  boost::json::value request_schema;
+  bool request_required = true;
+  boost::json::object request_examples;  // name -> example body
+  // The success answers (and route-specific errors); the error answers every route of its kind
+  // gives (401/403 by access, 413/422 with a body or parameters, 429) are added by the builder.
+  std::vector<ResponseDoc> responses;
+};
+
 struct Route {
   Verb method;
   std::string pattern;  // e.g. "/api/v2/sensors/{sensor_id}"; `{x}` matches one segment
@@ -136,6 +170,7 @@ struct Route {
   RateClass rate_class = RateClass::normal;
   Handler handler;
   std::string summary;  // one line, for docs and OpenAPI
+  RouteDoc doc = {};
 };
 
 class Router {

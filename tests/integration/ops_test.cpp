@@ -20,7 +20,7 @@ TEST(Ops, HealthAndReady) {
   auto client = server.client();
   auto health = client.get("/health");
   ASSERT_EQ(health.status, 200);
-  EXPECT_EQ(health.json().at("status"), "healthy");
+  EXPECT_EQ(health.json().at("status"), "ok");
   EXPECT_EQ(health.json().at("service"), "honeyman");
   EXPECT_TRUE(health.json().at("version").is_string());
   EXPECT_EQ(client.get("/api/v2/health").json(), health.json());

@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,6 +11,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <optional>
 
 namespace honeyman::testing {
@@ -28,6 +34,48 @@ std::string lower(std::string_view text) {
 Reply failure(std::string_view what, const boost::system::error_code& ec) {
   return Reply{0, std::string(what) + ": " + ec.message(), {}};
 }
+
+// With HONEYMAN_RECORD_RESPONSES=<dir> (set by tests/integration/CMakeLists.txt), every answer
+// the suites receive is written to <dir>/responses-<pid>.jsonl, for tests/openapi to validate
+// against the OpenAPI document. A few of each (method, path, status) are enough; a cap bounds
+// the files of the suites that send thousands of requests.
+class ResponseRecorder {
+ public:
+  static ResponseRecorder& instance() {
+    static ResponseRecorder recorder;
+    return recorder;
+  }
+  void record(std::string_view method, std::string_view target, const Reply& reply) {
+    if (!enabled_ || reply.status == 0) return;
+    std::string path(target.substr(0, target.find('?')));
+    std::lock_guard lock(mutex_);
+    auto& seen = seen_[std::string(method) + " " + path + " " + std::to_string(reply.status)];
+    if (seen >= 2 || written_ >= 4000) return;
+    ++seen;
+    ++written_;
+    auto type = reply.header("content-type");
+    boost::json::object line{
+        {"method", method}, {"path", path}, {"status", reply.status}, {"content_type", type}};
+    if (type.rfind("application/json", 0) == 0 && reply.body.size() <= 512 * 1024)
+      line["body"] = reply.body;
+    out_ << boost::json::serialize(line) << '\n';
+    out_.flush();
+  }
+
+ private:
+  ResponseRecorder() {
+    const char* dir = std::getenv("HONEYMAN_RECORD_RESPONSES");
+    if (!dir || !*dir) return;
+    out_.open(std::string(dir) + "/responses-" + std::to_string(getpid()) + ".jsonl",
+              std::ios::app);
+    enabled_ = out_.is_open();
+  }
+  bool enabled_ = false;
+  std::mutex mutex_;
+  std::ofstream out_;
+  std::map<std::string, int> seen_;
+  int written_ = 0;
+};
 
 }  // namespace
 
@@ -128,7 +176,9 @@ Reply HttpClient::request(std::string_view method, std::string_view target, std:
     req.set(http::field::content_type, "application/json");
   req.body() = std::string(body);
   req.prepare_payload();
-  return impl_->send(req);
+  auto reply = impl_->send(req);
+  ResponseRecorder::instance().record(method, target, reply);
+  return reply;
 }
 
 Reply HttpClient::get(std::string_view target, const HeaderList& headers) {

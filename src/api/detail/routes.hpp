@@ -10,5 +10,6 @@ void add_sensor_routes(http::Router& router, Services& s);
 void add_threat_routes(http::Router& router, Services& s);
 void add_onboarding_routes(http::Router& router, Services& s);
 void add_analytics_routes(http::Router& router, Services& s);
+void add_docs_routes(http::Router& router, Services& s);
 
 }  // namespace honeyman::api::detail

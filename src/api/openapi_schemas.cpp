@@ -1,0 +1,440 @@
+// The named schemas of the OpenAPI document (JSON Schema 2020-12, as OpenAPI 3.1 uses it). They
+// describe what domain::to_json and the handlers write; tests validate every response body the
+// integration suites see against them (tests/openapi), so a field added to an answer and not
+// here fails the suite.
+#include "api/detail/openapi.hpp"
+
+namespace honeyman::api::detail {
+
+json::object component_schemas() {
+  static const json::value schemas = json::parse(R"json({
+  "Error": {
+    "type": "object", "required": ["detail"],
+    "properties": {"detail": {"type": "string", "description": "What went wrong, for people."}},
+    "example": {"detail": "Not authenticated"}
+  },
+  "ValidationError": {
+    "type": "object", "required": ["detail"],
+    "description": "FastAPI's validation error list: one entry per problem found.",
+    "properties": {"detail": {"type": "array", "items": {
+      "type": "object", "required": ["loc", "msg", "type"],
+      "properties": {
+        "loc": {"type": "array", "items": {"type": ["string", "integer"]},
+                "description": "Where: [\"body\"|\"query\"|\"path\", field, index, ...]"},
+        "msg": {"type": "string"},
+        "type": {"type": "string", "examples": ["missing", "int_parsing", "extra_forbidden"]}}}}},
+    "example": {"detail": [{"loc": ["body", "threat_score"],
+                            "msg": "Input should be less than or equal to 1", "type": "value_error"}]}
+  },
+  "Message": {
+    "type": "object", "required": ["message"],
+    "properties": {"message": {"type": "string"}}
+  },
+  "Timestamp": {
+    "type": "string", "format": "date-time",
+    "description": "RFC 3339 UTC with microseconds and Z.", "examples": ["2026-08-08T14:03:27.512904Z"]
+  },
+  "Severity": {"type": "string", "enum": ["critical", "high", "medium", "low", "info"]},
+  "SensorId": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$", "examples": ["rpi5-defcon-01"]},
+  "SeverityCounts": {
+    "type": "object", "required": ["critical", "high", "medium", "low", "info"],
+    "properties": {"critical": {"type": "integer"}, "high": {"type": "integer"},
+                   "medium": {"type": "integer"}, "low": {"type": "integer"},
+                   "info": {"type": "integer"}}
+  },
+  "Health": {
+    "type": "object", "required": ["status", "service", "version"],
+    "properties": {"status": {"const": "ok"}, "service": {"const": "honeyman"},
+                   "version": {"type": "string"}}
+  },
+  "Readiness": {
+    "type": "object", "required": ["status", "checks"],
+    "properties": {
+      "status": {"type": "string", "enum": ["ready", "not_ready"]},
+      "checks": {"type": "object", "required": ["store"],
+                 "description": "\"ok\" or what is wrong, per dependency; mqtt and redis only when configured.",
+                 "properties": {"store": {"type": "string"}, "mqtt": {"type": "string"},
+                                "redis": {"type": "string"}},
+                 "additionalProperties": false}},
+    "additionalProperties": false
+  },
+  "User": {
+    "type": "object",
+    "required": ["id", "username", "email", "full_name", "role", "is_active", "is_verified",
+                 "created_at", "last_login"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid"},
+      "username": {"type": "string"},
+      "email": {"type": ["string", "null"]},
+      "full_name": {"type": ["string", "null"]},
+      "role": {"type": "string", "enum": ["admin", "analyst", "viewer"]},
+      "is_active": {"type": "boolean"},
+      "is_verified": {"type": "boolean"},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "last_login": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]}},
+    "additionalProperties": false
+  },
+  "Token": {
+    "type": "object", "required": ["access_token", "refresh_token", "token_type", "expires_in"],
+    "properties": {
+      "access_token": {"type": "string", "description": "JWT (HS256) for Authorization: Bearer."},
+      "refresh_token": {"type": "string", "description": "Single use: POST /auth/refresh."},
+      "token_type": {"const": "bearer"},
+      "expires_in": {"type": "integer", "description": "Seconds until the access token expires."}},
+    "additionalProperties": false
+  },
+  "LoginRequest": {
+    "type": "object", "required": ["username", "password"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}},
+    "example": {"username": "admin", "password": "change-me-please"}
+  },
+  "LoginResponse": {
+    "type": "object", "required": ["user", "token"],
+    "properties": {"user": {"$ref": "#/components/schemas/User"},
+                   "token": {"$ref": "#/components/schemas/Token"}},
+    "additionalProperties": false
+  },
+  "RefreshRequest": {
+    "type": "object", "required": ["refresh_token"],
+    "properties": {"refresh_token": {"type": "string"}}
+  },
+  "Sensor": {
+    "type": "object",
+    "required": ["id", "sensor_id", "name", "description", "is_active", "is_online",
+                 "last_heartbeat", "latitude", "longitude", "location_method", "location_accuracy",
+                 "city", "country", "enabled_detectors", "transport_protocol", "capabilities",
+                 "platform", "architecture", "agent_version", "python_version",
+                 "total_threats_detected", "threats_last_24h", "clock_skew_threats",
+                 "last_clock_skew_seconds", "created_at", "updated_at", "registered_at"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid"},
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "name": {"type": "string"},
+      "description": {"type": ["string", "null"]},
+      "is_active": {"type": "boolean"},
+      "is_online": {"type": "boolean", "description": "Heard from within 3 heartbeat intervals."},
+      "last_heartbeat": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+      "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+      "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+      "location_method": {"type": ["string", "null"]},
+      "location_accuracy": {"type": ["number", "null"]},
+      "city": {"type": ["string", "null"]},
+      "country": {"type": ["string", "null"]},
+      "enabled_detectors": {"type": "array", "items": {"type": "string"}},
+      "transport_protocol": {"type": "string"},
+      "capabilities": {"type": "object"},
+      "platform": {"type": ["string", "null"]},
+      "architecture": {"type": ["string", "null"]},
+      "agent_version": {"type": ["string", "null"]},
+      "python_version": {"type": ["string", "null"]},
+      "total_threats_detected": {"type": "integer"},
+      "threats_last_24h": {"type": "integer"},
+      "clock_skew_threats": {"type": "integer"},
+      "last_clock_skew_seconds": {"type": ["number", "null"]},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "updated_at": {"$ref": "#/components/schemas/Timestamp"},
+      "registered_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]}},
+    "additionalProperties": false
+  },
+  "SensorList": {
+    "type": "object", "required": ["sensors", "total", "page", "page_size"],
+    "properties": {"sensors": {"type": "array", "items": {"$ref": "#/components/schemas/Sensor"}},
+                   "total": {"type": "integer"}, "page": {"type": "integer"},
+                   "page_size": {"type": "integer"}},
+    "additionalProperties": false
+  },
+  "SensorUpdate": {
+    "type": "object", "description": "Partial update: only the fields given change; null clears a nullable one.",
+    "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 128},
+      "description": {"type": ["string", "null"]},
+      "is_active": {"type": "boolean", "description": "false also disables the sensor's broker account"},
+      "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+      "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+      "city": {"type": ["string", "null"]},
+      "country": {"type": ["string", "null"]},
+      "enabled_detectors": {"type": ["array", "null"], "items": {"type": "string"}}},
+    "additionalProperties": false,
+    "example": {"name": "Lobby sensor", "city": "Paris", "latitude": 48.85, "longitude": 2.35}
+  },
+  "SensorStats": {
+    "type": "object",
+    "required": ["sensor_id", "total_threats", "threats_last_24h", "threats_last_7d",
+                 "threats_by_severity", "threats_by_detector", "most_common_threat_type",
+                 "last_threat_timestamp"],
+    "properties": {
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "total_threats": {"type": "integer"},
+      "threats_last_24h": {"type": "integer"},
+      "threats_last_7d": {"type": "integer"},
+      "threats_by_severity": {"$ref": "#/components/schemas/SeverityCounts"},
+      "threats_by_detector": {"type": "object", "additionalProperties": {"type": "integer"}},
+      "most_common_threat_type": {"type": ["string", "null"]},
+      "last_threat_timestamp": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]}},
+    "additionalProperties": false
+  },
+  "Threat": {
+    "type": "object",
+    "required": ["id", "timestamp", "sensor_id", "threat_type", "detector_type", "severity",
+                 "device_name", "device_mac", "device_ip", "src_host", "src_port", "dst_host",
+                 "dst_port", "latitude", "longitude", "city", "country", "matched_rules",
+                 "confidence", "threat_score", "raw_event", "mitre_tactics", "mitre_techniques",
+                 "is_acknowledged", "acknowledged_at", "acknowledged_by", "acknowledgement_notes",
+                 "created_at"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid", "description": "Made of the sensor, the message's bytes and the threat's place in it: a retried message stores nothing twice."},
+      "timestamp": {"$ref": "#/components/schemas/Timestamp"},
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "threat_type": {"type": "string"},
+      "detector_type": {"type": "string", "examples": ["usb", "wifi", "ble", "network", "airdrop"]},
+      "severity": {"$ref": "#/components/schemas/Severity"},
+      "device_name": {"type": ["string", "null"]},
+      "device_mac": {"type": ["string", "null"]},
+      "device_ip": {"type": ["string", "null"]},
+      "src_host": {"type": ["string", "null"]},
+      "src_port": {"type": ["integer", "null"]},
+      "dst_host": {"type": ["string", "null"]},
+      "dst_port": {"type": ["integer", "null"]},
+      "latitude": {"type": ["number", "null"]},
+      "longitude": {"type": ["number", "null"]},
+      "city": {"type": ["string", "null"]},
+      "country": {"type": ["string", "null"]},
+      "matched_rules": {"type": "array", "items": {"type": "object"}},
+      "confidence": {"type": ["number", "null"]},
+      "threat_score": {"type": "number", "minimum": 0, "maximum": 1},
+      "raw_event": {"type": "object", "description": "The sensor's own event data, as sent."},
+      "mitre_tactics": {"type": "array", "items": {"type": "string"}},
+      "mitre_techniques": {"type": "array", "items": {"type": "string"}},
+      "is_acknowledged": {"type": "boolean"},
+      "acknowledged_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+      "acknowledged_by": {"type": ["string", "null"]},
+      "acknowledgement_notes": {"type": ["string", "null"]},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"}},
+    "additionalProperties": false
+  },
+  "ThreatList": {
+    "type": "object",
+    "required": ["threats", "total", "total_is_exact", "page", "page_size", "next_cursor"],
+    "properties": {
+      "threats": {"type": "array", "items": {"$ref": "#/components/schemas/Threat"}},
+      "total": {"type": "integer"},
+      "total_is_exact": {"type": "boolean", "description": "false: total is a lower bound (rows counted up to 10,000)."},
+      "page": {"type": "integer"},
+      "page_size": {"type": "integer"},
+      "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next page; null on the last one."}},
+    "additionalProperties": false
+  },
+  "CanonicalThreat": {
+    "type": "object", "required": ["threat_type", "detector_type", "severity"],
+    "description": "A threat in the dashboard's own format (SPEC §5).",
+    "properties": {
+      "timestamp": {"type": "string", "description": "RFC 3339; no offset means UTC. Default: receipt time."},
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "threat_type": {"type": "string", "maxLength": 64},
+      "detector_type": {"type": "string", "maxLength": 64},
+      "severity": {"$ref": "#/components/schemas/Severity"},
+      "threat_score": {"type": "number", "minimum": 0, "maximum": 1},
+      "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+      "device_name": {"type": "string"}, "device_mac": {"type": "string"},
+      "device_ip": {"type": "string"}, "src_host": {"type": "string"},
+      "src_port": {"type": "integer", "minimum": 0, "maximum": 65535},
+      "dst_host": {"type": "string"},
+      "dst_port": {"type": "integer", "minimum": 0, "maximum": 65535},
+      "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+      "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+      "city": {"type": "string"}, "country": {"type": "string"},
+      "matched_rules": {"type": "array", "items": {"type": ["object", "string"]}},
+      "raw_event": {"type": "object"},
+      "mitre_tactics": {"type": "array", "items": {"type": "string"}},
+      "mitre_techniques": {"type": "array", "items": {"type": "string"}}}
+  },
+  "AgentThreat": {
+    "type": "object", "required": ["threat_type", "source", "risk_level"],
+    "description": "A threat as the field agent sends it: source -> detector_type, risk_level -> severity, raw_data -> raw_event, threats_detected -> matched_rules, geolocation -> latitude/longitude.",
+    "properties": {
+      "timestamp": {"type": "string"}, "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "sensor_name": {"type": "string"},
+      "source": {"type": "string", "examples": ["BleDetector", "UsbDetector", "WifiDetector", "NetworkDetector", "AirDropDetector"]},
+      "threat_type": {"type": "string"}, "threat_score": {"type": "number", "minimum": 0, "maximum": 1},
+      "risk_level": {"$ref": "#/components/schemas/Severity"},
+      "threats_detected": {"type": "array", "items": {"type": "string"}},
+      "message": {"type": "string"}, "raw_data": {"type": "object"}, "metadata": {"type": "object"},
+      "geolocation": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"},
+                      "accuracy": {"type": "number"}, "source": {"type": "string"}}},
+      "city": {"type": "string"}, "country": {"type": "string"}}
+  },
+  "ThreatInput": {
+    "oneOf": [{"$ref": "#/components/schemas/CanonicalThreat"},
+              {"$ref": "#/components/schemas/AgentThreat"}]
+  },
+  "HoneypotData": {
+    "type": "object", "required": ["type", "data"],
+    "properties": {"type": {"const": "threats"},
+                   "honeypot_id": {"$ref": "#/components/schemas/SensorId"},
+                   "data": {"type": "array", "minItems": 1, "maxItems": 1000,
+                            "items": {"$ref": "#/components/schemas/ThreatInput"}}},
+    "additionalProperties": false
+  },
+  "HoneypotAccepted": {
+    "type": "object", "required": ["status", "accepted", "message"],
+    "properties": {"status": {"type": "string"}, "accepted": {"type": "integer"},
+                   "message": {"type": "string"}},
+    "additionalProperties": false
+  },
+  "AcknowledgeRequest": {
+    "type": "object",
+    "properties": {"notes": {"type": ["string", "null"], "maxLength": 2000}},
+    "example": {"notes": "Known test device, ticket SOC-1432"}
+  },
+  "OnboardingTokenRequest": {
+    "type": "object", "required": ["sensor_name"],
+    "properties": {"sensor_name": {"type": "string", "minLength": 1, "maxLength": 128},
+                   "description": {"type": ["string", "null"]},
+                   "validity_hours": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24}},
+    "additionalProperties": false,
+    "example": {"sensor_name": "Lobby sensor", "validity_hours": 24}
+  },
+  "OnboardingToken": {
+    "type": "object", "required": ["token", "sensor_name", "description", "expires_at", "qr_code_url"],
+    "properties": {"token": {"type": "string", "description": "Shown once; works once."},
+                   "sensor_name": {"type": "string"},
+                   "description": {"type": ["string", "null"]},
+                   "expires_at": {"$ref": "#/components/schemas/Timestamp"},
+                   "qr_code_url": {"type": "string", "format": "uri"}},
+    "additionalProperties": false
+  },
+  "RegistrationRequest": {
+    "type": "object", "required": ["onboarding_token", "sensor_id"],
+    "properties": {
+      "onboarding_token": {"type": "string"},
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "capabilities": {"type": "object"},
+      "platform": {"type": "string"}, "architecture": {"type": "string"},
+      "agent_version": {"type": "string"}, "python_version": {"type": "string"},
+      "location": {"type": "object", "required": ["latitude", "longitude"],
+                   "properties": {"latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                                  "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                                  "accuracy": {"type": "number"}, "method": {"type": "string"},
+                                  "city": {"type": "string"}, "country": {"type": "string"}},
+                   "additionalProperties": false}},
+    "additionalProperties": false
+  },
+  "Registration": {
+    "type": "object",
+    "required": ["sensor_id", "mqtt_broker", "mqtt_port", "mqtt_username", "mqtt_password",
+                 "mqtt_use_tls", "mqtt_topics", "api_endpoint", "fallback_http_url", "api_key"],
+    "description": "The sensor's credentials, shown once. mqtt_* are null when the server has no MQTT broker.",
+    "properties": {
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "mqtt_broker": {"type": ["string", "null"]},
+      "mqtt_port": {"type": ["integer", "null"]},
+      "mqtt_username": {"type": ["string", "null"]},
+      "mqtt_password": {"type": ["string", "null"]},
+      "mqtt_use_tls": {"type": "boolean"},
+      "mqtt_topics": {"type": "object", "required": ["threats", "heartbeat", "status", "control", "commands"],
+                      "properties": {"threats": {"type": "string"}, "heartbeat": {"type": "string"},
+                                     "status": {"type": "string"}, "control": {"type": "string"},
+                                     "commands": {"type": "string"}},
+                      "additionalProperties": false},
+      "api_endpoint": {"type": "string", "format": "uri"},
+      "fallback_http_url": {"type": "string", "format": "uri"},
+      "api_key": {"type": "string", "description": "For X-API-Key on the HTTP fallback."}},
+    "additionalProperties": false
+  },
+  "AgentHeartbeat": {
+    "type": "object", "description": "The field agent's heartbeat.",
+    "properties": {
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "timestamp": {"type": "string", "description": "RFC 3339; no offset means UTC"},
+      "status": {"type": "string", "enum": ["online", "offline"]},
+      "metrics": {"type": "object", "properties": {"cpu_percent": {"type": "number"},
+                  "memory_percent": {"type": "number"}, "disk_percent": {"type": "number"}}},
+      "detectors": {"type": "object", "maxProperties": 64, "additionalProperties": {
+        "type": "object", "properties": {"running": {"type": "boolean"},
+                                         "event_count": {"type": "integer"},
+                                         "threat_count": {"type": "integer"}}}},
+      "uptime": {"type": "number", "minimum": 0}},
+    "additionalProperties": false
+  },
+  "CanonicalHeartbeat": {
+    "type": "object", "description": "The dashboard's own heartbeat format.",
+    "properties": {
+      "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "timestamp": {"type": "string"},
+      "is_online": {"type": "boolean"},
+      "enabled_detectors": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+      "system_info": {"type": "object"},
+      "location": {"type": "object", "properties": {
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "method": {"type": "string"}, "accuracy": {"type": "number", "minimum": 0}},
+        "additionalProperties": false}},
+    "additionalProperties": false
+  },
+  "Heartbeat": {
+    "anyOf": [{"$ref": "#/components/schemas/AgentHeartbeat"},
+              {"$ref": "#/components/schemas/CanonicalHeartbeat"}]
+  },
+  "Overview": {
+    "type": "object",
+    "required": ["total_sensors", "active_sensors", "online_sensors", "total_threats",
+                 "threats_last_24h", "threats_last_7d", "critical_threats", "high_threats",
+                 "threat_velocity", "avg_threat_score"],
+    "properties": {"total_sensors": {"type": "integer"}, "active_sensors": {"type": "integer"},
+                   "online_sensors": {"type": "integer"}, "total_threats": {"type": "integer"},
+                   "threats_last_24h": {"type": "integer"}, "threats_last_7d": {"type": "integer"},
+                   "critical_threats": {"type": "integer"}, "high_threats": {"type": "integer"},
+                   "threat_velocity": {"type": "number"}, "avg_threat_score": {"type": "number"}},
+    "additionalProperties": false
+  },
+  "Trends": {
+    "type": "object", "required": ["period", "start_time", "end_time", "data_points"],
+    "properties": {
+      "period": {"type": "string", "enum": ["hourly", "daily", "weekly"]},
+      "start_time": {"$ref": "#/components/schemas/Timestamp"},
+      "end_time": {"$ref": "#/components/schemas/Timestamp"},
+      "data_points": {"type": "array", "items": {
+        "type": "object", "required": ["timestamp", "count", "severity"],
+        "properties": {"timestamp": {"$ref": "#/components/schemas/Timestamp"},
+                       "count": {"type": "integer"},
+                       "severity": {"$ref": "#/components/schemas/SeverityCounts"}},
+        "additionalProperties": false}}},
+    "additionalProperties": false
+  },
+  "TopThreat": {
+    "type": "object", "required": ["threat_type", "count", "percentage", "severity"],
+    "properties": {"threat_type": {"type": "string"}, "count": {"type": "integer"},
+                   "percentage": {"type": "number"}, "severity": {"$ref": "#/components/schemas/Severity"}},
+    "additionalProperties": false
+  },
+  "TopSensor": {
+    "type": "object", "required": ["sensor_id", "sensor_name", "threat_count", "city", "country"],
+    "properties": {"sensor_id": {"$ref": "#/components/schemas/SensorId"},
+                   "sensor_name": {"type": ["string", "null"]}, "threat_count": {"type": "integer"},
+                   "city": {"type": ["string", "null"]}, "country": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "MapPoint": {
+    "type": "object",
+    "required": ["sensor_id", "latitude", "longitude", "city", "country", "threat_count", "severity_breakdown"],
+    "properties": {"sensor_id": {"$ref": "#/components/schemas/SensorId"},
+                   "latitude": {"type": "number"}, "longitude": {"type": "number"},
+                   "city": {"type": ["string", "null"]}, "country": {"type": ["string", "null"]},
+                   "threat_count": {"type": "integer"},
+                   "severity_breakdown": {"$ref": "#/components/schemas/SeverityCounts"}},
+    "additionalProperties": false
+  },
+  "Velocity": {
+    "type": "object",
+    "required": ["current_rate", "avg_rate_24h", "avg_rate_7d", "peak_rate", "peak_timestamp", "trend"],
+    "properties": {"current_rate": {"type": "number"}, "avg_rate_24h": {"type": "number"},
+                   "avg_rate_7d": {"type": "number"}, "peak_rate": {"type": "number"},
+                   "peak_timestamp": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+                   "trend": {"type": "string", "enum": ["increasing", "decreasing", "stable"]}},
+    "additionalProperties": false
+  }
+})json");
+  return schemas.as_object();
+}
+
+}  // namespace honeyman::api::detail
