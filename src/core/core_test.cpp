@@ -256,6 +256,16 @@ TEST(JsonText, EveryDoubleReadsBackExactly) {
   }
 }
 
+// Documents larger than the scratch buffer grow it (and a huge one does not keep it); text
+// written before a growth survives it.
+TEST(JsonText, LargeDocumentsComeOutWhole) {
+  boost::json::array a;
+  for (int i = 0; i < 3000; ++i) a.emplace_back(std::string(2000, static_cast<char>('a' + i % 26)));
+  EXPECT_EQ(to_json_text(a), boost::json::serialize(a));  // ~6 MB
+  boost::json::object small{{"k", "v"}};
+  EXPECT_EQ(to_json_text(small), R"({"k":"v"})");
+}
+
 TEST(JsonText, MatchesBoostExceptForNumbers) {
   auto v = boost::json::parse(
       R"({"a":[1,true,null,"x\"y\\z\n\t\u0001é"],"b":{"c":-5,"d":"é😀","e":{}},"f":[]})");

@@ -5,6 +5,9 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 
 #include "core/core.hpp"
 
@@ -13,127 +16,212 @@ namespace {
 
 namespace json = boost::json;
 
+// Writes into a per-thread scratch buffer, then copies the text out once: std::string::append's
+// checks on every token, or growing a std::string by resize (zero-filled, freshly mapped pages
+// for a large answer), cost more than the writing itself (measured; docs/PERFORMANCE.md).
+class Writer {
+ public:
+  // The thread's scratch buffer, or (should a Writer ever be made while another is at work on
+  // the same thread) one of its own.
+  Writer() : s_(scratch().busy ? own_ : scratch()), p_(s_.data.get()), end_(p_ + s_.capacity) {
+    s_.busy = true;
+  }
+  ~Writer() {
+    s_.busy = false;
+    // A one-off huge document does not pin its buffer to the thread for good.
+    if (s_.capacity > kKeepAtMost) s_ = Scratch{};
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void put(char c) {
+    ensure(1);
+    *p_++ = c;
+  }
+  void put(const char* s, std::size_t n) {
+    ensure(n);
+    std::memcpy(p_, s, n);
+    p_ += n;
+  }
+  std::string finish() const { return std::string(s_.data.get(), used()); }
+
+  void value(const json::value& v);
+  void object(const json::object& o);
+  void array(const json::array& a);
+  void string(std::string_view s);
+  void number(double d);
+  template <typename Int>
+  void integer(Int n) {
+    ensure(24);
+    p_ = std::to_chars(p_, p_ + 24, n).ptr;
+  }
+
+ private:
+  static constexpr std::size_t kKeepAtMost = 4 * 1024 * 1024;
+  struct Scratch {
+    std::unique_ptr<char[]> data;
+    std::size_t capacity = 0;
+    bool busy = false;
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+  }
+  std::size_t used() const { return static_cast<std::size_t>(p_ - s_.data.get()); }
+  void ensure(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) grow(n);
+  }
+  void grow(std::size_t n) {
+    auto& s = s_;
+    auto in_use = used();
+    auto capacity = std::max({s.capacity * 2, in_use + n, std::size_t{64 * 1024}});
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+    if (in_use) std::memcpy(bigger.get(), s.data.get(), in_use);
+    s.data = std::move(bigger);
+    s.capacity = capacity;
+    p_ = s.data.get() + in_use;
+    end_ = s.data.get() + capacity;
+  }
+  Scratch own_;
+  Scratch& s_;
+  char* p_;
+  char* end_;
+};
+
 // Boost.JSON 1.81 writes doubles as `8.2E-1`; people, Python and the old backend write `0.82`.
 // Python's repr rule: the shortest digits that read back to the same double, in positional
 // notation for exponents -4..15 (with ".0" when integral) and scientific outside it.
-void append_double(std::string& out, double d) {
+void Writer::number(double d) {
   if (!std::isfinite(d)) {  // JSON has no NaN or infinity; nothing parsed from JSON is either
-    out += "null";
+    put("null", 4);
     return;
   }
   char buf[64];
-  auto sci = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  const char* e = std::find(buf, sci.ptr, 'e') + 1;  // "d.ddde+XX" or "d.ddde-XX"
-  int exponent = 0;
-  std::from_chars(e + (*e == '+'), sci.ptr, exponent);
-  if (exponent < -4 || exponent >= 16) {
-    out.append(buf, sci.ptr);
+  // The shortest digits of a double in [1e-4, 1e16) have a decimal exponent in -4..15: no
+  // double in that range reads back from a shorter text outside it (1e16 is exactly
+  // representable, and "0.0001" reads back as the double the comparison uses).
+  double magnitude = std::fabs(d);
+  if (magnitude != 0 && (magnitude < 1e-4 || magnitude >= 1e16)) {
+    auto sci = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    put(buf, static_cast<std::size_t>(sci.ptr - buf));
     return;
   }
   auto fixed = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
-  out.append(buf, fixed.ptr);
-  if (std::find(buf, fixed.ptr, '.') == fixed.ptr) out += ".0";
+  put(buf, static_cast<std::size_t>(fixed.ptr - buf));
+  if (std::find(buf, fixed.ptr, '.') == fixed.ptr) put(".0", 2);
 }
 
-void append_string(std::string& out, std::string_view s) {
+bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
+// The position of the first character that needs an escape, from `from`; eight at a time (most
+// strings have none: ids, names, timestamps).
+std::size_t find_escape(std::string_view s, std::size_t from) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  std::size_t i = from;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    std::uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+    std::uint64_t hit =
+        ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
+    if (hit & kHighs) break;  // one of these eight (found exactly below)
+  }
+  for (; i < s.size(); ++i)
+    if (needs_escape(static_cast<unsigned char>(s[i]))) return i;
+  return s.size();
+}
+
+void Writer::string(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
+  put('"');
   std::size_t run = 0;  // start of the pending run of characters that need no escape
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
+  for (std::size_t i = find_escape(s, 0); i < s.size(); i = find_escape(s, run)) {
+    put(s.data() + run, i - run);
     run = i + 1;
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
-        out += "\\\"";
+        put("\\\"", 2);
         break;
       case '\\':
-        out += "\\\\";
+        put("\\\\", 2);
         break;
       case '\b':
-        out += "\\b";
+        put("\\b", 2);
         break;
       case '\f':
-        out += "\\f";
+        put("\\f", 2);
         break;
       case '\n':
-        out += "\\n";
+        put("\\n", 2);
         break;
       case '\r':
-        out += "\\r";
+        put("\\r", 2);
         break;
       case '\t':
-        out += "\\t";
+        put("\\t", 2);
         break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
+      default: {
+        char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        put(u, 6);
+      }
     }
   }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
+  put(s.data() + run, s.size() - run);
+  put('"');
 }
 
-template <typename Int>
-void append_integer(std::string& out, Int n) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, r.ptr);
-}
-
-void append_value(std::string& out, const json::value& v);
-
-void append_object(std::string& out, const json::object& o) {
-  out += '{';
+void Writer::object(const json::object& o) {
+  put('{');
   bool first = true;
   for (const auto& [key, value] : o) {
-    if (!first) out += ',';
+    if (!first) put(',');
     first = false;
-    append_string(out, key);
-    out += ':';
-    append_value(out, value);
+    string(key);
+    put(':');
+    this->value(value);
   }
-  out += '}';
+  put('}');
 }
 
-void append_array(std::string& out, const json::array& a) {
-  out += '[';
+void Writer::array(const json::array& a) {
+  put('[');
   bool first = true;
-  for (const auto& value : a) {
-    if (!first) out += ',';
+  for (const auto& v : a) {
+    if (!first) put(',');
     first = false;
-    append_value(out, value);
+    value(v);
   }
-  out += ']';
+  put(']');
 }
 
-void append_value(std::string& out, const json::value& v) {
+void Writer::value(const json::value& v) {
   switch (v.kind()) {
     case json::kind::null:
-      out += "null";
+      put("null", 4);
       break;
     case json::kind::bool_:
-      out += v.get_bool() ? "true" : "false";
+      v.get_bool() ? put("true", 4) : put("false", 5);
       break;
     case json::kind::int64:
-      append_integer(out, v.get_int64());
+      integer(v.get_int64());
       break;
     case json::kind::uint64:
-      append_integer(out, v.get_uint64());
+      integer(v.get_uint64());
       break;
     case json::kind::double_:
-      append_double(out, v.get_double());
+      number(v.get_double());
       break;
     case json::kind::string:
-      append_string(out, v.get_string());
+      string(v.get_string());
       break;
     case json::kind::array:
-      append_array(out, v.get_array());
+      array(v.get_array());
       break;
     case json::kind::object:
-      append_object(out, v.get_object());
+      object(v.get_object());
       break;
   }
 }
@@ -141,31 +229,27 @@ void append_value(std::string& out, const json::value& v) {
 }  // namespace
 
 std::string to_json_text(const json::value& v) {
-  std::string out;
-  out.reserve(256);
-  append_value(out, v);
-  return out;
+  Writer w;
+  w.value(v);
+  return w.finish();
 }
 
 std::string to_json_text(const json::object& o) {
-  std::string out;
-  out.reserve(256);
-  append_object(out, o);
-  return out;
+  Writer w;
+  w.object(o);
+  return w.finish();
 }
 
 std::string to_json_text(const json::array& a) {
-  std::string out;
-  out.reserve(256);
-  append_array(out, a);
-  return out;
+  Writer w;
+  w.array(a);
+  return w.finish();
 }
 
 std::string json_quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  append_string(out, s);
-  return out;
+  Writer w;
+  w.string(s);
+  return w.finish();
 }
 
 }  // namespace honeyman

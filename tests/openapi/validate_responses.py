@@ -7,9 +7,11 @@ Starts the binary on a throwaway SQLite store, reads the document it serves, and
 1. every answer the integration suites recorded (tests/support/http_client.cpp writes them to
    <dir>/responses-*.jsonl) has a documented status (or falls under `default`), a documented media
    type, and a JSON body that validates against the documented schema (JSON Schema 2020-12);
-2. every documented operation is routed: called without a credential it is not answered
+2. every operation (= every route: the document is built from the route table) has a tag and a
+   documented success answer with its media type;
+3. every documented operation is routed: called without a credential it is not answered
    404 "Not Found" (no route) or 405;
-3. every documented query parameter with a checkable type (integer, boolean, enum, date-time,
+4. every documented query parameter with a checkable type (integer, boolean, enum, date-time,
    pattern) is one the handler reads: an invalid value is answered 422 at ["query", <name>].
 Prints what it checked and ends with `N passed, M failed`.
 """
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import sys
+import urllib.parse
 
 from jsonschema import Draft202012Validator, RefResolver
 
@@ -114,7 +117,17 @@ try:
             print(f"  not exercised by any suite: {method} {template}")
     passed += 1 if checked else 0
 
-    # --- 2. Every documented operation is routed.
+    # --- 2. Every route documents itself: a group, and a success answer with its media type.
+    for _, method, template, _, op in operations:
+        success = [code for code in op["responses"] if code.startswith("2")]
+        described = all("content" in op["responses"][code] for code in success)
+        if op.get("tags") in (None, ["Other"]) or not success or not described:
+            fail(f"{method} {template}: no tag or no documented success answer "
+                 f"(its router.add() needs an http::RouteDoc)")
+        else:
+            passed += 1
+
+    # --- 3. Every documented operation is routed.
     for _, method, template, _, op in operations:
         path = re.sub(r"\{[^/]+\}", "00000000-0000-4000-8000-000000000000", template)
         status, _, raw = http(method, base + path)
@@ -124,7 +137,7 @@ try:
         else:
             passed += 1
 
-    # --- 3. Documented query parameters are read by their handler.
+    # --- 4. Documented query parameters are read by their handler.
     def invalid_value(schema):
         if "$ref" in schema:
             schema = doc["components"]["schemas"][schema["$ref"].split("/")[-1]]
@@ -147,7 +160,7 @@ try:
             value = invalid_value(p["schema"])
             if value is None:
                 continue
-            url = f"{base}{template}?{p['name']}={urllib.request.quote(value)}"
+            url = f"{base}{template}?{p['name']}={urllib.parse.quote(value)}"
             status, _, raw = http("GET", url, headers={"Authorization": f"Bearer {token}"})
             detail = json.loads(raw).get("detail") if status == 422 else None
             locs = [e.get("loc") for e in detail] if isinstance(detail, list) else []
