@@ -77,5 +77,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+  shutdown_logging();  // async logging: what the logging thread holds is written first
   return exit_code;
 }
