@@ -206,11 +206,12 @@ class Settings {
 
 // ---------------------------------------------------------------------------------------------
 // Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;
-// `format`: text|json. Returns an error for unknown values. `async`: lines are written by one
-// logging thread from a bounded queue (callers block when it is full; each line is flushed at
-// once, so a reader of the log sees it promptly) instead of one write() on the caller's thread.
-Status init_logging(std::string_view level, std::string_view format, bool async = false);
-// Writes what the logging thread still holds (async logging; a no-op otherwise) and stops it.
+// `format`: text|json. Returns an error for unknown values. `buffered` (the server): lines are
+// collected in memory and written to stderr together, at most 50 ms after they were logged, when
+// 64 KiB are waiting, or at once for a warning or worse (one write() per batch instead of one per
+// line); otherwise every line is written at once.
+Status init_logging(std::string_view level, std::string_view format, bool buffered = false);
+// Writes what is buffered and stops the periodic flush (call before exiting).
 void shutdown_logging();
 
 enum class LogLevel { trace, debug, info, warn, error, critical };

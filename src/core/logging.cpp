@@ -1,11 +1,19 @@
-#include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 
 #include "core/core.hpp"
 
@@ -37,6 +45,70 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// stderr, written in batches: sink_it_ appends the formatted line, flush_ writes everything in
+// one write() (the logger flushes at once for warnings and worse; the flusher thread every
+// kFlushEvery). At the server's request rates one write() per line measured as most of the
+// access log's cost (docs/PERFORMANCE.md, "Observability cost").
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~BufferedStderrSink() override {
+    std::lock_guard lock(mutex_);
+    write_out();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    buffer_.append(formatted.data(), formatted.size());
+    if (buffer_.size() >= kMaxBuffered) write_out();
+  }
+  void flush_() override { write_out(); }
+
+ private:
+  static constexpr std::size_t kMaxBuffered = 64 * 1024;
+  void write_out() {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+      auto n = ::write(STDERR_FILENO, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // nowhere to write: drop rather than block the server
+      done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+  std::string buffer_;
+};
+
+constexpr auto kFlushEvery = std::chrono::milliseconds(50);
+
+// Flushes the server's logger every kFlushEvery until stopped (shutdown_logging, or at exit).
+struct Flusher {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::jthread thread;
+  void start(std::shared_ptr<spdlog::logger> logger) {
+    thread = std::jthread([this, logger = std::move(logger)](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        {
+          std::unique_lock lock(mutex);
+          wake.wait_for(lock, stop, kFlushEvery, [] { return false; });
+        }
+        logger->flush();
+      }
+    });
+  }
+  void stop() {
+    if (!thread.joinable()) return;
+    thread.request_stop();
+    thread.join();
+  }
+};
+Flusher& flusher() {
+  static Flusher f;
+  return f;
+}
+
 spdlog::level::level_enum to_spdlog(LogLevel level) {
   switch (level) {
     case LogLevel::trace:
@@ -55,26 +127,52 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
   return spdlog::level::info;
 }
 
-void append_json_value(std::string& out, const LogField& field) {
-  if (const auto* s = std::get_if<std::string_view>(&field.value)) {
-    out += boost::json::serialize(boost::json::string(*s));
-  } else if (const auto* i = std::get_if<std::int64_t>(&field.value)) {
-    out += std::to_string(*i);
-  } else {
-    double d = std::get<double>(field.value);
-    out += std::isfinite(d) ? fmt::format("{:.3f}", d) : std::string("null");
+// Numbers without fmt or locale: an integer, or a double with three decimals.
+void append_number(std::string& out, const LogField& field) {
+  char digits[64];
+  std::to_chars_result r{};
+  if (const auto* i = std::get_if<std::int64_t>(&field.value))
+    r = std::to_chars(digits, digits + sizeof digits, *i);
+  else
+    r = std::to_chars(digits, digits + sizeof digits, std::get<double>(field.value),
+                      std::chars_format::fixed, 3);
+  out.append(digits, r.ptr);
+}
+
+// A string as a JSON string literal; the common case (nothing to escape) without a copy.
+void append_quoted(std::string& out, std::string_view s) {
+  bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += boost::json::serialize(boost::json::string(s));
+    return;
   }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void append_json_value(std::string& out, const LogField& field) {
+  if (const auto* s = std::get_if<std::string_view>(&field.value))
+    append_quoted(out, *s);
+  else if (const auto* d = std::get_if<double>(&field.value); d && !std::isfinite(*d))
+    out += "null";
+  else
+    append_number(out, field);
 }
 
 void append_text_value(std::string& out, const LogField& field) {
-  if (const auto* s = std::get_if<std::string_view>(&field.value)) {
-    bool plain = !s->empty() && s->find_first_of(" \"=\t\n\r") == std::string_view::npos;
-    out += plain ? std::string(*s) : boost::json::serialize(boost::json::string(*s));
-  } else if (const auto* i = std::get_if<std::int64_t>(&field.value)) {
-    out += std::to_string(*i);
-  } else {
-    out += fmt::format("{:.3f}", std::get<double>(field.value));
-  }
+  const auto* s = std::get_if<std::string_view>(&field.value);
+  if (!s) return append_number(out, field);
+  bool plain = !s->empty() && std::all_of(s->begin(), s->end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u != 0x7f && c != '"' && c != '=' && c != '\\';
+  });
+  if (plain)
+    out += *s;
+  else
+    append_quoted(out, *s);
 }
 
 void configure(spdlog::logger& logger, spdlog::level::level_enum level) {
@@ -103,7 +201,7 @@ void log_event(LogLevel level, std::string_view event, std::initializer_list<Log
   std::string line;
   line.reserve(256);
   if (g_json) {
-    line += boost::json::serialize(boost::json::string(event));
+    append_quoted(line, event);
     for (const auto& f : fields) {
       line += ",\"";
       line += f.key;
@@ -123,7 +221,7 @@ void log_event(LogLevel level, std::string_view event, std::initializer_list<Log
   logger->log(lv, std::string_view(line));
 }
 
-Status init_logging(std::string_view level, std::string_view format, bool async) {
+Status init_logging(std::string_view level, std::string_view format, bool buffered) {
   std::string lv(level);
   for (auto& c : lv) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (lv == "warning") lv = "warn";
@@ -138,34 +236,21 @@ Status init_logging(std::string_view level, std::string_view format, bool async)
                       "LOG_FORMAT must be text or json; got '" + std::string(format) + "'");
   g_json = format == "json";
   std::shared_ptr<spdlog::logger> logger;
-  if (async) {
-    // One logging thread, a bounded queue; a full queue blocks the caller rather than losing
-    // lines. The stderr sink flushes every line, so the log stays as prompt as sync logging.
-    spdlog::init_thread_pool(8192, 1);
-    logger = std::make_shared<spdlog::async_logger>(
-        "honeyman", std::make_shared<spdlog::sinks::stderr_sink_mt>(), spdlog::thread_pool(),
-        spdlog::async_overflow_policy::block);
-  } else {
+  if (buffered)
+    logger = std::make_shared<spdlog::logger>("honeyman", std::make_shared<BufferedStderrSink>());
+  else
     logger = std::make_shared<spdlog::logger>("honeyman",
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  }
   configure(*logger, parsed);
+  flusher().stop();
   spdlog::set_default_logger(logger);
+  if (buffered) flusher().start(logger);
   return {};
 }
 
-// The logging thread's queue is written out in order; the lines logged after this (static
-// destructors, the last words of main) go straight to stderr.
 void shutdown_logging() {
-  auto current = spdlog::default_logger();
-  if (!std::dynamic_pointer_cast<spdlog::async_logger>(current)) return;
-  auto sync = std::make_shared<spdlog::logger>("honeyman",
-                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  configure(*sync, current->level());
-  spdlog::set_default_logger(sync);
-  current.reset();
-  spdlog::shutdown();  // joins the logging thread once its queue is written
-  spdlog::set_default_logger(sync);
+  flusher().stop();
+  spdlog::default_logger_raw()->flush();
 }
 
 }  // namespace honeyman

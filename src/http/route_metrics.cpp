@@ -1,5 +1,7 @@
 #include "http/detail/route_metrics.hpp"
 
+#include <charconv>
+
 namespace honeyman::http::detail {
 namespace {
 
@@ -101,8 +103,12 @@ std::string new_request_id() {
   static std::atomic<std::uint64_t> next{1};
   auto n = next.fetch_add(1, std::memory_order_relaxed);
   char digits[17];
-  int len = std::snprintf(digits, sizeof digits, "%llx", static_cast<unsigned long long>(n));
-  return prefix + std::string(digits, static_cast<std::size_t>(len));
+  auto end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
+  std::string id;
+  id.reserve(prefix.size() + static_cast<std::size_t>(end - digits));
+  id += prefix;
+  id.append(digits, end);
+  return id;
 }
 
 }  // namespace honeyman::http::detail
