@@ -1,5 +1,5 @@
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -45,39 +45,91 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
-// stderr, written in batches: sink_it_ appends the formatted line, flush_ writes everything in
-// one write() (the logger flushes at once for warnings and worse; the flusher thread every
-// kFlushEvery). At the server's request rates one write() per line measured as most of the
-// access log's cost (docs/PERFORMANCE.md, "Observability cost").
-class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+// stderr, written in batches. Each thread formats its lines into a buffer of its own (its own
+// formatter clone: spdlog's formatters are not thread-safe), so the IO threads do not contend on
+// one lock and one cache line per line (measured: a shared buffer cost 3.5 µs per /health
+// request with two IO threads, 1.3 µs with one); flush() writes every thread's buffer, one
+// write() each. A thread's lines stay in order; lines of different threads logged within one
+// flush interval may appear out of time order (each carries its time). Flushed every
+// kFlushEvery by the flusher thread, when a buffer holds 64 KiB, at once for warnings and worse
+// (the logger's flush_on), and on destruction.
+class BufferedStderrSink final : public spdlog::sinks::sink {
  public:
-  ~BufferedStderrSink() override {
-    std::lock_guard lock(mutex_);
-    write_out();
-  }
+  BufferedStderrSink() : id_(next_id_.fetch_add(1)) {}
+  ~BufferedStderrSink() override { flush(); }
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
+  void log(const spdlog::details::log_msg& msg) override {
+    auto& b = local();
+    // A new formatter is cloned before taking the buffer's lock: flush() takes the registry's
+    // lock, then each buffer's, so this thread must never want them in the other order.
+    std::unique_ptr<spdlog::formatter> fresh;
+    if (b.version != version_.load(std::memory_order_acquire)) {  // only this thread writes it
+      std::lock_guard registry(mutex_);
+      fresh = prototype_->clone();
+      b.version = version_.load(std::memory_order_relaxed);
+    }
+    std::lock_guard lock(b.mutex);  // contended only by flush()
+    if (fresh) b.formatter = std::move(fresh);
     spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    buffer_.append(formatted.data(), formatted.size());
-    if (buffer_.size() >= kMaxBuffered) write_out();
+    b.formatter->format(msg, formatted);
+    b.text.append(formatted.data(), formatted.size());
+    if (b.text.size() >= kMaxBuffered) write_out(b.text);
   }
-  void flush_() override { write_out(); }
+  void flush() override {
+    std::lock_guard registry(mutex_);
+    for (const auto& b : buffers_) {
+      std::lock_guard lock(b->mutex);
+      write_out(b->text);
+    }
+  }
+  void set_pattern(const std::string& pattern) override {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    std::lock_guard registry(mutex_);
+    prototype_ = std::move(formatter);
+    version_.fetch_add(1, std::memory_order_release);
+  }
 
  private:
   static constexpr std::size_t kMaxBuffered = 64 * 1024;
-  void write_out() {
+  struct Buffer {
+    std::mutex mutex;
+    std::string text;
+    std::unique_ptr<spdlog::formatter> formatter;
+    std::uint64_t version = 0;
+  };
+
+  // This thread's buffer for this sink (registered on the thread's first line).
+  Buffer& local() {
+    thread_local std::uint64_t sink_id = 0;
+    thread_local std::shared_ptr<Buffer> buffer;
+    if (sink_id != id_ || !buffer) {
+      buffer = std::make_shared<Buffer>();
+      std::lock_guard registry(mutex_);
+      buffers_.push_back(buffer);
+      sink_id = id_;
+    }
+    return *buffer;
+  }
+
+  static void write_out(std::string& text) {
     std::size_t done = 0;
-    while (done < buffer_.size()) {
-      auto n = ::write(STDERR_FILENO, buffer_.data() + done, buffer_.size() - done);
+    while (done < text.size()) {
+      auto n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // nowhere to write: drop rather than block the server
       done += static_cast<std::size_t>(n);
     }
-    buffer_.clear();
+    text.clear();
   }
-  std::string buffer_;
+
+  static inline std::atomic<std::uint64_t> next_id_{1};
+  const std::uint64_t id_;
+  std::mutex mutex_;  // guards buffers_ and prototype_
+  std::vector<std::shared_ptr<Buffer>> buffers_;
+  std::unique_ptr<spdlog::formatter> prototype_ = std::make_unique<spdlog::pattern_formatter>();
+  std::atomic<std::uint64_t> version_{1};
 };
 
 constexpr auto kFlushEvery = std::chrono::milliseconds(50);
