@@ -89,6 +89,7 @@ struct LiveCounters {
   std::size_t connections = 0;
   std::uint64_t delivered = 0;        // frames queued to clients
   std::uint64_t dropped_clients = 0;  // clients dropped for a full send queue
+  std::size_t queued_bytes = 0;       // frames waiting in all clients' send queues
 };
 
 // Owns every WebSocket client of this instance and feeds them from the bus. Thread-safe.
@@ -116,6 +117,11 @@ class LiveFeed {
 
 // Registers every route with its access rule on `router`.
 void register_routes(http::Router& router, Services& services);
+
+// GET /metrics (not under the API prefix): the Prometheus exposition. `token` empty: answered to
+// anyone (only for a listener of its own, METRICS_LISTEN); otherwise only with
+// `Authorization: Bearer <token>` (constant-time compare), 401 without it.
+void register_metrics_route(http::Router& router, std::string token);
 
 // Bearer JWT for users, X-API-Key for sensors.
 std::unique_ptr<http::Authenticator> make_authenticator(Services& services);

@@ -7,11 +7,21 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "metrics/metrics.hpp"
+
 namespace honeyman::api::detail {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+// honeyman_ws_messages_sent_total: frames written to WebSocket clients (every kind).
+const metrics::Counter& sent_counter() {
+  static const auto sent =
+      metrics::counter("honeyman_ws_messages_sent_total", "WebSocket frames written to clients.")
+          .with({});
+  return sent;
+}
 
 // How long a close frame may wait behind unread data before the socket is closed. A client
 // dropped for being slow gets longer: its close frame sits behind a full socket buffer, and
@@ -226,6 +236,7 @@ void LiveClient::write_next() {
   }
   ws_.async_write(asio::buffer(*frame),
                   [self = shared_from_this(), frame](boost::system::error_code ec, std::size_t) {
+                    if (!ec) sent_counter().inc();
                     if (ec) {
                       std::lock_guard lock(self->mutex_);
                       self->closing_ = true;

@@ -5,6 +5,7 @@
 // (1008). A user holds at most WS_MAX_CONNECTIONS_PER_USER of them (429 before the upgrade).
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +17,7 @@
 
 #include "api/detail/common.hpp"
 #include "api/detail/live_client.hpp"
+#include "metrics/metrics.hpp"
 
 namespace honeyman::api {
 namespace beast = boost::beast;
@@ -29,6 +31,26 @@ using ClientPtr = std::shared_ptr<LiveClient>;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// honeyman_ws_clients_dropped_total{reason}: clients this instance closed or aborted.
+enum class Drop { send_queue_full, no_pong, token_expired, token_revoked };
+const std::array<metrics::Counter, 4>& drop_counters() {
+  static const auto counters = [] {
+    auto family = metrics::counter("honeyman_ws_clients_dropped_total",
+                                   "WebSocket clients dropped by the server, by reason.");
+    return std::array<metrics::Counter, 4>{
+        family.with({{"reason", "send_queue_full"}}), family.with({{"reason", "no_pong"}}),
+        family.with({{"reason", "token_expired"}}), family.with({{"reason", "token_revoked"}})};
+  }();
+  return counters;
+}
+void count_drop(Drop reason) {
+  drop_counters()[static_cast<std::size_t>(reason)].inc();
+}
+void count_full_queue_drop(std::atomic<std::uint64_t>& dropped) {
+  ++dropped;
+  count_drop(Drop::send_queue_full);
+}
 constexpr auto kTokenCheck = std::chrono::seconds(1);
 // The kernel's send buffer per socket. Left to autotuning it grows to megabytes, which would
 // hide a client that stopped reading from the bounded queue for a long time (and cost memory
@@ -203,7 +225,7 @@ asio::awaitable<bool> LiveFeed::Impl::replay(const ClientPtr& client, const std:
   } else {
     spdlog::warn("ws: replay failed: {}", stored.error().message);
   }
-  if (!client->release(frames, ids)) ++dropped;
+  if (!client->release(frames, ids)) count_full_queue_drop(dropped);
   co_return true;
 }
 
@@ -251,7 +273,7 @@ void LiveFeed::Impl::on_text(const ClientPtr& client, std::string_view text) {
 void LiveFeed::Impl::deliver(const bus::EventBatch& events) {
   std::lock_guard lock(mutex);
   for (const auto& c : clients) {
-    if (!c->deliver(events)) ++dropped;
+    if (!c->deliver(events)) count_full_queue_drop(dropped);
   }
   delivered += events.size() * clients.size();
 }
@@ -284,10 +306,14 @@ void LiveFeed::Impl::check_tokens() {
       spdlog::debug("ws: {} dropped: no pong within {} s", c->claims().username,
                     config.idle_timeout.count());
       c->abort();
-    } else if (c->claims().expires_at <= now)
+      count_drop(Drop::no_pong);
+    } else if (c->claims().expires_at <= now) {
       c->close(websocket::close_code::policy_error, "token expired");
-    else if (services.auth.is_revoked(c->claims()))
+      count_drop(Drop::token_expired);
+    } else if (services.auth.is_revoked(c->claims())) {
       c->close(websocket::close_code::policy_error, "token revoked");
+      count_drop(Drop::token_revoked);
+    }
   }
 }
 
@@ -297,11 +323,13 @@ void LiveFeed::Impl::heartbeat() {
                          {"timestamp", format_timestamp(services.clock.now())},
                          {"connections", clients.size()}});
   for (const auto& c : clients)
-    if (!c->send(frame)) ++dropped;
+    if (!c->send(frame)) count_full_queue_drop(dropped);
 }
 
 LiveFeed::LiveFeed(LiveConfig config, Services& services, bus::EventBus& bus, asio::io_context& io)
-    : impl_(std::make_shared<Impl>(config, services, bus, io)) {}
+    : impl_(std::make_shared<Impl>(config, services, bus, io)) {
+  drop_counters();  // every reason exposed from the start, at 0
+}
 
 LiveFeed::~LiveFeed() {
   impl_->stopping = true;
@@ -335,7 +363,9 @@ void LiveFeed::shutdown() {
 
 LiveCounters LiveFeed::counters() const {
   std::lock_guard lock(impl_->mutex);
-  return LiveCounters{impl_->clients.size(), impl_->delivered.load(), impl_->dropped.load()};
+  LiveCounters c{impl_->clients.size(), impl_->delivered.load(), impl_->dropped.load()};
+  for (const auto& client : impl_->clients) c.queued_bytes += client->queued_bytes();
+  return c;
 }
 
 }  // namespace honeyman::api

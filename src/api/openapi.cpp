@@ -188,7 +188,7 @@ live WebSocket feed.
 
 ## Errors
 `{"detail": "text"}`, except validation errors (422): `{"detail": [{"loc": [...], "msg", "type"}]}`
-as FastAPI writes them. 429 carries `Retry-After`. Every response carries `X-Request-Id`.
+as FastAPI writes them. 429 carries `Retry-After`. Every answer of a route carries `X-Request-Id` (also in the access log).
 
 ## Live feed (WebSocket)
 `GET )" + p +

@@ -16,6 +16,15 @@
 
 namespace honeyman::app {
 
+// /metrics exposure (docs/DECISIONS.md "Observability (issue #12)"): never public by default.
+struct MetricsConfig {
+  bool enabled = true;            // METRICS_ENABLED: record metrics at all
+  std::string listen_host;        // METRICS_LISTEN host; empty: no listener of its own
+  std::uint16_t listen_port = 0;  // METRICS_LISTEN port (0: any free port)
+  std::string token;              // METRICS_TOKEN: /metrics on the main port with this Bearer token
+  bool listener() const { return enabled && !listen_host.empty(); }
+};
+
 struct AppConfig {
   std::string environment;  // ENVIRONMENT: production (default) | development | test
   std::string log_level, log_format;
@@ -35,6 +44,7 @@ struct AppConfig {
   // Retention (DATA_RETENTION_DAYS, ROLLUP_RETENTION_DAYS >= it, RETENTION_INTERVAL_SECONDS),
   // SENSOR_SWEEP_INTERVAL, store maintenance, revocation polling.
   jobs::JobsConfig jobs;
+  MetricsConfig metrics;
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

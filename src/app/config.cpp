@@ -71,7 +71,11 @@ const std::vector<std::string>& known_settings() {
                                                 "SENSOR_SWEEP_INTERVAL",
                                                 "MAX_CONNECTIONS",
                                                 "MAX_CONNECTIONS_PER_CLIENT",
-                                                "TRUSTED_PROXIES"};
+                                                "TRUSTED_PROXIES",
+                                                "METRICS_ENABLED",
+                                                "METRICS_LISTEN",
+                                                "METRICS_TOKEN",
+                                                "ACCESS_LOG"};
   return keys;
 }
 
@@ -123,6 +127,32 @@ Status load_http_limits(const Settings& s, Reader& r, http::ServerConfig& http) 
   if (!proxies)
     return make_error(Errc::invalid_input, "TRUSTED_PROXIES: " + proxies.error().message);
   http.trusted_proxies = std::move(*proxies);
+  return {};
+}
+
+// METRICS_ENABLED, METRICS_LISTEN ("host:port", "[v6]:port"), METRICS_TOKEN (>= 16 characters).
+Status load_metrics(const Settings& s, Reader& r, MetricsConfig& m) {
+  m.enabled = r.boolean("METRICS_ENABLED", true);
+  m.token = s.get_or("METRICS_TOKEN", "");
+  if (!m.token.empty() && m.token.size() < 16)
+    return make_error(Errc::invalid_input, "METRICS_TOKEN must be at least 16 characters");
+  auto listen = s.get_or("METRICS_LISTEN", "");
+  if (listen.empty()) return {};
+  auto colon = listen.rfind(':');
+  auto bad =
+      make_error(Errc::invalid_input,
+                 "METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464); got '" + listen + "'");
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return bad;
+  auto host = listen.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::int64_t port = -1;
+  for (char ch : listen.substr(colon + 1)) {
+    if (!std::isdigit(static_cast<unsigned char>(ch)) || port > 65535) return bad;
+    port = (port < 0 ? 0 : port * 10) + (ch - '0');
+  }
+  if (host.empty() || port < 0 || port > 65535) return bad;
+  m.listen_host = host;
+  m.listen_port = static_cast<std::uint16_t>(port);
   return {};
 }
 
@@ -233,6 +263,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.http.header_timeout = std::chrono::seconds(r.integer("REQUEST_HEADER_TIMEOUT", 10, 1, 3600));
   c.http.idle_timeout = std::chrono::seconds(r.integer("KEEPALIVE_TIMEOUT", 60, 1, 3600));
   if (auto ok = load_http_limits(s, r, c.http); !ok) return ok.error();
+  c.http.access_log = r.boolean("ACCESS_LOG", true);
+  if (auto ok = load_metrics(s, r, c.metrics); !ok) return ok.error();
 
   c.auth.secret_key = s.get_or("SECRET_KEY", "");
   c.auth.access_token_ttl =

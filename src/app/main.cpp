@@ -32,7 +32,8 @@ Result<app::AppConfig> load(const GlobalFlags& f, bool for_server) {
   // Commands other than serve keep their output to what they print themselves.
   auto level = for_server ? config->log_level : std::string("warning");
   if (f.log_level.size()) level = f.log_level;
-  if (auto ok = init_logging(level, config->log_format); !ok) return ok.error();
+  // The server's lines are written in batches (at most 50 ms late; warnings at once).
+  if (auto ok = init_logging(level, config->log_format, for_server); !ok) return ok.error();
   return config;
 }
 
@@ -77,5 +78,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+  shutdown_logging();  // what is still buffered is written
   return exit_code;
 }

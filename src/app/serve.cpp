@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "metrics/metrics.hpp"
 
 namespace honeyman::app {
 namespace {
@@ -125,12 +126,14 @@ api::Services make_services(const AppConfig& config, store::Store& store, Blocki
 // The HTTP front: routes, authentication and the server (not yet accepting).
 struct HttpFront {
   HttpFront(const AppConfig& config, api::Services& services, asio::io_context& io)
-      : router(routes(services)),
+      : router(routes(config, services)),
         authenticator(api::make_authenticator(services)),
         server(config.http, router, *authenticator, io) {}
-  static http::Router routes(api::Services& services) {
+  static http::Router routes(const AppConfig& config, api::Services& services) {
     http::Router r;
     api::register_routes(r, services);
+    if (config.metrics.enabled && !config.metrics.token.empty())
+      api::register_metrics_route(r, config.metrics.token);
     return r;
   }
 
@@ -138,6 +141,122 @@ struct HttpFront {
   std::unique_ptr<http::Authenticator> authenticator;
   http::Server server;
 };
+
+// METRICS_LISTEN: /metrics, unauthenticated, on an address of its own (typically loopback or a
+// management network), served by a second http::Server on the same io_context whose router
+// holds that one route.
+class MetricsListener {
+ public:
+  // Null when METRICS_LISTEN is unset; an error when the address cannot be bound.
+  static Result<std::unique_ptr<MetricsListener>> start(const AppConfig& config,
+                                                        http::Authenticator& authenticator,
+                                                        asio::io_context& io) {
+    if (!config.metrics.listener()) return std::unique_ptr<MetricsListener>();
+    auto listener = std::make_unique<MetricsListener>(config, authenticator, io);
+    auto port = listener->server_.listen();
+    if (!port) return port.error();
+    listener->server_.start();
+    spdlog::info("metrics: GET /metrics served at {}:{} (METRICS_LISTEN)",
+                 config.metrics.listen_host, *port);
+    return listener;
+  }
+
+  MetricsListener(const AppConfig& config, http::Authenticator& authenticator, asio::io_context& io)
+      : config_(listener_config(config)),
+        router_(routes()),
+        server_(config_, router_, authenticator, io) {}
+  void shutdown(std::chrono::milliseconds grace) {
+    server_.shutdown(grace, [] {});
+  }
+
+ private:
+  static http::ServerConfig listener_config(const AppConfig& config) {
+    auto c = config.http;
+    c.host = config.metrics.listen_host;
+    c.port = config.metrics.listen_port;
+    c.cors_origins.clear();
+    return c;
+  }
+  static http::Router routes() {
+    http::Router r;
+    api::register_metrics_route(r, "");
+    return r;
+  }
+
+  http::ServerConfig config_;
+  http::Router router_;
+  http::Server server_;
+};
+
+// Series read at scrape time from counters and states the parts keep anyway (metrics::Watch):
+// nothing on their hot paths. Declared after the parts they read, so destroyed before them.
+std::vector<metrics::Watch> watch_parts(const AppConfig& config, BlockingPool& pool, Ingest& ingest,
+                                        bus::EventBus& bus, api::LiveFeed& live) {
+  using metrics::Kind;
+  std::vector<metrics::Watch> w;
+  auto add = [&w](const char* name, const char* help, Kind kind, std::function<double()> read) {
+    w.emplace_back(name, help, kind, std::move(read));
+  };
+  auto writer = [&ingest] { return ingest.writer.counters(); };
+  add("honeyman_ingest_threats_received_total",
+      "Threats accepted into the ingest queue (HTTP and MQTT).", Kind::counter,
+      [writer] { return static_cast<double>(writer().submitted); });
+  add("honeyman_ingest_threats_stored_total", "Threats committed (new rows).", Kind::counter,
+      [writer] { return static_cast<double>(writer().stored); });
+  add("honeyman_ingest_threats_deduplicated_total",
+      "Threats completed as stored that the store already held (redelivery).", Kind::counter,
+      [writer] { return static_cast<double>(writer().duplicates); });
+  add("honeyman_ingest_threats_refused_total",
+      "Threats refused because the ingest queue was full or the server was stopping.",
+      Kind::counter, [writer] { return static_cast<double>(writer().refused); });
+  add("honeyman_ingest_threats_failed_total", "Threats whose commit failed.", Kind::counter,
+      [writer] { return static_cast<double>(writer().failed); });
+  add("honeyman_ingest_batches_total", "Group-commit transactions.", Kind::counter,
+      [writer] { return static_cast<double>(writer().batches); });
+  add("honeyman_ingest_queue_depth", "Threats waiting for the ingest writer.", Kind::gauge,
+      [writer] { return static_cast<double>(writer().queued); });
+  if (auto* mqtt = ingest.mqtt.get()) {
+    add("honeyman_mqtt_messages_received_total", "MQTT messages taken from the broker.",
+        Kind::counter, [mqtt] { return static_cast<double>(mqtt->counters().received); });
+    add("honeyman_mqtt_heartbeats_total", "Heartbeats received over MQTT.", Kind::counter,
+        [mqtt] { return static_cast<double>(mqtt->counters().heartbeats); });
+    add("honeyman_mqtt_queue_depth", "MQTT messages waiting for the decoder.", Kind::gauge,
+        [mqtt] { return static_cast<double>(mqtt->counters().queue_depth); });
+    add("honeyman_mqtt_in_flight_threats", "MQTT threats waiting for their commit.", Kind::gauge,
+        [mqtt] { return static_cast<double>(mqtt->counters().in_flight); });
+    add("honeyman_mqtt_store_retries_total", "MQTT ingest store writes retried.", Kind::counter,
+        [mqtt] { return static_cast<double>(mqtt->counters().retries); });
+    add("honeyman_broker_connected", "1 when the MQTT subscriber is connected to the broker.",
+        Kind::gauge, [mqtt] { return mqtt->connected() ? 1.0 : 0.0; });
+  }
+  auto counts = [&bus] { return bus.counters(); };
+  add("honeyman_bus_events_published_total", "Events published by this instance.", Kind::counter,
+      [counts] { return static_cast<double>(counts().published); });
+  add("honeyman_bus_events_received_total", "Events received from other instances (Redis).",
+      Kind::counter, [counts] { return static_cast<double>(counts().received); });
+  add("honeyman_bus_events_dropped_total",
+      "Events dropped because a bus queue was full or Redis was down.", Kind::counter,
+      [counts] { return static_cast<double>(counts().dropped); });
+  if (!config.bus.redis_url.empty()) {
+    add("honeyman_bus_reconnects_total", "Redis connections lost and made again.", Kind::counter,
+        [counts] { return static_cast<double>(counts().reconnects); });
+    add("honeyman_redis_connected", "1 when the Redis bus is connected.", Kind::gauge,
+        [&bus] { return bus.connected() ? 1.0 : 0.0; });
+  }
+  add("honeyman_store_pool_threads", "Threads of the blocking (store) pool.", Kind::gauge,
+      [&pool] { return static_cast<double>(pool.threads()); });
+  add("honeyman_store_pool_busy_threads", "Blocking-pool threads running a request's store call.",
+      Kind::gauge, [&pool] { return static_cast<double>(pool.busy()); });
+  add("honeyman_store_pool_queued_tasks", "Request store calls waiting for a pool thread.",
+      Kind::gauge, [&pool] { return static_cast<double>(pool.queued()); });
+  add("honeyman_ws_clients", "WebSocket clients connected to this instance.", Kind::gauge,
+      [&live] { return static_cast<double>(live.counters().connections); });
+  add("honeyman_ws_queued_bytes", "Bytes waiting in the WebSocket clients' send queues.",
+      Kind::gauge, [&live] { return static_cast<double>(live.counters().queued_bytes); });
+  add("honeyman_ws_frames_queued_total", "Bus frames queued to WebSocket clients.", Kind::counter,
+      [&live] { return static_cast<double>(live.counters().delivered); });
+  return w;
+}
 
 // Rate limits across instances (REDIS_URL with rate limiting on): http's usage exchange over a
 // Redis text channel of its own.
@@ -191,12 +310,13 @@ void add_jobs(jobs::Scheduler& scheduler, const AppConfig& config, store::Store&
 // finish, stop the jobs, commit everything received, then stop the io_context.
 void stop_on_signal(asio::signal_set& signals, const AppConfig& config, http::Server& server,
                     api::LiveFeed& live, jobs::Scheduler& jobs, Ingest& ingest,
-                    asio::io_context& io) {
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
+                    MetricsListener* metrics_listener, asio::io_context& io) {
+  signals.async_wait([&, metrics_listener](boost::system::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: no longer accepting; finishing in-flight requests", signal);
     if (ingest.mqtt) ingest.mqtt->stop_consuming();
     live.shutdown();
+    if (metrics_listener) metrics_listener->shutdown(config.shutdown_grace);
     server.shutdown(config.shutdown_grace, [&] {
       jobs.stop();
       ingest.stop();
@@ -238,6 +358,7 @@ void run_io(asio::io_context& io, const AppConfig& config) {
 
 int run_serve(const AppConfig& config) {
   auto started = system_clock().steady_now();
+  metrics::set_enabled(config.metrics.enabled);  // before any part declares its metrics
   log_connection_limits(config.http, raise_open_files_limit());
   auto store = open_store_logged(config);
   if (!store) return 1;
@@ -266,6 +387,13 @@ int run_serve(const AppConfig& config) {
   front.server.add_upgrade(config.api.prefix + "/ws", live.handler());
   live.start();
   front.server.start();
+  auto metrics_listener = MetricsListener::start(config, *front.authenticator, io);
+  if (!metrics_listener) {
+    spdlog::critical("cannot listen on METRICS_LISTEN {}:{}: {}", config.metrics.listen_host,
+                     config.metrics.listen_port, metrics_listener.error().message);
+    return 1;
+  }
+  auto watches = watch_parts(config, pool, ingest, *bus, live);
   auto rate_sharing = ClusterRateLimits::start(config, front.server, io);
   if (!rate_sharing) {
     spdlog::critical("cannot set up rate limit sharing: {}", rate_sharing.error().message);
@@ -275,7 +403,8 @@ int run_serve(const AppConfig& config) {
   add_jobs(scheduler, config, *store, *bus, auth, ingest);
   scheduler.start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  stop_on_signal(signals, config, front.server, live, scheduler, ingest, io);
+  stop_on_signal(signals, config, front.server, live, scheduler, ingest, metrics_listener->get(),
+                 io);
   log_started(config, *port, started);
 
   run_io(io, config);

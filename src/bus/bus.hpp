@@ -39,6 +39,8 @@ struct Event {
   // The WebSocket text frame, built once. For a threat its top-level "timestamp" is the time the
   // threat was committed (delivery latency is measured from it).
   std::shared_ptr<const std::string> frame;
+  // Threats: the commit time the frame carries (the bus's delivery lag is measured from it).
+  std::optional<Timestamp> committed_at;
 };
 using EventPtr = std::shared_ptr<const Event>;
 using EventBatch = std::vector<EventPtr>;

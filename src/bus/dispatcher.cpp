@@ -3,7 +3,29 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "metrics/metrics.hpp"
+
 namespace honeyman::bus::detail {
+
+namespace {
+
+// Commit → hand-over to the listeners (the WebSocket clients' queues), per threat event. With
+// Redis the frames from other instances count too: their commit time is in the frame.
+void observe_lag(const EventBatch& batch) {
+  static const auto lag =
+      metrics::histogram("honeyman_bus_delivery_lag_seconds",
+                         "Time from a threat's commit to its dispatch to this instance's "
+                         "listeners (WebSocket clients), per event.",
+                         metrics::latency_buckets())
+          .with({});
+  if (!lag) return;
+  auto now = std::chrono::system_clock::now();
+  for (const auto& e : batch)
+    if (e->committed_at)
+      lag.observe(std::max(0.0, std::chrono::duration<double>(now - *e->committed_at).count()));
+}
+
+}  // namespace
 
 Dispatcher::Dispatcher(std::size_t capacity) : capacity_(capacity), thread_([this] { run(); }) {}
 
@@ -65,6 +87,7 @@ void Dispatcher::run() {
         queue_.pop_front();
       }
     }
+    observe_lag(batch);
     std::lock_guard lock(listeners_mutex_);
     for (auto& [id, listener] : listeners_) {
       try {

@@ -25,6 +25,7 @@ EventPtr threat_event(const domain::Threat& t, Timestamp committed_at) {
   event->sensor_id = t.sensor_id;
   event->severity = std::string(domain::to_string(t.severity));
   event->detector_type = t.detector_type;
+  event->committed_at = committed_at;
   event->frame = std::make_shared<const std::string>(to_json_text(frame));
   return event;
 }
@@ -61,6 +62,7 @@ Result<EventPtr> parse_event(std::string frame) {
     event->id = string_at(d, "id");
     event->severity = string_at(d, "severity");
     event->detector_type = string_at(d, "detector_type");
+    event->committed_at = parse_timestamp(string_at(o, "timestamp"));
   } else if (type == "sensor_status") {
     event->kind = EventKind::sensor_status;
   } else {

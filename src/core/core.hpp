@@ -2,6 +2,7 @@
 // Everything here is independent of the product's domain; every other module includes this.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,12 +12,15 @@
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace honeyman {
@@ -212,8 +216,26 @@ std::string to_json_text(const boost::json::array& a);
 std::string json_quote(std::string_view s);  // a JSON string literal, quotes included
 
 // Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;
-// `format`: text|json. Returns an error for unknown values.
-Status init_logging(std::string_view level, std::string_view format);
+// `format`: text|json. Returns an error for unknown values. `buffered` (the server): lines are
+// collected in memory and written to stderr together, at most 50 ms after they were logged, when
+// 64 KiB are waiting, or at once for a warning or worse (one write() per batch instead of one per
+// line); otherwise every line is written at once.
+Status init_logging(std::string_view level, std::string_view format, bool buffered = false);
+// Writes what is buffered and stops the periodic flush (call before exiting).
+void shutdown_logging();
+
+enum class LogLevel { trace, debug, info, warn, error, critical };
+bool log_enabled(LogLevel level);
+
+// A log line with named fields: an event. With LOG_FORMAT=json each field is a member of the
+// line's object, after "message" (which is `event`); as text the line reads
+// `event key=value key=value` (values with a space, '"' or '=' quoted). Keys are the caller's
+// constants (lower-case, not time/level/thread/message); values must never hold secrets.
+struct LogField {
+  std::string_view key;
+  std::variant<std::string_view, std::int64_t, double> value;
+};
+void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
 
 // ---------------------------------------------------------------------------------------------
 // Blocking work (database calls, password hashing) runs on a BlockingPool so it never stalls
@@ -221,7 +243,7 @@ Status init_logging(std::string_view level, std::string_view format);
 // resumes the coroutine on its own executor with fn's result.
 class BlockingPool {
  public:
-  explicit BlockingPool(std::size_t threads) : pool_(threads) {}
+  explicit BlockingPool(std::size_t threads) : pool_(threads), threads_(threads) {}
   ~BlockingPool() { stop(); }
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
@@ -230,8 +252,42 @@ class BlockingPool {
   // Finishes queued work, then joins the threads.
   void stop() { pool_.join(); }
 
+  // What run_blocking() calls are doing now (metrics; relaxed reads, thread-safe): waiting for a
+  // thread, and running on one.
+  std::size_t threads() const { return threads_; }
+  std::int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  std::int64_t busy() const { return busy_.load(std::memory_order_relaxed); }
+
+  // One run_blocking() task: queued from construction, busy from start() to destruction.
+  class Task {
+   public:
+    explicit Task(BlockingPool& pool) : pool_(&pool) {
+      pool_->queued_.fetch_add(1, std::memory_order_relaxed);
+    }
+    Task(Task&& other) noexcept : pool_(std::exchange(other.pool_, nullptr)), busy_(other.busy_) {}
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    Task& operator=(Task&&) = delete;
+    ~Task() {
+      if (!pool_) return;
+      (busy_ ? pool_->busy_ : pool_->queued_).fetch_sub(1, std::memory_order_relaxed);
+    }
+    void start() {
+      pool_->queued_.fetch_sub(1, std::memory_order_relaxed);
+      pool_->busy_.fetch_add(1, std::memory_order_relaxed);
+      busy_ = true;
+    }
+
+   private:
+    BlockingPool* pool_;
+    bool busy_ = false;
+  };
+
  private:
   boost::asio::thread_pool pool_;
+  std::size_t threads_;
+  std::atomic<std::int64_t> queued_{0};
+  std::atomic<std::int64_t> busy_{0};
 };
 
 template <class Fn>
@@ -239,7 +295,11 @@ auto run_blocking(BlockingPool& pool, Fn fn) -> boost::asio::awaitable<decltype(
   using R = decltype(fn());
   // Named rather than a temporary inside co_await: GCC 12 destroys by-value captures of
   // temporaries in a co_await expression twice.
-  auto task = [f = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return f(); };
+  auto task = [f = std::move(fn),
+               t = BlockingPool::Task(pool)]() mutable -> boost::asio::awaitable<R> {
+    t.start();
+    co_return f();
+  };
   co_return co_await boost::asio::co_spawn(pool.executor(), std::move(task),
                                            boost::asio::use_awaitable);
 }

@@ -1,6 +1,9 @@
 #include "core/core.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,8 +12,11 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,6 +221,67 @@ TEST(RetryWithBackoff, GivesUpWhenTheNextWaitWouldPassTheBudget) {
   }
   caller.join();
   EXPECT_EQ(calls, 3);  // at 0, 100 and 200 ms; a wait to 300 ms would pass 250 ms
+}
+
+// What the logger writes to stderr while `fn` runs (stderr pointed at a temporary file).
+template <class Fn>
+std::string captured_stderr(Fn fn) {
+  char path[] = "/tmp/honeyman-log-XXXXXX";
+  int file = mkstemp(path);
+  int saved = dup(STDERR_FILENO);
+  dup2(file, STDERR_FILENO);
+  fn();
+  shutdown_logging();
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(file);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path);
+  return text.str();
+}
+
+TEST(Logging, EventFieldsAreJsonMembers) {
+  auto out = captured_stderr([] {
+    ASSERT_TRUE(init_logging("info", "json", true));
+    log_event(LogLevel::info, "request",
+              {{"request_id", std::string_view("r-1")},
+               {"route", std::string_view("/x/{id}")},
+               {"status", std::int64_t{404}},
+               {"duration_ms", 0.25},
+               {"note", std::string_view("quote \" and \n newline")}});
+    spdlog::info("{}", std::string_view(R"(x","evil":"1)"));
+  });
+  std::istringstream lines(out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  auto v = boost::json::parse(first).as_object();
+  EXPECT_EQ(v.at("level"), "info");
+  EXPECT_EQ(v.at("message"), "request");
+  EXPECT_EQ(v.at("request_id"), "r-1");
+  EXPECT_EQ(v.at("route"), "/x/{id}");
+  EXPECT_EQ(v.at("status"), 404);
+  EXPECT_DOUBLE_EQ(v.at("duration_ms").as_double(), 0.25);
+  EXPECT_EQ(v.at("note"), "quote \" and \n newline");
+  // An ordinary message that looks like JSON members stays a string.
+  EXPECT_EQ(boost::json::parse(second).at("message"), R"(x","evil":"1)");
+  ASSERT_TRUE(init_logging("info", "text"));
+}
+
+TEST(Logging, EventInTextIsKeyValue) {
+  auto out = captured_stderr([] {
+    ASSERT_TRUE(init_logging("info", "text"));
+    log_event(LogLevel::info, "request",
+              {{"method", std::string_view("GET")},
+               {"principal", std::string_view("")},
+               {"client", std::string_view("a b")}});
+    log_event(LogLevel::debug, "hidden", {});
+  });
+  EXPECT_NE(out.find("info  request method=GET principal=\"\" client=\"a b\"\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("hidden"), std::string::npos);
 }
 
 }  // namespace

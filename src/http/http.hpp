@@ -72,7 +72,11 @@ struct ServerConfig {
   std::size_t max_connections = 896;
   std::size_t max_connections_per_client = 112;  // per address (IPv6: per /64); not for proxies
   // Peers whose X-Forwarded-For / Forwarded header names the client. Empty: the peer is the client.
+  // Their X-Request-Id is also kept (others' is replaced).
   std::vector<IpNetwork> trusted_proxies;
+  // One `info` line per request (ACCESS_LOG): request id, method, route pattern, status, bytes,
+  // latency, principal, client; never the target (paths and queries may carry secrets).
+  bool access_log = true;
 };
 
 // Who may call a route. Every route states one; the server enforces it before the handler.

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "http/detail/rate_limiter.hpp"
+#include "http/detail/route_metrics.hpp"
 #include "http/detail/wire.hpp"
 
 namespace honeyman::http {
@@ -294,6 +295,23 @@ TEST(RateLimiter, UnderAFloodTheLeastRecentlyUsedAreEvicted) {
   }
   EXPECT_LE(limiter.size(), 160u);
   EXPECT_TRUE(limiter.check("attacker", 5));  // still limited: not evicted
+}
+
+TEST(RequestId, ClientValuesAreBoundedInLengthAndCharset) {
+  EXPECT_TRUE(detail::acceptable_request_id("edge-1.2:3_x"));
+  EXPECT_TRUE(detail::acceptable_request_id(std::string(128, 'a')));
+  EXPECT_FALSE(detail::acceptable_request_id(std::string(129, 'a')));
+  EXPECT_FALSE(detail::acceptable_request_id(""));
+  for (auto bad : {"a b", "a\"b", "a\nb", "a\rb", "{x}", "a/b", "a=b"})
+    EXPECT_FALSE(detail::acceptable_request_id(bad)) << bad;
+}
+
+TEST(RequestId, GeneratedOnesAreWellFormedAndDistinct) {
+  auto a = detail::new_request_id();
+  auto b = detail::new_request_id();
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(detail::acceptable_request_id(a)) << a;
+  EXPECT_EQ(a.substr(0, 13), b.substr(0, 13));  // the per-process prefix and its dash
 }
 
 }  // namespace

@@ -65,16 +65,29 @@ void log_exception(const Request& request, const Route& route) {
   }
 }
 
-// Logs the route pattern, not the target: paths and queries can carry secrets (the onboarding
-// token is a path segment). Unrouted requests show a bounded prefix of their target.
-void log_request(const Request& req, const Response& res, const Route* route,
-                 const std::string& client) {
-  auto status = res.result_int();
-  auto what =
-      route ? std::string_view(route->pattern) : std::string_view(req.target()).substr(0, 64);
-  auto level = status >= 500 ? spdlog::level::warn : spdlog::level::debug;
-  spdlog::log(level, "{} {} -> {} ({})", std::string_view(req.method_string()), what, status,
-              client);
+// The access log line: the route pattern, never the target (paths and queries can carry
+// secrets: the onboarding token is a path segment, the WebSocket token a query parameter).
+void log_request(const Request& req, const Response& res, const Client& client,
+                 std::string_view route, std::string_view request_id, std::string_view principal,
+                 double seconds) {
+  log_event(res.result_int() >= 500 ? LogLevel::warn : LogLevel::info, "request",
+            {{"request_id", request_id},
+             {"method", method_label(req.method())},
+             {"route", route},
+             {"status", static_cast<std::int64_t>(res.result_int())},
+             {"bytes", static_cast<std::int64_t>(res.body().size())},
+             {"duration_ms", seconds * 1000.0},
+             {"principal", principal},
+             {"client", std::string_view(client.address)}});
+}
+
+// The request's id: a trusted proxy's well-formed X-Request-Id, else a new one.
+std::string request_id_of(const Request& request, const Client& client) {
+  if (client.via_trusted_proxy) {
+    auto given = request["X-Request-Id"];
+    if (acceptable_request_id(given)) return std::string(given);
+  }
+  return new_request_id();
 }
 
 bool carries_credential(const Request& request) {
@@ -89,12 +102,16 @@ RequestProcessor::RequestProcessor(const ServerConfig& config, const Router& rou
     : config_(config),
       router_(router),
       authenticator_(authenticator),
-      limiter_(std::move(limiter)) {}
+      limiter_(std::move(limiter)),
+      metrics_(std::make_unique<RouteMetrics>(router)) {}
 
 // One coroutine on purpose: Asio recycles only two coroutine frames per thread, so splitting this
 // into nested awaitables would cost a malloc/free pair per extra level on every request.
 asio::awaitable<Response> RequestProcessor::handle(const Request& request, const Client& client) {
+  Outcome outcome;
+  outcome.started = std::chrono::steady_clock::now();
   auto routed = route(request, client);
+  outcome.route = routed.match.route;
   auto response = std::move(routed.response);
   if (!response) {
     const Route& route = *routed.match.route;
@@ -104,6 +121,7 @@ asio::awaitable<Response> RequestProcessor::handle(const Request& request, const
       response = credential_budget_spent(request, client);
       if (!response) {
         principal = co_await authenticator_.authenticate(request);
+        if (principal && config_.access_log) outcome.principal = principal->name;
         if (!principal && principal.error().code == Errc::unauthorized)
           charge_failed_credential(client);
       }
@@ -124,7 +142,7 @@ asio::awaitable<Response> RequestProcessor::handle(const Request& request, const
       }
     }
   }
-  finish(request, *response, routed.match.route, client);
+  finish(request, *response, client, outcome);
   co_return std::move(*response);
 }
 
@@ -146,12 +164,20 @@ RequestProcessor::Routed RequestProcessor::route(const Request& request, const C
   return out;
 }
 
-void RequestProcessor::finish(const Request& request, Response& response, const Route* route,
-                              const Client& client) const {
+void RequestProcessor::finish(const Request& request, Response& response, const Client& client,
+                              const Outcome& outcome) const {
+  auto id = request_id_of(request, client);
+  response.set("X-Request-Id", id);
   response.version(request.version());
   add_cors(request, response);
   frame_payload(request, response);
-  log_request(request, response, route, client.address);
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - outcome.started).count();
+  metrics_->record(outcome.route, request.method(), response.result_int(), seconds);
+  if (config_.access_log)
+    log_request(request, response, client,
+                outcome.route ? std::string_view(outcome.route->pattern) : "unmatched", id,
+                outcome.principal, seconds);
 }
 
 // HEAD is answered by the GET route when there is no HEAD route of its own.
@@ -234,7 +260,7 @@ void RequestProcessor::add_cors(const Request& request, Response& response) cons
   } else {
     return;
   }
-  response.set(field::access_control_expose_headers, "Retry-After");
+  response.set(field::access_control_expose_headers, "Retry-After, X-Request-Id");
 }
 
 }  // namespace honeyman::http::detail

@@ -336,7 +336,9 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
 detail::Client Server::Impl::client_of(const Request& request, const detail::Address& peer,
                                        bool via_proxy) const {
   if (!via_proxy) return client_at(peer);
-  return client_at(detail::forwarded_client(peer, request, config.trusted_proxies));
+  auto client = client_at(detail::forwarded_client(peer, request, config.trusted_proxies));
+  client.via_trusted_proxy = true;
+  return client;
 }
 
 // Waits for the first bytes of the next request: header_timeout on a new connection (a client

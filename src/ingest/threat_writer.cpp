@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "ingest/ingest.hpp"
+#include "metrics/metrics.hpp"
 
 namespace honeyman::ingest {
 namespace {
@@ -18,6 +19,23 @@ RetryPolicy writer_retry_policy(std::chrono::milliseconds budget) {
   policy.backoff.max = std::chrono::milliseconds(1000);
   policy.budget = budget;
   return policy;
+}
+
+// Recorded on the writer thread, once per transaction.
+struct CommitMetrics {
+  metrics::Histogram batch_size =
+      metrics::histogram("honeyman_ingest_batch_size", "Threats per group-commit transaction.",
+                         metrics::size_buckets())
+          .with({});
+  metrics::Histogram commit_seconds =
+      metrics::histogram("honeyman_store_operation_duration_seconds",
+                         "Store call latency (including retries), by operation.",
+                         metrics::latency_buckets())
+          .with({{"operation", "insert_threats"}});
+};
+const CommitMetrics& commit_metrics() {
+  static const CommitMetrics m;
+  return m;
 }
 
 template <class Writes>
@@ -123,7 +141,12 @@ void ThreatWriter::commit(std::vector<PendingWrite> batch) {
   std::vector<domain::Threat> all;
   all.reserve(threat_count(batch));
   for (auto& w : batch) std::move(w.threats.begin(), w.threats.end(), std::back_inserter(all));
+  const auto& m = commit_metrics();
+  m.batch_size.observe(static_cast<double>(all.size()));
+  auto began = std::chrono::steady_clock::now();
   auto stored = insert_with_retry(all);
+  m.commit_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!stored && stored.error().code == Errc::invalid_input && batch.size() > 1)
     return commit_each(std::move(batch), std::move(all));
   if (!stored) return complete(std::move(batch), stored.error());

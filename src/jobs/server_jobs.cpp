@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jobs/jobs.hpp"
+#include "metrics/metrics.hpp"
 
 namespace honeyman::jobs {
 namespace {
@@ -41,10 +42,31 @@ Schedule periodic(std::chrono::milliseconds every, bool at_start) {
 
 }  // namespace
 
+namespace {
+
+// honeyman_sensors_online, refreshed by each sweep (one count of the sensors table every
+// SENSOR_SWEEP_INTERVAL) so a scrape never waits on the store.
+void refresh_sensors_online(store::Store& store, Timestamp now, Timestamp online_since) {
+  static const auto online =
+      metrics::gauge("honeyman_sensors_online",
+                     "Sensors heard from within 3 heartbeat intervals, as of the last sweep.")
+          .with({});
+  if (!online) return;
+  store::SensorQuery query;
+  query.is_online = true;
+  query.online_since = online_since;
+  query.now = now;
+  query.page_size = 1;
+  if (auto page = store.list_sensors(query)) online.set(static_cast<double>(page->total));
+}
+
+}  // namespace
+
 Result<std::size_t> sweep_sensors(store::Store& store, bus::EventBus& bus, Timestamp now,
                                   std::chrono::seconds heartbeat_interval) {
   auto changes = store.sweep_sensor_status(now - 3 * heartbeat_interval);
   if (!changes) return changes.error();
+  refresh_sensors_online(store, now, now - 3 * heartbeat_interval);
   bus::EventBatch events;
   for (const auto& c : *changes) {
     spdlog::info("sensor {} is now {}", c.sensor_id, c.is_online ? "online" : "offline");

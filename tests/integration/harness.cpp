@@ -46,8 +46,9 @@ pid_t spawn_honeyman(const std::vector<std::string>& args,
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
 const char* const kScrubbed[] = {
-    "DATABASE_URL", "SECRET_KEY",   "REDIS_URL",          "MQTT_BROKER_HOST", "ENVIRONMENT", "PORT",
-    "HOST",         "CORS_ORIGINS", "RATE_LIMIT_ENABLED", "LOG_LEVEL",        "LOG_FORMAT"};
+    "DATABASE_URL", "SECRET_KEY", "REDIS_URL",       "MQTT_BROKER_HOST",   "ENVIRONMENT",
+    "PORT",         "HOST",       "CORS_ORIGINS",    "RATE_LIMIT_ENABLED", "LOG_LEVEL",
+    "LOG_FORMAT",   "ACCESS_LOG", "METRICS_ENABLED", "METRICS_LISTEN",     "METRICS_TOKEN"};
 
 // Runs one statement on a PostgreSQL server; "" or the error text.
 std::string run_postgres(const std::string& url, const std::string& sql) {

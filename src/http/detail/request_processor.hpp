@@ -8,14 +8,16 @@
 #include <memory>
 
 #include "http/detail/rate_limiter.hpp"
+#include "http/detail/route_metrics.hpp"
 #include "http/http.hpp"
 
 namespace honeyman::http::detail {
 
 // Who sent a request (detail/client_address.hpp).
 struct Client {
-  std::string address;  // logs and RequestContext::client_address
-  std::string key;      // rate limits (an IPv6 client counts by its /64)
+  std::string address;             // logs and RequestContext::client_address
+  std::string key;                 // rate limits (an IPv6 client counts by its /64)
+  bool via_trusted_proxy = false;  // the peer is a TRUSTED_PROXIES proxy (X-Request-Id is kept)
 };
 
 class RequestProcessor {
@@ -36,8 +38,14 @@ class RequestProcessor {
   };
   Routed route(const Request& request, const Client& client);
   static std::optional<Response> authorize(const Route& route, const Result<Principal>& principal);
-  void finish(const Request& request, Response& response, const Route* route,
-              const Client& client) const;
+  struct Outcome {
+    const Route* route = nullptr;  // null: unrouted
+    std::string request_id;
+    std::string principal;  // user name or sensor id; empty: anonymous
+    std::chrono::steady_clock::time_point started;
+  };
+  void finish(const Request& request, Response& response, const Client& client,
+              const Outcome& outcome) const;
   Router::Match route_for(Verb method, std::string_view path) const;
   Response no_route(const Router::Match& match, std::string_view path) const;
   std::optional<Response> rate_limit(const Route& route, const Client& client);
@@ -53,6 +61,7 @@ class RequestProcessor {
   const Router& router_;
   Authenticator& authenticator_;
   std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<RouteMetrics> metrics_;
 };
 
 }  // namespace honeyman::http::detail
