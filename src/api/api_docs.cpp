@@ -51,24 +51,33 @@ std::string asset_url(const ApiConfig& c, std::string_view name) {
   return c.prefix + "/docs/assets/" + std::string(name) + "?v=" + c.version;
 }
 
-std::string swagger_page(const ApiConfig& c) {
+// A viewer's page: its style sheet (if any), the element it renders into, its script and the
+// initialiser that points it at the document. No inline script: script-src 'self' holds.
+std::string viewer_page(const ApiConfig& c, std::string_view viewer, std::string_view element,
+                        std::string_view stylesheet, std::string_view script,
+                        std::string_view initialiser) {
+  std::string style;
+  if (!stylesheet.empty())
+    style = "<link rel=\"stylesheet\" href=\"" + asset_url(c, stylesheet) + "\">\n";
   return R"(<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Honeyman API - Swagger UI</title>
+<title>Honeyman API - )" +
+         std::string(viewer) + R"(</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href=")" +
-         asset_url(c, "swagger-ui.css") + R"(">
-</head>
+)" + style +
+         R"(</head>
 <body>
-<div id="swagger-ui"></div>
+<div id=")" +
+         std::string(element) +
+         R"("></div>
 <script src=")" +
-         asset_url(c, "swagger-ui-bundle.js") +
+         asset_url(c, script) +
          R"("></script>
 <script src=")" +
-         asset_url(c, "swagger-init.js") +
+         asset_url(c, initialiser) +
          R"("></script>
 </body>
 </html>
@@ -88,26 +97,6 @@ std::string swagger_init(const ApiConfig& c) {
   presets: [SwaggerUIBundle.presets.apis],
   layout: "BaseLayout"
 });
-)";
-}
-
-std::string redoc_page(const ApiConfig& c) {
-  return R"(<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Honeyman API - ReDoc</title>
-<link rel="icon" href="data:,">
-</head>
-<body>
-<div id="redoc"></div>
-<script src=")" +
-         asset_url(c, "redoc.standalone.js") + R"("></script>
-<script src=")" +
-         asset_url(c, "redoc-init.js") + R"("></script>
-</body>
-</html>
 )";
 }
 
@@ -188,12 +177,15 @@ void add_docs_routes(http::Router& router, Services& s) {
     d.responses = {{200, std::move(description), "text/html", json::object{{"type", "string"}}}};
     return d;
   };
-  auto swagger = std::make_shared<const Response>(page(kSwaggerCsp, swagger_page(c)));
+  auto swagger = std::make_shared<const Response>(
+      page(kSwaggerCsp, viewer_page(c, "Swagger UI", "swagger-ui", "swagger-ui.css",
+                                    "swagger-ui-bundle.js", "swagger-init.js")));
   router.add({Verb::get, c.prefix + "/docs", Access::anyone, RateClass::normal,
               [swagger](RequestContext&) -> asio::awaitable<Response> { co_return *swagger; },
               "Swagger UI: read and try the API in a browser",
               html("Swagger UI; Authorize with a Bearer token, then Try it out")});
-  auto redoc = std::make_shared<const Response>(page(kRedocCsp, redoc_page(c)));
+  auto redoc = std::make_shared<const Response>(page(
+      kRedocCsp, viewer_page(c, "ReDoc", "redoc", "", "redoc.standalone.js", "redoc-init.js")));
   router.add({Verb::get, c.prefix + "/redoc", Access::anyone, RateClass::normal,
               [redoc](RequestContext&) -> asio::awaitable<Response> { co_return *redoc; },
               "ReDoc: the API reference as one page", html("ReDoc")});

@@ -1,6 +1,8 @@
 #include "api/detail/openapi.hpp"
 
 #include <algorithm>
+#include <boost/beast/http/verb.hpp>
+#include <cctype>
 
 #include "api/detail/assets.hpp"
 
@@ -9,23 +11,11 @@ namespace {
 
 using http::Access;
 
-std::string_view verb_name(http::Verb v) {
-  switch (v) {
-    case http::Verb::get:
-      return "get";
-    case http::Verb::post:
-      return "post";
-    case http::Verb::put:
-      return "put";
-    case http::Verb::delete_:
-      return "delete";
-    case http::Verb::patch:
-      return "patch";
-    case http::Verb::head:
-      return "head";
-    default:
-      return "options";
-  }
+// OpenAPI's path item keys are Beast's method names in lower case.
+std::string verb_name(http::Verb v) {
+  std::string name(boost::beast::http::to_string(v));
+  for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
 }
 
 // "get" + "/api/v2/sensors/{sensor_id}/stats" -> "get_api_v2_sensors_sensor_id_stats": stable
