@@ -422,9 +422,13 @@ TEST(AccessLog, NoSecretsInTheLog) {
   WsClient ws("127.0.0.1", server.port());
   EXPECT_EQ(ws.connect("/api/v2/ws?token=" + token), 101);
   ws.close();
+  // Each IO thread writes its own buffer (every 50 ms): wait for every request's line, not one.
   EXPECT_TRUE(eventually(
       [&] {
-        return server.log().find("route=/api/v2/onboarding/qrcode/{token}") != std::string::npos;
+        auto log = server.log();
+        return log.find("route=/api/v2/onboarding/qrcode/{token}") != std::string::npos &&
+               log.find("principal=log-sensor") != std::string::npos &&
+               log.find("route=/api/v2/sensors ") != std::string::npos;
       },
       5s))
       << server.log();
