@@ -58,8 +58,12 @@ class FlakyStore final : public store::Store {
   void fail_next(StoreCall call, int times) { failures_[index(call)] = times; }
   int attempts(StoreCall call) const { return attempts_[index(call)]; }
 
-  Result<int> migrate() override { return inner_.migrate(); }
+  using store::Store::migrate;
+  Result<int> migrate(const store::MigrationProgress& p) override { return inner_.migrate(p); }
   Result<int> schema_version() override { return inner_.schema_version(); }
+  std::vector<store::MigrationInfo> known_migrations() const override {
+    return inner_.known_migrations();
+  }
   Status ping() override { return inner_.ping(); }
   Status maintain(Timestamp now) override { return inner_.maintain(now); }
 

@@ -29,6 +29,21 @@ Result<sqlite::Target> parse_sqlite_url(std::string_view rest) {
 
 }  // namespace
 
+std::optional<std::string> sqlite_file(std::string_view database_url) {
+  auto colon = database_url.find("://");
+  if (colon == std::string_view::npos || base_scheme(database_url.substr(0, colon)) != "sqlite")
+    return std::nullopt;
+  auto target = parse_sqlite_url(database_url.substr(colon + 3));
+  if (!target || target->memory) return std::nullopt;
+  return target->path;
+}
+
+bool is_postgres_url(std::string_view database_url) {
+  auto scheme = base_scheme(database_url.substr(0, database_url.find("://")));
+  return database_url.find("://") != std::string_view::npos &&
+         (scheme == "postgresql" || scheme == "postgres");
+}
+
 std::int64_t SeverityCounts::total() const {
   std::int64_t n = 0;
   for (auto c : by_severity) n += c;

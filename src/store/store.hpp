@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -210,6 +211,22 @@ struct DeadLetter {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Schema migrations, as the CLI and the server's log name them.
+struct MigrationInfo {
+  int version = 0;
+  std::string name;
+};
+// What migrate() reports around each migration it applies: once before (done == false) and once
+// after (done == true, `took` set). Long migrations on big tables are then visible as they run.
+struct MigrationStep {
+  int version = 0;
+  std::string_view name;
+  bool done = false;
+  std::chrono::microseconds took{0};
+};
+using MigrationProgress = std::function<void(const MigrationStep&)>;
+
+// ---------------------------------------------------------------------------------------------
 // What insert_threats wrote. inserted[i] says whether the i-th threat was inserted; false: the
 // same id was already stored, or came earlier in the batch (nothing written, nothing counted).
 struct InsertOutcome {
@@ -223,9 +240,15 @@ class Store {
 
   // Schema. migrate() applies pending compiled-in migrations in order, each in a transaction,
   // and returns the resulting version; safe to run concurrently from several processes.
-  virtual Result<int> migrate() = 0;
+  // `progress`, when set, hears of each migration this call applies (not of those another
+  // process applied meanwhile).
+  virtual Result<int> migrate(const MigrationProgress& progress) = 0;
+  Result<int> migrate() { return migrate(MigrationProgress()); }
   virtual Result<int> schema_version() = 0;  // 0 before any migration
-  virtual Status ping() = 0;                 // cheap round trip, for /ready
+  // The migrations this binary knows, in version order; the last one's version is the newest
+  // schema it can run on.
+  virtual std::vector<MigrationInfo> known_migrations() const = 0;
+  virtual Status ping() = 0;  // cheap round trip, for /ready
   // Periodic upkeep at time `now`, safe to call from several processes at once. PostgreSQL
   // creates the day partitions of `threats` ahead (yesterday .. now + 7 days); migrate() also
   // runs it. Stores with nothing to maintain (SQLite) return ok.
@@ -359,5 +382,34 @@ class Store {
 // Opens the store named by config.database_url. Errc::invalid_input for an unsupported URL,
 // Errc::unavailable when the database cannot be opened.
 Result<std::unique_ptr<Store>> open_store(const StoreConfig& config);
+// The file a sqlite:// DATABASE_URL names; nullopt for in-memory databases, other schemes and
+// malformed URLs (open_store says what is wrong with those).
+std::optional<std::string> sqlite_file(std::string_view database_url);
+// Whether DATABASE_URL names a PostgreSQL database (postgresql://, postgres://, postgresql+x://).
+bool is_postgres_url(std::string_view database_url);
+
+// ---------------------------------------------------------------------------------------------
+// Backups (backup.cpp; docs/DEPLOYMENT.md "Backup and restore").
+struct BackupReport {
+  std::uint64_t bytes = 0;              // size of the copy
+  int schema_version = 0;               // of the data copied
+  std::optional<std::int64_t> threats;  // rows in the copy, when known (SQLite)
+};
+// How far a copy is, 0..1 (SQLite reports as pages are copied; PostgreSQL at the end only).
+using CopyProgress = std::function<void(double)>;
+// A consistent copy of the database `database_url` names, written to `destination`: SQLite
+// through its online backup API inside one read snapshot (the server goes on writing meanwhile),
+// as a self-contained database file; PostgreSQL through `pg_dump --format=custom` (a snapshot by
+// design). The copy appears under its name only when complete (written as DEST.partial, synced,
+// renamed); an existing `destination` is an error.
+Result<BackupReport> backup_database(std::string_view database_url, const std::string& destination,
+                                     const CopyProgress& progress);
+// Restores a copy made by backup_database into the database `database_url` names (created when
+// missing). Errc::conflict when that database already has a schema, unless `replace` (SQLite
+// only; stop every server using it first): PostgreSQL restores into an empty database.
+// Errc::invalid_input for a copy whose schema is newer than this binary knows or that is not a
+// backup.
+Result<BackupReport> restore_database(std::string_view database_url, const std::string& source,
+                                      bool replace, const CopyProgress& progress);
 
 }  // namespace honeyman::store

@@ -100,6 +100,7 @@ pid_t spawn(const std::vector<std::string>& argv_in, const SpawnOptions& options
   dup2(out, 1);
   dup2(err, 2);
   for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);
+  if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(126);
   if (options.max_open_files > 0) {
     rlimit limit{options.max_open_files, options.max_open_files};
     setrlimit(RLIMIT_NOFILE, &limit);

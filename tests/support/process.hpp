@@ -29,6 +29,7 @@ struct SpawnOptions {
   bool append = false;                     // append to the output files instead of truncating them
   std::map<std::string, std::string> env;  // added to the environment
   std::uint64_t max_open_files = 0;        // non-zero: the child's RLIMIT_NOFILE (soft and hard)
+  std::string working_dir;                 // empty: the test's own
 };
 // fork + execvp(argv[0], argv). The child dies with the test process (PR_SET_PDEATHSIG), so a
 // crashed test leaves no server behind.

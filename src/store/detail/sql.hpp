@@ -19,8 +19,32 @@
 #include <vector>
 
 #include "core/core.hpp"
+#include "store/store.hpp"
 
 namespace honeyman::store::detail {
+
+// Reports one migration to a MigrationProgress: the start when made, the end (with the time it
+// took) on done(). A migration that fails reports no end.
+class MigrationTimer {
+ public:
+  MigrationTimer(int version, std::string_view name, const MigrationProgress& progress)
+      : step_{version, name, false, {}},
+        progress_(progress),
+        began_(std::chrono::steady_clock::now()) {
+    if (progress_) progress_(step_);
+  }
+  void done() {
+    step_.done = true;
+    step_.took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - began_);
+    if (progress_) progress_(step_);
+  }
+
+ private:
+  MigrationStep step_;
+  const MigrationProgress& progress_;
+  std::chrono::steady_clock::time_point began_;
+};
 
 // The deleter of a C handle: std::unique_ptr<sqlite3, FreeWith<sqlite3_close_v2>>.
 template <auto Free>

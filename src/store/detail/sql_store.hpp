@@ -41,8 +41,14 @@ class SqlStore final : public Store {
   explicit SqlStore(Args&&... args) : b_(std::forward<Args>(args)...) {}
 
   // The backend's own: schema, upkeep, fleet overview, retention.
-  Result<int> migrate() override { return b_.migrate(); }
+  using Store::migrate;
+  Result<int> migrate(const MigrationProgress& progress) override { return b_.migrate(progress); }
   Result<int> schema_version() override { return b_.schema_version(); }
+  std::vector<MigrationInfo> known_migrations() const override {
+    std::vector<MigrationInfo> out;
+    for (const auto& m : B::migrations()) out.push_back({m.version, std::string(m.name)});
+    return out;
+  }
   Status maintain(Timestamp now) override { return b_.maintain(now); }
   Result<FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override {
     return b_.fleet_overview(now, online_since);

@@ -33,7 +33,7 @@ Result<int> current_version(Connection& conn) {
 
 // Applies `m` unless it already is, under the migration lock: of several processes migrating
 // at once, one applies it and the others find it applied.
-Status apply_if_pending(Connection& conn, const Migration& m) {
+Status apply_if_pending(Connection& conn, const Migration& m, const MigrationProgress& progress) {
   auto txn = Transaction::begin(conn, "BEGIN", "migrate");
   if (!txn) return txn.error();
   // Waiting for another process's migration is expected, however long it takes.
@@ -46,13 +46,16 @@ Status apply_if_pending(Connection& conn, const Migration& m) {
   auto version = current_version(conn);
   if (!version) return version.error();
   if (*version >= m.version) return {};
+  detail::MigrationTimer timer(m.version, m.name, progress);
   if (auto s = conn.exec(m.sql, "apply migration " + std::to_string(m.version)); !s) return s;
   auto record = conn.run(
       "INSERT INTO schema_migrations (version, name, applied_at) VALUES "
       "($1::integer, $2::text, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
       Params(m.version, m.name), "record migration");
   if (!record) return record.error();
-  return txn->commit();
+  if (auto s = txn->commit(); !s) return s;
+  timer.done();
+  return {};
 }
 
 Result<int> schema_version_on(Connection& conn) {
@@ -131,13 +134,13 @@ Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config) {
                                                               config.pool_size, std::move(*first)));
 }
 
-Result<int> Backend::migrate() {
+Result<int> Backend::migrate(const MigrationProgress& progress) {
   auto version = read([&](Connection& conn) -> Result<int> {
     // Every command migrates at start; an up-to-date schema needs no lock and no transaction.
     if (auto known = schema_version_on(conn); known && *known >= migrations().back().version)
       return *known;
     for (const auto& m : migrations())
-      if (auto s = apply_if_pending(conn, m); !s) return s.error();
+      if (auto s = apply_if_pending(conn, m, progress); !s) return s.error();
     return current_version(conn);
   });
   if (!version) return version;

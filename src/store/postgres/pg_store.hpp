@@ -38,6 +38,13 @@ struct Migration {
 };
 const std::vector<Migration>& migrations();
 
+// Backups (backup.cpp): pg_dump / pg_restore run with the connection settings of `database_url`
+// passed in their environment (PGHOST, PGPASSWORD, ...), never on their command line.
+Result<BackupReport> backup(std::string_view database_url, const std::string& destination,
+                            const CopyProgress& progress);
+Result<BackupReport> restore(std::string_view database_url, const std::string& source, bool replace,
+                             const CopyProgress& progress);
+
 // Connections, checked out one per call. At most `size` exist; broken ones are dropped and
 // replaced on demand.
 class Pool {
@@ -135,8 +142,9 @@ class Backend {
   // Threat ids are UUIDs; anything else names no threat (and must not reach a uuid parameter).
   static std::optional<std::string> threat_id(std::string_view id) { return normalize_uuid(id); }
 
-  Result<int> migrate();
+  Result<int> migrate(const MigrationProgress& progress);
   Result<int> schema_version();
+  static const std::vector<Migration>& migrations() { return store::pg::migrations(); }
   // Creates the day partitions of `threats` ahead (ensure_partitions).
   Status maintain(Timestamp now);
 

@@ -178,6 +178,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& op
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   std::unique_ptr<Connection> conn(new Connection(std::move(db)));
+  conn->busy_timeout_ms_ = options.busy_timeout_ms;
   if (auto s = conn->configure(options); !s) return s.error();
   return conn;
 }

@@ -46,12 +46,13 @@ Result<int> current_version(Connection& conn) {
 
 // Applies `m` unless it already is. BEGIN IMMEDIATE makes the check and the change atomic, so
 // two processes migrating at once apply each migration exactly once.
-Status apply_if_pending(Connection& conn, const Migration& m) {
+Status apply_if_pending(Connection& conn, const Migration& m, const MigrationProgress& progress) {
   auto txn = Transaction::begin(conn, "BEGIN IMMEDIATE", "migrate");
   if (!txn) return txn.error();
   auto version = current_version(conn);
   if (!version) return version.error();
   if (*version >= m.version) return {};
+  detail::MigrationTimer timer(m.version, m.name, progress);
   if (auto s = conn.exec(m.sql, "apply migration"); !s) return s;
   auto record = conn.prepare(
       "INSERT INTO schema_migrations (version, name, applied_at) VALUES "
@@ -59,7 +60,9 @@ Status apply_if_pending(Connection& conn, const Migration& m) {
       "record migration");
   if (!record) return record.error();
   if (auto s = record->bind(m.version, m.name).run(); !s) return s;
-  return txn->commit();
+  if (auto s = txn->commit(); !s) return s;
+  timer.done();
+  return {};
 }
 
 }  // namespace
@@ -107,12 +110,19 @@ Backend::Backend(std::unique_ptr<Connection> writer,
   for (auto& r : readers) readers_.add(std::move(r));
 }
 
-Result<int> Backend::migrate() {
+Result<int> Backend::migrate(const MigrationProgress& progress) {
   return write([&](Connection& conn) -> Result<int> {
+    // Waiting for another process's migration (or a backup restore) is expected, however long
+    // it takes, as on PostgreSQL; the usual timeout comes back after.
+    conn.set_busy_timeout(24 * 3600 * 1000);
+    struct Reset {
+      Connection& conn;
+      ~Reset() { conn.reset_busy_timeout(); }
+    } reset{conn};
     if (auto s = conn.exec(kCreateMigrationsTable, "create schema_migrations"); !s)
       return s.error();
     for (const auto& m : migrations())
-      if (auto s = apply_if_pending(conn, m); !s) return s.error();
+      if (auto s = apply_if_pending(conn, m, progress); !s) return s.error();
     return current_version(conn);
   });
 }

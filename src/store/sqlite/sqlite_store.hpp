@@ -38,6 +38,13 @@ struct Migration {
 };
 const std::vector<Migration>& migrations();
 
+// Backups (backup.cpp): a consistent copy of the database file `path` into `destination`, and
+// the way back. See store::backup_database.
+Result<BackupReport> backup(const std::string& path, const std::string& destination,
+                            const CopyProgress& progress);
+Result<BackupReport> restore(const std::string& source, const std::string& path, bool replace,
+                             const CopyProgress& progress);
+
 // Reader connections, checked out one per call.
 class ReaderPool {
  public:
@@ -108,8 +115,9 @@ class Backend {
   // Ids are compared as stored text.
   static std::optional<std::string> threat_id(std::string_view id) { return std::string(id); }
 
-  Result<int> migrate();
+  Result<int> migrate(const MigrationProgress& progress);
   Result<int> schema_version();
+  static const std::vector<Migration>& migrations() { return store::sqlite::migrations(); }
   Status maintain(Timestamp) { return {}; }  // nothing to do ahead of time
 
   // The batch insert (threats_write.cpp): one prepared statement run per row, per rollup key.

@@ -182,6 +182,9 @@ class Connection {
   Status exec(const char* sql, std::string_view what);
   std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
   bool can_roll_back() const { return true; }
+  // Overrides the busy timeout until reset_busy_timeout() (back to the one it was opened with).
+  void set_busy_timeout(int ms) { sqlite3_busy_timeout(db_.get(), ms); }
+  void reset_busy_timeout() { sqlite3_busy_timeout(db_.get(), busy_timeout_ms_); }
   // Drops cached statements when the cache grew large (queries with long IN-lists each get
   // their own SQL text). Call only while no Stmt of this connection is alive.
   void trim_cache();
@@ -244,6 +247,7 @@ class Connection {
   Status configure(const ConnectionOptions& options);
 
   SqliteDb db_;  // declared first: destroyed after every cached statement
+  int busy_timeout_ms_ = 5000;
   std::unordered_map<std::string, Cached, Hash, std::equal_to<>> cache_;
 };
 
