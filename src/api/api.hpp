@@ -118,6 +118,12 @@ class LiveFeed {
 // Registers every route with its access rule on `router`.
 void register_routes(http::Router& router, Services& services);
 
+// While `serve` applies schema migrations (before the store can serve anything): the liveness
+// routes answer as usual and GET /ready answers 503 with `state()` as the store's check, so an
+// orchestrator neither kills a long migration nor sends it traffic. No other route exists then.
+void register_migration_routes(http::Router& router, const ApiConfig& config,
+                               std::function<std::string()> state);
+
 // GET /metrics (not under the API prefix): the Prometheus exposition. `token` empty: answered to
 // anyone (only for a listener of its own, METRICS_LISTEN); otherwise only with
 // `Authorization: Bearer <token>` (constant-time compare), 401 without it.

@@ -5,9 +5,28 @@
 namespace honeyman::api::detail {
 namespace {
 
-// Precomputed: /health is what load balancers hammer, so it allocates nothing per request.
-Response health_response(const Services& s) {
-  return ok(json::object{{"status", "ok"}, {"service", "honeyman"}, {"version", s.config.version}});
+// GET /health and {prefix}/health (the field agent probes {base_url}/v2/health), answered with
+// `response`, precomputed: /health is what load balancers hammer, so it allocates nothing.
+void add_health_routes(http::Router& router, const ApiConfig& config) {
+  auto health = std::make_shared<const Response>(
+      ok(json::object{{"status", "ok"}, {"service", "honeyman"}, {"version", config.version}}));
+  auto handler = [health](RequestContext&) -> asio::awaitable<Response> { co_return *health; };
+  auto health_doc = route_doc("Operations", {json_answer(200, "Alive", schema_ref("Health"))});
+  router.add({http::Verb::get, "/health", http::Access::anyone, http::RateClass::exempt, handler,
+              "Liveness: the process answers", health_doc});
+  router.add({http::Verb::get, config.prefix + "/health", http::Access::anyone,
+              http::RateClass::exempt, handler, "Liveness, under the API prefix", health_doc});
+}
+
+http::RouteDoc ready_doc() {
+  return route_doc("Operations",
+                   {json_answer(200, "Ready", schema_ref("Readiness")),
+                    json_answer(503, "A dependency does not answer", schema_ref("Readiness"))});
+}
+
+Response not_ready(json::object checks) {
+  return http::json_response(http::StatusCode::service_unavailable,
+                             json::object{{"status", "not_ready"}, {"checks", std::move(checks)}});
 }
 
 asio::awaitable<Response> ready(Services& s) {
@@ -24,28 +43,33 @@ asio::awaitable<Response> ready(Services& s) {
     checks["redis"] = up ? "ok" : "disconnected (reconnecting)";
     all_ok = all_ok && up;
   }
-  co_return http::json_response(
-      all_ok ? http::StatusCode::ok : http::StatusCode::service_unavailable,
-      json::object{{"status", all_ok ? "ready" : "not_ready"}, {"checks", std::move(checks)}});
+  if (!all_ok) co_return not_ready(std::move(checks));
+  co_return http::json_response(http::StatusCode::ok,
+                                json::object{{"status", "ready"}, {"checks", std::move(checks)}});
 }
 
 }  // namespace
 
 void add_ops_routes(http::Router& router, Services& s) {
-  auto health = std::make_shared<const Response>(health_response(s));
-  auto handler = [health](RequestContext&) -> asio::awaitable<Response> { co_return *health; };
-  auto health_doc = route_doc("Operations", {json_answer(200, "Alive", schema_ref("Health"))});
-  router.add({http::Verb::get, "/health", http::Access::anyone, http::RateClass::exempt, handler,
-              "Liveness: the process answers", health_doc});
-  // The field agent probes {base_url}/v2/health.
-  router.add({http::Verb::get, s.config.prefix + "/health", http::Access::anyone,
-              http::RateClass::exempt, handler, "Liveness, under the API prefix", health_doc});
+  add_health_routes(router, s.config);
   router.add({http::Verb::get, "/ready", http::Access::anyone, http::RateClass::exempt,
               [&s](RequestContext&) { return ready(s); },
               "Readiness: 200 only when the store (and configured broker/Redis) answer",
-              route_doc("Operations", {json_answer(200, "Ready", schema_ref("Readiness")),
-                                       json_answer(503, "A dependency does not answer",
-                                                   schema_ref("Readiness"))})});
+              ready_doc()});
 }
 
 }  // namespace honeyman::api::detail
+
+namespace honeyman::api {
+
+void register_migration_routes(http::Router& router, const ApiConfig& config,
+                               std::function<std::string()> state) {
+  detail::add_health_routes(router, config);
+  router.add({http::Verb::get, "/ready", http::Access::anyone, http::RateClass::exempt,
+              [state = std::move(state)](http::RequestContext&) -> asio::awaitable<http::Response> {
+                co_return detail::not_ready(boost::json::object{{"store", state()}});
+              },
+              "Readiness: 503 while the schema is migrated", detail::ready_doc()});
+}
+
+}  // namespace honeyman::api

@@ -29,6 +29,9 @@ struct AppConfig {
   std::string environment;  // ENVIRONMENT: production (default) | development | test
   std::string log_level, log_format;
   bool auto_migrate = true;
+  // DATABASE_URL was set nowhere (no .env, environment or flag): the built-in
+  // sqlite:///./honeyman.db, which is used only when that file already exists.
+  bool database_url_is_default = false;
   int io_threads = 0;     // 0: one per core
   int store_threads = 4;  // BlockingPool size
   std::chrono::milliseconds shutdown_grace{10'000};
@@ -57,8 +60,17 @@ Result<AppConfig> load_config(const Settings& settings, bool for_server);
 // DATABASE_URL with any password replaced by "***", for logs.
 std::string redact_url(std::string_view url);
 
-// Opens (and, unless AUTO_MIGRATE=false, migrates) the configured store.
-Result<std::unique_ptr<store::Store>> open_configured_store(const AppConfig& config);
+// Opens (and, unless AUTO_MIGRATE=false, migrates, telling `progress` of each migration) the
+// configured store. Refuses a database whose schema is newer than this binary knows, and the
+// built-in default database when it does not exist yet (see database_url_is_default); says so
+// (a warning) when it creates a new SQLite file.
+Result<std::unique_ptr<store::Store>> open_configured_store(
+    const AppConfig& config, const store::MigrationProgress& progress = {});
+// Opens the configured store without migrating it and checks its schema is one this binary
+// knows (for backup, migrate --dry-run).
+Result<std::unique_ptr<store::Store>> open_store_unmigrated(const AppConfig& config);
+// The newest schema version this binary knows.
+int known_schema_version(const store::Store& store);
 
 int run_serve(const AppConfig& config);
 

@@ -20,6 +20,8 @@ void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code)
 void add_seed_command(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 // `dead-letters`.
 void add_ingest_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
+// `backup --to PATH`, `restore --from PATH [--replace]`.
+void add_backup_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code);
 // Shared by the commands: prints "honeyman: <message>" to stderr and returns 1.
 int fail(std::string_view message);
 // Opens the configured store, or prints why not. `config`, if given, receives the configuration.

@@ -155,28 +155,71 @@ int retention(const ConfigLoader& load, const std::string& now_text) {
   return 0;
 }
 
+// Prints each migration as it starts and ends, with its time: on a big PostgreSQL table an index
+// can take minutes, and a silent command looks hung.
+void print_migration_step(const store::MigrationStep& step) {
+  if (!step.done)
+    std::printf("migration %d (%.*s): applying...\n", step.version,
+                static_cast<int>(step.name.size()), step.name.data());
+  else
+    std::printf("migration %d: applied in %s ms\n", step.version, format_ms(step.took).c_str());
+  std::fflush(stdout);
+}
+
+int migrate(const ConfigLoader& load, bool dry_run) {
+  auto config = load(false);
+  if (!config) return fail(config.error().message);
+  if (auto file = store::sqlite_file(config->store.database_url); dry_run && file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(*file, ec)) {  // a dry run creates nothing, not even the file
+      std::printf(
+          "no database at %s yet: every migration is pending (nothing created: "
+          "--dry-run)\n",
+          file->c_str());
+      return 0;
+    }
+  }
+  auto opened = open_store_unmigrated(*config);
+  if (!opened)
+    return fail("cannot open store " + redact_url(config->store.database_url) + ": " +
+                opened.error().message);
+  auto& store = **opened;
+  auto current = store.schema_version();
+  if (!current) return fail("cannot read the schema version: " + current.error().message);
+  if (dry_run) {
+    int pending = 0;
+    std::printf("schema at version %d; this honeyman knows up to %d\n", *current,
+                known_schema_version(store));
+    for (const auto& m : store.known_migrations())
+      if (m.version > *current) {
+        std::printf("pending: %d %s\n", m.version, m.name.c_str());
+        ++pending;
+      }
+    std::printf("%d pending migration%s (nothing applied: --dry-run)\n", pending,
+                pending == 1 ? "" : "s");
+    return 0;
+  }
+  auto began = std::chrono::steady_clock::now();
+  auto version = store.migrate(print_migration_step);
+  if (!version) return fail("migration failed: " + version.error().message);
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - began);
+  if (*version == *current)
+    std::printf("schema at version %d: nothing to apply\n", *version);
+  else
+    std::printf("schema at version %d (was %d) in %s ms\n", *version, *current,
+                format_ms(took).c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_admin_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) {
-  cli.add_subcommand("migrate", "Apply pending database migrations")->callback([&] {
-    auto config = load(false);
-    if (!config) {
-      exit_code = fail(config.error().message);
-      return;
-    }
-    auto store = store::open_store(config->store);
-    if (!store) {
-      exit_code = fail("cannot open store: " + store.error().message);
-      return;
-    }
-    auto version = (*store)->migrate();
-    if (!version) {
-      exit_code = fail("migration failed: " + version.error().message);
-      return;
-    }
-    std::cout << "schema at version " << *version << "\n";
-    exit_code = 0;
-  });
+  auto dry_run = std::make_shared<bool>(false);
+  auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
+  migrate_cmd->add_flag("--dry-run", *dry_run,
+                        "List the pending migrations (version and name) and change nothing");
+  migrate_cmd->callback([&, dry_run] { exit_code = migrate(load, *dry_run); });
 
   auto args = std::make_shared<InitArgs>();
   auto* init_cmd = cli.add_subcommand(

@@ -71,7 +71,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
 
   auto* add = user->add_subcommand("add", "Add a user; prints a generated password once");
   add->add_option("username", args->username, "Login name")->required();
-  add->add_option("--role", args->role, "admin, analyst or viewer")->capture_default_str();
+  add->add_option("--role", args->role, "admin, analyst or viewer")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"admin", "analyst", "viewer"}));
   add->add_option("--email", args->email, "E-mail address");
   add->add_option("--full-name", args->full_name, "Display name");
   add->add_flag("--password-stdin", args->password_stdin, "Read the password from stdin");
@@ -81,7 +83,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
 
   auto* set_role = user->add_subcommand("set-role", "Change a user's role (voids their tokens)");
   set_role->add_option("username", args->username)->required();
-  set_role->add_option("role", args->role, "admin, analyst or viewer")->required();
+  set_role->add_option("role", args->role, "admin, analyst or viewer")
+      ->required()
+      ->check(CLI::IsMember({"admin", "analyst", "viewer"}));
   set_role->callback([&, args] {
     auto role = domain::parse_role(args->role);
     if (!role) {

@@ -1,7 +1,9 @@
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <filesystem>
 #include <thread>
 
 #include "app/app.hpp"
@@ -245,6 +247,7 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
       std::chrono::seconds(r.integer("RETENTION_INTERVAL_SECONDS", 600, 1, 7 * 86400));
 
   c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
+  c.database_url_is_default = !s.get("DATABASE_URL");
   // PostgreSQL connections: one per store thread, plus the ingest writer and a spare.
   c.store.pool_size =
       static_cast<int>(r.integer("DATABASE_POOL_SIZE", c.store_threads + 2, 1, 1000));
@@ -323,11 +326,64 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   return c;
 }
 
-Result<std::unique_ptr<store::Store>> open_configured_store(const AppConfig& config) {
+int known_schema_version(const store::Store& store) {
+  auto known = store.known_migrations();
+  return known.empty() ? 0 : known.back().version;
+}
+
+namespace {
+
+// A database nobody asked for is a trap: every command would "work" on an empty ./honeyman.db
+// in whatever directory it ran from (issue #13). The built-in default is used only when its
+// file exists; an explicitly configured file that does not exist yet is created, with a note.
+Status check_database_intended(const AppConfig& config) {
+  auto file = store::sqlite_file(config.store.database_url);
+  if (!file) return {};
+  std::error_code ec;
+  if (std::filesystem::exists(*file, ec)) return {};
+  auto where = std::filesystem::absolute(*file, ec).lexically_normal().string();
+  if (config.database_url_is_default)
+    return make_error(Errc::invalid_input,
+                      "no database: DATABASE_URL is not set (no --env-file, no ./.env, not in the "
+                      "environment) and " +
+                          where +
+                          " does not exist. Pass --env-file PATH (e.g. "
+                          "./data/.env), run `honeyman init` to create a data directory, or set "
+                          "DATABASE_URL=sqlite:///" +
+                          *file + " to create a new database here");
+  spdlog::warn("creating a new SQLite database at {}", where);
+  return {};
+}
+
+Status check_schema_known(store::Store& store) {
+  auto version = store.schema_version();
+  if (!version) return version.error();
+  if (int known = known_schema_version(store); *version > known)
+    return make_error(Errc::invalid_input, "the database's schema is version " +
+                                               std::to_string(*version) +
+                                               ", newer than this honeyman " + HONEYMAN_VERSION +
+                                               " knows (up to " + std::to_string(known) +
+                                               "): run the newer honeyman, or restore a backup "
+                                               "made before the upgrade (docs/DEPLOYMENT.md)");
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<store::Store>> open_store_unmigrated(const AppConfig& config) {
+  if (auto ok = check_database_intended(config); !ok) return ok.error();
   auto store = store::open_store(config.store);
   if (!store) return store.error();
+  if (auto ok = check_schema_known(**store); !ok) return ok.error();
+  return store;
+}
+
+Result<std::unique_ptr<store::Store>> open_configured_store(
+    const AppConfig& config, const store::MigrationProgress& progress) {
+  auto store = open_store_unmigrated(config);
+  if (!store) return store;
   if (config.auto_migrate)
-    if (auto v = (*store)->migrate(); !v) return v.error();
+    if (auto v = (*store)->migrate(progress); !v) return v.error();
   return store;
 }
 

@@ -47,11 +47,18 @@ int main(int argc, char** argv) {
   CLI::App cli("Honeyman: threat-sensor fleet backend (REST API, ingest, live feed)", "honeyman");
   cli.require_subcommand(1);
   cli.set_version_flag("--version", HONEYMAN_VERSION);
+  // The global flags may also follow the subcommand (`honeyman user list --env-file X`): a
+  // subcommand hands the flags it does not know to its parent. Subcommands inherit this.
+  cli.fallthrough();
   GlobalFlags flags;
-  cli.add_option("--env-file", flags.env_file, "Read settings from this file")
+  cli.add_option("--env-file", flags.env_file,
+                 "Read settings from this file (a missing ./.env is not an error)")
       ->capture_default_str();
   cli.add_option("--database-url", flags.database_url, "Overrides DATABASE_URL");
-  cli.add_option("--log-level", flags.log_level, "Overrides LOG_LEVEL");
+  cli.add_option("--log-level", flags.log_level, "Overrides LOG_LEVEL")
+      ->check(
+          CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical", "off"},
+                        CLI::ignore_case));
   int exit_code = 0;
   app::ConfigLoader loader = [&](bool for_server) { return load(flags, for_server); };
 
@@ -72,11 +79,19 @@ int main(int argc, char** argv) {
   app::add_sensor_commands(cli, loader, exit_code);
   app::add_seed_command(cli, loader, exit_code);
   app::add_ingest_commands(cli, loader, exit_code);
+  app::add_backup_commands(cli, loader, exit_code);
 
+  // A usage error is one line in the house format, exit code 2 (a failure of the command itself
+  // is 1), so scripts can tell "wrong flags" from "it ran and failed".
+  cli.failure_message([](const CLI::App* app, const CLI::Error& e) {
+    return "honeyman: " + std::string(e.what()) + " (see honeyman " +
+           (app->get_parent() ? app->get_name() + " " : std::string()) + "--help)\n";
+  });
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    int code = cli.exit(e);
+    return code == 0 ? 0 : 2;
   }
   shutdown_logging();  // what is still buffered is written
   return exit_code;

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <mutex>
 #include <thread>
 
 #include "app/app.hpp"
@@ -47,9 +49,79 @@ void log_connection_limits(const http::ServerConfig& http, std::uint64_t open_fi
         http.max_connections, open_files);
 }
 
-// The store, migrated unless AUTO_MIGRATE=false; null (with the reason logged) when it cannot be.
-std::unique_ptr<store::Store> open_store_logged(const AppConfig& config) {
-  auto store = open_configured_store(config);
+// No credentials are ever asked for: the migration front has only public routes.
+class NoAuthenticator final : public http::Authenticator {
+ public:
+  asio::awaitable<Result<http::Principal>> authenticate(const http::Request&) override {
+    co_return http::Principal{};
+  }
+};
+
+// Applies the pending migrations while a minimal server on HOST:PORT answers /health (200) and
+// /ready (503): a migration of a big table takes minutes, and an orchestrator that saw no
+// listener would kill and restart the process mid-way. Returns the port it served on, for the
+// real server to take over (PORT=0 must not change ports); 0 when nothing was pending.
+Result<std::uint16_t> migrate_serving_health(const AppConfig& config, store::Store& store) {
+  auto current = store.schema_version();
+  if (!current) return current.error();
+  const int target = known_schema_version(store);
+  if (*current >= target) return std::uint16_t{0};
+  spdlog::info(
+      "schema at version {}, this honeyman knows {}: migrating (GET /health answers, "
+      "/ready says 503 until done)",
+      *current, target);
+  std::mutex state_mutex;
+  std::string state =
+      "migrating: schema version " + std::to_string(*current) + " to " + std::to_string(target);
+  auto read_state = [&] {
+    std::lock_guard lock(state_mutex);
+    return state;
+  };
+  http::Router router;
+  api::register_migration_routes(router, config.api, read_state);
+  NoAuthenticator no_credentials;
+  asio::io_context io(1);
+  auto server = std::make_unique<http::Server>(config.http, router, no_credentials, io);
+  auto port = server->listen();
+  if (!port) return port.error();
+  server->start();
+  std::thread serving([&io] { io.run(); });
+
+  auto began = system_clock().steady_now();
+  auto migrated = store.migrate([&](const store::MigrationStep& step) {
+    if (!step.done) {
+      spdlog::info("migration {} ({}): applying", step.version, step.name);
+      std::lock_guard lock(state_mutex);
+      state = "migrating: applying version " + std::to_string(step.version) + " of " +
+              std::to_string(target);
+    } else {
+      spdlog::info("migration {}: applied in {} ms", step.version, step.took.count() / 1000);
+    }
+  });
+  asio::post(io, [&] { server->shutdown(std::chrono::seconds(2), [&io] { io.stop(); }); });
+  serving.join();
+  server.reset();
+  if (!migrated) return migrated.error();
+  spdlog::info(
+      "schema migrated from version {} to {} in {} ms", *current, *migrated,
+      std::chrono::duration_cast<std::chrono::milliseconds>(system_clock().steady_now() - began)
+          .count());
+  return *port;
+}
+
+// The store, migrated unless AUTO_MIGRATE=false (with /health served meanwhile); null (with the
+// reason logged) when it cannot be. `port` receives the port the migration front served on.
+std::unique_ptr<store::Store> open_store_logged(const AppConfig& config, std::uint16_t& port) {
+  auto store = open_store_unmigrated(config);
+  if (store && config.auto_migrate) {
+    auto served = migrate_serving_health(config, **store);
+    if (!served) {
+      spdlog::critical("cannot migrate store {}: {}", redact_url(config.store.database_url),
+                       served.error().message);
+      return nullptr;
+    }
+    port = *served;
+  }
   if (!store) {
     spdlog::critical("cannot open store {}: {}", redact_url(config.store.database_url),
                      store.error().message);
@@ -356,12 +428,15 @@ void run_io(asio::io_context& io, const AppConfig& config) {
 
 }  // namespace
 
-int run_serve(const AppConfig& config) {
+int run_serve(const AppConfig& configured) {
   auto started = system_clock().steady_now();
-  metrics::set_enabled(config.metrics.enabled);  // before any part declares its metrics
-  log_connection_limits(config.http, raise_open_files_limit());
-  auto store = open_store_logged(config);
+  metrics::set_enabled(configured.metrics.enabled);  // before any part declares its metrics
+  log_connection_limits(configured.http, raise_open_files_limit());
+  std::uint16_t migration_port = 0;
+  auto store = open_store_logged(configured, migration_port);
   if (!store) return 1;
+  AppConfig config = configured;
+  if (migration_port != 0) config.http.port = migration_port;  // PORT=0: keep the port it had
   BlockingPool pool(static_cast<std::size_t>(config.store_threads));
   auth::AuthService auth(config.auth, *store, system_clock());
   if (auto r = auth.refresh_revocations(); !r) spdlog::warn("revocations: {}", r.error().message);

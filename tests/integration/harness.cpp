@@ -31,7 +31,8 @@ namespace fs = std::filesystem;
 pid_t spawn_honeyman(const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env, const std::string& in_path,
                      const std::string& out_path, const std::string& err_path,
-                     std::string binary = {}, std::uint64_t max_open_files = 0) {
+                     std::string binary = {}, std::uint64_t max_open_files = 0,
+                     const std::string& working_dir = {}) {
   const char* other = std::getenv("HONEYMAN_TEST_BINARY");
   if (binary.empty()) binary = other != nullptr && *other != '\0' ? other : HONEYMAN_BINARY;
   std::vector<std::string> argv{std::move(binary)};
@@ -41,7 +42,8 @@ pid_t spawn_honeyman(const std::vector<std::string>& args,
                       .stderr_path = err_path,
                       .append = false,
                       .env = env,
-                      .max_open_files = max_open_files});
+                      .max_open_files = max_open_files,
+                      .working_dir = working_dir});
 }
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
@@ -98,12 +100,12 @@ namespace {
 
 CommandResult run_binary(const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input,
-                         std::string binary) {
+                         std::string binary, const std::string& working_dir = {}) {
   TempDir dir;
   auto in = dir.path() + "/in", out = dir.path() + "/out", err = dir.path() + "/err";
   std::ofstream(in) << input;
   for (auto* name : kScrubbed) unsetenv(name);
-  pid_t pid = spawn_honeyman(args, env, in, out, err, std::move(binary));
+  pid_t pid = spawn_honeyman(args, env, in, out, err, std::move(binary), 0, working_dir);
   CommandResult r;
   r.exit_code = wait_exit(pid, std::chrono::seconds(60));
   r.out = read_file(out);
@@ -114,9 +116,9 @@ CommandResult run_binary(const std::vector<std::string>& args,
 }  // namespace
 
 CommandResult run_honeyman(const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& env,
-                           const std::string& input) {
-  return run_binary(args, env, input, {});
+                           const std::map<std::string, std::string>& env, const std::string& input,
+                           const std::string& working_dir) {
+  return run_binary(args, env, input, {}, working_dir);
 }
 
 CommandResult run_load_tool(const std::vector<std::string>& args,

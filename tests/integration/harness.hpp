@@ -27,10 +27,11 @@ struct CommandResult {
 // "2026-08-08T14:03:27Z": a query-string time.
 std::string iso_time(std::chrono::sys_seconds t);
 
-// Runs `honeyman <args>` with `env` added to the environment; `input` is fed to stdin.
+// Runs `honeyman <args>` with `env` added to the environment; `input` is fed to stdin; in
+// `working_dir` when given.
 CommandResult run_honeyman(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env,
-                           const std::string& input = {});
+                           const std::string& input = {}, const std::string& working_dir = {});
 // The same for the load tool, `honeyman-load <args>` (simulate, ws-load).
 CommandResult run_load_tool(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env,

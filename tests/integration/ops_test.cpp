@@ -86,7 +86,7 @@ TEST(Ops, CliUserAndSensorCommands) {
   ASSERT_EQ(add.exit_code, 0) << add.err;
   EXPECT_NE(add.out.find("password (shown once): "), std::string::npos);
   EXPECT_EQ(server.cli({"user", "add", "dora", "--role", "viewer"}).exit_code, 1);
-  EXPECT_EQ(server.cli({"user", "add", "eve", "--role", "overlord"}).exit_code, 1);
+  EXPECT_EQ(server.cli({"user", "add", "eve", "--role", "overlord"}).exit_code, 2);
   EXPECT_EQ(server.cli({"user", "add", "eve", "--password-stdin"}, "short\n").exit_code, 1);
   ASSERT_EQ(server.cli({"user", "set-role", "dora", "admin"}).exit_code, 0);
   auto list = server.cli({"user", "list"});

@@ -441,8 +441,6 @@ int simulate(const SimulateArgs& a) {
   raise_fd_limit();
   auto target = server_target(a);
   if (!target) return fail(target.error().message);
-  if (a.format != "agent" && a.format != "canonical") return fail("--format is agent or canonical");
-  if (a.qos != 0 && a.qos != 1) return fail("--qos is 0 or 1");
   auto sensors = onboard(a, target->api, target->prefix, load_saved(a.credentials));
   if (!sensors) return fail(sensors.error().message);
   save(a.credentials, *sensors);
@@ -491,8 +489,10 @@ void add_simulate_command(CLI::App& cli, int& exit_code) {
   cmd->add_option("--duration", a->duration, "Seconds")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
-  cmd->add_option("--format", a->format, "agent|canonical")->capture_default_str();
-  cmd->add_option("--qos", a->qos, "0|1")->capture_default_str();
+  cmd->add_option("--format", a->format, "agent|canonical")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"agent", "canonical"}));
+  cmd->add_option("--qos", a->qos, "0|1")->capture_default_str()->check(CLI::IsMember({0, 1}));
   cmd->add_option("--api", a->api, "Server base URL (default http://127.0.0.1:PORT)");
   cmd->add_option("--env-file", a->env_file,
                   "The server's settings: PORT, API_PREFIX, MQTT_USE_TLS, MQTT_CA_CERT (the "
