@@ -32,6 +32,8 @@ struct AppConfig {
   // DATABASE_URL was set nowhere (no .env, environment or flag): the built-in
   // sqlite:///./honeyman.db, which is used only when that file already exists.
   bool database_url_is_default = false;
+  // Say so (a warning) when a new SQLite file is created; `init` creates one on purpose.
+  bool announce_new_database = true;
   int io_threads = 0;     // 0: one per core
   int store_threads = 4;  // BlockingPool size
   std::chrono::milliseconds shutdown_grace{10'000};

@@ -101,7 +101,11 @@ int init(const InitArgs& a) {
   if (!settings.get("PUBLIC_API_URL"))
     std::cout << "note: " << env->string() << " has no PUBLIC_API_URL; with ENVIRONMENT=production"
               << " onboarding needs it (e.g. PUBLIC_API_URL=" << default_public_url(a) << ")\n";
-  auto store = open_store_or_report([&](bool) { return load_config(settings, false); });
+  auto store = open_store_or_report([&](bool) {
+    auto config = load_config(settings, false);
+    if (config) config->announce_new_database = false;  // creating it is what init is for
+    return config;
+  });
   if (!store) return 1;
   if (store->find_user_by_name(a.admin)) {
     std::cout << "user " << a.admin << " exists; its password was shown when it was created "

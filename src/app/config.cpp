@@ -351,7 +351,7 @@ Status check_database_intended(const AppConfig& config) {
                           "./data/.env), run `honeyman init` to create a data directory, or set "
                           "DATABASE_URL=sqlite:///" +
                           *file + " to create a new database here");
-  spdlog::warn("creating a new SQLite database at {}", where);
+  if (config.announce_new_database) spdlog::warn("creating a new SQLite database at {}", where);
   return {};
 }
 
