@@ -261,9 +261,12 @@ def free_port():
 def service_spec(port):
     """What systemd would do for the installed unit, as data for the --launch stage."""
     unit = parse_unit(UNIT)
-    one = lambda key: unit[key][-1]  # noqa: E731
-    check(one("Type") in ("simple", "exec"), "the test runs Type=simple/exec services only")
-    user = pwd.getpwnam(one("User"))
+
+    def one(key, default=None):  # the last assignment counts; systemd's default otherwise
+        return unit[key][-1] if unit.get(key) else default
+
+    check(one("Type", "simple") in ("simple", "exec"), "the test runs Type=simple/exec only")
+    user = pwd.getpwnam(one("User", "root"))
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name,
            "SHELL": user.pw_shell, "LANG": "C.UTF-8"}
@@ -273,21 +276,23 @@ def service_spec(port):
         if os.path.exists(path) or not optional:
             env.update(systemd_env_file(path))
     env["PORT"] = str(port)  # the one change: a free port instead of the configured 8000
-    nofile = int(one("LimitNOFILE"))
+    nofile = int(one("LimitNOFILE", resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if nofile > hard and not can_raise_nofile(nofile):
         log(f"LimitNOFILE={nofile} cannot be reproduced here (hard limit {hard}, no "
             f"CAP_SYS_RESOURCE in this container): the server gets {hard}")
         nofile = hard
-    state = [os.path.join("/var/lib", d) for d in one("StateDirectory").split()]
+    state = [os.path.join("/var/lib", d) for d in one("StateDirectory", "").split()]
     return {"argv": shlex.split(one("ExecStart")), "env": env, "uid": user.pw_uid,
-            "gid": grp.getgrnam(one("Group")).gr_gid, "user": user.pw_name,
-            "state": state, "state_mode": int(one("StateDirectoryMode"), 8),
-            "cwd": one("WorkingDirectory"), "umask": int(one("UMask"), 8),
+            "gid": grp.getgrnam(one("Group", user.pw_name)).gr_gid, "user": user.pw_name,
+            "state": state, "state_mode": int(one("StateDirectoryMode", "0755"), 8),
+            "cwd": one("WorkingDirectory", "/"), "umask": int(one("UMask", "0022"), 8),
             "nofile": nofile,
-            "families": one("RestrictAddressFamilies").split(),
-            "syscalls": sorted(allowed_syscalls(unit["SystemCallFilter"])),
-            "errno": one("SystemCallErrorNumber"),
+            "families": one("RestrictAddressFamilies", "").split(),
+            "syscalls": sorted(allowed_syscalls(unit.get("SystemCallFilter", []))),
+            "errno": one("SystemCallErrorNumber", "kill"),
+            # An allow-list (the first line not ~...) is what this stand-in reproduces.
+            "filtered": bool(unit.get("SystemCallFilter")),
             "unit": {k: v[-1] for k, v in unit.items()}}
 
 
@@ -370,7 +375,8 @@ def launch(spec):
                "--bounding-set=-all", "--inh-caps=-all"]
     if u.get("NoNewPrivileges") == "yes":
         setpriv.append("--no-new-privs")
-    filters = {k: spec[k] for k in ("unit", "syscalls", "families", "errno")}  # no secrets in argv
+    # The seccomp stage's argument: no environment (SECRET_KEY) in a command line.
+    filters = {k: spec[k] for k in ("unit", "syscalls", "families", "errno", "filtered")}
     os.execve("/usr/bin/setpriv", setpriv + [sys.executable, os.path.abspath(__file__),
                                              "--seccomp", json.dumps(filters), "--", *spec["argv"]],
               spec["env"])
@@ -410,12 +416,15 @@ def apply_seccomp(spec):
     """As the service user, after NoNewPrivileges: the unit's seccomp filters, as systemd builds
     them (SystemCallFilter= allow-list minus ~deny lists, SystemCallErrorNumber=,
     RestrictAddressFamilies=, MemoryDenyWriteExecute=, RestrictNamespaces=, RestrictRealtime=,
-    native architecture only). Several filters: the kernel applies the strictest answer."""
+    RestrictSUIDSGID=, native architecture only; not LockPersonality=, whose rule needs two
+    comparisons of one argument, which libseccomp refuses). Several filters: the kernel applies the strictest answer."""
     import seccomp  # python3-seccomp
     u = spec["unit"]
     filters = []
-    f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(getattr(errno, spec["errno"])))
-    for name in spec["syscalls"]:
+    denied = seccomp.KILL_PROCESS if spec["errno"] == "kill" else seccomp.ERRNO(
+        getattr(errno, spec["errno"]))
+    f = seccomp.SyscallFilter(defaction=denied if spec["filtered"] else seccomp.ALLOW)
+    for name in spec["syscalls"] if spec["filtered"] else []:
         try:
             f.add_rule(seccomp.ALLOW, name)
         except (RuntimeError, ValueError, OSError):
@@ -426,11 +435,12 @@ def apply_seccomp(spec):
     allow = sorted(families[name] for name in spec["families"])
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     deny = seccomp.ERRNO(errno.EAFNOSUPPORT)
-    f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.LT, allow[0]))
-    f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.GT, allow[-1]))
-    for family in range(allow[0] + 1, allow[-1]):
-        if family not in allow:
-            f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.EQ, family))
+    if allow:  # RestrictAddressFamilies= unset: any family
+        f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.LT, allow[0]))
+        f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.GT, allow[-1]))
+        for family in range(allow[0] + 1, allow[-1]):
+            if family not in allow:
+                f.add_rule(deny, "socket", seccomp.Arg(0, seccomp.EQ, family))
     filters.append(f)
 
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
@@ -452,6 +462,16 @@ def apply_seccomp(spec):
     if u.get("RestrictRealtime") == "yes":
         for policy in (1, 2, 6):  # SCHED_FIFO, SCHED_RR, SCHED_DEADLINE
             f.add_rule(eperm, "sched_setscheduler", seccomp.Arg(1, seccomp.MASKED_EQ, 0xff, policy))
+    if u.get("RestrictSUIDSGID") == "yes":  # no set-user/group-ID file made
+        for bit in (0o4000, 0o2000):
+            mode = lambda n: seccomp.Arg(n, seccomp.MASKED_EQ, bit, bit)  # noqa: E731
+            creating = lambda n: seccomp.Arg(n, seccomp.MASKED_EQ, os.O_CREAT, os.O_CREAT)  # noqa
+            f.add_rule(eperm, "chmod", mode(1))
+            f.add_rule(eperm, "fchmod", mode(1))
+            f.add_rule(eperm, "fchmodat", mode(2))
+            f.add_rule(eperm, "creat", mode(1))
+            f.add_rule(eperm, "open", creating(1), mode(2))
+            f.add_rule(eperm, "openat", creating(2), mode(3))
     filters.append(f)
     # The allow-list last, as systemd does: it does not allow seccomp() itself.
     for f in filters[1:] + filters[:1]:
@@ -478,9 +498,37 @@ def status_fields(pid):
     return fields
 
 
+PROBE = """
+import ctypes, errno, mmap, socket
+libc = ctypes.CDLL(None, use_errno=True)
+def refused(what, call):
+    try:
+        call()
+    except OSError as e:
+        return print(what, errno.errorcode[e.errno])
+    print(what, "allowed")
+refused("AF_NETLINK", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW))
+refused("W+X", lambda: mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC))
+print("ptrace", "allowed" if libc.ptrace(0, 0, 0, 0) == 0 else errno.errorcode[ctypes.get_errno()])
+"""
+
+
+def check_stand_in(spec):
+    """The stand-in's seccomp filters refuse what the unit forbids (a broken stand-in would let
+    the service pass unconfined): a probe under the same filters, as the service user."""
+    filters = {k: spec[k] for k in ("unit", "syscalls", "families", "errno", "filtered")}
+    r = run(["setpriv", f"--reuid={spec['uid']}", f"--regid={spec['gid']}", "--init-groups",
+             "--no-new-privs", sys.executable, os.path.abspath(__file__), "--seccomp",
+             json.dumps(filters), "--", sys.executable, "-c", PROBE], cwd="/")
+    want = "AF_NETLINK EAFNOSUPPORT\nW+X EPERM\nptrace EPERM\n"
+    check(r.stdout == want, f"the stand-in's filters: {r.stdout!r}, expected {want!r}")
+    log("stand-in self-check: AF_NETLINK socket, W+X mapping and ptrace refused under its filters")
+
+
 def run_service(workdir):
     port = free_port()
     spec = service_spec(port)
+    check_stand_in(spec)
     logfile = open(os.path.join(workdir, "journal.log"), "w+")
     spec_file = os.path.join(workdir, "spec.json")  # holds SECRET_KEY: 0600, not in argv
     with open(os.open(spec_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
