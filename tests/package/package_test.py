@@ -128,7 +128,8 @@ def lintian(deb, source_dir):
     for t in tags:
         log(f"lintian: {t}")
     check(r.returncode == 0 and not bad,
-          f"lintian (exit {r.returncode}) reports errors or warnings:\n" + "\n".join(bad) + r.stderr)
+          f"lintian (exit {r.returncode}) reports errors or warnings:\n" + "\n".join(bad)
+          + r.stderr)
     log(f"lintian: no error or warning ({len(tags)} info/pedantic tags above)")
 
 
@@ -136,8 +137,8 @@ def lintian(deb, source_dir):
 
 def install(deb):
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=120",
-         os.path.abspath(deb)], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+         "-o", "DPkg::Lock::Timeout=120", os.path.abspath(deb)], env=env)
     check(installed(), "apt-get install succeeded but dpkg does not list honeyman as installed")
 
 
@@ -417,7 +418,8 @@ def apply_seccomp(spec):
     them (SystemCallFilter= allow-list minus ~deny lists, SystemCallErrorNumber=,
     RestrictAddressFamilies=, MemoryDenyWriteExecute=, RestrictNamespaces=, RestrictRealtime=,
     RestrictSUIDSGID=, native architecture only; not LockPersonality=, whose rule needs two
-    comparisons of one argument, which libseccomp refuses). Several filters: the kernel applies the strictest answer."""
+    comparisons of one argument, which libseccomp refuses). Several filters: the kernel applies
+    the strictest answer."""
     import seccomp  # python3-seccomp
     u = spec["unit"]
     filters = []
