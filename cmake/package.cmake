@@ -23,7 +23,10 @@ install(FILES ${debian_dir}/copyright DESTINATION share/doc/honeyman)
 # A native package (Honeyman is its own upstream; the version has no Debian revision): the
 # changelog is changelog.gz, as lintian wants for native packages.
 install(FILES ${staged}/changelog.gz DESTINATION share/doc/honeyman)
-install(FILES ${debian_dir}/README.md DESTINATION share/doc/honeyman)
+# The project README (every setting, the commands, the API) and, as Debian names package-specific
+# notes, this package's README.Debian.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/honeyman)
+install(FILES ${debian_dir}/README.md DESTINATION share/doc/honeyman RENAME README.Debian)
 # Mosquitto: an example, not an active /etc/mosquitto/conf.d/ snippet (a package must not
 # reconfigure a system broker it does not own; deploy/debian/README.md).
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/mosquitto/mosquitto.conf
