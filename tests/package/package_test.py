@@ -18,7 +18,8 @@
 
 Exit 77 (CTest SKIP_RETURN_CODE): not root, no .deb configured, or a real installation of
 honeyman (or its user or directories) exists, which this test must not touch. Whatever happens,
-the package is purged at the end.
+the package is purged at the end; a run killed before that (CTest's timeout) leaves MARKER, and
+the next run purges what it left before it starts.
 
 Internal stages (the stand-in re-executes this file): --launch SPEC (root, in a new mount
 namespace), --seccomp SPEC -- COMMAND (as the service user, just before the server).
@@ -56,6 +57,8 @@ LEFTOVERS = ["/usr/bin/honeyman", "/usr/bin/honeyman-load", UNIT, "/etc/honeyman
              "/var/lib/systemd/deb-systemd-helper-enabled/honeyman.service.dsh-also",
              "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/honeyman.service",
              "/var/lib/systemd/deb-systemd-helper-masked/honeyman.service"]
+# Present while this test's installation may be on the system: the next run purges it.
+MARKER = "/run/honeyman-package-test.installed"
 began = time.monotonic()
 
 
@@ -581,7 +584,8 @@ def run_service(workdir):
         # The first admin, exactly as deploy/debian/README.md says, against the running service.
         add = ["runuser", "-u", "honeyman", "--", "honeyman", "--env-file", ENV_FILE,
                "user", "add", "admin", "--role", "admin"]
-        out = run(add).stdout
+        # From a clean environment: settings in the test's own (e.g. DATABASE_URL) would win.
+        out = run(add, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}).stdout
         password = re.search(r"password[^:]*: (\S+)", out)
         check(password, f"{shlex.join(add)} printed no password:\n{out}")
         code, body = http(port, "/api/v2/auth/login",
@@ -658,12 +662,17 @@ def main():
     if os.geteuid() != 0:
         print("package_test: SKIP: needs root (it installs the package into this system)")
         return SKIP
+    if os.path.exists(MARKER):  # a run killed before its cleanup (e.g. by CTest's timeout)
+        log(f"{MARKER} exists: purging what an interrupted run of this test left")
+        cleanup()
+        os.unlink(MARKER)
     if installed() or user_exists() or any(os.path.lexists(p) for p in LEFTOVERS):
         print("package_test: SKIP: honeyman is installed here (or its user, /etc/honeyman or "
               f"{STATE} exists); this test installs and purges it, so it leaves them alone")
         return SKIP
     check(os.path.isfile(args.deb), f"{args.deb}: no such package (configured, not built?)")
     with tempfile.TemporaryDirectory(prefix="honeyman-package-test-") as workdir:
+        open(MARKER, "w").close()
         try:
             lintian(args.deb, args.source_dir)
             install(args.deb)
@@ -677,6 +686,7 @@ def main():
             remove_and_purge()
         finally:
             cleanup()
+            os.unlink(MARKER)
     log("passed")
     return 0
 
