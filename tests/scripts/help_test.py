@@ -9,10 +9,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# dpkg's interface, not a user's: called by dpkg with its own arguments, and as root they would
+# act on the system (deploy/debian/).
+MAINTAINER_SCRIPTS = {"preinst", "postinst", "prerm", "postrm"}
+
+
 def scripts():
     for folder in ("scripts", "bench", "deploy"):
         for dirpath, _, names in os.walk(os.path.join(ROOT, folder)):
-            for name in sorted(names):
+            for name in sorted(set(names) - MAINTAINER_SCRIPTS):
                 path = os.path.join(dirpath, name)
                 with open(path, "rb") as f:
                     shebang = f.read(2) == b"#!"
