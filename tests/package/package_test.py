@@ -34,6 +34,7 @@ import pwd
 import re
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import stat
@@ -328,6 +329,22 @@ def inaccessible(path, tmp):
     mount("-o", "remount,bind,ro", path)
 
 
+_SELF_COPY = []
+
+
+def self_copy():
+    """This script, copied where the service user can read it inside the sandbox: the source
+    tree may be under /tmp (PrivateTmp hides it) or /root (ProtectHome, mode 0700)."""
+    if not _SELF_COPY:
+        folder = tempfile.mkdtemp(prefix="honeyman-package-test-", dir="/run")
+        os.chmod(folder, 0o755)
+        target = os.path.join(folder, "package_test.py")
+        shutil.copyfile(os.path.abspath(__file__), target)
+        os.chmod(target, 0o644)
+        _SELF_COPY.append(target)
+    return _SELF_COPY[0]
+
+
 def launch(spec):
     """Root, in a private mount namespace (unshare --mount): the unit's sandbox, then setpriv."""
     u = spec["unit"]
@@ -396,7 +413,7 @@ def launch(spec):
         setpriv.append("--no-new-privs")
     # The seccomp stage's argument: no environment (SECRET_KEY) in a command line.
     filters = {k: spec[k] for k in ("unit", "syscalls", "families", "errno", "filtered")}
-    os.execve("/usr/bin/setpriv", setpriv + [sys.executable, os.path.abspath(__file__),
+    os.execve("/usr/bin/setpriv", setpriv + [sys.executable, spec["self"],
                                              "--seccomp", json.dumps(filters), "--", *spec["argv"]],
               spec["env"])
 
@@ -538,7 +555,7 @@ def check_stand_in(spec):
     the service pass unconfined): a probe under the same filters, as the service user."""
     filters = {k: spec[k] for k in ("unit", "syscalls", "families", "errno", "filtered")}
     r = run(["setpriv", f"--reuid={spec['uid']}", f"--regid={spec['gid']}", "--init-groups",
-             "--no-new-privs", sys.executable, os.path.abspath(__file__), "--seccomp",
+             "--no-new-privs", sys.executable, self_copy(), "--seccomp",
              json.dumps(filters), "--", sys.executable, "-c", PROBE], cwd="/")
     want = "AF_NETLINK EAFNOSUPPORT\nW+X EPERM\nptrace EPERM\n"
     check(r.stdout == want, f"the stand-in's filters: {r.stdout!r}, expected {want!r}")
@@ -548,6 +565,7 @@ def check_stand_in(spec):
 def run_service(workdir):
     port = free_port()
     spec = service_spec(port)
+    spec["self"] = self_copy()
     check_stand_in(spec)
     logfile = open(os.path.join(workdir, "journal.log"), "w+")
     spec_file = os.path.join(workdir, "spec.json")  # holds SECRET_KEY: 0600, not in argv
@@ -716,6 +734,8 @@ def main():
                 lintian.wait()
             cleanup()
             os.unlink(MARKER)
+            for copy in _SELF_COPY:
+                shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
     log("passed")
     return 0
 
