@@ -353,7 +353,8 @@ def launch(spec):
         os.makedirs(path, exist_ok=True)
         os.chown(path, spec["uid"], spec["gid"])
         os.chmod(path, spec["state_mode"])
-    tmp = tempfile.mkdtemp(prefix="honeyman-sandbox-", dir="/run")
+    # Beside the test's copy of itself, so the test's cleanup removes it.
+    tmp = tempfile.mkdtemp(prefix="honeyman-sandbox-", dir=os.path.dirname(spec["self"]))
     os.mkdir(os.path.join(tmp, "inaccessible-dir"), 0o000)
     open(os.path.join(tmp, "inaccessible-file"), "w").close()
     os.chmod(os.path.join(tmp, "inaccessible-file"), 0o000)
