@@ -110,22 +110,23 @@ Result<std::uint16_t> migrate_serving_health(const AppConfig& config, store::Sto
 }
 
 // The store, migrated unless AUTO_MIGRATE=false (with /health served meanwhile); null (with the
-// reason logged) when it cannot be. `port` receives the port the migration front served on.
-std::unique_ptr<store::Store> open_store_logged(const AppConfig& config, std::uint16_t& port) {
+// reason logged) when it cannot be. When the migration front served, config.http.port becomes
+// the port it had, for the real server to take over (PORT=0 must not change ports).
+std::unique_ptr<store::Store> open_store_logged(AppConfig& config) {
   auto store = open_store_unmigrated(config);
-  if (store && config.auto_migrate) {
+  if (!store) {
+    spdlog::critical("cannot open store {}: {}", redact_url(config.store.database_url),
+                     store.error().message);
+    return nullptr;
+  }
+  if (config.auto_migrate) {
     auto served = migrate_serving_health(config, **store);
     if (!served) {
       spdlog::critical("cannot migrate store {}: {}", redact_url(config.store.database_url),
                        served.error().message);
       return nullptr;
     }
-    port = *served;
-  }
-  if (!store) {
-    spdlog::critical("cannot open store {}: {}", redact_url(config.store.database_url),
-                     store.error().message);
-    return nullptr;
+    if (*served != 0) config.http.port = *served;
   }
   return std::move(*store);
 }
@@ -430,13 +431,11 @@ void run_io(asio::io_context& io, const AppConfig& config) {
 
 int run_serve(const AppConfig& configured) {
   auto started = system_clock().steady_now();
-  metrics::set_enabled(configured.metrics.enabled);  // before any part declares its metrics
-  log_connection_limits(configured.http, raise_open_files_limit());
-  std::uint16_t migration_port = 0;
-  auto store = open_store_logged(configured, migration_port);
+  AppConfig config = configured;                 // the migration front may settle the port (PORT=0)
+  metrics::set_enabled(config.metrics.enabled);  // before any part declares its metrics
+  log_connection_limits(config.http, raise_open_files_limit());
+  auto store = open_store_logged(config);
   if (!store) return 1;
-  AppConfig config = configured;
-  if (migration_port != 0) config.http.port = migration_port;  // PORT=0: keep the port it had
   BlockingPool pool(static_cast<std::size_t>(config.store_threads));
   auth::AuthService auth(config.auth, *store, system_clock());
   if (auto r = auth.refresh_revocations(); !r) spdlog::warn("revocations: {}", r.error().message);

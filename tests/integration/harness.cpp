@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,21 +53,6 @@ const char* const kScrubbed[] = {
     "PORT",         "HOST",       "CORS_ORIGINS",    "RATE_LIMIT_ENABLED", "LOG_LEVEL",
     "LOG_FORMAT",   "ACCESS_LOG", "METRICS_ENABLED", "METRICS_LISTEN",     "METRICS_TOKEN"};
 
-// Runs one statement on a PostgreSQL server; "" or the error text.
-std::string run_postgres(const std::string& url, const std::string& sql) {
-  PGconn* conn = PQconnectdb(url.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PGresult* r = PQexec(conn, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(conn);
-  return error;
-}
-
 // HONEYMAN_INTEGRATION_STORE=postgres (set by CTest on the *_postgres variants): the server of
 // HONEYMAN_TEST_POSTGRES_URL (its first URL).
 std::optional<std::string> postgres_server() {
@@ -86,6 +72,33 @@ std::string with_database(const std::string& server, const std::string& database
 }
 
 }  // namespace
+
+std::string execute_sql(const std::string& database_url, const std::string& sql) {
+  if (database_url.starts_with("sqlite:///")) {
+    sqlite3* db = nullptr;
+    std::string error;
+    if (sqlite3_open(database_url.substr(10).c_str(), &db) != SQLITE_OK ||
+        sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+      error = sqlite3_errmsg(db);
+    sqlite3_close_v2(db);
+    return error;
+  }
+  PGconn* conn = PQconnectdb(database_url.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
+
+bool on_postgres() {
+  return postgres_server().has_value();
+}
 
 std::string iso_time(std::chrono::sys_seconds t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -145,7 +158,7 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env)
       database_ = "honeyman_it_" + std::to_string(getpid()) + "_" +
                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
       postgres_server_ = *server;
-      auto error = run_postgres(*server, "CREATE DATABASE " + database_);
+      auto error = execute_sql(*server, "CREATE DATABASE " + database_);
       EXPECT_EQ(error, "") << "cannot create a database on " << *server;
       env_["DATABASE_URL"] = with_database(*server, database_);
     }
@@ -162,7 +175,7 @@ ServerProcess::~ServerProcess() {
     wait_exit(pid_, std::chrono::seconds(5));
   }
   if (!database_.empty())
-    run_postgres(postgres_server_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    execute_sql(postgres_server_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
 }
 
 void ServerProcess::start() {
@@ -228,9 +241,8 @@ std::string ServerProcess::add_sensor(const std::string& sensor_id, const std::s
 
 std::string ServerProcess::set_database_available(bool available) {
   if (database_.empty()) return "the server is not on PostgreSQL";
-  auto error =
-      run_postgres(postgres_server_, "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS " +
-                                         (available ? "true" : "false"));
+  auto error = execute_sql(postgres_server_, "ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS " +
+                                                 (available ? "true" : "false"));
   if (!error.empty() || available) return error;
   auto conn = PQconnectdb(postgres_server_.c_str());
   std::string sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +

@@ -24,6 +24,13 @@ struct CommandResult {
   std::string out, err;
 };
 
+// Runs `sql` (statements without results) on the database `database_url` names: a
+// sqlite:///path file or a PostgreSQL URL. "" or the error text.
+std::string execute_sql(const std::string& database_url, const std::string& sql);
+// Whether this run's servers use PostgreSQL (the *_postgres variants,
+// HONEYMAN_INTEGRATION_STORE=postgres).
+bool on_postgres();
+
 // "2026-08-08T14:03:27Z": a query-string time.
 std::string iso_time(std::chrono::sys_seconds t);
 

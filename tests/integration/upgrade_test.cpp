@@ -21,11 +21,6 @@ namespace {
 namespace json = boost::json;
 using Env = std::map<std::string, std::string>;
 
-bool on_postgres() {
-  const char* store = std::getenv("HONEYMAN_INTEGRATION_STORE");
-  return store != nullptr && std::string_view(store) == "postgres";
-}
-
 std::string now_iso() {
   return iso_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
@@ -179,12 +174,7 @@ TEST(Upgrade, HealthAnswersWhileMigratingAndReadyWaits) {
   std::unique_ptr<MigrationBlocker> blocker;
   {
     const auto& url = server.env().at("DATABASE_URL");
-    if (url.starts_with("sqlite:///")) {
-      sqlite3* db = nullptr;
-      sqlite3_open(url.substr(10).c_str(), &db);
-      sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
-      sqlite3_close_v2(db);
-    }
+    if (url.starts_with("sqlite:///")) ASSERT_EQ(execute_sql(url, "PRAGMA journal_mode=WAL"), "");
     blocker = std::make_unique<MigrationBlocker>(url);
   }
   // The probe runs beside start() (which waits for the real server): the server must be spawned
@@ -232,18 +222,7 @@ TEST(Upgrade, ANewerSchemaIsRefusedInOneLine) {
   const char* future =
       "INSERT INTO schema_migrations (version, name, applied_at) "
       "VALUES (999, 'from the future', 0)";
-  if (url.starts_with("sqlite:///")) {
-    sqlite3* db = nullptr;
-    sqlite3_open(url.substr(10).c_str(), &db);
-    ASSERT_EQ(sqlite3_exec(db, future, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close_v2(db);
-  } else {
-    PGconn* pg = PQconnectdb(url.c_str());
-    PGresult* r = PQexec(pg, future);
-    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(pg);
-    PQclear(r);
-    PQfinish(pg);
-  }
+  ASSERT_EQ(execute_sql(url, future), "");
   for (auto command : {std::vector<std::string>{"serve"}, {"user", "list"}, {"migrate"}}) {
     auto r = server.cli(command);
     EXPECT_EQ(r.exit_code, 1) << command[0];
