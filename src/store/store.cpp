@@ -99,7 +99,7 @@ Result<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
     if (!target) return target.error();
     return sqlite::open_sqlite_store(*target, config);
   }
-  if (scheme == "postgresql" || scheme == "postgres") return pg::open_postgres_store(config);
+  if (is_postgres_url(url)) return pg::open_postgres_store(config);
   return make_error(Errc::invalid_input, "DATABASE_URL: unsupported scheme '" +
                                              std::string(scheme) +
                                              "' (use sqlite:// or postgresql://)");
