@@ -28,6 +28,20 @@ enum class Role { viewer = 0, analyst = 1, admin = 2 };  // ordered: admin > ana
 std::string_view to_string(Role r);
 std::optional<Role> parse_role(std::string_view s);
 
+// The triage state of a threat (SPEC §7). `is_acknowledged` is exactly status != new.
+enum class ThreatStatus {
+  new_ = 0,
+  acknowledged = 1,
+  investigating = 2,
+  resolved = 3,
+  false_positive = 4
+};
+std::string_view to_string(ThreatStatus s);
+std::optional<ThreatStatus> parse_threat_status(std::string_view s);  // exact wire names
+inline constexpr ThreatStatus kAllThreatStatuses[] = {
+    ThreatStatus::new_, ThreatStatus::acknowledged, ThreatStatus::investigating,
+    ThreatStatus::resolved, ThreatStatus::false_positive};
+
 // Sensor ids become MQTT topic levels and broker user names: [A-Za-z0-9._-]{1,64}. Defined in
 // core, so that broker (which parses topics and does not link domain) applies the same rule.
 using honeyman::is_valid_sensor_id;
@@ -54,7 +68,10 @@ struct Threat {
   std::optional<Timestamp> acknowledged_at;
   std::optional<std::string> acknowledged_by;  // username
   std::optional<std::string> acknowledgement_notes;
+  ThreatStatus status = ThreatStatus::new_;
+  std::optional<std::string> assignee;  // username
   Timestamp created_at;
+  Timestamp updated_at;  // the last triage change; created_at until then
 
   // Ingest only, never stored as columns (a threat read back has neither):
   // the timestamp is the receipt time, not the sensor's (none given, or beyond the clock-skew

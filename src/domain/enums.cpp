@@ -34,6 +34,28 @@ std::optional<Severity> parse_severity(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(ThreatStatus s) {
+  switch (s) {
+    case ThreatStatus::new_:
+      return "new";
+    case ThreatStatus::acknowledged:
+      return "acknowledged";
+    case ThreatStatus::investigating:
+      return "investigating";
+    case ThreatStatus::resolved:
+      return "resolved";
+    case ThreatStatus::false_positive:
+      return "false_positive";
+  }
+  return "new";
+}
+
+std::optional<ThreatStatus> parse_threat_status(std::string_view s) {
+  for (ThreatStatus status : kAllThreatStatuses)
+    if (to_string(status) == s) return status;
+  return std::nullopt;
+}
+
 std::string_view to_string(Role r) {
   switch (r) {
     case Role::viewer:

@@ -77,7 +77,7 @@ void add_sensor_platform(const Sensor& s, json::object& o) {
 
 json::object to_json(const Threat& t, json::storage_ptr storage) {
   json::object o(std::move(storage));
-  o.reserve(32);  // every field below: no rehash while filling
+  o.reserve(35);  // every field below: no rehash while filling
   o["id"] = t.id;
   o["timestamp"] = format_timestamp(t.timestamp);
   o["sensor_id"] = t.sensor_id;
@@ -90,7 +90,10 @@ json::object to_json(const Threat& t, json::storage_ptr storage) {
   o["acknowledged_at"] = time_or_null(t.acknowledged_at);
   o["acknowledged_by"] = or_null(t.acknowledged_by);
   o["acknowledgement_notes"] = or_null(t.acknowledgement_notes);
+  o["status"] = to_string(t.status);
+  o["assignee"] = or_null(t.assignee);
   o["created_at"] = format_timestamp(t.created_at);
+  o["updated_at"] = format_timestamp(t.updated_at);
   return o;
 }
 

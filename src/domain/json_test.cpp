@@ -39,7 +39,10 @@ TEST(ThreatJson, HasEveryFieldInSpecOrder) {
                          "acknowledged_at",
                          "acknowledged_by",
                          "acknowledgement_notes",
-                         "created_at"};
+                         "status",
+                         "assignee",
+                         "created_at",
+                         "updated_at"};
   EXPECT_EQ(keys_of(to_json(sample_threat())), expected);
 }
 

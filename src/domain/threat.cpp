@@ -71,6 +71,7 @@ Result<Threat> normalize_one(const json::value& payload, const IngestContext& ct
   t->id = message_digest.empty() ? uuid_v7(ctx.now)
                                  : threat_id(t->sensor_id, message_digest, index, stated);
   t->created_at = ctx.now;
+  t->updated_at = ctx.now;
   return t;
 }
 

@@ -67,7 +67,17 @@ class FlakyStore final : public store::Store {
   Status ping() override { return inner_.ping(); }
   Status maintain(Timestamp now) override { return inner_.maintain(now); }
 
-  Result<domain::User> create_user(const domain::User& u) override { return inner_.create_user(u); }
+  Status record_audit(const store::AuditEntry& e) override { return inner_.record_audit(e); }
+  Result<store::AuditPage> query_audit(const store::AuditQuery& q) override {
+    return inner_.query_audit(q);
+  }
+  Result<std::int64_t> delete_audit_before(Timestamp cutoff, int batch_limit) override {
+    return inner_.delete_audit_before(cutoff, batch_limit);
+  }
+
+  Result<domain::User> create_user(const domain::User& u, const store::AuditEntry* a) override {
+    return inner_.create_user(u, a);
+  }
   Result<domain::User> find_user_by_id(std::string_view id) override {
     return inner_.find_user_by_id(id);
   }
@@ -75,9 +85,15 @@ class FlakyStore final : public store::Store {
     return inner_.find_user_by_name(name);
   }
   Result<std::vector<domain::User>> list_users() override { return inner_.list_users(); }
+  Result<store::UserPage> list_users(const store::UserQuery& q) override {
+    return inner_.list_users(q);
+  }
   Result<domain::User> change_user(std::string_view id, const store::UserChange& change,
-                                   Timestamp now) override {
-    return inner_.change_user(id, change, now);
+                                   Timestamp now, const store::AuditEntry* a) override {
+    return inner_.change_user(id, change, now, a);
+  }
+  Status delete_user(std::string_view id, const store::AuditEntry* a) override {
+    return inner_.delete_user(id, a);
   }
   Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) override {
@@ -85,15 +101,16 @@ class FlakyStore final : public store::Store {
   }
 
   Result<domain::User> start_session(const store::Session& s, std::string_view hash,
-                                     std::string_view password_hash) override {
-    return inner_.start_session(s, hash, password_hash);
+                                     std::string_view password_hash,
+                                     const store::AuditEntry* a) override {
+    return inner_.start_session(s, hash, password_hash, a);
   }
   Result<store::RotateResult> rotate_refresh_token(std::string_view presented,
                                                    std::string_view fresh, Timestamp now) override {
     return inner_.rotate_refresh_token(presented, fresh, now);
   }
-  Status revoke_session(std::string_view id, Timestamp now) override {
-    return inner_.revoke_session(id, now);
+  Status revoke_session(std::string_view id, Timestamp now, const store::AuditEntry* a) override {
+    return inner_.revoke_session(id, now, a);
   }
   Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
       Timestamp since) override {
@@ -106,8 +123,9 @@ class FlakyStore final : public store::Store {
     return inner_.revoked_access_tokens(now);
   }
 
-  Result<domain::Sensor> create_sensor(const domain::Sensor& s, std::string_view hash) override {
-    return inner_.create_sensor(s, hash);
+  Result<domain::Sensor> create_sensor(const domain::Sensor& s, std::string_view hash,
+                                       const store::AuditEntry* a) override {
+    return inner_.create_sensor(s, hash, a);
   }
   Result<domain::Sensor> find_sensor(std::string_view id, Timestamp now) override {
     if (fails(StoreCall::find_sensor)) return unavailable();
@@ -117,15 +135,18 @@ class FlakyStore final : public store::Store {
     return inner_.list_sensors(q);
   }
   Result<domain::Sensor> update_sensor(std::string_view id, const domain::SensorUpdate& u,
-                                       Timestamp now) override {
-    return inner_.update_sensor(id, u, now);
+                                       Timestamp now, const store::AuditEntry* a) override {
+    return inner_.update_sensor(id, u, now, a);
   }
-  Status delete_sensor(std::string_view id) override { return inner_.delete_sensor(id); }
+  Status delete_sensor(std::string_view id, const store::AuditEntry* a) override {
+    return inner_.delete_sensor(id, a);
+  }
   Result<std::string> find_sensor_by_api_key(std::string_view hash) override {
     return inner_.find_sensor_by_api_key(hash);
   }
-  Status set_sensor_api_key(std::string_view id, std::string_view hash) override {
-    return inner_.set_sensor_api_key(id, hash);
+  Status set_sensor_api_key(std::string_view id, std::string_view hash,
+                            const store::AuditEntry* a) override {
+    return inner_.set_sensor_api_key(id, hash, a);
   }
   Result<std::vector<std::string>> record_heartbeats(
       const std::vector<domain::Heartbeat>& heartbeats) override {
@@ -157,11 +178,29 @@ class FlakyStore final : public store::Store {
     return inner_.query_threats(q);
   }
   Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
-                                            std::optional<std::string> notes,
-                                            Timestamp at) override {
-    return inner_.acknowledge_threat(id, username, std::move(notes), at);
+                                            std::optional<std::string> notes, Timestamp at,
+                                            const store::AuditEntry* a) override {
+    return inner_.acknowledge_threat(id, username, std::move(notes), at, a);
   }
-  Status delete_threat(std::string_view id) override { return inner_.delete_threat(id); }
+  Status delete_threat(std::string_view id, const store::AuditEntry* a) override {
+    return inner_.delete_threat(id, a);
+  }
+  Result<std::int64_t> latest_threat_seq() override { return inner_.latest_threat_seq(); }
+  Result<domain::Threat> update_threat(std::string_view id, const store::ThreatChange& change,
+                                       std::string_view actor, Timestamp at,
+                                       const store::AuditEntry* a) override {
+    return inner_.update_threat(id, change, actor, at, a);
+  }
+  Result<std::vector<store::HistoryEntry>> threat_history(std::string_view id) override {
+    return inner_.threat_history(id);
+  }
+  Result<store::BulkOutcome> bulk_update_threats(const store::ThreatSelection& selection,
+                                                 const store::ThreatChange& change,
+                                                 std::string_view actor, Timestamp at,
+                                                 std::int64_t max_rows,
+                                                 const store::AuditEntry* a) override {
+    return inner_.bulk_update_threats(selection, change, actor, at, max_rows, a);
+  }
 
   Result<store::FleetOverview> fleet_overview(Timestamp now, Timestamp online_since) override {
     return inner_.fleet_overview(now, online_since);
@@ -185,16 +224,17 @@ class FlakyStore final : public store::Store {
     return inner_.delete_rollups_before(cutoff, batch_limit);
   }
 
-  Status create_onboarding_token(const store::OnboardingToken& t) override {
-    return inner_.create_onboarding_token(t);
+  Status create_onboarding_token(const store::OnboardingToken& t,
+                                 const store::AuditEntry* a) override {
+    return inner_.create_onboarding_token(t, a);
   }
   Result<store::OnboardingToken> find_onboarding_token(std::string_view hash) override {
     return inner_.find_onboarding_token(hash);
   }
   Result<store::OnboardingToken> consume_onboarding_token(std::string_view hash,
-                                                          std::string_view sensor_id,
-                                                          Timestamp now) override {
-    return inner_.consume_onboarding_token(hash, sensor_id, now);
+                                                          std::string_view sensor_id, Timestamp now,
+                                                          const store::AuditEntry* a) override {
+    return inner_.consume_onboarding_token(hash, sensor_id, now, a);
   }
 
   Status insert_dead_letters(const std::vector<store::DeadLetter>& letters) override {

@@ -54,6 +54,14 @@ struct ThreatQuery {
   std::optional<Timestamp> start_time;  // inclusive
   std::optional<Timestamp> end_time;    // exclusive
   std::optional<bool> is_acknowledged;
+  std::vector<domain::ThreatStatus> statuses;  // OR within (SPEC §7)
+  // A username; the empty string selects threats assigned to nobody.
+  std::optional<std::string> assignee;
+  // Exports: only threats stored up to this insertion sequence number (latest_threat_seq() when
+  // the export began), so rows stored meanwhile do not shift the keyset pages.
+  std::optional<std::int64_t> max_seq;
+  // False: ThreatPage::total is not computed (left 0): exports page with the cursor only.
+  bool with_total = true;
   ThreatSort sort_by = ThreatSort::timestamp;
   bool descending = true;
   int page = 1;        // offset paging: used only when `cursor` is empty
@@ -160,12 +168,81 @@ struct SensorThreatCount {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Triage (SPEC §7).
+// A change to threats by a person: PATCH /threats/{id} or POST /threats/bulk's `set`. Fields left
+// unset are not changed.
+struct ThreatChange {
+  std::optional<domain::ThreatStatus> status;
+  std::optional<std::optional<std::string>> assignee;  // inner nullopt: unassign
+  std::optional<std::string> note;                     // recorded in the history
+  bool empty() const { return !status && !assignee; }  // a note alone changes nothing
+};
+
+// One entry of a threat's history: who changed what, when ({field: [old, new]}, JSON values).
+struct HistoryEntry {
+  Timestamp at;
+  std::string actor;  // username
+  boost::json::object changes;
+  std::optional<std::string> note;
+};
+
+// What POST /threats/bulk selects: explicit ids, or the list query's filters (its sort, paging,
+// max_seq and with_total are ignored).
+struct ThreatSelection {
+  std::vector<std::string> ids;
+  std::optional<ThreatQuery> filter;
+};
+struct BulkOutcome {
+  std::int64_t matched = 0;  // threats selected
+  std::int64_t changed = 0;  // of those, threats whose status or assignee changed
+};
+
+// ---------------------------------------------------------------------------------------------
+// Audit log (SPEC §7): who changed what. Written by the change's own transaction when a store
+// method takes one, so there is no change without its record and no record without its change.
+struct AuditEntry {
+  std::int64_t id = 0;  // assigned by the store; ascending in insertion order
+  Timestamp at;
+  std::string actor;  // username, "cli:<os user>", a sensor id, or the name a failed login gave
+  std::string actor_role;   // admin|analyst|viewer|sensor|cli|anonymous
+  std::string client_addr;  // empty for the CLI
+  std::string action;       // e.g. "threat.update", "user.create", "auth.login_failed"
+  std::string target_type;  // threat|user|sensor|onboarding_token|session|...
+  std::string target_id;
+  boost::json::object details;
+};
+
+struct AuditQuery {
+  std::optional<std::string> actor, action, target_type, target_id;
+  std::optional<Timestamp> start_time;  // inclusive
+  std::optional<Timestamp> end_time;    // exclusive
+  std::string cursor;                   // opaque, from AuditPage::next_cursor
+  int page_size = 50;                   // 1..1000
+};
+struct AuditPage {
+  std::vector<AuditEntry> entries;  // newest first (id descending)
+  std::string next_cursor;          // empty on the last page
+};
+
+// ---------------------------------------------------------------------------------------------
 // Auth state.
 // What an administrator changes about a user (change_user); columns left unset are not written.
+// role, is_active and password_hash end the user's sessions; email and full_name do not.
 struct UserChange {
   std::optional<domain::Role> role;
   std::optional<bool> is_active;
   std::optional<std::string> password_hash;
+  std::optional<std::optional<std::string>> email, full_name;  // inner nullopt: clear
+  bool ends_sessions() const { return role || is_active || password_hash; }
+};
+
+struct UserQuery {
+  int page = 1;        // >= 1
+  int page_size = 50;  // 1..100
+};
+struct UserPage {
+  std::vector<domain::User> users;  // by username
+  std::int64_t total = 0;
 };
 
 struct Session {   // a refresh-token family: everything descended from one login
@@ -257,17 +334,35 @@ class Store {
     return {};
   }
 
+  // Audit records. Every method below that takes `audit` writes it (when not null) in the
+  // transaction of its change, and not at all when the change fails; its `id` is ignored. The
+  // threat changes add what they changed to its details ("changes", or "matched"/"changed").
+  // record_audit writes a record with no change to go with it (a failed login).
+  virtual Status record_audit(const AuditEntry& entry) = 0;
+  // Newest first, keyset paging on the id. Errc::invalid_input for a bad cursor.
+  virtual Result<AuditPage> query_audit(const AuditQuery& query) = 0;
+  // Audit retention (AUDIT_RETENTION_DAYS), independent of threat retention: removes at most
+  // `batch_limit` (>= 1) records older than `cutoff`, oldest first; returns how many.
+  virtual Result<std::int64_t> delete_audit_before(Timestamp cutoff, int batch_limit) = 0;
+
   // Users. create_user: Errc::conflict when the username or email is taken.
-  virtual Result<domain::User> create_user(const domain::User& user) = 0;
+  virtual Result<domain::User> create_user(const domain::User& user,
+                                           const AuditEntry* audit = nullptr) = 0;
   virtual Result<domain::User> find_user_by_id(std::string_view id) = 0;
   virtual Result<domain::User> find_user_by_name(std::string_view username) = 0;
-  virtual Result<std::vector<domain::User>> list_users() = 0;
-  // An administrator's change, in one transaction: writes only the columns set in `change`,
-  // stamps tokens_valid_after = now and revokes every live session of the user (revoked_at =
-  // now). No write of other columns (a login's last_login) can undo it, and no session from
-  // before it survives it. Returns the user as stored after. Errc::not_found for an unknown id.
+  virtual Result<std::vector<domain::User>> list_users() = 0;  // by username
+  virtual Result<UserPage> list_users(const UserQuery& query) = 0;
+  // An administrator's change, in one transaction: writes only the columns set in `change`;
+  // when change.ends_sessions(), stamps tokens_valid_after = now and revokes every live session
+  // of the user (revoked_at = now). No write of other columns (a login's last_login) can undo
+  // it, and no session from before it survives it. Returns the user as stored after.
+  // Errc::not_found for an unknown id; Errc::conflict when the username's email is taken, or
+  // when the change would leave no active admin (demoting or disabling the last one).
   virtual Result<domain::User> change_user(std::string_view user_id, const UserChange& change,
-                                           Timestamp now) = 0;
+                                           Timestamp now, const AuditEntry* audit = nullptr) = 0;
+  // Removes the user and its sessions. Errc::not_found for an unknown id; Errc::conflict when it
+  // is the last active admin.
+  virtual Status delete_user(std::string_view user_id, const AuditEntry* audit = nullptr) = 0;
   // Users whose tokens_valid_after is > `since` (for instances to refresh their revocation view).
   virtual Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) = 0;
@@ -279,12 +374,14 @@ class Store {
   // Returns the user as stored then (its current role). Errc::not_found: no such user;
   // Errc::forbidden: the user is inactive; Errc::unauthorized: the password changed since.
   virtual Result<domain::User> start_session(const Session& session, std::string_view refresh_hash,
-                                             std::string_view password_hash) = 0;
+                                             std::string_view password_hash,
+                                             const AuditEntry* audit = nullptr) = 0;
   // Atomically spends `presented_hash` and makes `new_hash` live in the same family; a second
   // use of a spent token revokes the family (even under concurrent calls, exactly one rotates).
   virtual Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
                                                     std::string_view new_hash, Timestamp now) = 0;
-  virtual Status revoke_session(std::string_view session_id, Timestamp now) = 0;
+  virtual Status revoke_session(std::string_view session_id, Timestamp now,
+                                const AuditEntry* audit = nullptr) = 0;
   // Sessions revoked at or after `since`, with their revocation time (for instances to refuse
   // the sessions' access tokens). Reads the whole sessions table: poll with care.
   virtual Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
@@ -295,18 +392,20 @@ class Store {
 
   // Sensors. create_sensor: Errc::conflict when sensor_id exists. API keys are passed hashed.
   virtual Result<domain::Sensor> create_sensor(const domain::Sensor& sensor,
-                                               std::string_view api_key_hash) = 0;
+                                               std::string_view api_key_hash,
+                                               const AuditEntry* audit = nullptr) = 0;
   virtual Result<domain::Sensor> find_sensor(std::string_view sensor_id, Timestamp now) = 0;
   virtual Result<SensorPage> list_sensors(const SensorQuery& query) = 0;
   virtual Result<domain::Sensor> update_sensor(std::string_view sensor_id,
-                                               const domain::SensorUpdate& update,
-                                               Timestamp now) = 0;
+                                               const domain::SensorUpdate& update, Timestamp now,
+                                               const AuditEntry* audit = nullptr) = 0;
   // Removes the sensor and its API key; its threats and rollups stay as history.
-  virtual Status delete_sensor(std::string_view sensor_id) = 0;
+  virtual Status delete_sensor(std::string_view sensor_id, const AuditEntry* audit = nullptr) = 0;
   // The sensor_id owning an (active) API key hash, or Errc::not_found.
   virtual Result<std::string> find_sensor_by_api_key(std::string_view api_key_hash) = 0;
   // Replaces the sensor's key (an empty hash leaves it with none).
-  virtual Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash) = 0;
+  virtual Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash,
+                                    const AuditEntry* audit = nullptr) = 0;
   // Applies heartbeats in one transaction (last_heartbeat, last_seen, location, detectors).
   // Heartbeats of unknown sensors are skipped and their sensor ids returned.
   virtual Result<std::vector<std::string>> record_heartbeats(
@@ -336,11 +435,33 @@ class Store {
   virtual Result<std::vector<domain::Threat>> threats_after(std::string_view after_id,
                                                             int limit) = 0;
   virtual Result<ThreatPage> query_threats(const ThreatQuery& query) = 0;
+  // The insertion sequence number of the newest stored threat (0 when none): ThreatQuery::max_seq.
+  virtual Result<std::int64_t> latest_threat_seq() = 0;
+  // Records the acknowledgement (by, at, notes) and sets status `acknowledged` when it is `new`
+  // (a threat further along keeps its status); appends to the history. Errc::not_found.
   virtual Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
-                                                    std::optional<std::string> notes,
-                                                    Timestamp at) = 0;
-  // Deletes the threat and takes it out of the rollups and counters in the same transaction.
-  virtual Status delete_threat(std::string_view id) = 0;
+                                                    std::optional<std::string> notes, Timestamp at,
+                                                    const AuditEntry* audit = nullptr) = 0;
+  // Applies `change` as `actor` at `at`: writes the fields that differ, keeps is_acknowledged ==
+  // (status != new) (leaving `new` also records acknowledged_at/by when unset), stamps
+  // updated_at, and appends one history entry with the fields that changed and the note (none
+  // when nothing changed and there is no note). Errc::not_found for an unknown threat.
+  virtual Result<domain::Threat> update_threat(std::string_view id, const ThreatChange& change,
+                                               std::string_view actor, Timestamp at,
+                                               const AuditEntry* audit = nullptr) = 0;
+  // Oldest first. Errc::not_found for an unknown threat.
+  virtual Result<std::vector<HistoryEntry>> threat_history(std::string_view id) = 0;
+  // update_threat for every selected threat, in one transaction: threats not changed by it get
+  // no history entry. Errc::invalid_input when the selection matches more than `max_rows`
+  // threats (nothing is changed). Unknown ids are not matched.
+  virtual Result<BulkOutcome> bulk_update_threats(const ThreatSelection& selection,
+                                                  const ThreatChange& change,
+                                                  std::string_view actor, Timestamp at,
+                                                  std::int64_t max_rows,
+                                                  const AuditEntry* audit = nullptr) = 0;
+  // Deletes the threat (and its history) and takes it out of the rollups and counters in the
+  // same transaction; its audit records stay.
+  virtual Status delete_threat(std::string_view id, const AuditEntry* audit = nullptr) = 0;
 
   // Analytics. Read-only; each call reads one consistent snapshot. See TimeWindow for exactness.
   // Sensor counts, all-time total, and the last hour / 24 h / 7 d ending at `now` (inclusive).
@@ -368,11 +489,13 @@ class Store {
 
   // Onboarding tokens (hashed). consume_onboarding_token marks the token used, atomically and
   // only once: Errc::unauthorized when unknown, expired or already used.
-  virtual Status create_onboarding_token(const OnboardingToken& token) = 0;
+  virtual Status create_onboarding_token(const OnboardingToken& token,
+                                         const AuditEntry* audit = nullptr) = 0;
   virtual Result<OnboardingToken> find_onboarding_token(std::string_view token_hash) = 0;
   virtual Result<OnboardingToken> consume_onboarding_token(std::string_view token_hash,
                                                            std::string_view sensor_id,
-                                                           Timestamp now) = 0;
+                                                           Timestamp now,
+                                                           const AuditEntry* audit = nullptr) = 0;
 
   // Dead letters: every rejected message, with its reason.
   virtual Status insert_dead_letters(const std::vector<DeadLetter>& letters) = 0;

@@ -18,7 +18,7 @@ Result<domain::User> find_user(Connection& conn, std::string_view column, std::s
 }
 
 template <class B>
-Result<domain::User> SqlStore<B>::create_user(const domain::User& u) {
+Result<domain::User> SqlStore<B>::create_user(const domain::User& u, const AuditEntry* /*audit*/) {
   static const std::string sql = std::string("INSERT INTO users (")
                                      .append(kUserColumns)
                                      .append(") VALUES (")
@@ -57,7 +57,7 @@ Result<std::vector<domain::User>> SqlStore<B>::list_users() {
 // session revocation, a statement after it, sees the session of a login that committed first.
 template <class B>
 Result<domain::User> SqlStore<B>::change_user(std::string_view user_id, const UserChange& change,
-                                              Timestamp now) {
+                                              Timestamp now, const AuditEntry* /*audit*/) {
   return b_.transaction("change user", [&](Connection& conn) -> Result<domain::User> {
     // "col = $n, " for each column changed, its value appended to `params`.
     typename B::Params params;
@@ -173,7 +173,8 @@ Error login_refusal(Connection& conn, std::string_view user_id, std::string_view
 template <class B>
 Result<domain::User> SqlStore<B>::start_session(const Session& session,
                                                 std::string_view refresh_hash,
-                                                std::string_view password_hash) {
+                                                std::string_view password_hash,
+                                                const AuditEntry* /*audit*/) {
   static const std::string sql =
       std::string(
           "UPDATE users SET last_login = $1 WHERE id = $2 AND is_active AND "
@@ -222,7 +223,8 @@ Result<RotateResult> SqlStore<B>::rotate_refresh_token(std::string_view presente
 }
 
 template <class B>
-Status SqlStore<B>::revoke_session(std::string_view session_id, Timestamp now) {
+Status SqlStore<B>::revoke_session(std::string_view session_id, Timestamp now,
+                                   const AuditEntry* /*audit*/) {
   return b_.write([&](Connection& conn) { return revoke_family(conn, session_id, now); });
 }
 

@@ -19,7 +19,7 @@ inline constexpr auto read_onboarding_token = [](const auto& row) {
 };
 
 template <class B>
-Status SqlStore<B>::create_onboarding_token(const OnboardingToken& t) {
+Status SqlStore<B>::create_onboarding_token(const OnboardingToken& t, const AuditEntry* /*audit*/) {
   static const std::string sql = std::string("INSERT INTO onboarding_tokens (")
                                      .append(kTokenColumns)
                                      .append(") VALUES (")
@@ -48,7 +48,8 @@ Result<OnboardingToken> SqlStore<B>::find_onboarding_token(std::string_view toke
 template <class B>
 Result<OnboardingToken> SqlStore<B>::consume_onboarding_token(std::string_view token_hash,
                                                               std::string_view sensor_id,
-                                                              Timestamp now) {
+                                                              Timestamp now,
+                                                              const AuditEntry* /*audit*/) {
   static const std::string sql =
       std::string(
           "UPDATE onboarding_tokens SET used_at = $1, used_by_sensor = $2 "

@@ -59,7 +59,8 @@ std::string sensor_filter(const SensorQuery& q, Params& params) {
 
 template <class B>
 Result<domain::Sensor> SqlStore<B>::create_sensor(const domain::Sensor& s,
-                                                  std::string_view api_key_hash) {
+                                                  std::string_view api_key_hash,
+                                                  const AuditEntry* /*audit*/) {
   static const std::string sql = std::string("INSERT INTO sensors (")
                                      .append(kSensorColumns)
                                      .append(", api_key_hash) VALUES (")
@@ -110,7 +111,8 @@ Result<SensorPage> SqlStore<B>::list_sensors(const SensorQuery& q) {
 
 template <class B>
 Result<domain::Sensor> SqlStore<B>::update_sensor(std::string_view sensor_id,
-                                                  const domain::SensorUpdate& u, Timestamp now) {
+                                                  const domain::SensorUpdate& u, Timestamp now,
+                                                  const AuditEntry* /*audit*/) {
   return b_.transaction("update sensor", [&](Connection& conn) -> Result<domain::Sensor> {
     // "col = $n, " for each field present, its value appended to `params`.
     typename B::Params params;
@@ -139,7 +141,7 @@ Result<domain::Sensor> SqlStore<B>::update_sensor(std::string_view sensor_id,
 }
 
 template <class B>
-Status SqlStore<B>::delete_sensor(std::string_view sensor_id) {
+Status SqlStore<B>::delete_sensor(std::string_view sensor_id, const AuditEntry* /*audit*/) {
   return b_.write([&](Connection& conn) -> Status {
     auto deleted =
         conn.execute("DELETE FROM sensors WHERE sensor_id = $1", "delete sensor", sensor_id);
@@ -163,7 +165,8 @@ Result<std::string> SqlStore<B>::find_sensor_by_api_key(std::string_view api_key
 }
 
 template <class B>
-Status SqlStore<B>::set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash) {
+Status SqlStore<B>::set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash,
+                                       const AuditEntry* /*audit*/) {
   auto hash = api_key_hash.empty() ? std::nullopt : std::optional(api_key_hash);
   return b_.write([&](Connection& conn) -> Status {
     auto changed = conn.execute("UPDATE sensors SET api_key_hash = $1 WHERE sensor_id = $2",

@@ -64,34 +64,40 @@ class SqlStore final : public Store {
   Status ping() override;
 
   // sql_auth.hpp
-  Result<domain::User> create_user(const domain::User& user) override;
+  Result<domain::User> create_user(const domain::User& user, const AuditEntry* audit) override;
   Result<domain::User> find_user_by_id(std::string_view id) override;
   Result<domain::User> find_user_by_name(std::string_view username) override;
   Result<std::vector<domain::User>> list_users() override;
+  Result<UserPage> list_users(const UserQuery& query) override;
   Result<domain::User> change_user(std::string_view user_id, const UserChange& change,
-                                   Timestamp now) override;
+                                   Timestamp now, const AuditEntry* audit) override;
+  Status delete_user(std::string_view user_id, const AuditEntry* audit) override;
   Result<std::vector<std::pair<std::string, Timestamp>>> users_invalidated_since(
       Timestamp since) override;
   Result<domain::User> start_session(const Session& session, std::string_view refresh_hash,
-                                     std::string_view password_hash) override;
+                                     std::string_view password_hash,
+                                     const AuditEntry* audit) override;
   Result<RotateResult> rotate_refresh_token(std::string_view presented_hash,
                                             std::string_view new_hash, Timestamp now) override;
-  Status revoke_session(std::string_view session_id, Timestamp now) override;
+  Status revoke_session(std::string_view session_id, Timestamp now,
+                        const AuditEntry* audit) override;
   Result<std::vector<std::pair<std::string, Timestamp>>> sessions_revoked_since(
       Timestamp since) override;
   Status revoke_access_token(const RevokedToken& token) override;
   Result<std::vector<RevokedToken>> revoked_access_tokens(Timestamp now) override;
 
   // sql_sensors.hpp
-  Result<domain::Sensor> create_sensor(const domain::Sensor& sensor,
-                                       std::string_view api_key_hash) override;
+  Result<domain::Sensor> create_sensor(const domain::Sensor& sensor, std::string_view api_key_hash,
+                                       const AuditEntry* audit) override;
   Result<domain::Sensor> find_sensor(std::string_view sensor_id, Timestamp now) override;
   Result<SensorPage> list_sensors(const SensorQuery& query) override;
   Result<domain::Sensor> update_sensor(std::string_view sensor_id,
-                                       const domain::SensorUpdate& update, Timestamp now) override;
-  Status delete_sensor(std::string_view sensor_id) override;
+                                       const domain::SensorUpdate& update, Timestamp now,
+                                       const AuditEntry* audit) override;
+  Status delete_sensor(std::string_view sensor_id, const AuditEntry* audit) override;
   Result<std::string> find_sensor_by_api_key(std::string_view api_key_hash) override;
-  Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash) override;
+  Status set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash,
+                            const AuditEntry* audit) override;
   Result<std::vector<std::string>> record_heartbeats(
       const std::vector<domain::Heartbeat>& heartbeats) override;
   Status apply_registration(const domain::Registration& registration, Timestamp now) override;
@@ -103,10 +109,24 @@ class SqlStore final : public Store {
   Result<domain::Threat> find_threat(std::string_view id) override;
   Result<std::vector<domain::Threat>> threats_after(std::string_view after_id, int limit) override;
   Result<ThreatPage> query_threats(const ThreatQuery& query) override;
+  Result<std::int64_t> latest_threat_seq() override;
   Result<domain::Threat> acknowledge_threat(std::string_view id, std::string_view username,
-                                            std::optional<std::string> notes,
-                                            Timestamp at) override;
-  Status delete_threat(std::string_view id) override;
+                                            std::optional<std::string> notes, Timestamp at,
+                                            const AuditEntry* audit) override;
+  Status delete_threat(std::string_view id, const AuditEntry* audit) override;
+
+  // sql_triage.hpp: threat lifecycle and the audit log
+  Result<domain::Threat> update_threat(std::string_view id, const ThreatChange& change,
+                                       std::string_view actor, Timestamp at,
+                                       const AuditEntry* audit) override;
+  Result<std::vector<HistoryEntry>> threat_history(std::string_view id) override;
+  Result<BulkOutcome> bulk_update_threats(const ThreatSelection& selection,
+                                          const ThreatChange& change, std::string_view actor,
+                                          Timestamp at, std::int64_t max_rows,
+                                          const AuditEntry* audit) override;
+  Status record_audit(const AuditEntry& entry) override;
+  Result<AuditPage> query_audit(const AuditQuery& query) override;
+  Result<std::int64_t> delete_audit_before(Timestamp cutoff, int batch_limit) override;
 
   // sql_analytics.hpp
   Result<std::vector<TrendPoint>> threat_trend(const TrendQuery& query) override;
@@ -115,11 +135,11 @@ class SqlStore final : public Store {
       const TimeWindow& window, const std::vector<domain::Severity>& severities) override;
 
   // sql_onboarding.hpp
-  Status create_onboarding_token(const OnboardingToken& token) override;
+  Status create_onboarding_token(const OnboardingToken& token, const AuditEntry* audit) override;
   Result<OnboardingToken> find_onboarding_token(std::string_view token_hash) override;
   Result<OnboardingToken> consume_onboarding_token(std::string_view token_hash,
-                                                   std::string_view sensor_id,
-                                                   Timestamp now) override;
+                                                   std::string_view sensor_id, Timestamp now,
+                                                   const AuditEntry* audit) override;
   Status insert_dead_letters(const std::vector<DeadLetter>& letters) override;
   Result<std::vector<DeadLetter>> list_dead_letters(int limit) override;
 

@@ -73,7 +73,7 @@ template <class B>
 Result<domain::Threat> SqlStore<B>::acknowledge_threat(std::string_view id,
                                                        std::string_view username,
                                                        std::optional<std::string> notes,
-                                                       Timestamp at) {
+                                                       Timestamp at, const AuditEntry* /*audit*/) {
   static const std::string sql =
       std::string(
           "UPDATE threats SET is_acknowledged = true, acknowledged_at = $1, acknowledged_by = $2, "
@@ -123,7 +123,7 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
 }
 
 template <class B>
-Status SqlStore<B>::delete_threat(std::string_view id) {
+Status SqlStore<B>::delete_threat(std::string_view id, const AuditEntry* /*audit*/) {
   static const std::string sql =
       std::string("DELETE FROM threats WHERE id = $1 RETURNING ").append(kThreatColumns);
   auto key = B::threat_id(id);

@@ -8,6 +8,7 @@
 #include "store/detail/sql_onboarding.hpp"
 #include "store/detail/sql_sensors.hpp"
 #include "store/detail/sql_threats.hpp"
+#include "store/detail/sql_triage.hpp"
 
 namespace honeyman::store {
 template class detail::SqlStore<pg::Backend>;
