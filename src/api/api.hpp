@@ -40,6 +40,8 @@ struct ApiConfig {
   // MAX_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_PAST_SECONDS: when a posted threat's time is not
   // believed.
   domain::ClockSkewPolicy clock_skew;
+  // BULK_MAX_ROWS: the most threats one POST /threats/bulk by filter may change (more: 422).
+  std::int64_t bulk_max_rows = 100'000;
 };
 
 // Everything a handler may use. Owned by app; outlives the server.

@@ -36,8 +36,9 @@ asio::awaitable<Response> login(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto credentials = parse_login(*body);
   if (!credentials) co_return http::error_response(credentials.error());
-  auto result = co_await run_blocking(
-      s.pool, [&] { return s.auth.login(credentials->username, credentials->password); });
+  auto result = co_await run_blocking(s.pool, [&] {
+    return s.auth.login(credentials->username, credentials->password, ctx.client_address);
+  });
   if (!result) co_return http::error_response(result.error());
   co_return ok(
       json::object{{"user", domain::to_json(result->user)}, {"token", token_json(result->token)}});
@@ -48,7 +49,8 @@ asio::awaitable<Response> refresh(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto token = parse_refresh(*body);
   if (!token) co_return http::error_response(token.error());
-  auto result = co_await run_blocking(s.pool, [&] { return s.auth.refresh(*token); });
+  auto result =
+      co_await run_blocking(s.pool, [&] { return s.auth.refresh(*token, ctx.client_address); });
   if (!result) co_return http::error_response(result.error());
   co_return ok(token_json(*result));
 }
@@ -58,7 +60,8 @@ asio::awaitable<Response> logout(RequestContext& ctx, Services& s) {
   auto header = ctx.request[boost::beast::http::field::authorization];
   auto claims = s.auth.authenticate_bearer(header.size() > 7 ? header.substr(7) : "");
   if (!claims) co_return http::error_response(claims.error());
-  auto done = co_await run_blocking(s.pool, [&] { return s.auth.logout(*claims); });
+  auto done =
+      co_await run_blocking(s.pool, [&] { return s.auth.logout(*claims, ctx.client_address); });
   if (!done) co_return http::error_response(done.error());
   co_return ok(message("Successfully logged out"));
 }

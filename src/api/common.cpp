@@ -142,4 +142,17 @@ Response created(const json::value& body) {
   return http::json_response(http::StatusCode::created, body);
 }
 
+store::Actor actor_of(const RequestContext& ctx) {
+  const auto& p = ctx.principal;
+  std::string role = p.kind == http::Principal::Kind::sensor ? "sensor"
+                     : p.kind == http::Principal::Kind::none
+                         ? "anonymous"
+                         : std::string(http::to_string(p.grants));
+  return {p.name, std::move(role), ctx.client_address};
+}
+
+void publish_threat_update(Services& s, const domain::Threat& threat, std::string_view by) {
+  if (s.bus) s.bus->publish({bus::threat_update_event(threat, by, s.clock.now())});
+}
+
 }  // namespace honeyman::api::detail

@@ -47,7 +47,9 @@ asio::awaitable<Response> create_token(RequestContext& ctx, Services& s) {
   if (!base) co_return http::error_response(base.error());
   service::TokenRequest request = std::move(*parsed);
   request.created_by = ctx.principal.id;
-  auto issued = co_await run_blocking(s.pool, [&] { return s.onboarding.create_token(request); });
+  auto by = actor_of(ctx);
+  auto issued =
+      co_await run_blocking(s.pool, [&] { return s.onboarding.create_token(request, by); });
   if (!issued) co_return http::error_response(issued.error());
   const auto& row = issued->row;
   co_return created(json::object{
@@ -210,8 +212,9 @@ asio::awaitable<Response> register_route(RequestContext& ctx, Services& s) {
   if (!request) co_return http::error_response(request.error());
   auto base = api_base(ctx, s);  // before the token is spent on an answer that cannot be given
   if (!base) co_return http::error_response(base.error());
-  auto done = co_await run_blocking(
-      s.pool, [&] { return s.onboarding.register_sensor(std::move(*request)); });
+  auto done = co_await run_blocking(s.pool, [&] {
+    return s.onboarding.register_sensor(std::move(*request), ctx.client_address);
+  });
   if (!done) co_return http::error_response(done.error());
   sensors_changed(s);
   co_return created(connection_data(*done, *base, s));

@@ -336,6 +336,9 @@ void add_threat_query_doc(http::RouteDoc& doc, bool with_sensor_filter) {
   p.push_back(query_param("end_time", {{"type", "string"}, {"format", "date-time"}},
                           "Exclusive; not before start_time"));
   p.push_back(query_param("is_acknowledged", {{"type", "boolean"}}, "Acknowledged or not"));
+  p.push_back(query_param("status", schema_ref("ThreatStatus"), "Triage status", true));
+  p.push_back(query_param("assignee", {{"type", "string"}},
+                          "Assigned to this username; empty: assigned to nobody"));
   p.push_back(query_param("sort_by",
                           {{"type", "string"},
                            {"enum",

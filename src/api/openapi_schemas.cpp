@@ -180,7 +180,7 @@ json::object component_schemas() {
                  "dst_port", "latitude", "longitude", "city", "country", "matched_rules",
                  "confidence", "threat_score", "raw_event", "mitre_tactics", "mitre_techniques",
                  "is_acknowledged", "acknowledged_at", "acknowledged_by", "acknowledgement_notes",
-                 "created_at"],
+                 "status", "assignee", "created_at", "updated_at"],
     "properties": {
       "id": {"type": "string", "format": "uuid", "description": "Made of the sensor, the message's bytes and the threat's place in it: a retried message stores nothing twice."},
       "timestamp": {"$ref": "#/components/schemas/Timestamp"},
@@ -209,7 +209,126 @@ json::object component_schemas() {
       "acknowledged_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
       "acknowledged_by": {"type": ["string", "null"]},
       "acknowledgement_notes": {"type": ["string", "null"]},
-      "created_at": {"$ref": "#/components/schemas/Timestamp"}},
+      "status": {"$ref": "#/components/schemas/ThreatStatus"},
+      "assignee": {"type": ["string", "null"], "description": "The username working on it."},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "updated_at": {"$ref": "#/components/schemas/Timestamp", "description": "The last triage change; created_at until then."}},
+    "additionalProperties": false
+  },
+  "ThreatStatus": {
+    "type": "string", "enum": ["new", "acknowledged", "investigating", "resolved", "false_positive"],
+    "description": "is_acknowledged is true exactly when the status is not new."
+  },
+  "ThreatUpdate": {
+    "type": "object", "minProperties": 1,
+    "properties": {
+      "status": {"$ref": "#/components/schemas/ThreatStatus"},
+      "assignee": {"type": ["string", "null"], "description": "An active user's name; null unassigns."},
+      "note": {"type": "string", "maxLength": 4096, "description": "Kept in the history."}},
+    "additionalProperties": false,
+    "example": {"status": "investigating", "assignee": "ana", "note": "taking this one"}
+  },
+  "HistoryEntry": {
+    "type": "object", "required": ["at", "actor", "changes", "note"],
+    "properties": {
+      "at": {"$ref": "#/components/schemas/Timestamp"},
+      "actor": {"type": "string"},
+      "changes": {"type": "object", "description": "field: [old, new]",
+                  "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}},
+      "note": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "ThreatFilter": {
+    "type": "object",
+    "description": "The list query's filters (GET /threats), as JSON.",
+    "properties": {
+      "sensor_id": {"type": "array", "items": {"$ref": "#/components/schemas/SensorId"}},
+      "detector_type": {"type": "array", "items": {"type": "string"}},
+      "threat_type": {"type": "array", "items": {"type": "string"}},
+      "severity": {"type": "array", "items": {"$ref": "#/components/schemas/Severity"}},
+      "status": {"type": "array", "items": {"$ref": "#/components/schemas/ThreatStatus"}},
+      "assignee": {"type": "string", "description": "A username; the empty string: unassigned."},
+      "start_time": {"type": "string"}, "end_time": {"type": "string"},
+      "is_acknowledged": {"type": "boolean"}},
+    "additionalProperties": false
+  },
+  "BulkThreatUpdate": {
+    "type": "object", "required": ["set"],
+    "properties": {
+      "ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": {"type": "string", "format": "uuid"}},
+      "filter": {"$ref": "#/components/schemas/ThreatFilter"},
+      "set": {"type": "object", "minProperties": 1,
+              "properties": {"status": {"$ref": "#/components/schemas/ThreatStatus"},
+                             "assignee": {"type": ["string", "null"]}},
+              "additionalProperties": false},
+      "note": {"type": "string", "maxLength": 4096}},
+    "additionalProperties": false,
+    "example": {"filter": {"sensor_id": ["rpi5-defcon-01"], "status": ["new"]},
+                "set": {"status": "false_positive"}, "note": "lab noise"}
+  },
+  "BulkResult": {
+    "type": "object", "required": ["matched", "changed"],
+    "properties": {"matched": {"type": "integer"}, "changed": {"type": "integer"}},
+    "additionalProperties": false
+  },
+  "UserList": {
+    "type": "object", "required": ["users", "total", "page", "page_size"],
+    "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+                   "total": {"type": "integer"}, "page": {"type": "integer"},
+                   "page_size": {"type": "integer"}},
+    "additionalProperties": false
+  },
+  "UserCreate": {
+    "type": "object", "required": ["username", "role", "password"],
+    "properties": {
+      "username": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
+      "email": {"type": ["string", "null"], "maxLength": 256},
+      "full_name": {"type": ["string", "null"], "maxLength": 256},
+      "role": {"type": "string", "enum": ["admin", "analyst", "viewer"]},
+      "password": {"type": "string", "minLength": 8, "maxLength": 1024}},
+    "additionalProperties": false,
+    "example": {"username": "ana", "role": "analyst", "password": "correct horse battery"}
+  },
+  "UserUpdate": {
+    "type": "object", "minProperties": 1,
+    "properties": {
+      "role": {"type": "string", "enum": ["admin", "analyst", "viewer"]},
+      "is_active": {"type": "boolean"},
+      "email": {"type": ["string", "null"], "maxLength": 256},
+      "full_name": {"type": ["string", "null"], "maxLength": 256}},
+    "additionalProperties": false
+  },
+  "PasswordReset": {
+    "type": "object", "required": ["password"],
+    "properties": {"password": {"type": "string", "minLength": 8, "maxLength": 1024}},
+    "additionalProperties": false
+  },
+  "PasswordChange": {
+    "type": "object", "required": ["current_password", "new_password"],
+    "properties": {"current_password": {"type": "string", "maxLength": 1024},
+                   "new_password": {"type": "string", "minLength": 8, "maxLength": 1024}},
+    "additionalProperties": false
+  },
+  "AuditEntry": {
+    "type": "object",
+    "required": ["id", "at", "actor", "actor_role", "client_addr", "action", "target_type",
+                 "target_id", "details"],
+    "properties": {
+      "id": {"type": "integer"},
+      "at": {"$ref": "#/components/schemas/Timestamp"},
+      "actor": {"type": "string", "description": "A username, cli:<os user>, a sensor id, or the name a failed login gave."},
+      "actor_role": {"type": "string", "enum": ["admin", "analyst", "viewer", "cli", "sensor", "anonymous"]},
+      "client_addr": {"type": ["string", "null"]},
+      "action": {"type": "string", "examples": ["threat.update", "user.create", "auth.login_failed"]},
+      "target_type": {"type": "string"},
+      "target_id": {"type": ["string", "null"]},
+      "details": {"type": "object"}},
+    "additionalProperties": false
+  },
+  "AuditList": {
+    "type": "object", "required": ["entries", "next_cursor"],
+    "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+                   "next_cursor": {"type": ["string", "null"]}},
     "additionalProperties": false
   },
   "ThreatList": {

@@ -45,7 +45,8 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
   if (!body) co_return http::error_response(body.error());
   auto update = domain::parse_sensor_update(*body);
   if (!update) co_return http::error_response(update.error());
-  auto sensor = co_await run_blocking(s.pool, [&] { return s.sensors.update(*id, *update); });
+  auto by = actor_of(ctx);
+  auto sensor = co_await run_blocking(s.pool, [&] { return s.sensors.update(*id, *update, by); });
   if (!sensor) co_return http::error_response(sensor.error());
   sensors_changed(s);
   co_return ok(sensor_json(*sensor, s));
@@ -54,7 +55,8 @@ asio::awaitable<Response> update_sensor(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> delete_sensor(RequestContext& ctx, Services& s) {
   auto id = sensor_id_param(ctx);
   if (!id) co_return http::error_response(id.error());
-  auto done = co_await run_blocking(s.pool, [&] { return s.sensors.remove(*id); });
+  auto by = actor_of(ctx);
+  auto done = co_await run_blocking(s.pool, [&] { return s.sensors.remove(*id, by); });
   if (!done) co_return http::error_response(done.error());
   sensors_changed(s);
   co_return ok(message("Sensor " + *id + " deleted; its threats are kept as history"));

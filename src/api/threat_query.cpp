@@ -28,6 +28,22 @@ Result<store::ThreatQuery> parse_threat_query(const boost::urls::params_view& pa
   if (query.start_time && query.end_time && *query.start_time > *query.end_time)
     q.fail("end_time", "end_time must not be before start_time", "value_error");
   query.is_acknowledged = q.boolean("is_acknowledged");
+  for (const auto& name : q.list("status")) {
+    auto status = domain::parse_threat_status(name);
+    if (!status)
+      q.fail("status",
+             "Input should be 'new', 'acknowledged', 'investigating', 'resolved' or "
+             "'false_positive'",
+             "enum");
+    else
+      query.statuses.push_back(*status);
+  }
+  if (auto assignee = q.text("assignee")) {
+    if (!assignee->empty() && !domain::is_valid_username(*assignee))
+      q.fail("assignee", "Usernames are 1-64 characters of A-Z a-z 0-9 . _ @ -",
+             "string_pattern_mismatch");
+    query.assignee = std::move(*assignee);
+  }
   query.page = q.integer("page", 1, 1, 1'000'000);
   query.page_size = q.integer("page_size", 50, 1, 1000);
   if (auto sort = q.text("sort_by")) {

@@ -107,16 +107,19 @@ asio::awaitable<Response> acknowledge(RequestContext& ctx, Services& s) {
     if (!parsed) co_return http::error_response(parsed.error());
     notes = std::move(*parsed);
   }
+  auto by = actor_of(ctx);
   auto threat = co_await run_blocking(
-      s.pool, [&] { return s.threats.acknowledge(*id, ctx.principal.name, std::move(notes)); });
+      s.pool, [&] { return s.threats.acknowledge(*id, std::move(notes), by); });
   if (!threat) co_return http::error_response(threat.error());
+  publish_threat_update(s, *threat, by.name);
   co_return ok(domain::to_json(*threat));
 }
 
 asio::awaitable<Response> delete_threat(RequestContext& ctx, Services& s) {
   auto id = uuid_param(ctx, "threat_id");
   if (!id) co_return http::error_response(id.error());
-  auto done = co_await run_blocking(s.pool, [&] { return s.threats.remove(*id); });
+  auto by = actor_of(ctx);
+  auto done = co_await run_blocking(s.pool, [&] { return s.threats.remove(*id, by); });
   if (!done) co_return http::error_response(done.error());
   co_return ok(message("Threat deleted"));
 }

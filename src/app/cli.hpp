@@ -32,5 +32,8 @@ std::unique_ptr<store::Store> open_store_or_report(const ConfigLoader& load,
 Result<std::string> obtain_password(bool from_stdin, bool& generated);
 // A service error in one line: the first field problem of a validation error, else the message.
 std::string error_text(const Error& error);
+// The operator at the command line, as the audit log names them: "cli:<login name>" (SUDO_USER
+// first: who ran sudo, not root), role "cli", no client address.
+store::Actor cli_actor();
 
 }  // namespace honeyman::app

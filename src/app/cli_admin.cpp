@@ -121,7 +121,9 @@ int init(const InitArgs& a) {
   u.is_verified = true;
   u.password_hash = auth::hash_password(password).value();
   u.created_at = system_clock().now();
-  if (auto ok = store->create_user(u); !ok) return fail(ok.error().message);
+  auto audit = store::audit_entry(cli_actor(), u.created_at, "user.create", "user", u.id,
+                                  {{"username", u.username}, {"role", "admin"}, {"by", "init"}});
+  if (auto ok = store->create_user(u, &audit); !ok) return fail(ok.error().message);
   std::cout << "created user " << a.admin << " (role admin)\n"
             << "password (shown once): " << password << "\n";
   return 0;
@@ -134,7 +136,8 @@ std::string format_ms(std::chrono::microseconds d) {
 }
 
 // One retention pass, as `serve` runs it periodically (jobs::apply_retention): threats older
-// than DATA_RETENTION_DAYS, then rollup hours older than ROLLUP_RETENTION_DAYS. For cron-driven
+// than DATA_RETENTION_DAYS, then rollup hours older than ROLLUP_RETENTION_DAYS, then audit
+// records older than AUDIT_RETENTION_DAYS. For cron-driven
 // deployments, a one-off after lowering the retention, and benchmarks (--now fixes the clock).
 int retention(const ConfigLoader& load, const std::string& now_text) {
   auto config = load(false);
@@ -156,6 +159,9 @@ int retention(const ConfigLoader& load, const std::string& now_text) {
   std::printf("deleted %lld rollup rows before %s in %s ms\n",
               static_cast<long long>(pass->rollups), format_timestamp(pass->rollup_cutoff).c_str(),
               format_ms(pass->rollups_took).c_str());
+  std::printf("deleted %lld audit records before %s in %s ms\n",
+              static_cast<long long>(pass->audit), format_timestamp(pass->audit_cutoff).c_str(),
+              format_ms(pass->audit_took).c_str());
   return 0;
 }
 

@@ -1,8 +1,21 @@
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "app/cli.hpp"
 
 namespace honeyman::app {
+
+store::Actor cli_actor() {
+  std::string name;
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) name = sudo;
+  if (name.empty())
+    if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) name = pw->pw_name;
+  if (name.empty()) name = "uid " + std::to_string(geteuid());
+  return {"cli:" + name.substr(0, 64), "cli", ""};
+}
 
 int fail(std::string_view message) {
   std::cerr << "honeyman: " << message << "\n";

@@ -102,7 +102,9 @@ Result<std::vector<domain::Sensor>> ensure_sensors(store::Store& store, int coun
     s.created_at = s.updated_at = now;
     s.registered_at = now;
     s.last_seen = s.last_heartbeat = now;
-    auto created = store.create_sensor(s, "");
+    auto audit = store::audit_entry(cli_actor(), now, "sensor.create", "sensor", s.sensor_id,
+                                    {{"name", s.name}, {"by", "seed"}});
+    auto created = store.create_sensor(s, "", &audit);
     if (!created) return created.error();
     out.push_back(std::move(*created));
   }

@@ -26,7 +26,7 @@ int add_sensor(const ConfigLoader& load, const SensorArgs& a) {
   request.sensor_id = a.sensor_id;
   request.name = a.name;
   if (!a.description.empty()) request.description = a.description;
-  auto added = plain_sensors(*store, config).add(request);
+  auto added = plain_sensors(*store, config).add(request, cli_actor());
   if (!added && added.error().code == Errc::invalid_input) return fail(error_text(added.error()));
   if (!added) return fail("cannot add sensor '" + a.sensor_id + "': " + added.error().message);
   std::cout << "sensor " << a.sensor_id << " added\n"
@@ -58,7 +58,7 @@ int revoke_key(const ConfigLoader& load, const SensorArgs& a) {
   AppConfig config;
   auto store = open_store_or_report(load, &config);
   if (!store) return 1;
-  auto key = plain_sensors(*store, config).revoke_key(a.sensor_id, a.new_key);
+  auto key = plain_sensors(*store, config).revoke_key(a.sensor_id, a.new_key, cli_actor());
   if (!key) return fail("cannot revoke the key of '" + a.sensor_id + "': " + key.error().message);
   std::cout << "api key of sensor " << a.sensor_id << " revoked (running servers forget it "
             << "within 5 s)\n";
@@ -80,7 +80,7 @@ int delete_sensor(const ConfigLoader& load, const SensorArgs& a) {
   }
   service::SensorService sensors(**opened, system_clock(), config->api.heartbeat_interval,
                                  admin.get(), nullptr);
-  if (auto done = sensors.remove(a.sensor_id); !done)
+  if (auto done = sensors.remove(a.sensor_id, cli_actor()); !done)
     return fail("cannot delete sensor '" + a.sensor_id + "': " + done.error().message);
   std::cout << "sensor " << a.sensor_id << " deleted" << (admin ? " with its broker account" : "")
             << "; its threats are kept as history\n";

@@ -27,7 +27,7 @@ int add_user(const ConfigLoader& load, const UserArgs& a) {
   u.role = *role;
   if (!a.email.empty()) u.email = a.email;
   if (!a.full_name.empty()) u.full_name = a.full_name;
-  auto created = users.add(u);
+  auto created = users.add(u, cli_actor());
   if (!created && created.error().code == Errc::invalid_input)
     return fail(error_text(created.error()));
   if (!created) return fail("cannot add user '" + a.username + "': " + created.error().message);
@@ -94,7 +94,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
     }
     exit_code = modify_user(
         load, args->username,
-        [&](service::UserService& users) { return users.set_role(args->username, *role); },
+        [&](service::UserService& users) {
+          return users.set_role(args->username, *role, cli_actor());
+        },
         "now has role " + args->role);
   });
 
@@ -106,7 +108,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
     cmd->callback([&, args, active] {
       exit_code = modify_user(
           load, args->username,
-          [&](service::UserService& users) { return users.set_active(args->username, active); },
+          [&](service::UserService& users) {
+            return users.set_active(args->username, active, cli_actor());
+          },
           active ? "enabled" : "disabled");
     });
   }
@@ -124,7 +128,9 @@ void add_user_commands(CLI::App& cli, const ConfigLoader& load, int& exit_code) 
     }
     exit_code = modify_user(
         load, args->username,
-        [&](service::UserService& users) { return users.set_password(args->username, *password); },
+        [&](service::UserService& users) {
+          return users.set_password(args->username, *password, cli_actor());
+        },
         "has a new password");
     if (exit_code == 0 && generated) std::cout << "password (shown once): " << *password << "\n";
   });

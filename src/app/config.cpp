@@ -61,6 +61,8 @@ const std::vector<std::string>& known_settings() {
                                                 "MQTT_MAX_PAYLOAD_BYTES",
                                                 "PUBLIC_API_URL",
                                                 "ROLLUP_RETENTION_DAYS",
+                                                "AUDIT_RETENTION_DAYS",
+                                                "BULK_MAX_ROWS",
                                                 "RETENTION_INTERVAL_SECONDS",
                                                 "ANALYTICS_CACHE_MS",
                                                 "SENSORS_CACHE_MS",
@@ -245,6 +247,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
       static_cast<int>(r.integer("ROLLUP_RETENTION_DAYS", 730, 1, 36500));
   retention.interval =
       std::chrono::seconds(r.integer("RETENTION_INTERVAL_SECONDS", 600, 1, 7 * 86400));
+  retention.audit_retention_days =
+      static_cast<int>(r.integer("AUDIT_RETENTION_DAYS", 365, 1, 36500));
 
   c.store.database_url = s.get_or("DATABASE_URL", "sqlite:///./honeyman.db");
   c.database_url_is_default = !s.get("DATABASE_URL");
@@ -282,6 +286,7 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.jobs.sensor_heartbeat_interval = c.api.heartbeat_interval;
   c.api.analytics_cache_ttl =
       std::chrono::milliseconds(r.integer("ANALYTICS_CACHE_MS", 1000, 0, 60'000));
+  c.api.bulk_max_rows = r.integer("BULK_MAX_ROWS", 100'000, 1, 10'000'000);
   c.api.sensor_list_cache_ttl =
       std::chrono::milliseconds(r.integer("SENSORS_CACHE_MS", 1000, 0, 60'000));
 

@@ -176,7 +176,7 @@ struct DomainServices {
                  Ingest& ingest)
       : onboarding(store, system_clock(), config.broker, ingest.admin.get()),
         sensors(store, system_clock(), config.api.heartbeat_interval, ingest.admin.get(), &auth),
-        threats(store, system_clock()),
+        threats(store, system_clock(), config.api.bulk_max_rows),
         users(store, system_clock()) {}
 
   service::OnboardingService onboarding;

@@ -111,13 +111,17 @@ class AuthService {
   // last_login and the new session are written, and only if the user is still active with the
   // password verified (Store::start_session): a concurrent `user disable`, `passwd` or
   // `set-role` is never undone, and the login either fails or its session ends with the change.
-  Result<LoginResult> login(std::string_view username, std::string_view password);
+  // Audit: a successful login is recorded with its session, a refused one (unknown user, wrong
+  // password, inactive) on its own, from `client_addr`.
+  Result<LoginResult> login(std::string_view username, std::string_view password,
+                            std::string_view client_addr = {});
   // Rotation: the presented token is spent; reuse revokes its whole family, access tokens
   // included. Errc::unauthorized.
-  Result<TokenPair> refresh(std::string_view refresh_token);
+  // A detected reuse is recorded in the audit log.
+  Result<TokenPair> refresh(std::string_view refresh_token, std::string_view client_addr = {});
   // Revokes the token's session family, with every access token of it, and the access token
   // itself (until it expires).
-  Status logout(const AccessClaims& claims);
+  Status logout(const AccessClaims& claims, std::string_view client_addr = {});
   // Verifies signature, expiry, type and revocation.
   Result<AccessClaims> authenticate_bearer(std::string_view token);
   // Whether claims accepted earlier have been revoked since (logout, session revoked, user
@@ -135,6 +139,8 @@ class AuthService {
   const AuthConfig& config() const { return config_; }
 
  private:
+  Result<LoginResult> attempt_login(std::string_view username, std::string_view password,
+                                    std::string_view client_addr);
   TokenPair issue_pair(const domain::User& user, const std::string& session_id,
                        std::string refresh_token);
 

@@ -46,7 +46,25 @@ TokenPair AuthService::issue_pair(const domain::User& user, const std::string& s
       std::chrono::duration_cast<std::chrono::seconds>(config_.access_token_ttl).count()};
 }
 
-Result<LoginResult> AuthService::login(std::string_view username, std::string_view password) {
+Result<LoginResult> AuthService::login(std::string_view username, std::string_view password,
+                                       std::string_view client_addr) {
+  auto result = attempt_login(username, password, client_addr);
+  if (!result &&
+      (result.error().code == Errc::unauthorized || result.error().code == Errc::forbidden)) {
+    // The name as given (bounded; it may be anything): who tried matters, whether or not such
+    // a user exists. Never the password.
+    store::Actor who{std::string(username.substr(0, 64)), "anonymous", std::string(client_addr)};
+    auto entry = store::audit_entry(
+        who, clock_.now(), "auth.login_failed", "user", "",
+        {{"reason", result.error().code == Errc::forbidden ? "inactive" : "bad_credentials"}});
+    if (auto recorded = store_.record_audit(entry); !recorded)
+      spdlog::warn("audit: a failed login could not be recorded: {}", recorded.error().message);
+  }
+  return result;
+}
+
+Result<LoginResult> AuthService::attempt_login(std::string_view username, std::string_view password,
+                                               std::string_view client_addr) {
   auto user = store_.find_user_by_name(username);
   if (!user) {
     if (user.error().code != Errc::not_found) return user.error();
@@ -66,7 +84,11 @@ Result<LoginResult> AuthService::login(std::string_view username, std::string_vi
   auto now = clock_.now();
   store::Session session{uuid_v4(), user->id, now, now + config_.refresh_token_ttl};
   auto refresh_token = new_refresh_token();
-  auto started = store_.start_session(session, hash_secret(refresh_token), user->password_hash);
+  auto audit = store::audit_entry(
+      {user->username, std::string(domain::to_string(user->role)), std::string(client_addr)}, now,
+      "auth.login", "user", user->id, {{"session", session.id}});
+  auto started =
+      store_.start_session(session, hash_secret(refresh_token), user->password_hash, &audit);
   if (!started) {
     switch (started.error().code) {
       case Errc::forbidden:
@@ -83,7 +105,8 @@ Result<LoginResult> AuthService::login(std::string_view username, std::string_vi
   return LoginResult{std::move(*started), std::move(pair)};
 }
 
-Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
+Result<TokenPair> AuthService::refresh(std::string_view refresh_token,
+                                       std::string_view client_addr) {
   if (refresh_token.empty() || refresh_token.size() > 256) return bad_refresh();
   auto fresh = new_refresh_token();
   auto rotated =
@@ -96,6 +119,12 @@ Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
       revocations_.revoke_session(rotated->session_id, clock_.now());
       spdlog::warn("refresh token reuse detected: session {} of user {} revoked",
                    rotated->session_id, rotated->user_id);
+      if (auto recorded = store_.record_audit(store::audit_entry(
+              {rotated->user_id, "anonymous", std::string(client_addr)}, clock_.now(),
+              "auth.refresh_reuse", "session", rotated->session_id));
+          !recorded)
+        spdlog::warn("audit: a refresh-token reuse could not be recorded: {}",
+                     recorded.error().message);
       return make_error(Errc::unauthorized, "Refresh token reuse detected; session revoked");
     case store::RotateOutcome::rotated:
       break;
@@ -109,10 +138,13 @@ Result<TokenPair> AuthService::refresh(std::string_view refresh_token) {
   return issue_pair(*user, rotated->session_id, std::move(fresh));
 }
 
-Status AuthService::logout(const AccessClaims& claims) {
+Status AuthService::logout(const AccessClaims& claims, std::string_view client_addr) {
   auto now = clock_.now();
   if (!claims.session_id.empty()) {
-    if (auto s = store_.revoke_session(claims.session_id, now); !s) return s;
+    auto audit = store::audit_entry(
+        {claims.username, std::string(domain::to_string(claims.role)), std::string(client_addr)},
+        now, "auth.logout", "session", claims.session_id);
+    if (auto s = store_.revoke_session(claims.session_id, now, &audit); !s) return s;
     revocations_.revoke_session(claims.session_id, now);
   }
   if (auto s = store_.revoke_access_token({claims.jti, claims.expires_at}); !s) return s;

@@ -27,11 +27,12 @@
 
 namespace honeyman::bus {
 
-enum class EventKind { threat, sensor_status };
+enum class EventKind { threat, sensor_status, threat_update };
 
 struct Event {
   EventKind kind = EventKind::threat;
-  // What subscribers filter on (threats: all four; sensor_status: sensor_id only).
+  // What subscribers filter on (threats and their updates: all four; sensor_status: sensor_id
+  // only; a bulk update: none, it reaches every subscriber).
   std::string id;  // the threat id (UUID v7)
   std::string sensor_id;
   std::string severity;
@@ -51,8 +52,16 @@ EventPtr threat_event(const domain::Threat& threat, Timestamp committed_at);
 // {"type":"sensor_status","data":{sensor_id, is_online, last_heartbeat},"timestamp":<at>}
 EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
                              std::optional<Timestamp> last_heartbeat, Timestamp at);
+// A threat's triage changed (SPEC §7): {"type":"threat_update","data":{id, sensor_id, severity,
+//  detector_type, status, assignee, is_acknowledged, updated_at, updated_by},"timestamp":<at>}
+EventPtr threat_update_event(const domain::Threat& threat, std::string_view updated_by,
+                             Timestamp at);
+// Many threats changed at once (POST /threats/bulk): one event instead of one per threat;
+// {"type":"threat_update","data":{"bulk": true, matched, changed, status?, assignee?,
+//  updated_by},"timestamp":<at>}. Dashboards reload what they show.
+EventPtr bulk_update_event(boost::json::object summary, std::string_view updated_by, Timestamp at);
 // Rebuilds an Event from its frame (what another instance published). Errc::invalid_input when
-// the frame is not one of the two shapes above.
+// the frame is not one of the shapes above.
 Result<EventPtr> parse_event(std::string frame);
 
 struct BusConfig {

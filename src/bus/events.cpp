@@ -46,6 +46,39 @@ EventPtr sensor_status_event(std::string_view sensor_id, bool is_online,
   return event;
 }
 
+EventPtr threat_update_event(const domain::Threat& t, std::string_view updated_by, Timestamp at) {
+  json::object data{{"id", t.id},
+                    {"sensor_id", t.sensor_id},
+                    {"severity", domain::to_string(t.severity)},
+                    {"detector_type", t.detector_type},
+                    {"status", domain::to_string(t.status)},
+                    {"assignee", t.assignee ? json::value(*t.assignee) : json::value(nullptr)},
+                    {"is_acknowledged", t.is_acknowledged},
+                    {"updated_at", format_timestamp(t.updated_at)},
+                    {"updated_by", updated_by}};
+  json::object frame{
+      {"type", "threat_update"}, {"data", std::move(data)}, {"timestamp", format_timestamp(at)}};
+  auto event = std::make_shared<Event>();
+  event->kind = EventKind::threat_update;
+  event->id = t.id;
+  event->sensor_id = t.sensor_id;
+  event->severity = std::string(domain::to_string(t.severity));
+  event->detector_type = t.detector_type;
+  event->frame = std::make_shared<const std::string>(to_json_text(frame));
+  return event;
+}
+
+EventPtr bulk_update_event(json::object summary, std::string_view updated_by, Timestamp at) {
+  summary["bulk"] = true;
+  summary["updated_by"] = updated_by;
+  json::object frame{
+      {"type", "threat_update"}, {"data", std::move(summary)}, {"timestamp", format_timestamp(at)}};
+  auto event = std::make_shared<Event>();
+  event->kind = EventKind::threat_update;
+  event->frame = std::make_shared<const std::string>(to_json_text(frame));
+  return event;
+}
+
 Result<EventPtr> parse_event(std::string frame) {
   boost::system::error_code ec;
   auto parsed = json::parse(frame, ec);
@@ -65,6 +98,11 @@ Result<EventPtr> parse_event(std::string frame) {
     event->committed_at = parse_timestamp(string_at(o, "timestamp"));
   } else if (type == "sensor_status") {
     event->kind = EventKind::sensor_status;
+  } else if (type == "threat_update") {
+    event->kind = EventKind::threat_update;
+    event->id = string_at(d, "id");
+    event->severity = string_at(d, "severity");
+    event->detector_type = string_at(d, "detector_type");
   } else {
     return make_error(Errc::invalid_input, "unknown event type");
   }

@@ -113,18 +113,21 @@ class Scheduler {
 struct RetentionConfig {
   int data_retention_days = 90;        // DATA_RETENTION_DAYS: raw threats
   int rollup_retention_days = 730;     // ROLLUP_RETENTION_DAYS: hourly rollups
+  int audit_retention_days = 365;      // AUDIT_RETENTION_DAYS: the audit log (threats' own
+                                       // retention never deletes audit records)
   std::chrono::seconds interval{600};  // RETENTION_INTERVAL_SECONDS
   int batch = 5000;                    // rows per transaction
 };
 
 struct RetentionPass {
-  Timestamp threat_cutoff, rollup_cutoff;
-  std::int64_t threats = 0, rollups = 0;  // rows deleted
-  std::chrono::microseconds threats_took{0}, rollups_took{0};
+  Timestamp threat_cutoff, rollup_cutoff, audit_cutoff;
+  std::int64_t threats = 0, rollups = 0, audit = 0;  // rows deleted
+  std::chrono::microseconds threats_took{0}, rollups_took{0}, audit_took{0};
 };
 
 // One retention pass counted from `now`: threats with timestamp < now - data_retention_days,
-// then rollup hours ended by now - rollup_retention_days, each in batches of `config.batch`
+// then rollup hours ended by now - rollup_retention_days, then audit records older than
+// now - audit_retention_days, each in batches of `config.batch`
 // until a batch deletes nothing (or `stop` is requested: what was deleted so far is reported).
 // Blocks (store calls). Errors name the step ("deleting old threats failed: ..."); rows deleted
 // before a failure stay deleted. Durations are measured on `clock`.

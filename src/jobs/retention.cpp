@@ -30,6 +30,7 @@ Result<RetentionPass> apply_retention(store::Store& store, const RetentionConfig
   RetentionPass pass;
   pass.threat_cutoff = now - std::chrono::days(config.data_retention_days);
   pass.rollup_cutoff = now - std::chrono::days(config.rollup_retention_days);
+  pass.audit_cutoff = now - std::chrono::days(config.audit_retention_days);
   auto threats = delete_in_batches(
       [&] { return store.delete_threats_before(pass.threat_cutoff, config.batch); }, clock, stop,
       pass.threats, pass.threats_took);
@@ -42,6 +43,12 @@ Result<RetentionPass> apply_retention(store::Store& store, const RetentionConfig
   if (!rollups)
     return make_error(rollups.error().code,
                       "deleting old rollups failed: " + rollups.error().message);
+  auto audit =
+      delete_in_batches([&] { return store.delete_audit_before(pass.audit_cutoff, config.batch); },
+                        clock, stop, pass.audit, pass.audit_took);
+  if (!audit)
+    return make_error(audit.error().code,
+                      "deleting old audit records failed: " + audit.error().message);
   return pass;
 }
 

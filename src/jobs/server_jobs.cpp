@@ -11,13 +11,16 @@ Status retention_run(store::Store& store, const RetentionConfig& config, const C
                      std::stop_token stop) {
   auto pass = apply_retention(store, config, clock.now(), clock, std::move(stop));
   if (!pass) return pass.error();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(pass->threats_took +
-                                                                  pass->rollups_took);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      pass->threats_took + pass->rollups_took + pass->audit_took);
   // The integration tests read this line.
-  spdlog::log(pass->threats + pass->rollups > 0 ? spdlog::level::info : spdlog::level::debug,
-              "retention: deleted {} threats before {} and {} rollup rows before {} in {} ms",
-              pass->threats, format_timestamp(pass->threat_cutoff), pass->rollups,
-              format_timestamp(pass->rollup_cutoff), ms.count());
+  spdlog::log(
+      pass->threats + pass->rollups + pass->audit > 0 ? spdlog::level::info : spdlog::level::debug,
+      "retention: deleted {} threats before {} and {} rollup rows before {} and {} audit "
+      "records before {} in {} ms",
+      pass->threats, format_timestamp(pass->threat_cutoff), pass->rollups,
+      format_timestamp(pass->rollup_cutoff), pass->audit, format_timestamp(pass->audit_cutoff),
+      ms.count());
   return {};
 }
 

@@ -19,7 +19,8 @@ OnboardingService::OnboardingService(store::Store& store, const Clock& clock,
                                      broker::BrokerConfig broker, broker::Admin* admin)
     : store_(store), clock_(clock), broker_(std::move(broker)), admin_(admin) {}
 
-Result<IssuedToken> OnboardingService::create_token(const TokenRequest& request) {
+Result<IssuedToken> OnboardingService::create_token(const TokenRequest& request,
+                                                    const store::Actor& by) {
   std::vector<FieldError> errors;
   if (request.sensor_name.empty())
     errors.push_back(
@@ -40,7 +41,12 @@ Result<IssuedToken> OnboardingService::create_token(const TokenRequest& request)
   row.created_by = request.created_by;
   row.created_at = clock_.now();
   row.expires_at = row.created_at + std::chrono::hours(request.validity_hours);
-  if (auto done = store_.create_onboarding_token(row); !done) return done.error();
+  // The target is the token's hash prefix: enough to tell tokens apart, useless as a credential.
+  auto audit = store::audit_entry(
+      by, row.created_at, "onboarding.token_create", "onboarding_token",
+      row.token_hash.substr(0, 16),
+      {{"sensor_name", row.sensor_name}, {"validity_hours", request.validity_hours}});
+  if (auto done = store_.create_onboarding_token(row, &audit); !done) return done.error();
   return issued;
 }
 
@@ -69,7 +75,8 @@ void OnboardingService::undo_registration(const std::string& sensor_id, bool wit
     spdlog::warn("onboarding: sensor '{}' left behind: {}", sensor_id, done.error().message);
 }
 
-Result<RegisteredSensor> OnboardingService::register_sensor(RegistrationRequest request) {
+Result<RegisteredSensor> OnboardingService::register_sensor(RegistrationRequest request,
+                                                            std::string_view client_addr) {
   const auto& id = request.sensor_id;
   if (!domain::is_valid_sensor_id(id))
     return validation_error({{{"body", "sensor_id"},
@@ -117,7 +124,12 @@ Result<RegisteredSensor> OnboardingService::register_sensor(RegistrationRequest 
   }
   // Spent last and atomically: of two registrations with one token, the one that loses here
   // removes what it made.
-  if (auto spent = store_.consume_onboarding_token(hash, id, clock_.now()); !spent) {
+  store::Actor sensor_actor{id, "sensor", std::string(client_addr)};
+  auto audit = store::audit_entry(sensor_actor, clock_.now(), "sensor.register", "sensor", id,
+                                  {{"onboarding_token", hash.substr(0, 16)},
+                                   {"sensor_name", sensor.name},
+                                   {"transport_protocol", sensor.transport_protocol}});
+  if (auto spent = store_.consume_onboarding_token(hash, id, audit.at, &audit); !spent) {
     undo_registration(id, admin_ != nullptr);
     return spent.error().code == Errc::unauthorized ? bad_token() : spent.error();
   }

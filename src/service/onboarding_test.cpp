@@ -21,7 +21,7 @@ class OnboardingServiceTest : public ServiceTest {
     request.description = "by the door";
     request.validity_hours = hours;
     request.created_by = "admin-id";
-    auto issued = service.create_token(request);
+    auto issued = service.create_token(request, kBy);
     EXPECT_TRUE(issued) << issued.error().message;
     return issued ? issued->token : std::string();
   }
@@ -42,7 +42,7 @@ class OnboardingServiceTest : public ServiceTest {
 TEST_F(OnboardingServiceTest, RegistersSensorKeyAndAccountAndSpendsTheToken) {
   auto service = with_broker();
   auto t = token(service);
-  auto done = service.register_sensor(registration(t, "rpi-01"));
+  auto done = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_EQ(done->sensor.sensor_id, "rpi-01");
   EXPECT_EQ(done->sensor.name, "Lobby");
@@ -55,7 +55,7 @@ TEST_F(OnboardingServiceTest, RegistersSensorKeyAndAccountAndSpendsTheToken) {
   EXPECT_EQ(admin_.calls, std::vector<std::string>{"create rpi-01"});
   EXPECT_EQ(key_owner(done->api_key), "rpi-01");
   EXPECT_FALSE(usable(service, t));
-  auto again = service.register_sensor(registration(t, "rpi-02"));
+  auto again = service.register_sensor(registration(t, "rpi-02"), "127.0.0.1");
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Errc::unauthorized);
   EXPECT_FALSE(sensor_exists("rpi-02"));
@@ -65,7 +65,7 @@ TEST_F(OnboardingServiceTest, BrokerFailureLeavesNoSensorAndKeepsTheToken) {
   auto service = with_broker();
   auto t = token(service);
   admin_.fail = true;
-  auto failed = service.register_sensor(registration(t, "rpi-01"));
+  auto failed = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, Errc::unavailable);
   EXPECT_EQ(failed.error().message,
@@ -74,7 +74,7 @@ TEST_F(OnboardingServiceTest, BrokerFailureLeavesNoSensorAndKeepsTheToken) {
   EXPECT_TRUE(usable(service, t));
 
   admin_.fail = false;
-  auto retried = service.register_sensor(registration(t, "rpi-01"));
+  auto retried = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_TRUE(retried) << retried.error().message;
   EXPECT_TRUE(sensor_exists("rpi-01"));
 }
@@ -89,7 +89,7 @@ TEST_F(OnboardingServiceTest, TokenSpentMeanwhileRemovesSensorAndBrokerAccount) 
       ASSERT_TRUE(store_->consume_onboarding_token(sha256_hex(t), "rival", clock_.now()));
     }
   };
-  auto lost = service.register_sensor(registration(t, "rpi-01"));
+  auto lost = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(lost);
   EXPECT_EQ(lost.error().code, Errc::unauthorized);
   EXPECT_EQ(lost.error().message, "Invalid, expired or already used onboarding token");
@@ -101,7 +101,7 @@ TEST_F(OnboardingServiceTest, BrokerAccountNamesAreReserved) {
   auto service = with_broker();
   auto t = token(service);
   for (const char* name : {"honeyman-server", "honeyman-admin"}) {
-    auto refused = service.register_sensor(registration(t, name));
+    auto refused = service.register_sensor(registration(t, name), "127.0.0.1");
     ASSERT_FALSE(refused) << name;
     EXPECT_EQ(refused.error().code, Errc::conflict);
     EXPECT_EQ(refused.error().message, "sensor_id '" + std::string(name) + "' is reserved");
@@ -115,7 +115,7 @@ TEST_F(OnboardingServiceTest, ForeignBrokerAccountIsAConflictAndNothingIsDeleted
   auto service = with_broker();
   auto t = token(service);
   admin_.foreign = {"billing-svc"};
-  auto refused = service.register_sensor(registration(t, "billing-svc"));
+  auto refused = service.register_sensor(registration(t, "billing-svc"), "127.0.0.1");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::conflict);
   EXPECT_NE(refused.error().message.find("billing-svc"), std::string::npos);
@@ -123,14 +123,14 @@ TEST_F(OnboardingServiceTest, ForeignBrokerAccountIsAConflictAndNothingIsDeleted
       << "the other account is neither deleted nor changed";
   EXPECT_FALSE(sensor_exists("billing-svc"));
   EXPECT_TRUE(usable(service, t));
-  EXPECT_TRUE(service.register_sensor(registration(t, "billing-sensor")));
+  EXPECT_TRUE(service.register_sensor(registration(t, "billing-sensor"), "127.0.0.1"));
 }
 
 TEST_F(OnboardingServiceTest, TakenSensorIdIsAConflictAndKeepsTheToken) {
   auto service = with_broker();
   plant_sensor("rpi-01");
   auto t = token(service);
-  auto refused = service.register_sensor(registration(t, "rpi-01"));
+  auto refused = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::conflict);
   EXPECT_EQ(refused.error().message, "sensor_id 'rpi-01' is already registered");
@@ -144,13 +144,13 @@ TEST_F(OnboardingServiceTest, ExpiredUnknownAndInvalidInputsAreRefused) {
   auto t = token(service, 1);
   clock_.advance(std::chrono::hours(1));
   EXPECT_FALSE(usable(service, t));
-  auto expired = service.register_sensor(registration(t, "rpi-01"));
+  auto expired = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(expired);
   EXPECT_EQ(expired.error().code, Errc::unauthorized);
-  auto unknown = service.register_sensor(registration("no-such-token", "rpi-01"));
+  auto unknown = service.register_sensor(registration("no-such-token", "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, Errc::unauthorized);
-  auto bad_id = service.register_sensor(registration(token(service), "bad/id"));
+  auto bad_id = service.register_sensor(registration(token(service), "bad/id"), "127.0.0.1");
   ASSERT_FALSE(bad_id);
   EXPECT_EQ(bad_id.error().code, Errc::invalid_input);
   EXPECT_FALSE(sensor_exists("rpi-01"));
@@ -176,19 +176,19 @@ TEST_F(OnboardingServiceTest, TokenRequestsAreChecked) {
   auto service = with_broker();
   for (int hours : {0, 169}) {
     TokenRequest request{"Lobby", std::nullopt, hours, "admin-id"};
-    auto refused = service.create_token(request);
+    auto refused = service.create_token(request, kBy);
     ASSERT_FALSE(refused) << hours;
     EXPECT_EQ(refused.error().code, Errc::invalid_input);
   }
   TokenRequest unnamed{"", std::nullopt, 24, "admin-id"};
-  EXPECT_FALSE(service.create_token(unnamed));
+  EXPECT_FALSE(service.create_token(unnamed, kBy));
   EXPECT_NE(token(service, 1), token(service, 168));
 }
 
 TEST_F(OnboardingServiceTest, MqttWithoutAdminAccountIsUnavailable) {
   OnboardingService service(*store_, clock_, mqtt(), nullptr);
   auto t = token(service);
-  auto refused = service.register_sensor(registration(t, "rpi-01"));
+  auto refused = service.register_sensor(registration(t, "rpi-01"), "127.0.0.1");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::unavailable);
   EXPECT_FALSE(sensor_exists("rpi-01"));
@@ -200,7 +200,7 @@ TEST_F(OnboardingServiceTest, WithoutMqttRegistersAnHttpSensor) {
   auto request = registration(token(service), "rpi-01");
   request.details.latitude = 52.5;
   request.details.longitude = 13.4;
-  auto done = service.register_sensor(std::move(request));
+  auto done = service.register_sensor(std::move(request), "127.0.0.1");
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_EQ(done->sensor.transport_protocol, "http");
   EXPECT_FALSE(done->mqtt_password);

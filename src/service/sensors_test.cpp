@@ -45,18 +45,18 @@ TEST_F(SensorServiceTest, DeactivationDisablesTheBrokerAccountFirst) {
     EXPECT_EQ(is_active("rpi-01"), call.starts_with("disable")) << call;
   };
   auto sensors = service(&admin_);
-  auto updated = sensors.update("rpi-01", active(false));
+  auto updated = sensors.update("rpi-01", active(false), kBy);
   ASSERT_TRUE(updated) << updated.error().message;
   EXPECT_FALSE(updated->is_active);
   EXPECT_FALSE(is_active("rpi-01"));
-  ASSERT_TRUE(sensors.update("rpi-01", active(true)));
+  ASSERT_TRUE(sensors.update("rpi-01", active(true), kBy));
   EXPECT_EQ(admin_.calls, (std::vector<std::string>{"disable rpi-01", "enable rpi-01"}));
 }
 
 TEST_F(SensorServiceTest, BrokerFailureLeavesTheSensorUnchanged) {
   plant_sensor("rpi-01");
   admin_.fail = true;
-  auto failed = service(&admin_).update("rpi-01", active(false));
+  auto failed = service(&admin_).update("rpi-01", active(false), kBy);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, Errc::unavailable);
   EXPECT_EQ(failed.error().message,
@@ -68,7 +68,7 @@ TEST_F(SensorServiceTest, UpdatesWithoutIsActiveLeaveTheBrokerAlone) {
   plant_sensor("rpi-01");
   domain::SensorUpdate rename;
   rename.name = "Hall";
-  auto updated = service(&admin_).update("rpi-01", rename);
+  auto updated = service(&admin_).update("rpi-01", rename, kBy);
   ASSERT_TRUE(updated) << updated.error().message;
   EXPECT_EQ(updated->name, "Hall");
   EXPECT_TRUE(admin_.calls.empty());
@@ -76,28 +76,28 @@ TEST_F(SensorServiceTest, UpdatesWithoutIsActiveLeaveTheBrokerAlone) {
 
 TEST_F(SensorServiceTest, UnknownSensorsAreNotFoundWithoutBrokerCalls) {
   auto sensors = service(&admin_);
-  auto update = sensors.update("ghost", active(false));
+  auto update = sensors.update("ghost", active(false), kBy);
   ASSERT_FALSE(update);
   EXPECT_EQ(update.error().code, Errc::not_found);
-  auto removed = sensors.remove("ghost");
+  auto removed = sensors.remove("ghost", kBy);
   ASSERT_FALSE(removed);
   EXPECT_EQ(removed.error().code, Errc::not_found);
   EXPECT_TRUE(admin_.calls.empty());
-  EXPECT_EQ(service(nullptr).remove("ghost").error().code, Errc::not_found);
+  EXPECT_EQ(service(nullptr).remove("ghost", kBy).error().code, Errc::not_found);
 }
 
 TEST_F(SensorServiceTest, RemoveDeletesTheBrokerAccountFirst) {
   plant_sensor("rpi-01");
   auto sensors = service(&admin_);
   admin_.fail = true;
-  auto failed = sensors.remove("rpi-01");
+  auto failed = sensors.remove("rpi-01", kBy);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, Errc::unavailable);
   EXPECT_TRUE(sensor_exists("rpi-01"));  // nothing deleted: the call can be retried
 
   admin_.fail = false;
   admin_.on_call = [&](const std::string&) { EXPECT_TRUE(sensor_exists("rpi-01")); };
-  ASSERT_TRUE(sensors.remove("rpi-01"));
+  ASSERT_TRUE(sensors.remove("rpi-01", kBy));
   EXPECT_FALSE(sensor_exists("rpi-01"));
   EXPECT_EQ(admin_.calls, (std::vector<std::string>{"delete rpi-01", "delete rpi-01"}));
 }
@@ -109,8 +109,8 @@ TEST_F(SensorServiceTest, DeactivatedAndRemovedSensorsKeysStopAtOnce) {
   ASSERT_TRUE(auth_->authenticate_api_key("key-1"));
   ASSERT_TRUE(auth_->authenticate_api_key("key-2"));
   auto sensors = service(&admin_);
-  ASSERT_TRUE(sensors.update("rpi-01", active(false)));
-  ASSERT_TRUE(sensors.remove("rpi-02"));
+  ASSERT_TRUE(sensors.update("rpi-01", active(false), kBy));
+  ASSERT_TRUE(sensors.remove("rpi-02", kBy));
   EXPECT_FALSE(auth_->cached_api_key("key-1"));
   EXPECT_FALSE(auth_->cached_api_key("key-2"));
   EXPECT_FALSE(auth_->authenticate_api_key("key-1"));
@@ -119,17 +119,17 @@ TEST_F(SensorServiceTest, DeactivatedAndRemovedSensorsKeysStopAtOnce) {
 
 TEST_F(SensorServiceTest, AddGivesAnHttpSensorWithAKey) {
   auto sensors = service(nullptr);
-  auto added = sensors.add({"rpi-01", "Lobby", std::nullopt});
+  auto added = sensors.add({"rpi-01", "Lobby", std::nullopt}, kBy);
   ASSERT_TRUE(added) << added.error().message;
   EXPECT_EQ(added->sensor.transport_protocol, "http");
   EXPECT_EQ(added->sensor.name, "Lobby");
   EXPECT_EQ(authenticated(added->api_key), "rpi-01");
-  auto again = sensors.add({"rpi-01", "Other", std::nullopt});
+  auto again = sensors.add({"rpi-01", "Other", std::nullopt}, kBy);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Errc::conflict);
   for (NewSensor bad : {NewSensor{"bad/id", "x", {}}, NewSensor{"ok", "", {}},
                         NewSensor{"ok", std::string(129, 'n'), {}}}) {
-    auto refused = sensors.add(bad);
+    auto refused = sensors.add(bad, kBy);
     ASSERT_FALSE(refused) << bad.sensor_id << " " << bad.name;
     EXPECT_EQ(refused.error().code, Errc::invalid_input);
   }
@@ -140,15 +140,15 @@ TEST_F(SensorServiceTest, RevokedKeysStopAndReplacementsWork) {
   plant_sensor("rpi-01", "old-key");
   ASSERT_TRUE(auth_->authenticate_api_key("old-key"));
   auto sensors = service(nullptr);
-  auto replacement = sensors.revoke_key("rpi-01", true);
+  auto replacement = sensors.revoke_key("rpi-01", true, kBy);
   ASSERT_TRUE(replacement) << replacement.error().message;
   EXPECT_FALSE(auth_->authenticate_api_key("old-key"));
   EXPECT_EQ(authenticated(*replacement), "rpi-01");
-  auto none = sensors.revoke_key("rpi-01", false);
+  auto none = sensors.revoke_key("rpi-01", false, kBy);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
   EXPECT_FALSE(auth_->authenticate_api_key(*replacement));
-  EXPECT_EQ(sensors.revoke_key("ghost", false).error().code, Errc::not_found);
+  EXPECT_EQ(sensors.revoke_key("ghost", false, kBy).error().code, Errc::not_found);
 }
 
 TEST_F(SensorServiceTest, HeartbeatsOfKnownSensorsMakeThemOnline) {

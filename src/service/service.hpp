@@ -12,7 +12,9 @@
 //    method says otherwise; Errc::invalid_input carries FieldErrors located as the REST API
 //    reports them ({"body", field});
 //  - the time comes from the injected Clock; references given to a constructor must outlive
-//    the service.
+//    the service;
+//  - a method that changes something takes the `by` who changes it, and its audit record is
+//    written by the change's own store transaction (SPEC §7 Audit log).
 #pragma once
 
 #include <chrono>
@@ -71,7 +73,7 @@ class OnboardingService {
 
   // A new token valid for request.validity_hours from now. Errc::invalid_input for an empty
   // name or validity outside 1..168 h.
-  Result<IssuedToken> create_token(const TokenRequest& request);
+  Result<IssuedToken> create_token(const TokenRequest& request, const store::Actor& by);
 
   // Creates the sensor row and API key, then the broker account, then spends the token. When a
   // later step fails the earlier ones are undone, so a failed registration leaves nothing behind
@@ -82,7 +84,9 @@ class OnboardingService {
   //  - Errc::conflict: the sensor id is taken, is one of the broker's own account names, or
   //    names a broker account that is not a Honeyman sensor's (left as it was);
   //  - Errc::invalid_input: the sensor id is not [A-Za-z0-9._-]{1,64}.
-  Result<RegisteredSensor> register_sensor(RegistrationRequest request);
+  // The audit record names the sensor as actor (role "sensor") from `client_addr`.
+  Result<RegisteredSensor> register_sensor(RegistrationRequest request,
+                                           std::string_view client_addr);
 
   // The token's row while it can still be used (the QR code's data). Errc::not_found when it is
   // unknown, used or expired.
@@ -132,23 +136,25 @@ class SensorService {
   // Applies a partial update. When is_active is set, the broker account is enabled/disabled
   // first, so a broker failure (Errc::unavailable) changes nothing; deactivating also stops the
   // sensor's API key on this instance at once. Errc::not_found for an unknown sensor.
-  Result<domain::Sensor> update(std::string_view sensor_id, const domain::SensorUpdate& update);
+  Result<domain::Sensor> update(std::string_view sensor_id, const domain::SensorUpdate& update,
+                                const store::Actor& by);
 
   // Deletes the broker account first (a broker failure is Errc::unavailable and deletes
   // nothing, so the call can be retried), then the sensor and its API key; its threats stay as
   // history. Errc::not_found for an unknown sensor.
-  Status remove(std::string_view sensor_id);
+  Status remove(std::string_view sensor_id, const store::Actor& by);
 
   // Records a heartbeat of an existing sensor; Errc::not_found ("Sensor not found") otherwise.
   Status record_heartbeat(const domain::Heartbeat& heartbeat);
 
   // Adds an HTTP sensor with a new API key (no onboarding token, no broker account).
   // Errc::invalid_input for a bad id or name, Errc::conflict when the id is taken.
-  Result<AddedSensor> add(const NewSensor& sensor);
+  Result<AddedSensor> add(const NewSensor& sensor, const store::Actor& by);
 
   // Revokes the sensor's API key; with `issue_new`, a replacement is stored and returned (else
   // the empty string). Other instances stop accepting the old key within their cache time.
-  Result<std::string> revoke_key(std::string_view sensor_id, bool issue_new);
+  Result<std::string> revoke_key(std::string_view sensor_id, bool issue_new,
+                                 const store::Actor& by);
 
  private:
   Error broker_failure(const Error& e) const;
@@ -164,34 +170,58 @@ class SensorService {
 // Threats (SPEC §2 Threats): reading and analyst actions. Ingest is ingest::ThreatWriter's.
 class ThreatService {
  public:
-  ThreatService(store::Store& store, const Clock& clock);
+  static constexpr std::size_t kMaxBulkIds = 10'000;
+
+  // `bulk_max_rows`: the most threats one bulk change by filter may touch (BULK_MAX_ROWS).
+  ThreatService(store::Store& store, const Clock& clock, std::int64_t bulk_max_rows = 100'000);
 
   Result<store::ThreatPage> query(const store::ThreatQuery& query);
   Result<domain::Threat> find(std::string_view threat_id);
-  // Records `username` and the time as the acknowledgement; acknowledging again overwrites.
-  Result<domain::Threat> acknowledge(std::string_view threat_id, std::string_view username,
-                                     std::optional<std::string> notes);
+  // Records the caller and the time as the acknowledgement (acknowledging again overwrites) and
+  // moves a `new` threat to `acknowledged`.
+  Result<domain::Threat> acknowledge(std::string_view threat_id, std::optional<std::string> notes,
+                                     const store::Actor& by);
+  // Status, assignee and a note, as `by`; every change goes into the threat's history.
+  // Errc::invalid_input for an assignee who is not an active user.
+  Result<domain::Threat> update(std::string_view threat_id, const store::ThreatChange& change,
+                                const store::Actor& by);
+  Result<std::vector<store::HistoryEntry>> history(std::string_view threat_id);
+  // Errc::invalid_input: no ids and no filter, both, more than kMaxBulkIds ids, nothing to set,
+  // an assignee who is not an active user, or a filter matching more than bulk_max_rows.
+  Result<store::BulkOutcome> bulk_update(const store::ThreatSelection& selection,
+                                         const store::ThreatChange& change, const store::Actor& by);
   // Deletes the threat and takes it out of the counts.
-  Status remove(std::string_view threat_id);
+  Status remove(std::string_view threat_id, const store::Actor& by);
   // A user posting threats on behalf of sensors may only name sensors that exist:
   // Errc::invalid_input ({"body", "sensor_id"}, "Unknown sensor '<id>'") otherwise.
   Status check_known_sensors(const std::vector<domain::Threat>& threats);
 
  private:
+  Status check_assignee(const store::ThreatChange& change);
+
   store::Store& store_;
   const Clock& clock_;
+  std::int64_t bulk_max_rows_;
 };
 
 // ---------------------------------------------------------------------------------------------
-// Dashboard users (the CLI's `user ...`; REST later). Every change to an existing user (role,
-// active flag, password) ends the user's sessions: its refresh families are revoked and access
-// tokens issued before the change stop working (tokens_valid_after; running servers pick that
-// up within their revocation poll).
+// Dashboard users (the CLI's `user ...` and the admin's /users routes). A change of role, active
+// flag or password ends the user's sessions: its refresh families are revoked and access tokens
+// issued before the change stop working (tokens_valid_after; running servers pick that up within
+// their revocation poll). Nothing leaves the product without an active admin (Errc::conflict).
 struct NewUser {
   std::string username;  // [A-Za-z0-9._@-]{1,64}
   std::string password;  // 8..1024 bytes
   domain::Role role = domain::Role::viewer;
   std::optional<std::string> email, full_name;
+};
+
+// What PATCH /users/{id} may change (the password has its own route).
+struct UserUpdate {
+  std::optional<domain::Role> role;
+  std::optional<bool> is_active;
+  std::optional<std::optional<std::string>> email, full_name;  // inner nullopt: clear
+  bool empty() const { return !role && !is_active && !email && !full_name; }
 };
 
 class UserService {
@@ -200,20 +230,40 @@ class UserService {
 
   // Errc::invalid_input for a bad username or password, Errc::conflict when the username or
   // email is taken.
-  Result<domain::User> add(const NewUser& user);
+  Result<domain::User> add(const NewUser& user, const store::Actor& by);
   Result<std::vector<domain::User>> list();
+  Result<store::UserPage> list(const store::UserQuery& query);
   // Errc::not_found ("no user '<name>'") for an unknown user, here and below.
   Result<domain::User> find(std::string_view username);
-  Result<domain::User> set_role(std::string_view username, domain::Role role);
+  Result<domain::User> find_by_id(std::string_view user_id);
+  Result<domain::User> set_role(std::string_view username, domain::Role role,
+                                const store::Actor& by);
   // Disabling stops the user's logins and sessions; enabling lets them log in again.
-  Result<domain::User> set_active(std::string_view username, bool active);
+  Result<domain::User> set_active(std::string_view username, bool active, const store::Actor& by);
   // Errc::invalid_input when the password breaks the policy (nothing is changed).
-  Result<domain::User> set_password(std::string_view username, std::string_view password);
+  Result<domain::User> set_password(std::string_view username, std::string_view password,
+                                    const store::Actor& by);
+
+  // By id (REST). Errc::not_found "User not found".
+  Result<domain::User> update(std::string_view user_id, const UserUpdate& update,
+                              const store::Actor& by);
+  Result<domain::User> reset_password(std::string_view user_id, std::string_view password,
+                                      const store::Actor& by);
+  Status remove(std::string_view user_id, const store::Actor& by);
+  // One's own password: Errc::bad_request when `current` is wrong (nothing changes), then as
+  // set_password (the caller's other sessions end too).
+  Result<domain::User> change_own_password(std::string_view user_id, std::string_view current,
+                                           std::string_view replacement, const store::Actor& by);
 
  private:
-  // Writes only the columns of `change` and ends the user's sessions and tokens, in one store
-  // transaction: a concurrent login or another change cannot undo it.
-  Result<domain::User> apply(std::string_view username, const store::UserChange& change);
+  // Writes only the columns of `change` (ending the user's sessions and tokens when it changes
+  // role, active flag or password) with its audit record, in one store transaction: a
+  // concurrent login or another change cannot undo it.
+  Result<domain::User> apply(const domain::User& user, const store::UserChange& change,
+                             const store::Actor& by, std::string_view action);
+  Result<domain::User> apply(std::string_view username, const store::UserChange& change,
+                             const store::Actor& by, std::string_view action);
+  Result<std::string> hash_new_password(std::string_view password);
 
   store::Store& store_;
   const Clock& clock_;

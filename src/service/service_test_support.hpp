@@ -14,6 +14,9 @@
 
 namespace honeyman::service::test_support {
 
+// Who makes the changes in these tests (the audit records' actor).
+inline const store::Actor kBy{"tester", "admin", "127.0.0.1"};
+
 // Records every call as "<verb> <sensor id>" ("create", "enable", "disable", "delete"). With
 // `fail` set every call answers Errc::unavailable, as an unreachable broker does. `on_call` runs
 // at each call before it answers: a test looks at (or changes) the store at that moment.

@@ -35,9 +35,10 @@ class ThreatServiceTest : public ServiceTest {
 };
 
 TEST_F(ThreatServiceTest, AcknowledgementRecordsWhoAndWhen) {
+  const store::Actor dora{"dora", "analyst", "127.0.0.1"};
   auto id = stored_threat();
   clock_.advance(std::chrono::minutes(5));
-  auto acked = threats_->acknowledge(id, "dora", "false positive");
+  auto acked = threats_->acknowledge(id, "false positive", dora);
   ASSERT_TRUE(acked) << acked.error().message;
   auto found = threats_->find(id);
   ASSERT_TRUE(found);
@@ -45,7 +46,7 @@ TEST_F(ThreatServiceTest, AcknowledgementRecordsWhoAndWhen) {
   EXPECT_EQ(found->acknowledged_by, "dora");
   EXPECT_EQ(found->acknowledged_at, clock_.now());
   EXPECT_EQ(found->acknowledgement_notes, "false positive");
-  EXPECT_EQ(threats_->acknowledge(uuid_v7(clock_.now()), "dora", std::nullopt).error().code,
+  EXPECT_EQ(threats_->acknowledge(uuid_v7(clock_.now()), std::nullopt, dora).error().code,
             Errc::not_found);
 }
 
@@ -59,10 +60,10 @@ TEST_F(ThreatServiceTest, QueryFiltersAndRemoveTakesThreatsOut) {
   ASSERT_EQ(page->threats.size(), 1u);
   EXPECT_EQ(page->threats.front().id, high);
 
-  ASSERT_TRUE(threats_->remove(high));
+  ASSERT_TRUE(threats_->remove(high, kBy));
   EXPECT_EQ(threats_->find(high).error().code, Errc::not_found);
   EXPECT_EQ(threats_->query({}).value().total, 1);
-  EXPECT_EQ(threats_->remove(high).error().code, Errc::not_found);
+  EXPECT_EQ(threats_->remove(high, kBy).error().code, Errc::not_found);
 }
 
 TEST_F(ThreatServiceTest, PostingForUnknownSensorsIsRefused) {

@@ -11,7 +11,7 @@ class UserServiceTest : public ServiceTest {
     config.secret_key = "test-secret-key";
     auth_.emplace(config, *store_, clock_);
     users_.emplace(*store_, clock_);
-    auto added = users_->add(dora());
+    auto added = users_->add(dora(), kBy);
     ASSERT_TRUE(added) << added.error().message;
   }
 
@@ -67,23 +67,23 @@ TEST_F(UserServiceTest, AddedUsersAreVerifiedAndCanLogIn) {
 TEST_F(UserServiceTest, AddRefusesBadNamesPasswordsAndDuplicates) {
   auto bad_name = dora();
   bad_name.username = "dora smith";
-  EXPECT_EQ(users_->add(bad_name).error().code, Errc::invalid_input);
+  EXPECT_EQ(users_->add(bad_name, kBy).error().code, Errc::invalid_input);
   auto short_password = dora();
   short_password.username = "eve";
   short_password.password = "short";
-  auto refused = users_->add(short_password);
+  auto refused = users_->add(short_password, kBy);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::invalid_input);
   EXPECT_EQ(refused.error().fields.front().msg, "Password must be at least 8 characters");
   auto again = dora();
   again.email.reset();
-  EXPECT_EQ(users_->add(again).error().code, Errc::conflict);
+  EXPECT_EQ(users_->add(again, kBy).error().code, Errc::conflict);
   EXPECT_EQ(users_->list().value().size(), 1u);
 }
 
 TEST_F(UserServiceTest, RoleChangeEndsSessions) {
   auto tokens = login_then_wait();
-  auto changed = users_->set_role("dora", domain::Role::admin);
+  auto changed = users_->set_role("dora", domain::Role::admin, kBy);
   ASSERT_TRUE(changed) << changed.error().message;
   EXPECT_EQ(users_->find("dora").value().role, domain::Role::admin);
   EXPECT_EQ(users_->find("dora").value().tokens_valid_after, clock_.now());
@@ -94,32 +94,32 @@ TEST_F(UserServiceTest, RoleChangeEndsSessions) {
 
 TEST_F(UserServiceTest, DisablingEndsSessionsAndLogins) {
   auto tokens = login_then_wait();
-  ASSERT_TRUE(users_->set_active("dora", false));
+  ASSERT_TRUE(users_->set_active("dora", false, kBy));
   EXPECT_FALSE(session_alive(tokens));
   auto refused = auth_->login("dora", "password-1");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::forbidden);
-  ASSERT_TRUE(users_->set_active("dora", true));
+  ASSERT_TRUE(users_->set_active("dora", true, kBy));
   EXPECT_TRUE(auth_->login("dora", "password-1"));
 }
 
 TEST_F(UserServiceTest, NewPasswordEndsSessions) {
   auto tokens = login_then_wait();
-  auto refused = users_->set_password("dora", "short");
+  auto refused = users_->set_password("dora", "short", kBy);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::invalid_input);
   EXPECT_TRUE(session_alive(tokens));  // nothing changed
 
-  ASSERT_TRUE(users_->set_password("dora", "password-2"));
+  ASSERT_TRUE(users_->set_password("dora", "password-2", kBy));
   EXPECT_FALSE(session_alive(tokens));
   EXPECT_FALSE(auth_->login("dora", "password-1"));
   EXPECT_TRUE(auth_->login("dora", "password-2"));
 }
 
 TEST_F(UserServiceTest, UnknownUsersAreNotFound) {
-  for (auto result :
-       {users_->find("nobody"), users_->set_role("nobody", domain::Role::admin),
-        users_->set_active("nobody", false), users_->set_password("nobody", "password-3")}) {
+  for (auto result : {users_->find("nobody"), users_->set_role("nobody", domain::Role::admin, kBy),
+                      users_->set_active("nobody", false, kBy),
+                      users_->set_password("nobody", "password-3", kBy)}) {
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, Errc::not_found);
     EXPECT_EQ(result.error().message, "no user 'nobody'");

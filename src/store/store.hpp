@@ -212,6 +212,27 @@ struct AuditEntry {
   boost::json::object details;
 };
 
+// Who makes a change: the actor fields of its audit record.
+struct Actor {
+  std::string name;         // username, or "cli:<os user>"
+  std::string role;         // admin|analyst|viewer|cli|sensor|anonymous
+  std::string client_addr;  // empty for the CLI
+};
+inline AuditEntry audit_entry(const Actor& actor, Timestamp at, std::string action,
+                              std::string target_type, std::string target_id,
+                              boost::json::object details = {}) {
+  AuditEntry e;
+  e.at = at;
+  e.actor = actor.name;
+  e.actor_role = actor.role;
+  e.client_addr = actor.client_addr;
+  e.action = std::move(action);
+  e.target_type = std::move(target_type);
+  e.target_id = std::move(target_id);
+  e.details = std::move(details);
+  return e;
+}
+
 struct AuditQuery {
   std::optional<std::string> actor, action, target_type, target_id;
   std::optional<Timestamp> start_time;  // inclusive

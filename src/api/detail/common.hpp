@@ -52,6 +52,13 @@ Result<json::object> body_object(const RequestContext& ctx);
 Result<std::string> sensor_id_param(const RequestContext& ctx);
 Result<std::string> uuid_param(const RequestContext& ctx, std::string_view name);
 
+// The caller as the audit log names it: username and role (or sensor id and "sensor"), and the
+// client address.
+store::Actor actor_of(const RequestContext& ctx);
+
+// Tells every live-feed client (on every instance) that a threat's triage changed.
+void publish_threat_update(Services& s, const domain::Threat& threat, std::string_view by);
+
 json::object message(std::string_view text);
 Response ok(const json::value& body);
 Response created(const json::value& body);

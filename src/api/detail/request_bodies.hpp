@@ -41,4 +41,28 @@ Result<HoneypotBatch> parse_honeypot_batch(const json::object& body,
 // PUT /threats/{id}/acknowledge (a non-empty body): the notes, if any.
 Result<std::optional<std::string>> parse_acknowledgement(const json::object& body);
 
+// PATCH /threats/{id}: {status?, assignee? (null unassigns), note?}, at least one of them.
+Result<store::ThreatChange> parse_threat_change(const json::object& body);
+
+// POST /threats/bulk: {ids: [...] | filter: {...}, set: {status?, assignee?}, note?}. The
+// filter's members are the list query's parameters (GET /threats) with the same rules; lists as
+// JSON arrays.
+struct BulkRequest {
+  store::ThreatSelection selection;
+  store::ThreatChange change;
+};
+Result<BulkRequest> parse_bulk_request(const json::object& body);
+
+// POST /users.
+Result<service::NewUser> parse_new_user(const json::object& body);
+// PATCH /users/{id}: {role?, is_active?, email?, full_name?}, at least one.
+Result<service::UserUpdate> parse_user_update(const json::object& body);
+// POST /users/{id}/password: the new password.
+Result<std::string> parse_password_reset(const json::object& body);
+// POST /auth/password.
+struct PasswordChange {
+  std::string current_password, new_password;
+};
+Result<PasswordChange> parse_password_change(const json::object& body);
+
 }  // namespace honeyman::api::detail
