@@ -1,7 +1,7 @@
 // The JSON bodies of the routes that take one (other than the ingest batches: http_batch.cpp).
-// The first byte picks the route (its value modulo 8, so the seeds start with the digit '0'..'7'
-// and every byte the fuzzer tries picks some route); the rest is the body, read by http's JSON
-// body parser and then by the route's own parser.
+// The first byte picks the route (its value modulo 16, so the seeds start with '0'..'9' or
+// ':'..'=' and every byte the fuzzer tries picks some route); the rest is the body, read by http's
+// JSON body parser and then by the route's own parser.
 #include "api/detail/request_bodies.hpp"
 #include "domain/domain.hpp"
 #include "fuzz/fuzz.hpp"
@@ -52,6 +52,32 @@ void parse_object_route(int route, const boost::json::object& body) {
     }
     case 4:  // PUT /threats/{id}/acknowledge
       return check_parsed(d::parse_acknowledgement(body));
+    case 8:  // PATCH /threats/{id}
+      return check_parsed(d::parse_threat_change(body));
+    case 9: {  // POST /threats/bulk
+      auto bulk = d::parse_bulk_request(body);
+      check_parsed(bulk);
+      if (bulk)
+        support::check(bulk->selection.ids.empty() != !bulk->selection.filter &&
+                           bulk->selection.ids.size() <= 10'000 && !bulk->change.empty(),
+                       kBodyTarget, "bulk request outside its rules");
+      return;
+    }
+    case 10: {  // POST /users
+      auto user = d::parse_new_user(body);
+      check_parsed(user);
+      return;
+    }
+    case 11: {  // PATCH /users/{id}
+      auto update = d::parse_user_update(body);
+      check_parsed(update);
+      if (update) support::check(!update->empty(), kBodyTarget, "empty user update accepted");
+      return;
+    }
+    case 12:  // POST /users/{id}/password
+      return check_parsed(d::parse_password_reset(body));
+    case 13:  // POST /auth/password
+      return check_parsed(d::parse_password_change(body));
   }
 }
 
@@ -77,16 +103,16 @@ void parse_value_route(int route, const boost::json::value& body) {
 
 int request_body(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const int route = data[0] % 8;
+  const int route = data[0] % 16;
   http::Request request{http::Verb::post, "/api/v2/fuzz", 11};
   request.set(boost::beast::http::field::content_type, "application/json");
   request.body().assign(support::as_text(data + 1, size - 1));
-  auto body = http::parse_json_body(request);  // route 7: only this
+  auto body = http::parse_json_body(request);  // routes 7, 14 and 15: only this
   if (!body) {
     support::check_error_answer(kBodyTarget, body.error());
     return 0;
   }
-  if (route >= 5) {
+  if (route == 5 || route == 6) {
     parse_value_route(route, *body);
     return 0;
   }

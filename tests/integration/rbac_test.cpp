@@ -15,6 +15,8 @@ class RbacTest : public ::testing::Test {
   static void SetUpTestSuite() {
     fleet_ = Fleet::start().release();
     doomed_key_ = fleet_->server->add_sensor("doomed", "To be deleted");
+    fleet_->server->cli({"user", "add", "spare", "--role", "viewer"});
+    fleet_->server->cli({"user", "add", "doomed-user", "--role", "viewer"});
   }
   static void TearDownTestSuite() { delete fleet_; }
 
@@ -39,6 +41,15 @@ class RbacTest : public ::testing::Test {
     auto reply = fleet_->server->client().post("/api/v2/threats", canonical(), as(kSensor));
     EXPECT_EQ(reply.status, 201) << reply.body;
     return std::string(reply.json().at("id").as_string());
+  }
+
+  // The id of the user `name` (looked up as the admin).
+  static std::string user_id(const std::string& name) {
+    auto reply = fleet_->server->client().get("/api/v2/users?page_size=100", as(kAdmin));
+    for (const auto& u : reply.json().at("users").as_array())
+      if (u.at("username") == name.c_str()) return std::string(u.at("id").as_string());
+    ADD_FAILURE() << "no user " << name << ": " << reply.body;
+    return {};
   }
 
   static boost::json::value canonical() {
@@ -91,6 +102,10 @@ TEST_F(RbacTest, ReadRoutes) {
       {"GET", "/api/v2/analytics/top-sensors", "", {200, 200, 200, 403, 401}},
       {"GET", "/api/v2/analytics/map?severity=critical", "", {200, 200, 200, 403, 401}},
       {"GET", "/api/v2/analytics/velocity", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/threats/" + threat + "/history", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/users", "", {200, 403, 403, 403, 401}},
+      {"GET", "/api/v2/users/" + user_id("vic"), "", {200, 403, 403, 403, 401}},
+      {"GET", "/api/v2/audit", "", {200, 403, 403, 403, 401}},
   };
   auto client = fleet_->server->client();
   for (const auto& row : rows) check(row, as, client);
@@ -119,6 +134,28 @@ TEST_F(RbacTest, WriteRoutes) {
        {200, 200, 403, 403, 401}},
       {"POST", "/api/v2/honeypot/data", batch, {403, 403, 403, 201, 401}},
       {"POST", "/api/v2/onboarding/tokens", R"({"sensor_name":"rbac"})", {201, 403, 403, 403, 401}},
+      {"PATCH",
+       "/api/v2/threats/" + threat,
+       R"({"status":"investigating"})",
+       {200, 200, 403, 403, 401}},
+      {"POST",
+       "/api/v2/threats/bulk",
+       R"({"ids":[")" + threat + R"("],"set":{"status":"resolved"}})",
+       {200, 200, 403, 403, 401}},
+      {"PATCH",
+       "/api/v2/users/" + user_id("vic"),
+       R"({"full_name":"Vic"})",
+       {200, 403, 403, 403, 401}},
+      {"POST",
+       "/api/v2/users/" + user_id("spare") + "/password",
+       R"({"password":"spare-password-2"})",
+       {200, 403, 403, 403, 401}},
+      // Each allowed caller changes its own password back and forth: 400 (wrong current one)
+      // shows the route was reached without changing anything.
+      {"POST",
+       "/api/v2/auth/password",
+       R"({"current_password":"not-it","new_password":"whatever-password-1"})",
+       {400, 400, 400, 403, 401}},
       // The onboarding token is the credential: a bad one is 401 whoever asks.
       {"POST",
        "/api/v2/onboarding/register",
@@ -145,9 +182,28 @@ TEST_F(RbacTest, DeleteRoutes) {
   EXPECT_EQ(client.del("/api/v2/threats/" + threat, as(kAnalyst)).status, 200);
   EXPECT_EQ(client.del("/api/v2/threats/" + new_threat(), as(kAdmin)).status, 200);
   EXPECT_EQ(client.del("/api/v2/sensors/doomed", as(kAdmin)).status, 200);
+  // Users: only admins delete.
+  auto doomed_user = user_id("doomed-user");
+  for (Who w : {kAnalyst, kViewer, kSensor})
+    EXPECT_EQ(client.del("/api/v2/users/" + doomed_user, as(w)).status, 403);
+  EXPECT_EQ(client.del("/api/v2/users/" + doomed_user, as(kNobody)).status, 401);
+  EXPECT_EQ(client.del("/api/v2/users/" + doomed_user, as(kAdmin)).status, 200);
   EXPECT_EQ(client.get("/api/v2/sensors/doomed", as(kAdmin)).status, 404);
   // The deleted sensor's key is revoked with it.
   EXPECT_EQ(client.post("/api/v2/threats", canonical(), api_key(doomed_key_)).status, 401);
+}
+
+TEST_F(RbacTest, OnlyAdminsCreateUsers) {
+  auto client = fleet_->server->client();
+  auto body = [](const std::string& name) {
+    return boost::json::object{
+        {"username", name}, {"role", "admin"}, {"password", "made-password-1"}};
+  };
+  EXPECT_EQ(client.post("/api/v2/users", body("by-analyst"), as(kAnalyst)).status, 403);
+  EXPECT_EQ(client.post("/api/v2/users", body("by-viewer"), as(kViewer)).status, 403);
+  EXPECT_EQ(client.post("/api/v2/users", body("by-sensor"), as(kSensor)).status, 403);
+  EXPECT_EQ(client.post("/api/v2/users", body("by-nobody"), as(kNobody)).status, 401);
+  EXPECT_EQ(client.post("/api/v2/users", body("by-admin"), as(kAdmin)).status, 201);
 }
 
 TEST_F(RbacTest, LogoutNeedsAUserToken) {
