@@ -238,7 +238,7 @@ CREATE INDEX threats_seq_brin ON threats USING brin (seq);
 // `threats`, deletes the history of those days by that column (threat_history_threat_timestamp),
 // and the history of rows it deletes one by one by their ids. History is written only by people
 // triaging (a small fraction of the threats), so it needs no partitions of its own. JSON is text,
-// as everywhere in this schema; the bulk change builds it with jsonb functions.
+// as everywhere in this schema; the bulk change builds it with json functions.
 constexpr const char* kSocWorkflow = R"sql(
 ALTER TABLE threats ADD COLUMN status smallint NOT NULL DEFAULT 0,
   ADD COLUMN assignee text COLLATE "C",
