@@ -112,6 +112,33 @@ TEST_P(AuditTest, RetentionDeletesTheOldestInBatches) {
   EXPECT_EQ(code_of(store().delete_audit_before(kT0, 0)), Errc::invalid_input);
 }
 
+// Sensors and onboarding tokens: a record per change that commits, none for one that fails.
+TEST_P(AuditTest, SensorAndOnboardingChangesAreRecordedOnlyWhenTheySucceed) {
+  AuditEntry audit{.at = kT0, .actor = "root", .actor_role = "admin", .action = "change"};
+  auto count = [&] { return store().query_audit({}).value().entries.size(); };
+  auto sensor = make_sensor("sensor-a");
+  ASSERT_TRUE(store().create_sensor(sensor, "", &audit));
+  EXPECT_EQ(code_of(store().create_sensor(sensor, "", &audit)), Errc::conflict);
+  domain::SensorUpdate rename;
+  rename.name = "lobby";
+  ASSERT_TRUE(store().update_sensor("sensor-a", rename, kT0, &audit));
+  EXPECT_EQ(code_of(store().update_sensor("nope", rename, kT0, &audit)), Errc::not_found);
+  ASSERT_TRUE(store().set_sensor_api_key("sensor-a", "hash", &audit));
+  EXPECT_EQ(code_of(store().set_sensor_api_key("nope", "hash", &audit)), Errc::not_found);
+  EXPECT_EQ(count(), 3u);
+
+  OnboardingToken token{"token-hash", "new sensor", std::nullopt, "root", kT0, kT0 + 1h};
+  ASSERT_TRUE(store().create_onboarding_token(token, &audit));
+  ASSERT_TRUE(store().consume_onboarding_token("token-hash", "sensor-b", kT0 + 1min, &audit));
+  EXPECT_EQ(code_of(store().consume_onboarding_token("token-hash", "sensor-c", kT0 + 2min, &audit)),
+            Errc::unauthorized);
+  EXPECT_EQ(count(), 5u);
+
+  ASSERT_TRUE(store().delete_sensor("sensor-a", &audit));
+  EXPECT_EQ(code_of(store().delete_sensor("sensor-a", &audit)), Errc::not_found);
+  EXPECT_EQ(count(), 6u);
+}
+
 HONEYMAN_STORE_SUITE(AuditTest);
 
 }  // namespace
