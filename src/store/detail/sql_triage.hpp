@@ -7,8 +7,10 @@
 // people's actions, few a second; the lock is never held by ingest or queries.
 #pragma once
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -293,7 +295,7 @@ Result<BulkOutcome> SqlStore<B>::bulk_update_threats(const ThreatSelection& sele
   return b_.transaction("bulk update threats", [&](Connection& conn) -> Result<BulkOutcome> {
     if (auto s = serialise_triage<B>(conn); !s) return s.error();
     BulkStatement<decltype(filter)> count(filter);
-    auto limit = count.add(max_rows + 1, "bigint");
+    auto limit = count.add(std::clamp<std::int64_t>(max_rows, 0, INT64_MAX - 1) + 1, "bigint");
     auto matched = conn.fetch_one(
         per_call("SELECT count(*) FROM (SELECT 1 FROM threats" + count.where() + " LIMIT " + limit +
                  ") m"),
