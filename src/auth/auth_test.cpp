@@ -226,7 +226,9 @@ TEST_F(AuthServiceTest, UserInvalidationVoidsOlderTokens) {
   ASSERT_TRUE(login);
   clock_.advance(2s);
   auto user = store_->find_user_by_name("alice");
-  ASSERT_TRUE(store_->change_user(user->id, {}, clock_.now()));
+  store::UserChange reactivate;  // a change that ends sessions (an empty one ends none)
+  reactivate.is_active = true;
+  ASSERT_TRUE(store_->change_user(user->id, reactivate, clock_.now()));
   ASSERT_TRUE(service_->refresh_revocations());
   EXPECT_FALSE(service_->authenticate_bearer(login->token.access_token));
   clock_.advance(1s);
@@ -243,7 +245,9 @@ TEST_F(AuthServiceTest, ChangeInTheSecondOfALoginVoidsItsTokens) {
   ASSERT_TRUE(before);
   clock_.advance(300ms);
   auto user = store_->find_user_by_name("alice");
-  ASSERT_TRUE(store_->change_user(user->id, {}, clock_.now()));
+  store::UserChange reactivate;  // a change that ends sessions (an empty one ends none)
+  reactivate.is_active = true;
+  ASSERT_TRUE(store_->change_user(user->id, reactivate, clock_.now()));
   clock_.advance(300ms);
   auto after = service_->login("alice", "password-1");
   ASSERT_TRUE(after);

@@ -79,7 +79,9 @@ TEST_P(SessionsTest, ChangingAUserRevokesItsSessionsOnly) {
   start(alice_, "a1");
   start(alice_, "a2");
   start(bob_, "b1");
-  ASSERT_TRUE(store().change_user(alice_.id, {}, kT0 + 1min));
+  UserChange reactivate;  // a change that ends sessions (email and full_name alone do not)
+  reactivate.is_active = true;
+  ASSERT_TRUE(store().change_user(alice_.id, reactivate, kT0 + 1min));
   EXPECT_EQ(rotate("a1", "x1"), RotateOutcome::invalid);
   EXPECT_EQ(rotate("a2", "x2"), RotateOutcome::invalid);
   EXPECT_EQ(rotate("b1", "x3"), RotateOutcome::rotated);

@@ -179,7 +179,7 @@ domain::Threat make_threat(const ThreatSpec& spec) {
   t.raw_event = boost::json::object{{"message", "seen"}, {"metadata", {{"k", 1}}}};
   t.mitre_tactics = {"TA0001"};
   t.mitre_techniques = {"T1200"};
-  t.created_at = spec.timestamp + 1s;
+  t.created_at = t.updated_at = spec.timestamp + 1s;
   return t;
 }
 

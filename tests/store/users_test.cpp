@@ -58,6 +58,9 @@ TEST_P(UsersTest, ChangeWritesOnlyItsColumns) {
   auto alice = make_user("alice");
   alice.last_login = kT0 + 1min;
   ASSERT_TRUE(store().create_user(alice));
+  auto other_admin = make_user("root");  // so that alice may be disabled
+  other_admin.role = domain::Role::admin;
+  ASSERT_TRUE(store().create_user(other_admin));
   UserChange role;
   role.role = domain::Role::admin;
   auto changed = store().change_user(alice.id, role, kT0 + 5min);

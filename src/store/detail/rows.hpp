@@ -24,13 +24,22 @@
 namespace honeyman::store::detail {
 
 // Threat columns in threat_fields() order, followed by `seq` (column kThreatSeqColumn), which
-// keyset cursors need. Inserts write the same order (PostgreSQL's COPY with `seq` last).
+// keyset cursors need. updated_at is NULL in rows stored before it existed (the migration that
+// added it rewrote no rows): read as created_at then.
 inline constexpr std::string_view kThreatColumns =
     "id, timestamp, sensor_id, threat_type, detector_type, severity, device_name, device_mac, "
     "device_ip, src_host, src_port, dst_host, dst_port, latitude, longitude, city, country, "
     "matched_rules, confidence, threat_score, raw_event, mitre_tactics, mitre_techniques, "
-    "is_acknowledged, acknowledged_at, acknowledged_by, acknowledgement_notes, created_at, seq";
-inline constexpr int kThreatSeqColumn = 28;
+    "is_acknowledged, acknowledged_at, acknowledged_by, acknowledgement_notes, status, assignee, "
+    "coalesce(updated_at, created_at), created_at, seq";
+// The same columns as inserts write them (PostgreSQL's COPY with `seq` last).
+inline constexpr std::string_view kThreatInsertColumns =
+    "id, timestamp, sensor_id, threat_type, detector_type, severity, device_name, device_mac, "
+    "device_ip, src_host, src_port, dst_host, dst_port, latitude, longitude, city, country, "
+    "matched_rules, confidence, threat_score, raw_event, mitre_tactics, mitre_techniques, "
+    "is_acknowledged, acknowledged_at, acknowledged_by, acknowledgement_notes, status, assignee, "
+    "updated_at, created_at, seq";
+inline constexpr int kThreatSeqColumn = 31;
 
 inline constexpr std::string_view kSensorColumns =
     "id, sensor_id, name, description, is_active, last_heartbeat, last_seen, latitude, "
@@ -51,7 +60,7 @@ auto threat_fields(T& t) {
                   t.dst_port, t.latitude, t.longitude, t.city, t.country, t.matched_rules,
                   t.confidence, t.threat_score, t.raw_event, t.mitre_tactics, t.mitre_techniques,
                   t.is_acknowledged, t.acknowledged_at, t.acknowledged_by, t.acknowledgement_notes,
-                  t.created_at);
+                  t.status, t.assignee, t.updated_at, t.created_at);
 }
 // Without threats_last_24h, which is counted, not stored.
 template <class T>
@@ -80,6 +89,9 @@ std::vector<std::string> parse_json_strings(std::string_view text);
 inline domain::Severity severity_of(std::int64_t v) {
   return static_cast<domain::Severity>(std::clamp<std::int64_t>(v, 0, 4));
 }
+inline domain::ThreatStatus status_of_code(std::int64_t v) {
+  return static_cast<domain::ThreatStatus>(std::clamp<std::int64_t>(v, 0, 4));
+}
 
 // One column into one field, by the field's type.
 template <class Row, class T>
@@ -104,6 +116,8 @@ void read_field(const Row& row, int col, T& f) {
     f = row.boolean(col);
   else if constexpr (std::is_same_v<T, domain::Severity>)
     f = severity_of(row.i64(col));
+  else if constexpr (std::is_same_v<T, domain::ThreatStatus>)
+    f = status_of_code(row.i64(col));
   else if constexpr (std::is_same_v<T, domain::Role>)  // an unknown text: least privilege
     f = domain::parse_role(row.text(col)).value_or(domain::Role::viewer);
   else if constexpr (std::is_same_v<T, boost::json::array>)
@@ -128,12 +142,15 @@ void read_fields(const Row& row, Fields fields) {
 }
 
 // A field as a statement parameter: as it is, or in its stored form (JSON as text, severity as
-// its number, role as its name).
+// its number, status as its number, role as its name).
 template <class T>
 const T& stored(const T& field) {
   return field;
 }
 inline int stored(domain::Severity s) {
+  return static_cast<int>(s);
+}
+inline int stored(domain::ThreatStatus s) {
   return static_cast<int>(s);
 }
 inline std::string_view stored(domain::Role r) {

@@ -110,6 +110,16 @@ std::string param_list(int first, int n);
 // "$n": a parameter's placeholder in a text built at run time.
 std::string param(int n);
 
+// One field of a bulk triage change as SQL over a `threats` row, for the backend to build the
+// history's {field: [old, new]} from (changes_json), with only the fields whose `condition`
+// holds in that row.
+struct JsonChange {
+  std::string field;      // the JSON key (a literal)
+  std::string condition;  // true when the row's value changes
+  std::string old_value;  // the row's current value, as a text expression
+  std::string new_value;  // the new value, a text parameter (NULL: none)
+};
+
 // Bytes that need not be UTF-8 (dead-letter payloads): bound as a BLOB (SQLite) or a bytea
 // (PostgreSQL), read back with Row::blob().
 struct Blob {

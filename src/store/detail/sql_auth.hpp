@@ -5,6 +5,7 @@
 #include <string>
 
 #include "store/detail/rows.hpp"
+#include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_store.hpp"
 
 namespace honeyman::store::detail {
@@ -18,18 +19,19 @@ Result<domain::User> find_user(Connection& conn, std::string_view column, std::s
 }
 
 template <class B>
-Result<domain::User> SqlStore<B>::create_user(const domain::User& u, const AuditEntry* /*audit*/) {
+Result<domain::User> SqlStore<B>::create_user(const domain::User& u, const AuditEntry* audit) {
   static const std::string sql = std::string("INSERT INTO users (")
                                      .append(kUserColumns)
                                      .append(") VALUES (")
                                      .append(param_list(1, 11))
                                      .append(")");
-  return b_.write([&](Connection& conn) -> Result<domain::User> {
+  return b_.transaction("create user", [&](Connection& conn) -> Result<domain::User> {
     auto r = with_stored(user_fields(u),
                          [&](const auto&... v) { return conn.execute(sql, "create user", v...); });
     if (!r && r.error().code == Errc::conflict)
       return make_error(Errc::conflict, "User '" + u.username + "' or its email already exists");
     if (!r) return r.error();
+    if (auto s = write_audit(conn, audit); !s) return s.error();
     return u;
   });
 }
@@ -52,35 +54,103 @@ Result<std::vector<domain::User>> SqlStore<B>::list_users() {
   return b_.read([&](Connection& conn) { return conn.fetch_all(sql, "list users", read_user); });
 }
 
+// Paged by username (byte order, as list_users()); the page and the total from one snapshot.
+template <class B>
+Result<UserPage> SqlStore<B>::list_users(const UserQuery& q) {
+  static const std::string sql = std::string("SELECT ")
+                                     .append(kUserColumns)
+                                     .append(" FROM users ORDER BY username LIMIT $1 OFFSET $2");
+  if (q.page < 1 || q.page_size < 1 || q.page_size > 100)
+    return make_error(Errc::invalid_input, "page must be >= 1 and page_size 1..100");
+  return b_.snapshot("list users", [&](Connection& conn) -> Result<UserPage> {
+    auto total = conn.fetch_one("SELECT count(*) FROM users", "count users",
+                                [](const auto& row) { return row.i64(0); });
+    if (!total) return total.error();
+    auto offset = static_cast<std::int64_t>(q.page - 1) * q.page_size;
+    auto users = conn.fetch_all(sql, "list users", read_user, std::int64_t{q.page_size}, offset);
+    if (!users) return users.error();
+    return UserPage{std::move(*users), total->value_or(0)};
+  });
+}
+
+// Refuses a change that would leave no active admin: `user_id` is one, and the only one. Where
+// the database locks rows (PostgreSQL), every active admin's row is locked (in id order, so two
+// such changes queue rather than deadlock): of two admins demoting each other at once, the
+// second re-reads the first's row after it commits, finds itself the last, and is refused.
+// SQLite's write transaction holds the whole database already.
+template <bool kRowLocks, class Connection>
+Status keep_an_admin(Connection& conn, std::string_view user_id) {
+  static const std::string sql =
+      std::string("SELECT id FROM users WHERE role = $1 AND is_active ORDER BY id")
+          .append(kRowLocks ? " FOR UPDATE" : "");
+  auto admins = conn.fetch_all(
+      sql, "check admins", [](const auto& row) { return row.text(0); },
+      stored(domain::Role::admin));
+  if (!admins) return admins.error();
+  if (admins->size() == 1 && admins->front() == user_id)
+    return make_error(Errc::conflict, "cannot demote, disable or delete the last active admin");
+  return {};
+}
+
+template <class UserChange>
+bool may_remove_admin(const UserChange& change) {
+  return (change.role && *change.role != domain::Role::admin) ||
+         (change.is_active && !*change.is_active);
+}
+
 // Where the database locks rows (PostgreSQL), the UPDATE of the user row comes first, as in
 // start_session: a login and a change of the same user queue on that row, and the change's
 // session revocation, a statement after it, sees the session of a login that committed first.
+// (keep_an_admin, before it, locks only admins' rows, and a login locks only its own.)
 template <class B>
 Result<domain::User> SqlStore<B>::change_user(std::string_view user_id, const UserChange& change,
-                                              Timestamp now, const AuditEntry* /*audit*/) {
+                                              Timestamp now, const AuditEntry* audit) {
   return b_.transaction("change user", [&](Connection& conn) -> Result<domain::User> {
-    // "col = $n, " for each column changed, its value appended to `params`.
+    if (may_remove_admin(change))
+      if (auto s = keep_an_admin<B::kRowLocks>(conn, user_id); !s) return s.error();
+    // "col = $n" for each column changed, its value appended to `params`.
     typename B::Params params;
-    std::string sql = "UPDATE users SET ";
+    std::vector<std::string> assignments;
     auto set = [&](std::string_view column, const auto& value) {
       params.add(value);
-      sql.append(column).append(" = ").append(param(params.size())).append(", ");
+      assignments.push_back(std::string(column).append(" = ").append(param(params.size())));
     };
     if (change.role) set("role", std::string(stored(*change.role)));
     if (change.is_active) set("is_active", *change.is_active);
     if (change.password_hash) set("password_hash", *change.password_hash);
-    params.add(now);
+    if (change.email) set("email", *change.email);
+    if (change.full_name) set("full_name", *change.full_name);
+    if (change.ends_sessions()) set("tokens_valid_after", now);
+    if (assignments.empty()) assignments.push_back("id = id");  // nothing to write: it must exist
     params.add(user_id);
-    sql.append("tokens_valid_after = ").append(param(params.size() - 1));
+    std::string sql = "UPDATE users SET ";
+    for (const auto& a : assignments) sql.append(&a == &assignments.front() ? "" : ", ").append(a);
     sql.append(" WHERE id = ").append(param(params.size()));
     auto changed = conn.execute(per_call(sql), "change user", params);
+    if (!changed && changed.error().code == Errc::conflict)
+      return make_error(Errc::conflict, "Email already taken by another user");
     if (!changed) return changed.error();
     if (*changed == 0) return make_error(Errc::not_found, "User not found");
-    auto revoked = conn.execute(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        "revoke user sessions", now, user_id);
-    if (!revoked) return revoked.error();
+    if (change.ends_sessions()) {
+      auto revoked = conn.execute(
+          "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+          "revoke user sessions", now, user_id);
+      if (!revoked) return revoked.error();
+    }
+    if (auto s = write_audit(conn, audit); !s) return s.error();
     return find_user(conn, "id", user_id);
+  });
+}
+
+// Sessions and their refresh tokens go by the foreign keys' cascade.
+template <class B>
+Status SqlStore<B>::delete_user(std::string_view user_id, const AuditEntry* audit) {
+  return b_.transaction("delete user", [&](Connection& conn) -> Status {
+    if (auto s = keep_an_admin<B::kRowLocks>(conn, user_id); !s) return s;
+    auto deleted = conn.execute("DELETE FROM users WHERE id = $1", "delete user", user_id);
+    if (!deleted) return deleted.error();
+    if (*deleted == 0) return make_error(Errc::not_found, "User not found");
+    return write_audit(conn, audit);
   });
 }
 
@@ -174,7 +244,7 @@ template <class B>
 Result<domain::User> SqlStore<B>::start_session(const Session& session,
                                                 std::string_view refresh_hash,
                                                 std::string_view password_hash,
-                                                const AuditEntry* /*audit*/) {
+                                                const AuditEntry* audit) {
   static const std::string sql =
       std::string(
           "UPDATE users SET last_login = $1 WHERE id = $2 AND is_active AND "
@@ -191,6 +261,7 @@ Result<domain::User> SqlStore<B>::start_session(const Session& session,
     if (!r) return r.error();
     if (auto s = insert_refresh_token(conn, refresh_hash, session.id, session.expires_at); !s)
       return s.error();
+    if (auto s = write_audit(conn, audit); !s) return s.error();
     return std::move(**user);
   });
 }
@@ -224,8 +295,11 @@ Result<RotateResult> SqlStore<B>::rotate_refresh_token(std::string_view presente
 
 template <class B>
 Status SqlStore<B>::revoke_session(std::string_view session_id, Timestamp now,
-                                   const AuditEntry* /*audit*/) {
-  return b_.write([&](Connection& conn) { return revoke_family(conn, session_id, now); });
+                                   const AuditEntry* audit) {
+  return b_.transaction("revoke session", [&](Connection& conn) -> Status {
+    if (auto s = revoke_family(conn, session_id, now); !s) return s;
+    return write_audit(conn, audit);
+  });
 }
 
 template <class B>

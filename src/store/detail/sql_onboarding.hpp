@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_store.hpp"
 
 namespace honeyman::store::detail {
@@ -19,16 +20,18 @@ inline constexpr auto read_onboarding_token = [](const auto& row) {
 };
 
 template <class B>
-Status SqlStore<B>::create_onboarding_token(const OnboardingToken& t, const AuditEntry* /*audit*/) {
+Status SqlStore<B>::create_onboarding_token(const OnboardingToken& t, const AuditEntry* audit) {
   static const std::string sql = std::string("INSERT INTO onboarding_tokens (")
                                      .append(kTokenColumns)
                                      .append(") VALUES (")
                                      .append(param_list(1, 8))
                                      .append(")");
-  return b_.write([&](Connection& conn) {
-    return status_of(conn.execute(sql, "create onboarding token", t.token_hash, t.sensor_name,
-                                  t.description, t.created_by, t.created_at, t.expires_at,
-                                  t.used_at, t.used_by_sensor));
+  return b_.transaction("create onboarding token", [&](Connection& conn) -> Status {
+    auto r =
+        conn.execute(sql, "create onboarding token", t.token_hash, t.sensor_name, t.description,
+                     t.created_by, t.created_at, t.expires_at, t.used_at, t.used_by_sensor);
+    if (!r) return r.error();
+    return write_audit(conn, audit);
   });
 }
 
@@ -49,20 +52,23 @@ template <class B>
 Result<OnboardingToken> SqlStore<B>::consume_onboarding_token(std::string_view token_hash,
                                                               std::string_view sensor_id,
                                                               Timestamp now,
-                                                              const AuditEntry* /*audit*/) {
+                                                              const AuditEntry* audit) {
   static const std::string sql =
       std::string(
           "UPDATE onboarding_tokens SET used_at = $1, used_by_sensor = $2 "
           "WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1 RETURNING ")
           .append(kTokenColumns);
-  return b_.write([&](Connection& conn) -> Result<OnboardingToken> {
-    auto token = conn.fetch_one(sql, "consume onboarding token", read_onboarding_token, now,
-                                sensor_id, token_hash);
-    if (!token) return token.error();
-    if (!*token)
-      return make_error(Errc::unauthorized, "Invalid, expired or already used onboarding token");
-    return std::move(**token);
-  });
+  return b_.transaction(
+      "consume onboarding token", [&](Connection& conn) -> Result<OnboardingToken> {
+        auto token = conn.fetch_one(sql, "consume onboarding token", read_onboarding_token, now,
+                                    sensor_id, token_hash);
+        if (!token) return token.error();
+        if (!*token)
+          return make_error(Errc::unauthorized,
+                            "Invalid, expired or already used onboarding token");
+        if (auto s = write_audit(conn, audit); !s) return s.error();
+        return std::move(**token);
+      });
 }
 
 template <class B>

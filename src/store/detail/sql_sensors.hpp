@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/detail/rows.hpp"
+#include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_store.hpp"
 
 namespace honeyman::store::detail {
@@ -60,20 +61,21 @@ std::string sensor_filter(const SensorQuery& q, Params& params) {
 template <class B>
 Result<domain::Sensor> SqlStore<B>::create_sensor(const domain::Sensor& s,
                                                   std::string_view api_key_hash,
-                                                  const AuditEntry* /*audit*/) {
+                                                  const AuditEntry* audit) {
   static const std::string sql = std::string("INSERT INTO sensors (")
                                      .append(kSensorColumns)
                                      .append(", api_key_hash) VALUES (")
                                      .append(param_list(1, 28))
                                      .append(")");
   auto key = api_key_hash.empty() ? std::nullopt : std::optional(api_key_hash);
-  return b_.write([&](Connection& conn) -> Result<domain::Sensor> {
+  return b_.transaction("create sensor", [&](Connection& conn) -> Result<domain::Sensor> {
     auto r = with_stored(sensor_fields(s), [&](const auto&... v) {
       return conn.execute(sql, "create sensor", v..., key);
     });
     if (!r && r.error().code == Errc::conflict)
       return make_error(Errc::conflict, "Sensor '" + s.sensor_id + "' already exists");
     if (!r) return r.error();
+    if (auto st = write_audit(conn, audit); !st) return st.error();
     return s;
   });
 }
@@ -112,7 +114,7 @@ Result<SensorPage> SqlStore<B>::list_sensors(const SensorQuery& q) {
 template <class B>
 Result<domain::Sensor> SqlStore<B>::update_sensor(std::string_view sensor_id,
                                                   const domain::SensorUpdate& u, Timestamp now,
-                                                  const AuditEntry* /*audit*/) {
+                                                  const AuditEntry* audit) {
   return b_.transaction("update sensor", [&](Connection& conn) -> Result<domain::Sensor> {
     // "col = $n, " for each field present, its value appended to `params`.
     typename B::Params params;
@@ -136,18 +138,19 @@ Result<domain::Sensor> SqlStore<B>::update_sensor(std::string_view sensor_id,
     auto changed = conn.execute(per_call(sql), "update sensor", params);
     if (!changed) return changed.error();
     if (*changed == 0) return make_error(Errc::not_found, "Sensor not found");
+    if (auto s = write_audit(conn, audit); !s) return s.error();
     return load_sensor<B>(conn, sensor_id, now);
   });
 }
 
 template <class B>
-Status SqlStore<B>::delete_sensor(std::string_view sensor_id, const AuditEntry* /*audit*/) {
-  return b_.write([&](Connection& conn) -> Status {
+Status SqlStore<B>::delete_sensor(std::string_view sensor_id, const AuditEntry* audit) {
+  return b_.transaction("delete sensor", [&](Connection& conn) -> Status {
     auto deleted =
         conn.execute("DELETE FROM sensors WHERE sensor_id = $1", "delete sensor", sensor_id);
     if (!deleted) return deleted.error();
     if (*deleted == 0) return make_error(Errc::not_found, "Sensor not found");
-    return {};
+    return write_audit(conn, audit);
   });
 }
 
@@ -166,14 +169,14 @@ Result<std::string> SqlStore<B>::find_sensor_by_api_key(std::string_view api_key
 
 template <class B>
 Status SqlStore<B>::set_sensor_api_key(std::string_view sensor_id, std::string_view api_key_hash,
-                                       const AuditEntry* /*audit*/) {
+                                       const AuditEntry* audit) {
   auto hash = api_key_hash.empty() ? std::nullopt : std::optional(api_key_hash);
-  return b_.write([&](Connection& conn) -> Status {
+  return b_.transaction("set sensor API key", [&](Connection& conn) -> Status {
     auto changed = conn.execute("UPDATE sensors SET api_key_hash = $1 WHERE sensor_id = $2",
                                 "set sensor API key", hash, sensor_id);
     if (!changed) return changed.error();
     if (*changed == 0) return make_error(Errc::not_found, "Sensor not found");
-    return {};
+    return write_audit(conn, audit);
   });
 }
 

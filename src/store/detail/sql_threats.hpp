@@ -1,5 +1,6 @@
 // SqlStore: threats — the batched insert (rows, rollups and counters in one transaction), reads
-// by id and after an id, listing with filters, sorts and paging, acknowledgement and delete.
+// by id and after an id, listing with filters, sorts and paging, and delete (acknowledgement is
+// triage: sql_triage.hpp).
 // Included only where a backend instantiates SqlStore (see sql_store.hpp).
 #pragma once
 
@@ -9,9 +10,18 @@
 #include "store/detail/batch_sums.hpp"
 #include "store/detail/cursor.hpp"
 #include "store/detail/rows.hpp"
+#include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_store.hpp"
 
 namespace honeyman::store::detail {
+
+// A stored threat starts untriaged: `new` (or `acknowledged`, keeping is_acknowledged exact),
+// nobody's, last changed when created.
+inline void start_triage(domain::Threat& t) {
+  t.status = t.is_acknowledged ? domain::ThreatStatus::acknowledged : domain::ThreatStatus::new_;
+  t.assignee.reset();
+  t.updated_at = t.created_at;
+}
 
 // Duplicates (the same message again) are found first, then only new threats are written and
 // summed. The backend's insert_rows clears inserted[i] for a threat already stored; its checks
@@ -29,7 +39,10 @@ Result<InsertOutcome> SqlStore<B>::insert_threats(std::vector<domain::Threat>& t
     out.inserted = first_of_each_id(threats);
     auto places = B::batch_places(conn, sums);
     if (!places) return places.error();
-    for (auto& t : threats) fill_place(t, (*places)[t.sensor_id]);
+    for (auto& t : threats) {
+      fill_place(t, (*places)[t.sensor_id]);
+      start_triage(t);
+    }
     if (auto s = B::insert_rows(conn, threats, out.inserted); !s) return s.error();
     out.count =
         static_cast<std::size_t>(std::count(out.inserted.begin(), out.inserted.end(), true));
@@ -69,25 +82,6 @@ Result<std::vector<domain::Threat>> SqlStore<B>::threats_after(std::string_view 
   });
 }
 
-template <class B>
-Result<domain::Threat> SqlStore<B>::acknowledge_threat(std::string_view id,
-                                                       std::string_view username,
-                                                       std::optional<std::string> notes,
-                                                       Timestamp at, const AuditEntry* /*audit*/) {
-  static const std::string sql =
-      std::string(
-          "UPDATE threats SET is_acknowledged = true, acknowledged_at = $1, acknowledged_by = $2, "
-          "acknowledgement_notes = $3 WHERE id = $4 RETURNING ")
-          .append(kThreatColumns);
-  auto key = B::threat_id(id);
-  if (!key) return make_error(Errc::not_found, "Threat not found");
-  return b_.write([&](Connection& conn) {
-    return found_or(
-        conn.fetch_one(sql, "acknowledge threat", read_threat, at, username, notes, *key),
-        "Threat not found");
-  });
-}
-
 // The threat leaves its sensor's counter (the sensor row first, the lock order of ingest), its
 // rollups and totals; the rollup and total rows it brings to zero go.
 template <class B, class Connection>
@@ -123,7 +117,7 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
 }
 
 template <class B>
-Status SqlStore<B>::delete_threat(std::string_view id, const AuditEntry* /*audit*/) {
+Status SqlStore<B>::delete_threat(std::string_view id, const AuditEntry* audit) {
   static const std::string sql =
       std::string("DELETE FROM threats WHERE id = $1 RETURNING ").append(kThreatColumns);
   auto key = B::threat_id(id);
@@ -132,17 +126,21 @@ Status SqlStore<B>::delete_threat(std::string_view id, const AuditEntry* /*audit
     auto threat =
         found_or(conn.fetch_one(sql, "delete threat", read_threat, *key), "Threat not found");
     if (!threat) return threat.error();
-    return subtract_threat<B>(conn, *threat);
+    if (auto s = subtract_threat<B>(conn, *threat); !s) return s;
+    auto history =
+        conn.execute("DELETE FROM threat_history WHERE threat_id = $1", "delete threat", *key);
+    if (!history) return history.error();
+    return write_audit(conn, audit);
   });
 }
 
 // The `total` of a page: exact from the all-time totals when the filters allow (they have the
-// same columns as `threats`, but no time or acknowledgement), otherwise rows counted up to
+// same columns as `threats`, but no time or triage state), otherwise rows counted up to
 // kTotalCountCap. The filters come from the backend (how it binds lists of values).
 template <class B, class Connection>
 Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const ThreatQuery& q) {
   auto read_count = [](const auto& row) { return row.i64(0); };
-  if (q.start_time || q.end_time || q.is_acknowledged) {
+  if (q.start_time || q.end_time || q.is_acknowledged || !q.statuses.empty() || q.assignee) {
     auto filter = B::row_filter(q);
     filter.params.add(kTotalCountCap + 1);
     auto sql = "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT " +

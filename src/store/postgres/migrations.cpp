@@ -230,6 +230,51 @@ ALTER TABLE sensors ADD COLUMN clock_skew_threats bigint NOT NULL DEFAULT 0,
 CREATE INDEX threats_seq_brin ON threats USING brin (seq);
 )sql";
 
+// The SOC workflow (SPEC §7), as SQLite's migration 9 (see there). ADD COLUMN with a constant
+// default (or none) is a catalog change on every partition; only acknowledged rows are
+// rewritten. Indexes created on the partitioned parent are created on each partition, present
+// and future (ensure_partitions attaches tables made LIKE the parent: ATTACH builds them).
+// History rows carry their threat's timestamp: retention, which drops whole day partitions of
+// `threats`, deletes the history of those days by that column (threat_history_threat_timestamp),
+// and the history of rows it deletes one by one by their ids. History is written only by people
+// triaging (a small fraction of the threats), so it needs no partitions of its own. JSON is text,
+// as everywhere in this schema; the bulk change builds it with json functions.
+constexpr const char* kSocWorkflow = R"sql(
+ALTER TABLE threats ADD COLUMN status smallint NOT NULL DEFAULT 0,
+  ADD COLUMN assignee text COLLATE "C",
+  ADD COLUMN updated_at bigint;
+UPDATE threats SET status = 1 WHERE is_acknowledged;
+CREATE INDEX threats_status_timestamp ON threats (status, timestamp);
+CREATE INDEX threats_assignee_timestamp ON threats (assignee, timestamp)
+  WHERE assignee IS NOT NULL;
+CREATE TABLE threat_history (
+  id bigserial PRIMARY KEY,
+  threat_id uuid NOT NULL,
+  threat_timestamp bigint NOT NULL,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  changes text NOT NULL,
+  note text
+);
+CREATE INDEX threat_history_threat_id ON threat_history (threat_id);
+CREATE INDEX threat_history_threat_timestamp ON threat_history (threat_timestamp);
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  at bigint NOT NULL,
+  actor text COLLATE "C" NOT NULL,
+  actor_role text NOT NULL,
+  client_addr text NOT NULL,
+  action text COLLATE "C" NOT NULL,
+  target_type text COLLATE "C" NOT NULL,
+  target_id text COLLATE "C" NOT NULL,
+  details text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE INDEX audit_log_target ON audit_log (target_type, target_id, id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -241,6 +286,7 @@ const std::vector<Migration>& migrations() {
       {5, "expired fleet totals by severity", kFleetExpired},
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
       {7, "sensors: clock-skew counters; threats: BRIN on seq (replay)", kClockSkewAndSeq},
+      {8, "threats: status, assignee, history; audit log", kSocWorkflow},
   };
   return all;
 }

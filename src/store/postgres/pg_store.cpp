@@ -4,6 +4,7 @@
 
 // SqlStore's members, instantiated for PostgreSQL here and only here.
 #include "store/detail/sql_analytics.hpp"
+#include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_auth.hpp"
 #include "store/detail/sql_onboarding.hpp"
 #include "store/detail/sql_sensors.hpp"

@@ -162,6 +162,10 @@ class Backend {
                                              const std::optional<detail::Cursor>& cursor);
   static Filter counter_filter(const ThreatQuery& q);
   static Filter row_filter(const ThreatQuery& q);
+  // Threats by id (bulk triage), however many.
+  static Filter ids_filter(const std::vector<std::string>& ids);
+  // The JSON text {field: [old, new]} of a threats row for the fields that change in it.
+  static std::string changes_json(const std::vector<detail::JsonChange>& fields);
 
   // Counting (sensor_activity.cpp, analytics.cpp). aggregate() calls on_row(row) once per group:
   // columns 0..k-1 are the keys, k the count, k+1 the score sum.

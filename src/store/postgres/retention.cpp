@@ -2,7 +2,8 @@
 // no dead tuples left behind); the old rows elsewhere — the default partition, the day holding
 // the cutoff — go in bounded batches. Either way the rows' counts move from threat_totals.count
 // (stored rows, the exact /threats total) to .expired in the same transaction; rollups, sensor
-// counters and threat_totals_fleet are history and stay (see docs/DECISIONS.md).
+// counters and threat_totals_fleet are history and stay (see docs/DECISIONS.md). The triage history
+// of the removed threats goes with them (by day for a dropped partition); the audit log stays.
 //
 // DDL cannot take parameters: the partition names spliced into statements below come from the
 // catalog and are checked to be day-partition names (threats_pYYYYMMDD) first.
@@ -38,9 +39,9 @@ const std::string kExpireFleetTotals =
 const std::string kDeleteOldestBatch =
     "DELETE FROM threats WHERE timestamp < $1::bigint AND id = ANY(ARRAY("
     "SELECT id FROM threats WHERE timestamp < $1::bigint ORDER BY timestamp LIMIT $2::bigint)) "
-    "RETURNING sensor_id, detector_type, severity, threat_type";
+    "RETURNING sensor_id, detector_type, severity, threat_type, id::text";
 
-// (sensor, detector, severity, type) → rows, from rows of those four columns and, when
+// (sensor, detector, severity, type) → rows, from rows beginning with those four columns and, when
 // `grouped`, a count.
 TotalCounts read_counts(const Rows& rows, bool grouped) {
   TotalCounts out;
@@ -103,6 +104,13 @@ Result<std::int64_t> drop_partition(Connection& conn, const std::string& name) {
   if (!rows) return rows.error();
   auto counts = read_counts(*rows, true);
   if (auto s = expire_totals(conn, counts); !s) return s.error();
+  // The day's history goes with it: history rows carry their threat's timestamp.
+  auto day = partition_day(name).value_or(0);
+  if (auto r = conn.run("DELETE FROM threat_history WHERE threat_timestamp >= $1::bigint AND "
+                        "threat_timestamp < $2::bigint",
+                        Params(day, day + kMicrosPerDay), "delete old threats");
+      !r)
+    return r.error();
   if (auto s = conn.exec("DROP TABLE " + name, "delete old threats"); !s) return s.error();
   std::int64_t dropped = 0;
   for (const auto& [key, n] : counts) dropped += n;
@@ -117,6 +125,12 @@ Result<std::int64_t> delete_oldest(Connection& conn, std::int64_t cutoff, int li
   if (!rows) return rows.error();
   if (rows->empty()) return 0;
   auto counts = read_counts(*rows, false);
+  std::vector<std::string> ids;
+  for (int i = 0; i < rows->size(); ++i) ids.push_back((*rows)[i].text(4));
+  if (auto r = conn.run("DELETE FROM threat_history WHERE threat_id = ANY($1::uuid[])",
+                        Params(text_array(ids)), "delete old threats");
+      !r)
+    return r.error();
   std::vector<std::string> sensors;
   for (const auto& [key, n] : counts)
     if (sensors.empty() || sensors.back() != std::get<0>(key)) sensors.push_back(std::get<0>(key));

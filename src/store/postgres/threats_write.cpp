@@ -29,9 +29,9 @@ using detail::TypeKey;
 // seq values come in blocks of this many per nextval (the sequence's increment).
 constexpr std::int64_t kSeqBlock = 1'048'576;
 
-// kThreatColumns' order, `seq` last.
+// kThreatInsertColumns' order, `seq` last.
 const std::string kCopyThreats =
-    std::string("COPY threats (").append(detail::kThreatColumns).append(") FROM STDIN");
+    std::string("COPY threats (").append(detail::kThreatInsertColumns).append(") FROM STDIN");
 
 const std::string kAddRollups =
     "INSERT INTO threat_rollups_hourly AS r (bucket, sensor_id, detector_type, severity, "

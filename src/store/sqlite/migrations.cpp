@@ -224,6 +224,49 @@ ALTER TABLE sensors ADD COLUMN clock_skew_threats INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sensors ADD COLUMN last_clock_skew_seconds REAL;
 )sql";
 
+// The SOC workflow (SPEC §7). Threat status is INTEGER 0..4 as domain::ThreatStatus;
+// is_acknowledged stays, kept equal to status != new by every write. updated_at stays NULL in
+// the rows stored before (read as created_at) so this migration rewrites only acknowledged rows.
+// (status, timestamp) serves `?status=x` newest first; assignees are few and mostly NULL, so
+// their index leaves the NULLs out (`assignee = ?` implies NOT NULL; "unassigned" is most rows,
+// which the timestamp index finds quickly). History rows carry their threat's id and timestamp
+// and go with it (delete_threat, retention). The audit log has nothing to do with threats:
+// retention of threats leaves it alone; its indexes end with the rowid `id`, the page order.
+constexpr const char* kSocWorkflow = R"sql(
+ALTER TABLE threats ADD COLUMN status INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threats ADD COLUMN assignee TEXT;
+ALTER TABLE threats ADD COLUMN updated_at INTEGER;
+UPDATE threats SET status = 1 WHERE is_acknowledged;
+CREATE INDEX threats_status_timestamp ON threats(status, timestamp);
+CREATE INDEX threats_assignee_timestamp ON threats(assignee, timestamp)
+  WHERE assignee IS NOT NULL;
+CREATE TABLE threat_history (
+  id INTEGER PRIMARY KEY,
+  threat_id TEXT NOT NULL,
+  threat_timestamp INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  changes TEXT NOT NULL,
+  note TEXT
+);
+CREATE INDEX threat_history_threat_id ON threat_history(threat_id);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  actor_role TEXT NOT NULL,
+  client_addr TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE INDEX audit_log_actor ON audit_log(actor);
+CREATE INDEX audit_log_action ON audit_log(action);
+CREATE INDEX audit_log_target ON audit_log(target_type, target_id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -236,6 +279,7 @@ const std::vector<Migration>& migrations() {
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
       {7, "threats: sensor index by severity for filtered pages", kSensorSeverityIndex},
       {8, "sensors: clock-skew counters", kClockSkew},
+      {9, "threats: status, assignee, history; audit log", kSocWorkflow},
   };
   return all;
 }

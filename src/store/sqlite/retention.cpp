@@ -1,7 +1,8 @@
 // Retention: bounded batches of deletes, so the writer lock is never held for long and ingest
-// keeps flowing while old data goes. Deleting raw rows leaves rollups and sensor counters alone on
-// purpose: they are history and outlive the rows. threat_totals moves the rows from `count`
-// (stored rows, the exact /threats total) to `expired` (see docs/DECISIONS.md).
+// keeps flowing while old data goes. A threat's history goes with it; the audit log stays. Deleting
+// raw rows leaves rollups and sensor counters alone on purpose: they are history and outlive the
+// rows. threat_totals moves the rows from `count` (stored rows, the exact /threats total) to
+// `expired` (see docs/DECISIONS.md).
 #include <map>
 #include <tuple>
 
@@ -88,6 +89,13 @@ Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_
     auto totals = batch_totals(conn, cutoff, batch_limit);
     if (!totals) return totals.error();
     if (totals->empty()) return 0;
+    auto history = conn.prepare(
+        std::string("DELETE FROM threat_history WHERE threat_id IN (SELECT id FROM threats WHERE "
+                    "seq IN (") +
+            kOldestBatch + "))",
+        "delete old threats");
+    if (!history) return history.error();
+    if (auto s = history->bind(cutoff, batch_limit).run(); !s) return s.error();
     auto stmt = conn.prepare(std::string("DELETE FROM threats WHERE seq IN (") + kOldestBatch + ")",
                              "delete old threats");
     if (!stmt) return stmt.error();

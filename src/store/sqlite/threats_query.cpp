@@ -86,7 +86,8 @@ void add_keyset(Filter& f, const ThreatQuery& q, const detail::Cursor& cursor) {
 // rows in order, and reading them whole at once is cheaper than choosing them first (10% on the
 // plain listing). A sensor filter always spans several (sensor, severity) seeks (row_filter).
 bool rows_in_index_order(const ThreatQuery& q, const std::optional<detail::Cursor>& cursor) {
-  auto values = q.detector_types.size() + q.threat_types.size() + q.severities.size();
+  auto values = q.detector_types.size() + q.threat_types.size() + q.severities.size() +
+                q.statuses.size() + (q.assignee ? 1 : 0);
   return q.sort_by == ThreatSort::timestamp && q.sensor_ids.empty() && values <= 1 &&
          (cursor || q.page <= 1);
 }
@@ -114,7 +115,33 @@ Filter Backend::row_filter(const ThreatQuery& q) {
   if (q.start_time) f.add("timestamp >= ", to_unix_micros(*q.start_time));
   if (q.end_time) f.add("timestamp < ", to_unix_micros(*q.end_time));
   if (q.is_acknowledged) f.add("is_acknowledged = ", std::int64_t{*q.is_acknowledged ? 1 : 0});
+  std::vector<SqlValue> statuses;
+  for (auto s : q.statuses) statuses.push_back({static_cast<std::int64_t>(s)});
+  f.in("status", statuses);
+  if (q.assignee && q.assignee->empty()) f.conditions.push_back("assignee IS NULL");
+  if (q.assignee && !q.assignee->empty()) f.add("assignee = ", *q.assignee);
   return f;
+}
+
+// One parameter, a JSON array, whatever the number of ids: one cached statement, and no limit
+// on bound variables.
+Filter Backend::ids_filter(const std::vector<std::string>& ids) {
+  Filter f;
+  f.params.add(detail::json_text(ids));
+  f.conditions.push_back("id IN (SELECT value FROM json_each(" + detail::param(1) + "))");
+  return f;
+}
+
+// json_patch drops the keys whose value is null: the fields that stay in this row. json()
+// keeps each [old, new] an array rather than its text.
+std::string Backend::changes_json(const std::vector<detail::JsonChange>& fields) {
+  std::string out = "json_patch('{}', json_object(";
+  for (const auto& f : fields) {
+    if (&f != &fields.front()) out += ", ";
+    out += "'" + f.field + "', json(CASE WHEN " + f.condition + " THEN json_array(" + f.old_value +
+           ", " + f.new_value + ") END)";
+  }
+  return out + "))";
 }
 
 // page_size + 1 rows: the extra one says whether another page follows.

@@ -123,8 +123,9 @@ Result<std::map<std::string, detail::Place>> Backend::batch_places(Connection& c
 Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>& threats,
                             std::vector<bool>& inserted) {
   static const std::string sql = [] {
-    auto columns = detail::kThreatColumns.substr(0, detail::kThreatColumns.rfind(", seq"));
-    return "INSERT INTO threats (" + std::string(columns) + ") VALUES (" + placeholders(28) +
+    auto columns =
+        detail::kThreatInsertColumns.substr(0, detail::kThreatInsertColumns.rfind(", seq"));
+    return "INSERT INTO threats (" + std::string(columns) + ") VALUES (" + placeholders(31) +
            ") ON CONFLICT (id) DO NOTHING";
   }();
   auto stmt = conn.prepare(sql, "insert threats");

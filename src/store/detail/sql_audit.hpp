@@ -1,0 +1,107 @@
+// SqlStore: the audit log (SPEC §7) — the record every change writes in its own transaction
+// (write_audit), records with no change (failed logins), the paged query and retention.
+// Included only where a backend instantiates SqlStore (see sql_store.hpp).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "store/detail/rows.hpp"
+#include "store/detail/sql_store.hpp"
+
+namespace honeyman::store::detail {
+
+// Writes `audit`, when set, on `conn`: inside the caller's transaction, so the record commits
+// with the change or not at all. `extra` joins its details (what a threat change changed).
+template <class Connection>
+Status write_audit(Connection& conn, const AuditEntry* audit, boost::json::object extra = {}) {
+  if (audit == nullptr) return {};
+  auto details = audit->details;
+  for (auto& [key, value] : extra) details[key] = std::move(value);
+  return status_of(conn.execute(
+      "INSERT INTO audit_log (at, actor, actor_role, client_addr, action, target_type, "
+      "target_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      "record audit", audit->at, audit->actor, audit->actor_role, audit->client_addr, audit->action,
+      audit->target_type, audit->target_id, json_text(details)));
+}
+
+// The cursor of an audit page is the last entry's id in decimal: ids are not secret, and a
+// cursor that is not a positive integer is refused.
+inline Result<std::int64_t> decode_audit_cursor(std::string_view text) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0 || text.front() == '+')
+    return validation_error({FieldError{{"query", "cursor"}, "Invalid cursor", "value_error"}});
+  return id;
+}
+
+inline constexpr auto read_audit_entry = [](const auto& row) {
+  return AuditEntry{row.i64(0),  row.time(1), row.text(2),
+                    row.text(3), row.text(4), row.text(5),
+                    row.text(6), row.text(7), parse_json_object(row.text(8))};
+};
+
+template <class B>
+Status SqlStore<B>::record_audit(const AuditEntry& entry) {
+  return b_.write([&](Connection& conn) { return write_audit(conn, &entry); });
+}
+
+// Newest first by id; every filter has an index ending with the id (SQLite: its rowid).
+template <class B>
+Result<AuditPage> SqlStore<B>::query_audit(const AuditQuery& q) {
+  if (q.page_size < 1 || q.page_size > 1000)
+    return validation_error(
+        {FieldError{{"query", "page_size"}, "page_size must be 1..1000", "value_error"}});
+  std::optional<std::int64_t> before;
+  if (!q.cursor.empty()) {
+    auto id = decode_audit_cursor(q.cursor);
+    if (!id) return id.error();
+    before = *id;
+  }
+  typename B::Params params;
+  std::vector<std::string> conditions;
+  auto add = [&](std::string_view condition, const auto& value) {
+    params.add(value);
+    conditions.push_back(std::string(condition).append(param(params.size())));
+  };
+  if (q.actor) add("actor = ", *q.actor);
+  if (q.action) add("action = ", *q.action);
+  if (q.target_type) add("target_type = ", *q.target_type);
+  if (q.target_id) add("target_id = ", *q.target_id);
+  if (q.start_time) add("at >= ", *q.start_time);
+  if (q.end_time) add("at < ", *q.end_time);
+  if (before) add("id < ", *before);
+  params.add(q.page_size + 1);
+  auto sql = std::string(
+                 "SELECT id, at, actor, actor_role, client_addr, action, target_type, target_id, "
+                 "details FROM audit_log")
+                 .append(where_clause(conditions))
+                 .append(" ORDER BY id DESC LIMIT ")
+                 .append(param(params.size()));
+  return b_.read([&](Connection& conn) -> Result<AuditPage> {
+    auto entries = conn.fetch_all(per_call(sql), "query audit", read_audit_entry, params);
+    if (!entries) return entries.error();
+    AuditPage page;
+    page.entries = std::move(*entries);
+    if (page.entries.size() > static_cast<std::size_t>(q.page_size)) {
+      page.entries.pop_back();
+      page.next_cursor = std::to_string(page.entries.back().id);
+    }
+    return page;
+  });
+}
+
+template <class B>
+Result<std::int64_t> SqlStore<B>::delete_audit_before(Timestamp cutoff, int batch_limit) {
+  if (batch_limit < 1) return make_error(Errc::invalid_input, "batch_limit must be >= 1");
+  return b_.write([&](Connection& conn) {
+    return conn.execute(
+        "DELETE FROM audit_log WHERE id IN "
+        "(SELECT id FROM audit_log WHERE at < $1 ORDER BY at, id LIMIT $2)",
+        "delete old audit records", cutoff, batch_limit);
+  });
+}
+
+}  // namespace honeyman::store::detail

@@ -1,0 +1,98 @@
+// The SOC-workflow migration (SQLite 9, PostgreSQL 8) on a database that already holds threats:
+// acknowledged rows become `acknowledged`, the others `new`, and updated_at reads as created_at
+// without the migration rewriting them. Runs on the stores a second connection can reach
+// (SQLite file, PostgreSQL), which take the database back to the schema before that migration.
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "store_fixture.hpp"
+
+namespace honeyman::store::testing {
+namespace {
+
+using domain::ThreatStatus;
+
+std::vector<StoreParam> reachable_stores() {
+  std::vector<StoreParam> out;
+  for (auto& p : store_params())
+    if (p.name != "sqlite_memory") out.push_back(p);
+  return out;
+}
+
+class TriageUpgradeTest : public StoreTest {
+ protected:
+  // Runs `sql` (several statements) on the test's database from a connection of its own.
+  void exec(const std::string& sql) {
+    if (is_postgres_url(url_)) {
+      PGconn* conn = PQconnectdb(url_.c_str());
+      PGresult* r = PQexec(conn, sql.c_str());
+      EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+      PQclear(r);
+      PQfinish(conn);
+      return;
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+  // The schema before the SOC workflow: its columns, tables and migration record gone.
+  void downgrade() {
+    if (is_postgres_url(url_))
+      exec(
+          "ALTER TABLE threats DROP COLUMN status, DROP COLUMN assignee, DROP COLUMN updated_at;"
+          "DROP TABLE threat_history; DROP TABLE audit_log;"
+          "DELETE FROM schema_migrations WHERE version = 8;");
+    else
+      exec(
+          "DROP INDEX threats_status_timestamp; DROP INDEX threats_assignee_timestamp;"
+          "ALTER TABLE threats DROP COLUMN status; ALTER TABLE threats DROP COLUMN assignee;"
+          "ALTER TABLE threats DROP COLUMN updated_at;"
+          "DROP TABLE threat_history; DROP TABLE audit_log;"
+          "DELETE FROM schema_migrations WHERE version = 9;");
+  }
+};
+
+TEST_P(TriageUpgradeTest, AcknowledgedRowsBecomeAcknowledgedAndTheRestNew) {
+  add_sensors(store(), {"sensor-a"});
+  auto ts = insert(store(), {make_threat({}), make_threat({.timestamp = kT0 + 1s})});
+  ASSERT_EQ(ts.size(), 2u);
+  ASSERT_TRUE(store().acknowledge_threat(ts[0].id, "alice", "seen", kT0 + 1h));
+  const int newest = store().schema_version().value();
+  store_.reset();
+  downgrade();
+
+  store_ = open_again();
+  ASSERT_TRUE(store_);
+  ASSERT_EQ(store().schema_version().value(), newest - 1);
+  ASSERT_EQ(store().migrate().value(), newest);
+  auto acknowledged = store().find_threat(ts[0].id).value();
+  EXPECT_EQ(acknowledged.status, ThreatStatus::acknowledged);
+  EXPECT_TRUE(acknowledged.is_acknowledged);
+  EXPECT_EQ(acknowledged.acknowledged_by, "alice");
+  EXPECT_FALSE(acknowledged.assignee);
+  EXPECT_EQ(acknowledged.updated_at, acknowledged.created_at);  // NULL, read as created_at
+  auto untouched = store().find_threat(ts[1].id).value();
+  EXPECT_EQ(untouched.status, ThreatStatus::new_);
+  EXPECT_EQ(untouched.updated_at, untouched.created_at);
+
+  ThreatQuery q;
+  q.statuses = {ThreatStatus::acknowledged};
+  EXPECT_EQ(ids_of(store().query_threats(q).value().threats), std::vector{ts[0].id});
+  EXPECT_TRUE(store().threat_history(ts[0].id).value().empty());
+  ThreatChange resolve;
+  resolve.status = ThreatStatus::resolved;
+  auto resolved = store().update_threat(ts[0].id, resolve, "bob", kT0 + 2h);
+  ASSERT_TRUE(resolved) << resolved.error().message;
+  EXPECT_EQ(resolved->updated_at, kT0 + 2h);
+  EXPECT_EQ(store().threat_history(ts[0].id).value().size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, TriageUpgradeTest, ::testing::ValuesIn(reachable_stores()),
+                         param_name);
+
+}  // namespace
+}  // namespace honeyman::store::testing
