@@ -62,7 +62,10 @@ struct Services {
   ingest::MqttIngest* mqtt = nullptr;  // set when MQTT ingest runs (for /ready)
   // Answers of GET /sensors (set by the sensor routes); writes to sensors clear it.
   std::shared_ptr<detail::ResponseCache> sensor_list_cache{};
-  bus::EventBus* bus = nullptr;  // set by serve (for /ready)
+  // Set by serve: triage changes are published on it (threat_update); with Redis, /ready
+  // reports its subscription (redis_bus).
+  bus::EventBus* bus = nullptr;
+  bool redis_bus = false;
 };
 
 // ---------------------------------------------------------------------------------------------

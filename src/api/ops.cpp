@@ -38,7 +38,7 @@ asio::awaitable<Response> ready(Services& s) {
     checks["mqtt"] = up ? "ok" : "disconnected (reconnecting)";
     all_ok = all_ok && up;
   }
-  if (s.bus) {  // Redis: the subscription that brings other instances' events
+  if (s.bus && s.redis_bus) {  // the subscription that brings other instances' events
     bool up = s.bus->connected();
     checks["redis"] = up ? "ok" : "disconnected (reconnecting)";
     all_ok = all_ok && up;

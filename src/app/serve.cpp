@@ -191,7 +191,8 @@ api::Services make_services(const AppConfig& config, store::Store& store, Blocki
   api::Services services{
       config.api,        store,          pool,           auth,        ingest.writer, system_clock(),
       domain.onboarding, domain.sensors, domain.threats, domain.users};
-  if (!config.bus.redis_url.empty()) services.bus = &bus;  // /ready reports Redis
+  services.bus = &bus;
+  services.redis_bus = !config.bus.redis_url.empty();  // /ready reports Redis
   services.mqtt = ingest.mqtt.get();
   return services;
 }

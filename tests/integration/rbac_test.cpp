@@ -46,7 +46,8 @@ class RbacTest : public ::testing::Test {
   // The id of the user `name` (looked up as the admin).
   static std::string user_id(const std::string& name) {
     auto reply = fleet_->server->client().get("/api/v2/users?page_size=100", as(kAdmin));
-    for (const auto& u : reply.json().at("users").as_array())
+    const auto body = reply.json();
+    for (const auto& u : body.at("users").as_array())
       if (u.at("username") == name.c_str()) return std::string(u.at("id").as_string());
     ADD_FAILURE() << "no user " << name << ": " << reply.body;
     return {};

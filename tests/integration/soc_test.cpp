@@ -96,7 +96,8 @@ TEST_F(SocTest, PatchChangesStatusAndAssigneeRecordsHistoryAndAnnouncesIt) {
 
   auto history = client().get("/api/v2/threats/" + id + "/history", bearer(fleet_->viewer));
   ASSERT_EQ(history.status, 200) << history.body;
-  const auto& entries = history.json().as_array();
+  const auto body = history.json();
+  const auto& entries = body.as_array();
   ASSERT_EQ(entries.size(), 3u) << history.body;
   EXPECT_EQ(entries[0].at("actor"), "ana");
   EXPECT_EQ(entries[0].at("note"), "mine now");
@@ -113,7 +114,8 @@ TEST_F(SocTest, PatchChangesStatusAndAssigneeRecordsHistoryAndAnnouncesIt) {
                              bearer(fleet_->viewer));
   ASSERT_EQ(listed.status, 200);
   bool found = false;
-  for (const auto& t : listed.json().at("threats").as_array()) found |= t.at("id") == id.c_str();
+  const auto page = listed.json();
+  for (const auto& t : page.at("threats").as_array()) found |= t.at("id") == id.c_str();
   EXPECT_TRUE(found);
 }
 
@@ -401,8 +403,8 @@ TEST_F(SocTest, AuditPagesWithACursorAndOnlyAdminsReadIt) {
         "/api/v2/audit?actor=pager&page_size=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
         bearer(fleet_->admin));
     ASSERT_EQ(reply.status, 200) << reply.body;
-    for (const auto& e : reply.json().at("entries").as_array())
-      ids.push_back(e.at("id").as_int64());
+    const auto body = reply.json();
+    for (const auto& e : body.at("entries").as_array()) ids.push_back(e.at("id").as_int64());
     if (reply.json().at("next_cursor").is_null()) break;
     cursor = std::string(reply.json().at("next_cursor").as_string());
   }
