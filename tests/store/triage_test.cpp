@@ -1,6 +1,7 @@
 // Triage (SPEC §7): status, assignee, history, acknowledgement, bulk changes, their filters, and
 // the audit records written with them.
 #include <algorithm>
+#include <thread>
 
 #include "store_fixture.hpp"
 
@@ -365,6 +366,41 @@ TEST_P(TriageTest, RetentionRemovesTheHistoryOfRemovedThreats) {
   EXPECT_EQ(history(ts[2].id).size(), 1u);
   EXPECT_EQ(history(ts[3].id).size(), 1u);
   EXPECT_EQ(audits().size(), 4u);
+}
+
+// Concurrent changes of one threat (in parallel on PostgreSQL's pool) make one history in which
+// each entry's old value is the previous entry's new one, ending at the threat's state.
+TEST_P(TriageTest, ConcurrentChangesMakeAChainedHistory) {
+  auto t = threats(1)[0];
+  const ThreatStatus cycle[] = {ThreatStatus::acknowledged, ThreatStatus::investigating,
+                                ThreatStatus::resolved, ThreatStatus::false_positive};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w)
+    workers.emplace_back([&, w] {
+      for (int i = 0; i < 5; ++i) {
+        auto c = set_status(cycle[(w + i) % 4]);
+        c.assignee = "user" + std::to_string(w);
+        EXPECT_TRUE(store().update_threat(t.id, c, "user" + std::to_string(w), kT0 + 1h));
+      }
+    });
+  for (auto& w : workers) w.join();
+  auto h = history(t.id);
+  ASSERT_FALSE(h.empty());
+  boost::json::value status = "new", assignee = nullptr;
+  for (const auto& e : h) {
+    if (const auto* s = e.changes.if_contains("status")) {
+      EXPECT_EQ(s->as_array()[0], status);
+      status = s->as_array()[1];
+    }
+    if (const auto* a = e.changes.if_contains("assignee")) {
+      EXPECT_EQ(a->as_array()[0], assignee);
+      assignee = a->as_array()[1];
+    }
+  }
+  auto now = find(t.id);
+  EXPECT_EQ(status, boost::json::value(std::string(domain::to_string(now.status))));
+  ASSERT_TRUE(now.assignee);
+  EXPECT_EQ(assignee, boost::json::value(*now.assignee));
 }
 
 HONEYMAN_STORE_SUITE(TriageTest);

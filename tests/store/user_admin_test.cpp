@@ -1,5 +1,7 @@
 // Administering users (SPEC §7): paged listing, profile changes, deletion, the last-active-admin
 // rule, and the audit records that commit with each change.
+#include <thread>
+
 #include "store_fixture.hpp"
 
 namespace honeyman::store::testing {
@@ -81,6 +83,27 @@ TEST_P(UserAdminTest, TheLastActiveAdminCannotBeDemotedDisabledOrDeleted) {
   EXPECT_EQ(code_of(store().delete_user(alice.id)), Errc::conflict);
   EXPECT_EQ(code_of(store().delete_user(root.id)), Errc::ok);
   EXPECT_EQ(code_of(store().delete_user(root.id)), Errc::not_found);
+}
+
+// Two admins demoting each other at the same moment (the store's connections run them in
+// parallel on PostgreSQL): exactly one wins, and the other stays the last active admin.
+TEST_P(UserAdminTest, ConcurrentDemotionsLeaveAnAdmin) {
+  std::optional<domain::User> survivor;
+  for (int round = 0; round < 10; ++round) {
+    auto a = add("a" + std::to_string(round), domain::Role::admin);
+    auto b = add("b" + std::to_string(round), domain::Role::admin);
+    if (survivor) ASSERT_EQ(change(*survivor, to_role(domain::Role::viewer)), Errc::ok);
+    Errc first = Errc::internal, second = Errc::internal;
+    std::thread t1([&] { first = change(a, to_role(domain::Role::viewer)); });
+    std::thread t2([&] { second = change(b, to_role(domain::Role::viewer)); });
+    t1.join();
+    t2.join();
+    ASSERT_TRUE((first == Errc::ok && second == Errc::conflict) ||
+                (first == Errc::conflict && second == Errc::ok))
+        << static_cast<int>(first) << " " << static_cast<int>(second);
+    survivor = first == Errc::ok ? b : a;
+    EXPECT_EQ(change(*survivor, disable()), Errc::conflict);
+  }
 }
 
 TEST_P(UserAdminTest, EmailAndNameChangesKeepSessionsOthersEndThem) {
