@@ -40,7 +40,7 @@ Result<std::int64_t> SqlStore<B>::delete_audit_before(Timestamp, int) {
 }
 template <class B>
 Result<std::int64_t> SqlStore<B>::latest_threat_seq() {
-  return not_yet("latest_threat_seq");
+  return b_.read([](Connection& conn) { return B::latest_threat_seq(conn); });
 }
 template <class B>
 Result<UserPage> SqlStore<B>::list_users(const UserQuery&) {

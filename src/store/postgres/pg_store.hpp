@@ -162,6 +162,8 @@ class Backend {
                                              const std::optional<detail::Cursor>& cursor);
   static Filter counter_filter(const ThreatQuery& q);
   static Filter row_filter(const ThreatQuery& q);
+  // The export cut-off (Store::latest_threat_seq): max(seq) over the latest reserved blocks.
+  static Result<std::int64_t> latest_threat_seq(Connection& conn);
 
   // Counting (sensor_activity.cpp, analytics.cpp). aggregate() calls on_row(row) once per group:
   // columns 0..k-1 are the keys, k the count, k+1 the score sum.

@@ -147,7 +147,25 @@ Filter Backend::row_filter(const ThreatQuery& q) {
   if (q.end_time) f.conditions.push_back("timestamp < " + f.param(*q.end_time, "bigint"));
   if (q.is_acknowledged)
     f.conditions.push_back("is_acknowledged = " + f.param(*q.is_acknowledged, "boolean"));
+  if (q.max_seq) f.conditions.push_back("seq <= " + f.param(*q.max_seq, "bigint"));
   return f;
+}
+
+// No b-tree has `seq` (every index is paid at ingest), so max(seq) over the whole table is a
+// scan of every partition. The newest rows hold the newest blocks of threats_seq: the BRIN index
+// on `seq` finds the rows of the last 64 blocks reserved (one per sensor and batch) in the few
+// heap ranges they were appended to. Only when none of those blocks has a committed row is the
+// whole table asked.
+Result<std::int64_t> Backend::latest_threat_seq(Connection& conn) {
+  auto recent = conn.run(
+      "SELECT max(seq) FROM threats WHERE seq > (SELECT last_value FROM threats_seq) - "
+      "64 * 1048576",
+      Params{}, "latest threat seq");
+  if (!recent) return recent.error();
+  if (auto n = (*recent)[0].opt_i64(0)) return *n;
+  auto all = conn.run("SELECT coalesce(max(seq), 0) FROM threats", Params{}, "latest threat seq");
+  if (!all) return all.error();
+  return (*all)[0].i64(0);
 }
 
 // page_size + 1 rows: the extra one says whether another page follows.

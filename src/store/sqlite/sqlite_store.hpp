@@ -133,6 +133,8 @@ class Backend {
                                              const std::optional<detail::Cursor>& cursor);
   static Filter counter_filter(const ThreatQuery& q);
   static Filter row_filter(const ThreatQuery& q);
+  // The export cut-off (Store::latest_threat_seq): the rowid is the insertion order.
+  static Result<std::int64_t> latest_threat_seq(Connection& conn);
 
   // Counting (sensor_activity.cpp, analytics.cpp). aggregate() calls on_row(row) for rows whose
   // columns 0..k-1 are the keys, k a count and k+1 a score sum; keys repeat (one row per rollup

@@ -114,7 +114,16 @@ Filter Backend::row_filter(const ThreatQuery& q) {
   if (q.start_time) f.add("timestamp >= ", to_unix_micros(*q.start_time));
   if (q.end_time) f.add("timestamp < ", to_unix_micros(*q.end_time));
   if (q.is_acknowledged) f.add("is_acknowledged = ", std::int64_t{*q.is_acknowledged ? 1 : 0});
+  if (q.max_seq) f.add("seq <= ", *q.max_seq);
   return f;
+}
+
+// max(rowid) is one step down the table's b-tree.
+Result<std::int64_t> Backend::latest_threat_seq(Connection& conn) {
+  auto n = conn.fetch_one("SELECT coalesce(max(seq), 0) FROM threats", "latest threat seq",
+                          [](const Stmt& row) { return row.i64(0); });
+  if (!n) return n.error();
+  return n->value_or(0);
 }
 
 // page_size + 1 rows: the extra one says whether another page follows.
