@@ -7,6 +7,7 @@ void register_routes(http::Router& router, Services& services) {
   detail::add_auth_routes(router, services);
   detail::add_sensor_routes(router, services);
   detail::add_threat_routes(router, services);
+  detail::add_export_route(router, services);
   detail::add_onboarding_routes(router, services);
   detail::add_analytics_routes(router, services);
   detail::add_docs_routes(router, services);
