@@ -186,8 +186,13 @@ void RequestProcessor::finish(const Request& request, Answer& answer, const Clie
   response.set("X-Request-Id", id);
   response.version(request.version());
   add_cors(request, response);
-  if (answer.stream && (request.method() == Verb::head || has_no_body(response.result())))
+  if (answer.stream && has_no_body(response.result())) answer.stream = nullptr;
+  if (answer.stream && request.method() == Verb::head) {
+    frame_stream(request, response);  // the GET's framing, without running the producer
     answer.stream = nullptr;
+    record(request.method(), response.result_int(), 0, client, outcome, id);
+    return;
+  }
   if (!answer.stream) {
     frame_payload(request, response);
     record(request.method(), response.result_int(), response.body().size(), client, outcome, id);

@@ -419,11 +419,13 @@ asio::awaitable<bool> Server::Impl::send_streamed(beast::tcp_stream& stream, det
   std::string chunk;
   while (ok) {
     chunk.clear();
-    Status made = make_error(Errc::internal, "exception");
+    Status made;
     try {
       made = co_await answer.stream(chunk);
     } catch (const std::exception& e) {
       made = make_error(Errc::internal, e.what());
+    } catch (...) {
+      made = make_error(Errc::internal, "non-standard exception");
     }
     if (!made) {
       spdlog::warn("streamed response aborted after {} bytes: {}", bytes, made.error().message);
