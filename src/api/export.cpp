@@ -4,6 +4,9 @@
 // page, so rows stored meanwhile are left out and the keyset pages do not shift. Each page is
 // fetched on the BlockingPool only when the server asks for the next chunk, i.e. once the
 // previous one is in the socket: a slow reader holds one page in memory, not the export.
+#include <algorithm>
+#include <array>
+
 #include "api/detail/export_formats.hpp"
 #include "api/detail/openapi.hpp"
 #include "api/detail/routes.hpp"
@@ -47,9 +50,19 @@ struct Export {
   Services& services;
   store::ThreatQuery query;
   std::unique_ptr<ExportWriter> writer;
-  std::optional<store::ThreatPage> first;  // fetched before the head, so its errors are answers
+  // The page to write next. The first is fetched before the head, so its errors are answers.
+  std::optional<store::ThreatPage> page;
   bool begun = false, done = false;
 };
+
+// Runs on the pool. The page stays in the state: a Result<ThreatPage> carried back through
+// run_blocking's completion is copied, 5,000 threats each time (11% of a CSV export's CPU).
+Status fetch(Export& e) {
+  auto page = e.services.threats.query(e.query);
+  if (!page) return page.error();
+  e.page = std::move(*page);
+  return {};
+}
 
 asio::awaitable<Status> next_chunk(std::shared_ptr<Export> e, std::string& chunk) {
   if (e->done) co_return Status{};  // chunk left empty: the end
@@ -57,21 +70,18 @@ asio::awaitable<Status> next_chunk(std::shared_ptr<Export> e, std::string& chunk
     e->begun = true;
     e->writer->begin(chunk);
   }
-  std::optional<store::ThreatPage> page = std::move(e->first);
-  e->first.reset();
-  if (!page) {
-    auto& s = e->services;
-    auto fetched = co_await run_blocking(s.pool, [&] { return s.threats.query(e->query); });
+  if (!e->page) {
+    auto fetched = co_await run_blocking(e->services.pool, [&] { return fetch(*e); });
     if (!fetched) co_return fetched.error();
-    page = std::move(*fetched);
   }
-  e->writer->page(page->threats, chunk);
-  if (page->next_cursor.empty()) {
+  e->writer->page(e->page->threats, chunk);
+  if (e->page->next_cursor.empty()) {
     e->writer->end(chunk);
     e->done = true;
   } else {
-    e->query.cursor = std::move(page->next_cursor);
+    e->query.cursor = std::move(e->page->next_cursor);
   }
+  e->page.reset();
   co_return Status{};
 }
 
@@ -89,9 +99,13 @@ std::string_view file_extension(ExportFormat format) {
 
 asio::awaitable<Response> export_threats(RequestContext& ctx, Services& s) {
   auto format = parse_export_format(ctx.query);
-  if (!format) co_return http::error_response(format.error());
   auto query = parse_threat_query(ctx.query);
-  if (!query) co_return http::error_response(query.error());
+  if (!format || !query) {  // every problem in one answer, as the list reports them
+    auto error = format ? query.error() : format.error();
+    if (!format && !query)
+      for (const auto& f : query.error().fields) error.fields.push_back(f);
+    co_return http::error_response(error);
+  }
   auto e = std::make_shared<Export>(
       Export{s, std::move(*query), make_export_writer(*format), {}, false, false});
   e->query.with_total = false;
@@ -99,9 +113,8 @@ asio::awaitable<Response> export_threats(RequestContext& ctx, Services& s) {
   auto cutoff = co_await run_blocking(s.pool, [&] { return s.store.latest_threat_seq(); });
   if (!cutoff) co_return http::error_response(cutoff.error());
   e->query.max_seq = *cutoff;
-  auto first = co_await run_blocking(s.pool, [&] { return s.threats.query(e->query); });
+  auto first = co_await run_blocking(s.pool, [&] { return fetch(*e); });
   if (!first) co_return http::error_response(first.error());
-  e->first = std::move(*first);
   Response res{http::StatusCode::ok, 11};
   res.set(boost::beast::http::field::content_type, media_type(*format));
   res.set(boost::beast::http::field::content_disposition,

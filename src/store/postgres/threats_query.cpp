@@ -187,6 +187,8 @@ Result<PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
     if (!rows) return rows.error();
     if (bound && rows->size() < page_size(q) + 1) continue;  // maybe more before the bound
     PageRows out;
+    out.threats.reserve(static_cast<std::size_t>(rows->size()));
+    out.seqs.reserve(static_cast<std::size_t>(rows->size()));
     for (int i = 0; i < rows->size(); ++i) {
       out.threats.push_back(detail::read_threat((*rows)[i]));
       out.seqs.push_back((*rows)[i].i64(detail::kThreatSeqColumn));

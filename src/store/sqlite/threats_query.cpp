@@ -148,6 +148,8 @@ Result<detail::PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery
     sql.append(" ORDER BY ").append(order).append(limit).append(") ORDER BY ").append(order);
   }
   detail::PageRows rows;
+  rows.threats.reserve(static_cast<std::size_t>(detail::page_size(q)) + 1);  // no moves on growth
+  rows.seqs.reserve(rows.threats.capacity());
   auto done = conn.for_each(
       sql, "query threats",
       [&](const Stmt& row) {
