@@ -9,6 +9,7 @@ void register_routes(http::Router& router, Services& services) {
   detail::add_threat_routes(router, services);
   detail::add_triage_routes(router, services);
   detail::add_user_routes(router, services);
+  detail::add_export_route(router, services);
   detail::add_onboarding_routes(router, services);
   detail::add_analytics_routes(router, services);
   detail::add_docs_routes(router, services);

@@ -213,6 +213,8 @@ class Settings {
 std::string to_json_text(const boost::json::value& v);
 std::string to_json_text(const boost::json::object& o);
 std::string to_json_text(const boost::json::array& a);
+// The same text appended to `out`: no string of its own (exports write millions of them).
+void append_json_text(std::string& out, const boost::json::object& o);
 std::string json_quote(std::string_view s);  // a JSON string literal, quotes included
 
 // Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;

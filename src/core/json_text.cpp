@@ -44,6 +44,7 @@ class Writer {
     p_ += n;
   }
   std::string finish() const { return std::string(s_.data.get(), used()); }
+  void finish_into(std::string& out) const { out.append(s_.data.get(), used()); }
 
   void value(const json::value& v);
   void object(const json::object& o);
@@ -244,6 +245,12 @@ std::string to_json_text(const json::array& a) {
   Writer w;
   w.array(a);
   return w.finish();
+}
+
+void append_json_text(std::string& out, const json::object& o) {
+  Writer w;
+  w.object(o);
+  w.finish_into(out);
 }
 
 std::string json_quote(std::string_view s) {

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -123,11 +124,27 @@ std::string format_timestamp(Timestamp t) {
   auto m = duration_cast<minutes>(since_midnight - h);
   auto s = duration_cast<seconds>(since_midnight - h - m);
   auto us = (since_midnight - h - m - s).count();
+  int year = int(ymd.year());
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(h.count()), int(m.count()),
-                int(s.count()), static_cast<long long>(us));
-  return buf;
+  if (year < 0 || year > 9999) {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", year,
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(h.count()), int(m.count()),
+                  int(s.count()), static_cast<long long>(us));
+    return buf;
+  }
+  // By hand: snprintf was ~7% of a CSV export (four times per row).
+  auto put = [](char* at, long long value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+  };
+  std::memcpy(buf, "0000-00-00T00:00:00.000000Z", 28);
+  put(buf, year, 4);
+  put(buf + 5, unsigned(ymd.month()), 2);
+  put(buf + 8, unsigned(ymd.day()), 2);
+  put(buf + 11, h.count(), 2);
+  put(buf + 14, m.count(), 2);
+  put(buf + 17, s.count(), 2);
+  put(buf + 20, us, 6);
+  return std::string(buf, 27);
 }
 
 std::optional<Timestamp> parse_timestamp(std::string_view s) {

@@ -119,6 +119,16 @@ class Authenticator {
   virtual boost::asio::awaitable<Result<Principal>> authenticate(const Request& request) = 0;
 };
 
+// A response body made while it is sent (exports of millions of rows). The server calls the
+// producer with an empty `chunk` to fill; a chunk left empty ends the body. The next call comes
+// only after the previous chunk has been written to the socket, so a slow reader slows the
+// producer down and nothing queues (backpressure). Calls run on the connection's strand, one at
+// a time; blocking work belongs on the BlockingPool (run_blocking). An error (or exception) after
+// the head was sent can only abort the connection (it is reset, with a warning logged): the
+// client sees a body without its final 0-length chunk. A failed or timed-out write (idle_timeout
+// per chunk) ends the body too; the producer is then destroyed without another call.
+using BodyProducer = std::function<boost::asio::awaitable<Status>(std::string& chunk)>;
+
 struct RequestContext {
   const Request& request;
   Principal principal;
@@ -126,6 +136,12 @@ struct RequestContext {
   boost::urls::params_view query;                                // decoded query parameters
   // The client: the peer, or with TRUSTED_PROXIES the address a trusted proxy forwarded for.
   std::string client_address;
+
+  // Set by a handler that streams its body: the Response it returns is then the head only
+  // (status and headers; its body is ignored). HTTP/1.1 clients get Transfer-Encoding: chunked;
+  // HTTP/1.0 ones the bare body, ended by closing the connection. HEAD and bodiless statuses are
+  // answered with the head alone (the producer is never called).
+  BodyProducer body_stream;
 
   // The decoded path parameter `name` ("" if the route has none of that name).
   std::string_view path_param(std::string_view name) const;

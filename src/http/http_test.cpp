@@ -78,7 +78,7 @@ TEST(Router, EarlierLiteralWinsBetweenEquallySpecificPatterns) {
 
 TEST(Router, PathParamLookupAndDeepPaths) {
   Request req{Verb::get, "/", 11};
-  RequestContext ctx{req, {}, {{"sensor_id", "s1"}}, {}, "127.0.0.1"};
+  RequestContext ctx{req, {}, {{"sensor_id", "s1"}}, {}, "127.0.0.1", {}};
   EXPECT_EQ(ctx.path_param("sensor_id"), "s1");
   EXPECT_EQ(ctx.path_param("other"), "");
   auto r = sample_router();

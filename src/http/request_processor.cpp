@@ -33,6 +33,14 @@ bool has_no_body(StatusCode status) {
   return code < 200 || status == StatusCode::no_content || status == StatusCode::not_modified;
 }
 
+// A streamed body's length is unknown: chunked on HTTP/1.1; HTTP/1.0 has no chunking, so the
+// end of the body is the end of the connection (the session closes it).
+void frame_stream(const Request& req, Response& res) {
+  res.body().clear();
+  res.erase(field::content_length);
+  if (req.version() >= 11) res.set(field::transfer_encoding, "chunked");
+}
+
 // Content-Length always matches what is sent; a HEAD answer keeps the GET's length but no body.
 void frame_payload(const Request& req, Response& res) {
   if (has_no_body(res.result())) {
@@ -67,15 +75,15 @@ void log_exception(const Request& request, const Route& route) {
 
 // The access log line: the route pattern, never the target (paths and queries can carry
 // secrets: the onboarding token is a path segment, the WebSocket token a query parameter).
-void log_request(const Request& req, const Response& res, const Client& client,
+void log_request(Verb method, unsigned status, std::uint64_t bytes, const Client& client,
                  std::string_view route, std::string_view request_id, std::string_view principal,
                  double seconds) {
-  log_event(res.result_int() >= 500 ? LogLevel::warn : LogLevel::info, "request",
+  log_event(status >= 500 ? LogLevel::warn : LogLevel::info, "request",
             {{"request_id", request_id},
-             {"method", method_label(req.method())},
+             {"method", method_label(method)},
              {"route", route},
-             {"status", static_cast<std::int64_t>(res.result_int())},
-             {"bytes", static_cast<std::int64_t>(res.body().size())},
+             {"status", static_cast<std::int64_t>(status)},
+             {"bytes", static_cast<std::int64_t>(bytes)},
              {"duration_ms", seconds * 1000.0},
              {"principal", principal},
              {"client", std::string_view(client.address)}});
@@ -107,8 +115,9 @@ RequestProcessor::RequestProcessor(const ServerConfig& config, const Router& rou
 
 // One coroutine on purpose: Asio recycles only two coroutine frames per thread, so splitting this
 // into nested awaitables would cost a malloc/free pair per extra level on every request.
-asio::awaitable<Response> RequestProcessor::handle(const Request& request, const Client& client) {
+asio::awaitable<Answer> RequestProcessor::handle(const Request& request, const Client& client) {
   Outcome outcome;
+  BodyProducer stream;
   outcome.started = std::chrono::steady_clock::now();
   auto routed = route(request, client);
   outcome.route = routed.match.route;
@@ -130,10 +139,15 @@ asio::awaitable<Response> RequestProcessor::handle(const Request& request, const
     if (!response && !decode_params(routed.match.params))
       response = fail(Errc::bad_request, "Malformed path");
     if (!response) {
-      RequestContext ctx{request, std::move(*principal), std::move(routed.match.params),
-                         routed.target.params(), client.address};
+      RequestContext ctx{request,
+                         std::move(*principal),
+                         std::move(routed.match.params),
+                         routed.target.params(),
+                         client.address,
+                         {}};
       try {
         response = co_await route.handler(ctx);
+        stream = std::move(ctx.body_stream);
       } catch (...) {
         // A handler bug must not take the connection (or the process) down, and what() may
         // hold internals: the client only learns that it failed.
@@ -142,8 +156,9 @@ asio::awaitable<Response> RequestProcessor::handle(const Request& request, const
       }
     }
   }
-  finish(request, *response, client, outcome);
-  co_return std::move(*response);
+  Answer answer{std::move(*response), std::move(stream), {}};
+  finish(request, answer, client, outcome);
+  co_return answer;
 }
 
 // Everything decided before authentication: CORS preflight, target syntax, 404/405, rate limit.
@@ -164,19 +179,43 @@ RequestProcessor::Routed RequestProcessor::route(const Request& request, const C
   return out;
 }
 
-void RequestProcessor::finish(const Request& request, Response& response, const Client& client,
+void RequestProcessor::finish(const Request& request, Answer& answer, const Client& client,
                               const Outcome& outcome) const {
+  auto& response = answer.response;
   auto id = request_id_of(request, client);
   response.set("X-Request-Id", id);
   response.version(request.version());
   add_cors(request, response);
-  frame_payload(request, response);
+  if (answer.stream && has_no_body(response.result())) answer.stream = nullptr;
+  if (answer.stream && request.method() == Verb::head) {
+    frame_stream(request, response);  // the GET's framing, without running the producer
+    answer.stream = nullptr;
+    record(request.method(), response.result_int(), 0, client, outcome, id);
+    return;
+  }
+  if (!answer.stream) {
+    frame_payload(request, response);
+    record(request.method(), response.result_int(), response.body().size(), client, outcome, id);
+    return;
+  }
+  frame_stream(request, response);
+  // Logged when the body has been sent: its duration and bytes are the export's, not the head's.
+  // The status is the one on the wire; a truncated body is the session's warning.
+  answer.finished = [this, method = request.method(), status = response.result_int(), client,
+                     outcome, id](std::uint64_t bytes) {
+    record(method, status, bytes, client, outcome, id);
+  };
+}
+
+void RequestProcessor::record(Verb method, unsigned status, std::uint64_t bytes,
+                              const Client& client, const Outcome& outcome,
+                              std::string_view request_id) const {
   auto seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - outcome.started).count();
-  metrics_->record(outcome.route, request.method(), response.result_int(), seconds);
+  metrics_->record(outcome.route, method, status, seconds);
   if (config_.access_log)
-    log_request(request, response, client,
-                outcome.route ? std::string_view(outcome.route->pattern) : "unmatched", id,
+    log_request(method, status, bytes, client,
+                outcome.route ? std::string_view(outcome.route->pattern) : "unmatched", request_id,
                 outcome.principal, seconds);
 }
 

@@ -19,6 +19,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <mutex>
 #include <unordered_set>
 #include <utility>
@@ -196,6 +197,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer);
   asio::awaitable<bool> send(beast::tcp_stream& stream, const Response& response,
                              std::string& head);
+  asio::awaitable<bool> send_streamed(beast::tcp_stream& stream, detail::Answer& answer,
+                                      std::string& head);
+  asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data, bool chunked);
   asio::awaitable<void> linger(beast::tcp_stream& stream);
   void track(const ConnectionPtr& conn, beast::tcp_stream& stream);
   void untrack(const ConnectionPtr& conn);
@@ -321,10 +325,14 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
       co_await (*upgrade)(std::move(stream), std::move(*read.request), client.address);
       co_return;
     }
-    auto response = co_await processor.handle(*read.request, client);
-    const bool keep = read.request->keep_alive() && !stopping && !conn->shed;
-    response.keep_alive(keep);
-    if (!co_await send(stream, response, head) || !keep) break;
+    auto answer = co_await processor.handle(*read.request, client);
+    // HTTP/1.0 has no chunking: a streamed body ends with the connection.
+    const bool keep = read.request->keep_alive() && !stopping && !conn->shed &&
+                      !(answer.stream && read.request->version() < 11);
+    answer.response.keep_alive(keep);
+    const bool sent = answer.stream ? co_await send_streamed(stream, answer, head)
+                                    : co_await send(stream, answer.response, head);
+    if (!sent || !keep) break;
   }
   if (refused) co_await linger(stream);
   ErrorCode ec;
@@ -393,6 +401,67 @@ asio::awaitable<bool> Server::Impl::send(beast::tcp_stream& stream, const Respon
                                          std::string& head) {
   detail::serialize_head(response, head);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body())};
+  stream.expires_after(config.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, buffers, kTuple);
+  co_return !ec;
+}
+
+// The head, then each chunk the producer makes, one at a time: the producer is asked for the
+// next chunk only once the previous one is in the socket, so memory stays at one chunk however
+// slowly the client reads. idle_timeout bounds each write. A producer error can only abort the
+// connection: it is reset (SO_LINGER 0), so the client sees the body cut short (no final
+// 0-length chunk), never a clean end.
+asio::awaitable<bool> Server::Impl::send_streamed(beast::tcp_stream& stream, detail::Answer& answer,
+                                                  std::string& head) {
+  const bool chunked = answer.response.version() >= 11;
+  std::uint64_t bytes = 0;
+  bool ok = co_await send(stream, answer.response, head);
+  std::string chunk;
+  while (ok) {
+    chunk.clear();
+    Status made;
+    try {
+      made = co_await answer.stream(chunk);
+    } catch (const std::exception& e) {
+      made = make_error(Errc::internal, e.what());
+    } catch (...) {
+      made = make_error(Errc::internal, "non-standard exception");
+    }
+    if (!made) {
+      spdlog::warn("streamed response aborted after {} bytes: {}", bytes, made.error().message);
+      ErrorCode ec;
+      stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
+      stream.socket().close(ec);
+      ok = false;
+      break;
+    }
+    if (chunk.empty()) {
+      if (chunked) ok = co_await write_chunk(stream, {}, true);
+      break;
+    }
+    bytes += chunk.size();
+    ok = co_await write_chunk(stream, chunk, chunked);
+  }
+  answer.stream = nullptr;  // ends the producer's state before the request is logged
+  if (answer.finished) answer.finished(bytes);
+  co_return ok;
+}
+
+// One chunk with its framing (size line, data, CRLF); empty data: the last chunk "0\r\n\r\n".
+asio::awaitable<bool> Server::Impl::write_chunk(beast::tcp_stream& stream, std::string_view data,
+                                                bool chunked) {
+  std::array<char, 20> size{};
+  std::size_t size_len = 0;
+  if (chunked) {
+    auto end = std::to_chars(size.data(), size.data() + 16, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    size_len = static_cast<std::size_t>(end - size.data());
+  }
+  constexpr std::string_view kCrlf = "\r\n";
+  std::array<asio::const_buffer, 3> buffers{
+      asio::buffer(size.data(), size_len), asio::buffer(data.data(), data.size()),
+      chunked ? asio::buffer(kCrlf.data(), kCrlf.size()) : asio::const_buffer{}};
   stream.expires_after(config.idle_timeout);
   auto [ec, n] = co_await asio::async_write(stream, buffers, kTuple);
   co_return !ec;

@@ -140,7 +140,7 @@ std::string order_by(const ThreatQuery& q) {
 }
 
 int page_size(const ThreatQuery& q) {
-  return std::clamp(q.page_size, 1, 1000);
+  return std::clamp(q.page_size, 1, q.with_total ? 1000 : kMaxExportPageSize);
 }
 
 std::int64_t page_offset(const ThreatQuery& q, bool has_cursor) {

@@ -48,6 +48,10 @@ enum class ThreatSort {
 };
 std::optional<ThreatSort> parse_threat_sort(std::string_view s);
 
+// Export pages are larger than list pages: fewer statements per exported row, and the page (a
+// few MB of threats) is still small beside the server's other buffers.
+inline constexpr int kMaxExportPageSize = 5000;
+
 struct ThreatQuery {
   std::vector<std::string> sensor_ids, detector_types, threat_types;  // OR within, AND across
   std::vector<domain::Severity> severities;
@@ -60,12 +64,13 @@ struct ThreatQuery {
   // Exports: only threats stored up to this insertion sequence number (latest_threat_seq() when
   // the export began), so rows stored meanwhile do not shift the keyset pages.
   std::optional<std::int64_t> max_seq;
-  // False: ThreatPage::total is not computed (left 0): exports page with the cursor only.
+  // False: ThreatPage::total is not computed (left 0): exports page with the cursor only, and
+  // page_size may then be up to kMaxExportPageSize.
   bool with_total = true;
   ThreatSort sort_by = ThreatSort::timestamp;
   bool descending = true;
   int page = 1;        // offset paging: used only when `cursor` is empty
-  int page_size = 50;  // 1..1000
+  int page_size = 50;  // 1..1000 (1..kMaxExportPageSize when !with_total)
   std::string cursor;  // opaque, from a previous ThreatPage::next_cursor; must match the sort
 };
 

@@ -10,6 +10,7 @@ void add_sensor_routes(http::Router& router, Services& s);
 void add_threat_routes(http::Router& router, Services& s);
 void add_triage_routes(http::Router& router, Services& s);
 void add_user_routes(http::Router& router, Services& s);
+void add_export_route(http::Router& router, Services& s);  // GET /threats/export (export.cpp)
 void add_onboarding_routes(http::Router& router, Services& s);
 void add_analytics_routes(http::Router& router, Services& s);
 void add_docs_routes(http::Router& router, Services& s);

@@ -20,6 +20,15 @@ struct Client {
   bool via_trusted_proxy = false;  // the peer is a TRUSTED_PROXIES proxy (X-Request-Id is kept)
 };
 
+// What the processor answers: a complete response, or a head and the producer of its body
+// (RequestContext::body_stream), framed for streaming (chunked on HTTP/1.1). A streamed request
+// is logged and counted once, when the session calls `finished` with the bytes it sent.
+struct Answer {
+  Response response;
+  BodyProducer stream;
+  std::function<void(std::uint64_t body_bytes)> finished;
+};
+
 class RequestProcessor {
  public:
   // Keeps references to `config`, `router` and `authenticator`: they must outlive it.
@@ -28,7 +37,7 @@ class RequestProcessor {
 
   // Never throws: handler exceptions become 500. Thread-safe (the limiter is; everything else is
   // read-only).
-  boost::asio::awaitable<Response> handle(const Request& request, const Client& client);
+  boost::asio::awaitable<Answer> handle(const Request& request, const Client& client);
 
  private:
   struct Routed {
@@ -44,8 +53,10 @@ class RequestProcessor {
     std::string principal;  // user name or sensor id; empty: anonymous
     std::chrono::steady_clock::time_point started;
   };
-  void finish(const Request& request, Response& response, const Client& client,
+  void finish(const Request& request, Answer& answer, const Client& client,
               const Outcome& outcome) const;
+  void record(Verb method, unsigned status, std::uint64_t bytes, const Client& client,
+              const Outcome& outcome, std::string_view request_id) const;
   Router::Match route_for(Verb method, std::string_view path) const;
   Response no_route(const Router::Match& match, std::string_view path) const;
   std::optional<Response> rate_limit(const Route& route, const Client& client);

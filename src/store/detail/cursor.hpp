@@ -56,7 +56,7 @@ struct PageRows {
   std::vector<domain::Threat> threats;
   std::vector<std::int64_t> seqs;
 };
-int page_size(const ThreatQuery& q);  // clamped to 1..1000
+int page_size(const ThreatQuery& q);  // clamped to 1..1000 (1..kMaxExportPageSize without total)
 // Rows to skip: offset paging without a cursor, none with one.
 std::int64_t page_offset(const ThreatQuery& q, bool has_cursor);
 // The ThreatPage of `rows` and `total` (count, exact), with next_cursor when a row was left over.

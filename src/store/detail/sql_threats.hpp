@@ -175,6 +175,7 @@ Result<ThreatPage> SqlStore<B>::query_threats(const ThreatQuery& q) {
   return b_.snapshot("query threats", [&](Connection& conn) -> Result<ThreatPage> {
     auto rows = B::fetch_rows(conn, q, cursor);
     if (!rows) return rows.error();
+    if (!q.with_total) return make_page(std::move(*rows), {0, true}, q);
     auto total = count_total<B>(conn, q);
     if (!total) return total.error();
     return make_page(std::move(*rows), *total, q);

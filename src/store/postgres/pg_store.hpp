@@ -166,6 +166,8 @@ class Backend {
   static Filter ids_filter(const std::vector<std::string>& ids);
   // The JSON text {field: [old, new]} of a threats row for the fields that change in it.
   static std::string changes_json(const std::vector<detail::JsonChange>& fields);
+  // The export cut-off (Store::latest_threat_seq): max(seq) over the latest reserved blocks.
+  static Result<std::int64_t> latest_threat_seq(Connection& conn);
 
   // Counting (sensor_activity.cpp, analytics.cpp). aggregate() calls on_row(row) once per group:
   // columns 0..k-1 are the keys, k the count, k+1 the score sum.

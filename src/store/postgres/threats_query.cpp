@@ -153,6 +153,7 @@ Filter Backend::row_filter(const ThreatQuery& q) {
   if (q.assignee && q.assignee->empty()) f.conditions.push_back("assignee IS NULL");
   if (q.assignee && !q.assignee->empty())
     f.conditions.push_back("assignee = " + f.param(*q.assignee, "text"));
+  if (q.max_seq) f.conditions.push_back("seq <= " + f.param(*q.max_seq, "bigint"));
   return f;
 }
 
@@ -177,6 +178,23 @@ std::string Backend::changes_json(const std::vector<detail::JsonChange>& fields)
   return out + "))::text";
 }
 
+// No b-tree has `seq` (every index is paid at ingest), so max(seq) over the whole table is a
+// scan of every partition. The newest rows hold the newest blocks of threats_seq: the BRIN index
+// on `seq` finds the rows of the last 64 blocks reserved (one per sensor and batch) in the few
+// heap ranges they were appended to. Only when none of those blocks has a committed row is the
+// whole table asked.
+Result<std::int64_t> Backend::latest_threat_seq(Connection& conn) {
+  auto recent = conn.run(
+      "SELECT max(seq) FROM threats WHERE seq > (SELECT last_value FROM threats_seq) - "
+      "64 * 1048576",
+      Params{}, "latest threat seq");
+  if (!recent) return recent.error();
+  if (auto n = (*recent)[0].opt_i64(0)) return *n;
+  auto all = conn.run("SELECT coalesce(max(seq), 0) FROM threats", Params{}, "latest threat seq");
+  if (!all) return all.error();
+  return (*all)[0].i64(0);
+}
+
 // page_size + 1 rows: the extra one says whether another page follows.
 Result<PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
                                      const std::optional<Cursor>& cursor) {
@@ -196,6 +214,8 @@ Result<PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
     if (!rows) return rows.error();
     if (bound && rows->size() < page_size(q) + 1) continue;  // maybe more before the bound
     PageRows out;
+    out.threats.reserve(static_cast<std::size_t>(rows->size()));
+    out.seqs.reserve(static_cast<std::size_t>(rows->size()));
     for (int i = 0; i < rows->size(); ++i) {
       out.threats.push_back(detail::read_threat((*rows)[i]));
       out.seqs.push_back((*rows)[i].i64(detail::kThreatSeqColumn));

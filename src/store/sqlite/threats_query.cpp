@@ -120,6 +120,7 @@ Filter Backend::row_filter(const ThreatQuery& q) {
   f.in("status", statuses);
   if (q.assignee && q.assignee->empty()) f.conditions.push_back("assignee IS NULL");
   if (q.assignee && !q.assignee->empty()) f.add("assignee = ", *q.assignee);
+  if (q.max_seq) f.add("seq <= ", *q.max_seq);
   return f;
 }
 
@@ -144,6 +145,14 @@ std::string Backend::changes_json(const std::vector<detail::JsonChange>& fields)
   return out + "))";
 }
 
+// max(rowid) is one step down the table's b-tree.
+Result<std::int64_t> Backend::latest_threat_seq(Connection& conn) {
+  auto n = conn.fetch_one("SELECT coalesce(max(seq), 0) FROM threats", "latest threat seq",
+                          [](const Stmt& row) { return row.i64(0); });
+  if (!n) return n.error();
+  return n->value_or(0);
+}
+
 // page_size + 1 rows: the extra one says whether another page follows.
 Result<detail::PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
                                              const std::optional<detail::Cursor>& cursor) {
@@ -166,6 +175,8 @@ Result<detail::PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery
     sql.append(" ORDER BY ").append(order).append(limit).append(") ORDER BY ").append(order);
   }
   detail::PageRows rows;
+  rows.threats.reserve(static_cast<std::size_t>(detail::page_size(q)) + 1);  // no moves on growth
+  rows.seqs.reserve(rows.threats.capacity());
   auto done = conn.for_each(
       sql, "query threats",
       [&](const Stmt& row) {
