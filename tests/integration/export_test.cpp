@@ -205,7 +205,7 @@ TEST_F(ExportTest, CsvQuotesAndDefusesFormulas) {
   EXPECT_EQ(cell(tricky, "mitre_techniques"), R"(["T1557","T1200.001"])");
   EXPECT_EQ(json::parse(cell(tricky, "raw_event")).at("channel").as_int64(), 6);
   EXPECT_EQ(cell(tricky, "is_acknowledged"), "true");
-  EXPECT_EQ(cell(tricky, "status"), "new");  // until the triage work fills it
+  EXPECT_EQ(cell(tricky, "status"), "acknowledged");  // is_acknowledged == (status != new)
   EXPECT_EQ(cell(rows[2], "device_name"), "");
 }
 
