@@ -217,6 +217,37 @@ std::string to_json_text(const boost::json::array& a);
 void append_json_text(std::string& out, const boost::json::object& o);
 std::string json_quote(std::string_view s);  // a JSON string literal, quotes included
 
+namespace detail {
+class JsonTextWriter;
+}
+// One JSON object written member by member in to_json_text's format and appended to `out` when
+// the writer goes: for the hottest paths (exports, pages of threats), which would otherwise
+// build a boost::json::object (a hash lookup and an allocation per member) only to write it.
+// Members come out in call order; keys are not checked for duplicates.
+class JsonObjectWriter {
+ public:
+  explicit JsonObjectWriter(std::string& out);
+  ~JsonObjectWriter();
+  JsonObjectWriter(const JsonObjectWriter&) = delete;
+  JsonObjectWriter& operator=(const JsonObjectWriter&) = delete;
+
+  void text(std::string_view key, std::string_view value);
+  void null(std::string_view key);
+  void boolean(std::string_view key, bool value);
+  void integer(std::string_view key, std::int64_t value);
+  void number(std::string_view key, double value);
+  void value(std::string_view key, const boost::json::value& value);
+  void array(std::string_view key, const boost::json::array& value);
+  void object(std::string_view key, const boost::json::object& value);
+  void strings(std::string_view key, const std::vector<std::string>& values);
+
+ private:
+  void key(std::string_view key);
+  std::string& out_;
+  std::unique_ptr<detail::JsonTextWriter> w_;
+  bool first_ = true;
+};
+
 // Logging (spdlog underneath). `level`: trace|debug|info|warning|error|critical;
 // `format`: text|json. Returns an error for unknown values. `buffered` (the server): lines are
 // collected in memory and written to stderr together, at most 50 ms after they were logged, when

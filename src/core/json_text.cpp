@@ -12,27 +12,27 @@
 #include "core/core.hpp"
 
 namespace honeyman {
-namespace {
-
 namespace json = boost::json;
+namespace detail {
 
 // Writes into a per-thread scratch buffer, then copies the text out once: std::string::append's
 // checks on every token, or growing a std::string by resize (zero-filled, freshly mapped pages
 // for a large answer), cost more than the writing itself (measured; docs/PERFORMANCE.md).
-class Writer {
+class JsonTextWriter {
  public:
   // The thread's scratch buffer, or (should a Writer ever be made while another is at work on
   // the same thread) one of its own.
-  Writer() : s_(scratch().busy ? own_ : scratch()), p_(s_.data.get()), end_(p_ + s_.capacity) {
+  JsonTextWriter()
+      : s_(scratch().busy ? own_ : scratch()), p_(s_.data.get()), end_(p_ + s_.capacity) {
     s_.busy = true;
   }
-  ~Writer() {
+  ~JsonTextWriter() {
     s_.busy = false;
     // A one-off huge document does not pin its buffer to the thread for good.
     if (s_.capacity > kKeepAtMost) s_ = Scratch{};
   }
-  Writer(const Writer&) = delete;
-  Writer& operator=(const Writer&) = delete;
+  JsonTextWriter(const JsonTextWriter&) = delete;
+  JsonTextWriter& operator=(const JsonTextWriter&) = delete;
 
   void put(char c) {
     ensure(1);
@@ -92,7 +92,7 @@ class Writer {
 // Boost.JSON 1.81 writes doubles as `8.2E-1`; people, Python and the old backend write `0.82`.
 // Python's repr rule: the shortest digits that read back to the same double, in positional
 // notation for exponents -4..15 (with ".0" when integral) and scientific outside it.
-void Writer::number(double d) {
+void JsonTextWriter::number(double d) {
   if (!std::isfinite(d)) {  // JSON has no NaN or infinity; nothing parsed from JSON is either
     put("null", 4);
     return;
@@ -134,7 +134,7 @@ std::size_t find_escape(std::string_view s, std::size_t from) {
   return s.size();
 }
 
-void Writer::string(std::string_view s) {
+void JsonTextWriter::string(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   put('"');
   std::size_t run = 0;  // start of the pending run of characters that need no escape
@@ -174,7 +174,7 @@ void Writer::string(std::string_view s) {
   put('"');
 }
 
-void Writer::object(const json::object& o) {
+void JsonTextWriter::object(const json::object& o) {
   put('{');
   bool first = true;
   for (const auto& [key, value] : o) {
@@ -187,7 +187,7 @@ void Writer::object(const json::object& o) {
   put('}');
 }
 
-void Writer::array(const json::array& a) {
+void JsonTextWriter::array(const json::array& a) {
   put('[');
   bool first = true;
   for (const auto& v : a) {
@@ -198,7 +198,7 @@ void Writer::array(const json::array& a) {
   put(']');
 }
 
-void Writer::value(const json::value& v) {
+void JsonTextWriter::value(const json::value& v) {
   switch (v.kind()) {
     case json::kind::null:
       put("null", 4);
@@ -227,7 +227,9 @@ void Writer::value(const json::value& v) {
   }
 }
 
-}  // namespace
+}  // namespace detail
+
+using Writer = detail::JsonTextWriter;
 
 std::string to_json_text(const json::value& v) {
   Writer w;
@@ -257,6 +259,72 @@ std::string json_quote(std::string_view s) {
   Writer w;
   w.string(s);
   return w.finish();
+}
+
+JsonObjectWriter::JsonObjectWriter(std::string& out) : out_(out), w_(std::make_unique<Writer>()) {
+  w_->put('{');
+}
+
+JsonObjectWriter::~JsonObjectWriter() {
+  w_->put('}');
+  w_->finish_into(out_);
+}
+
+void JsonObjectWriter::key(std::string_view key) {
+  if (!first_) w_->put(',');
+  first_ = false;
+  w_->string(key);
+  w_->put(':');
+}
+
+void JsonObjectWriter::text(std::string_view k, std::string_view value) {
+  key(k);
+  w_->string(value);
+}
+
+void JsonObjectWriter::null(std::string_view k) {
+  key(k);
+  w_->put("null", 4);
+}
+
+void JsonObjectWriter::boolean(std::string_view k, bool value) {
+  key(k);
+  value ? w_->put("true", 4) : w_->put("false", 5);
+}
+
+void JsonObjectWriter::integer(std::string_view k, std::int64_t value) {
+  key(k);
+  w_->integer(value);
+}
+
+void JsonObjectWriter::number(std::string_view k, double value) {
+  key(k);
+  w_->number(value);
+}
+
+void JsonObjectWriter::value(std::string_view k, const json::value& value) {
+  key(k);
+  w_->value(value);
+}
+
+void JsonObjectWriter::array(std::string_view k, const json::array& value) {
+  key(k);
+  w_->array(value);
+}
+
+void JsonObjectWriter::object(std::string_view k, const json::object& value) {
+  key(k);
+  w_->object(value);
+}
+
+void JsonObjectWriter::strings(std::string_view k, const std::vector<std::string>& values) {
+  key(k);
+  w_->put('[');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) w_->put(',');
+    w_->string(values[i]);
+  }
+  w_->put(']');
 }
 
 }  // namespace honeyman

@@ -233,6 +233,9 @@ bool is_valid_username(std::string_view name);
 // JSON as served by the API. Times use format_timestamp(); secrets never appear.
 // `storage`: where the object's memory comes from (a per-response arena when building a page).
 boost::json::object to_json(const Threat& t, boost::json::storage_ptr storage = {});
+// The same object as JSON text (core::to_json_text's), appended to `out` without building it:
+// exports and pages write millions.
+void append_json_text(std::string& out, const Threat& t);
 // The compact form pushed on the live feed (SPEC §2 WebSocket "threat" data).
 boost::json::object to_feed_json(const Threat& t);
 boost::json::object to_json(const Sensor& s, Timestamp now,

@@ -31,29 +31,6 @@ json::object count_object(const std::vector<std::pair<std::string, std::int64_t>
   return out;
 }
 
-void add_threat_origin(const Threat& t, json::object& o) {
-  o["device_name"] = or_null(t.device_name);
-  o["device_mac"] = or_null(t.device_mac);
-  o["device_ip"] = or_null(t.device_ip);
-  o["src_host"] = or_null(t.src_host);
-  o["src_port"] = or_null(t.src_port);
-  o["dst_host"] = or_null(t.dst_host);
-  o["dst_port"] = or_null(t.dst_port);
-  o["latitude"] = or_null(t.latitude);
-  o["longitude"] = or_null(t.longitude);
-  o["city"] = or_null(t.city);
-  o["country"] = or_null(t.country);
-}
-
-void add_threat_evidence(const Threat& t, json::object& o) {
-  o["matched_rules"] = t.matched_rules;
-  o["confidence"] = or_null(t.confidence);
-  o["threat_score"] = t.threat_score;
-  o["raw_event"] = t.raw_event;
-  o["mitre_tactics"] = string_array(t.mitre_tactics);
-  o["mitre_techniques"] = string_array(t.mitre_techniques);
-}
-
 void add_sensor_location(const Sensor& s, json::object& o) {
   o["latitude"] = or_null(s.latitude);
   o["longitude"] = or_null(s.longitude);
@@ -73,28 +50,99 @@ void add_sensor_platform(const Sensor& s, json::object& o) {
   o["python_version"] = or_null(s.python_version);
 }
 
+// A Threat's members in the API's order, written once for both forms: a boost::json::object
+// (ObjectSink) and JSON text (TextSink, for exports and pages).
+template <class Sink>
+void threat_members(const Threat& t, Sink& out) {
+  out.text("id", t.id);
+  out.time("timestamp", t.timestamp);
+  out.text("sensor_id", t.sensor_id);
+  out.text("threat_type", t.threat_type);
+  out.text("detector_type", t.detector_type);
+  out.text("severity", to_string(t.severity));
+  out.maybe_text("device_name", t.device_name);
+  out.maybe_text("device_mac", t.device_mac);
+  out.maybe_text("device_ip", t.device_ip);
+  out.maybe_text("src_host", t.src_host);
+  out.integer("src_port", t.src_port);
+  out.maybe_text("dst_host", t.dst_host);
+  out.integer("dst_port", t.dst_port);
+  out.number("latitude", t.latitude);
+  out.number("longitude", t.longitude);
+  out.maybe_text("city", t.city);
+  out.maybe_text("country", t.country);
+  out.array("matched_rules", t.matched_rules);
+  out.number("confidence", t.confidence);
+  out.number("threat_score", std::optional<double>(t.threat_score));
+  out.object("raw_event", t.raw_event);
+  out.strings("mitre_tactics", t.mitre_tactics);
+  out.strings("mitre_techniques", t.mitre_techniques);
+  out.boolean("is_acknowledged", t.is_acknowledged);
+  out.maybe_time("acknowledged_at", t.acknowledged_at);
+  out.maybe_text("acknowledged_by", t.acknowledged_by);
+  out.maybe_text("acknowledgement_notes", t.acknowledgement_notes);
+  out.text("status", to_string(t.status));
+  out.maybe_text("assignee", t.assignee);
+  out.time("created_at", t.created_at);
+  out.time("updated_at", t.updated_at);
+}
+
+// Optional members are null when unset, in both sinks.
+struct ObjectSink {
+  json::object& o;
+  void text(std::string_view k, std::string_view v) { o[k] = v; }
+  void maybe_text(std::string_view k, const std::optional<std::string>& v) { o[k] = or_null(v); }
+  void time(std::string_view k, Timestamp t) { o[k] = format_timestamp(t); }
+  void maybe_time(std::string_view k, const std::optional<Timestamp>& t) { o[k] = time_or_null(t); }
+  void integer(std::string_view k, const std::optional<int>& v) { o[k] = or_null(v); }
+  void number(std::string_view k, const std::optional<double>& v) { o[k] = or_null(v); }
+  void boolean(std::string_view k, bool v) { o[k] = v; }
+  void array(std::string_view k, const json::array& v) { o[k] = v; }
+  void object(std::string_view k, const json::object& v) { o[k] = v; }
+  void strings(std::string_view k, const std::vector<std::string>& v) {
+    json::array items(o.storage());
+    items.reserve(v.size());
+    for (const auto& s : v) items.emplace_back(s);
+    o[k] = std::move(items);
+  }
+};
+
+struct TextSink {
+  JsonObjectWriter& w;
+  void text(std::string_view k, std::string_view v) { w.text(k, v); }
+  void maybe_text(std::string_view k, const std::optional<std::string>& v) {
+    v ? w.text(k, *v) : w.null(k);
+  }
+  void time(std::string_view k, Timestamp t) { w.text(k, format_timestamp(t)); }
+  void maybe_time(std::string_view k, const std::optional<Timestamp>& t) {
+    t ? time(k, *t) : w.null(k);
+  }
+  void integer(std::string_view k, const std::optional<int>& v) {
+    v ? w.integer(k, *v) : w.null(k);
+  }
+  void number(std::string_view k, const std::optional<double>& v) {
+    v ? w.number(k, *v) : w.null(k);
+  }
+  void boolean(std::string_view k, bool v) { w.boolean(k, v); }
+  void array(std::string_view k, const json::array& v) { w.array(k, v); }
+  void object(std::string_view k, const json::object& v) { w.object(k, v); }
+  void strings(std::string_view k, const std::vector<std::string>& v) { w.strings(k, v); }
+};
+
 }  // namespace
 
 json::object to_json(const Threat& t, json::storage_ptr storage) {
   json::object o(std::move(storage));
-  o.reserve(35);  // every field below: no rehash while filling
-  o["id"] = t.id;
-  o["timestamp"] = format_timestamp(t.timestamp);
-  o["sensor_id"] = t.sensor_id;
-  o["threat_type"] = t.threat_type;
-  o["detector_type"] = t.detector_type;
-  o["severity"] = to_string(t.severity);
-  add_threat_origin(t, o);
-  add_threat_evidence(t, o);
-  o["is_acknowledged"] = t.is_acknowledged;
-  o["acknowledged_at"] = time_or_null(t.acknowledged_at);
-  o["acknowledged_by"] = or_null(t.acknowledged_by);
-  o["acknowledgement_notes"] = or_null(t.acknowledgement_notes);
-  o["status"] = to_string(t.status);
-  o["assignee"] = or_null(t.assignee);
-  o["created_at"] = format_timestamp(t.created_at);
-  o["updated_at"] = format_timestamp(t.updated_at);
+  o.reserve(31);  // every member: no rehash while filling
+  ObjectSink sink{o};
+  threat_members(t, sink);
   return o;
+}
+
+void append_json_text(std::string& out, const Threat& t) {
+  JsonObjectWriter writer(out);
+  TextSink sink{writer};
+  threat_members(t, sink);
 }
 
 json::object to_feed_json(const Threat& t) {

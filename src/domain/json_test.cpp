@@ -81,6 +81,41 @@ TEST(ThreatJson, RendersAnAcknowledgement) {
   EXPECT_EQ(o.at("dst_port"), 443);
 }
 
+// The text form (exports) is the object form written by the one JSON writer, byte for byte:
+// with every optional member unset, and with all of them set.
+TEST(ThreatJson, TextFormIsTheObjectFormWritten) {
+  Threat bare = sample_threat();
+  Threat full = sample_threat();
+  full.device_name = "Flipper \"Zero\"";
+  full.device_mac = "aa:bb:cc:dd:ee:ff";
+  full.device_ip = "10.0.0.7";
+  full.src_host = "a.example";
+  full.dst_host = "b.example";
+  full.src_port = 0;
+  full.dst_port = 65535;
+  full.latitude = -33.8688;
+  full.longitude = 1e-05;
+  full.city = "Zürich";
+  full.country = "CH";
+  full.confidence = 0.82;
+  full.threat_score = 1.0;
+  full.matched_rules = boost::json::array{{{"name", "r1"}}, {{"name", "r2"}}};
+  full.raw_event = {{"nested", {{"list", {1, 2.5, "x", nullptr, true}}}}, {"tab", "a\tb"}};
+  full.mitre_tactics = {"TA0001"};
+  full.mitre_techniques = {"T1200", "T1557.002"};
+  full.is_acknowledged = true;
+  full.acknowledged_at = full.created_at;
+  full.acknowledged_by = "ana";
+  full.acknowledgement_notes = "line\nbreak";
+  full.status = ThreatStatus::false_positive;
+  full.assignee = "ana";
+  for (const auto* t : {&bare, &full}) {
+    std::string text = "prefix:";
+    append_json_text(text, *t);
+    EXPECT_EQ(text, "prefix:" + to_json_text(to_json(*t)));
+  }
+}
+
 TEST(ThreatJson, FeedFormIsCompact) {
   auto t = normalize_threat(wire("agent-threat.json"), context());
   ASSERT_TRUE(t);
