@@ -141,15 +141,10 @@ template <class B, class Connection>
 Result<std::pair<std::int64_t, bool>> count_total(Connection& conn, const ThreatQuery& q) {
   auto read_count = [](const auto& row) { return row.i64(0); };
   if (q.start_time || q.end_time || q.is_acknowledged || !q.statuses.empty() || q.assignee) {
-    auto filter = B::row_filter(q);
-    filter.params.add(kTotalCountCap + 1);
-    auto sql = "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT " +
-               param(filter.params.size()) + ") capped";
-    // PostgreSQL: only a plan made with the values prunes the partitions of `threats`.
-    auto n = conn.fetch_one(per_call(sql), "count threats", read_count, filter.params);
+    auto n = B::count_rows(conn, q, kTotalCountCap);
     if (!n) return n.error();
-    if (n->value_or(0) > kTotalCountCap) return std::pair(kTotalCountCap, false);
-    return std::pair(n->value_or(0), true);
+    if (*n > kTotalCountCap) return std::pair(kTotalCountCap, false);
+    return std::pair(*n, true);
   }
   // No filter or severity alone: the fleet totals (5 rows) answer. The counter tables are small:
   // their statements are prepared once per connection (arrays keep the texts few).

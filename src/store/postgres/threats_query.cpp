@@ -225,4 +225,26 @@ Result<PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
   return make_error(Errc::internal, "query threats: no unbounded attempt");
 }
 
+// The same bounds as a newest-first page (whatever the query's sort: a count has none): at least
+// cap + 1 rows from the bound on answer "more than cap" after planning a few partitions.
+Result<std::int64_t> Backend::count_rows(Connection& conn, const ThreatQuery& q, std::int64_t cap) {
+  ThreatQuery newest = q;
+  newest.sort_by = ThreatSort::timestamp;
+  newest.descending = true;
+  auto bounds = time_bounds(conn, newest, std::nullopt);
+  if (!bounds) return bounds.error();
+  for (const auto& bound : *bounds) {
+    auto filter = row_filter(q);
+    if (bound) filter.conditions.push_back("timestamp >= " + filter.param(*bound, "bigint"));
+    auto limit = filter.param(cap + 1, "bigint");
+    auto rows = conn.run_once("SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() +
+                                  " LIMIT " + limit + ") capped",
+                              filter.params, "count threats");
+    if (!rows) return rows.error();
+    auto n = (*rows)[0].i64(0);
+    if (!bound || n > cap) return n;
+  }
+  return make_error(Errc::internal, "count threats: no unbounded attempt");
+}
+
 }  // namespace honeyman::store::pg

@@ -133,6 +133,8 @@ class Backend {
                                              const std::optional<detail::Cursor>& cursor);
   static Filter counter_filter(const ThreatQuery& q);
   static Filter row_filter(const ThreatQuery& q);
+  // The rows matching `q`'s filters, counted up to cap + 1.
+  static Result<std::int64_t> count_rows(Connection& conn, const ThreatQuery& q, std::int64_t cap);
   // Threats by id (bulk triage), however many.
   static Filter ids_filter(const std::vector<std::string>& ids);
   // The JSON text {field: [old, new]} of a threats row for the fields that change in it.

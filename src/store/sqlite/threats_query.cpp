@@ -153,6 +153,18 @@ Result<std::int64_t> Backend::latest_threat_seq(Connection& conn) {
   return n->value_or(0);
 }
 
+Result<std::int64_t> Backend::count_rows(Connection& conn, const ThreatQuery& q, std::int64_t cap) {
+  auto filter = row_filter(q);
+  filter.params.add(cap + 1);
+  auto sql = "SELECT count(*) FROM (SELECT 1 FROM threats" + filter.where() + " LIMIT " +
+             detail::param(filter.params.size()) + ") capped";
+  auto n = conn.fetch_one(
+      detail::per_call(sql), "count threats", [](const Stmt& row) { return row.i64(0); },
+      filter.params);
+  if (!n) return n.error();
+  return n->value_or(0);
+}
+
 // page_size + 1 rows: the extra one says whether another page follows.
 Result<detail::PageRows> Backend::fetch_rows(Connection& conn, const ThreatQuery& q,
                                              const std::optional<detail::Cursor>& cursor) {
