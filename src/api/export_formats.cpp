@@ -32,38 +32,6 @@ namespace {
 // ------------------------------------------------------------------------------------------
 // CSV
 
-const std::vector<std::string_view> kCsvColumns{"id",
-                                                "timestamp",
-                                                "sensor_id",
-                                                "threat_type",
-                                                "detector_type",
-                                                "severity",
-                                                "device_name",
-                                                "device_mac",
-                                                "device_ip",
-                                                "src_host",
-                                                "src_port",
-                                                "dst_host",
-                                                "dst_port",
-                                                "latitude",
-                                                "longitude",
-                                                "city",
-                                                "country",
-                                                "matched_rules",
-                                                "confidence",
-                                                "threat_score",
-                                                "raw_event",
-                                                "mitre_tactics",
-                                                "mitre_techniques",
-                                                "is_acknowledged",
-                                                "acknowledged_at",
-                                                "acknowledged_by",
-                                                "acknowledgement_notes",
-                                                "status",
-                                                "assignee",
-                                                "created_at",
-                                                "updated_at"};
-
 // A loop, not find_first_of: libstdc++'s calls memchr over the set for every character.
 bool needs_quotes(std::string_view text) {
   for (char c : text)
@@ -88,90 +56,80 @@ void append_integer(std::string& out, Int n) {
   out.append(buf.data(), end);
 }
 
-void append_optional(std::string& out, const std::optional<std::string>& text) {
-  if (text) append_csv_text(out, *text);
-}
-
-void append_strings(std::string& out, const std::vector<std::string>& items) {
-  json::array a;
-  a.reserve(items.size());
-  for (const auto& s : items) a.emplace_back(s);
-  append_csv_text(out, to_json_text(a));
-}
-
-void csv_row(const domain::Threat& t, std::string& out) {
-  auto sep = [&out] { out += ','; };
-  out += t.id;  // UUID, timestamp and enum texts need neither quotes nor a prefix
-  sep();
-  out += format_timestamp(t.timestamp);
-  sep();
-  append_csv_text(out, t.sensor_id);
-  sep();
-  append_csv_text(out, t.threat_type);
-  sep();
-  append_csv_text(out, t.detector_type);
-  sep();
-  out += domain::to_string(t.severity);
-  for (const auto* text : {&t.device_name, &t.device_mac, &t.device_ip, &t.src_host}) {
-    sep();
-    append_optional(out, *text);
+// The CSV form of domain::threat_members: one column per member, in the API's order. As a
+// header it writes the members' names. Text cells are quoted and defused (append_csv_text); ids,
+// times and enum texts pass through it unchanged; an unset value is an empty cell; lists and
+// objects are their compact JSON text.
+class CsvRow {
+ public:
+  CsvRow(std::string& out, bool header) : out_(out), header_(header) {}
+  void text(std::string_view k, std::string_view v) {
+    if (cell(k)) append_csv_text(out_, v);
   }
-  sep();
-  if (t.src_port) append_integer(out, *t.src_port);
-  sep();
-  append_optional(out, t.dst_host);
-  sep();
-  if (t.dst_port) append_integer(out, *t.dst_port);
-  sep();
-  if (t.latitude) append_number(out, *t.latitude);
-  sep();
-  if (t.longitude) append_number(out, *t.longitude);
-  sep();
-  append_optional(out, t.city);
-  sep();
-  append_optional(out, t.country);
-  sep();
-  append_csv_text(out, to_json_text(t.matched_rules));
-  sep();
-  if (t.confidence) append_number(out, *t.confidence);
-  sep();
-  append_number(out, t.threat_score);
-  sep();
-  append_csv_text(out, to_json_text(t.raw_event));
-  sep();
-  append_strings(out, t.mitre_tactics);
-  sep();
-  append_strings(out, t.mitre_techniques);
-  sep();
-  out += t.is_acknowledged ? "true" : "false";
-  sep();
-  if (t.acknowledged_at) out += format_timestamp(*t.acknowledged_at);
-  sep();
-  append_optional(out, t.acknowledged_by);
-  sep();
-  append_optional(out, t.acknowledgement_notes);
-  sep();
-  out += domain::to_string(t.status);
-  sep();
-  append_optional(out, t.assignee);
-  sep();
-  out += format_timestamp(t.created_at);
-  sep();
-  out += format_timestamp(t.updated_at);
-  out += "\r\n";
+  void maybe_text(std::string_view k, const std::optional<std::string>& v) {
+    if (cell(k) && v) append_csv_text(out_, *v);
+  }
+  void time(std::string_view k, Timestamp t) {
+    if (cell(k)) out_ += format_timestamp(t);
+  }
+  void maybe_time(std::string_view k, const std::optional<Timestamp>& t) {
+    if (cell(k) && t) out_ += format_timestamp(*t);
+  }
+  void integer(std::string_view k, const std::optional<int>& v) {
+    if (cell(k) && v) append_integer(out_, *v);
+  }
+  void number(std::string_view k, const std::optional<double>& v) {
+    if (cell(k) && v) append_number(out_, *v);
+  }
+  void boolean(std::string_view k, bool v) {
+    if (cell(k)) out_ += v ? "true" : "false";
+  }
+  void array(std::string_view k, const json::array& v) {
+    if (cell(k)) append_csv_text(out_, to_json_text(v));
+  }
+  void object(std::string_view k, const json::object& v) {
+    if (cell(k)) append_csv_text(out_, to_json_text(v));
+  }
+  void strings(std::string_view k, const std::vector<std::string>& items) {
+    json::array a;
+    a.reserve(items.size());
+    for (const auto& item : items) a.emplace_back(item);
+    array(k, a);
+  }
+
+ private:
+  // The separator, then the name for a header: true when the value is to follow.
+  bool cell(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    if (header_) out_ += name;
+    return !header_;
+  }
+  std::string& out_;
+  bool header_;
+  bool first_ = true;
+};
+
+// The members' names, comma-separated (no line end).
+const std::string& csv_header() {
+  static const std::string header = [] {
+    std::string out;
+    CsvRow names(out, true);
+    domain::threat_members(domain::Threat{}, names);
+    return out;
+  }();
+  return header;
 }
 
 class CsvWriter final : public ExportWriter {
  public:
-  void begin(std::string& out) override {
-    for (std::size_t i = 0; i < kCsvColumns.size(); ++i) {
-      if (i) out += ',';
-      out += kCsvColumns[i];
-    }
-    out += "\r\n";
-  }
+  void begin(std::string& out) override { out.append(csv_header()).append("\r\n"); }
   void page(const std::vector<domain::Threat>& threats, std::string& out) override {
-    for (const auto& t : threats) csv_row(t, out);
+    for (const auto& t : threats) {
+      CsvRow row(out, false);
+      domain::threat_members(t, row);
+      out += "\r\n";
+    }
   }
   void end(std::string&) override {}
 };
@@ -477,7 +435,17 @@ class StixWriter final : public ExportWriter {
 }  // namespace
 
 const std::vector<std::string_view>& csv_columns() {
-  return kCsvColumns;
+  static const std::vector<std::string_view> columns = [] {
+    std::vector<std::string_view> out;
+    std::string_view rest = csv_header();
+    for (auto comma = rest.find(','); comma != rest.npos; comma = rest.find(',')) {
+      out.push_back(rest.substr(0, comma));
+      rest.remove_prefix(comma + 1);
+    }
+    out.push_back(rest);
+    return out;
+  }();
+  return columns;
 }
 
 void append_csv_text(std::string& out, std::string_view text) {

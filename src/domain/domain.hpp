@@ -236,6 +236,45 @@ boost::json::object to_json(const Threat& t, boost::json::storage_ptr storage = 
 // The same object as JSON text (core::to_json_text's), appended to `out` without building it:
 // exports and pages write millions.
 void append_json_text(std::string& out, const Threat& t);
+// A Threat's members in the API's order, handed to `out` one by one: the one member list behind
+// to_json, append_json_text and the CSV export's columns. A Sink has text, maybe_text, time,
+// maybe_time, integer, number (both optional values), boolean, array, object and strings, each
+// taking the member's name first.
+template <class Sink>
+void threat_members(const Threat& t, Sink& out) {
+  out.text("id", t.id);
+  out.time("timestamp", t.timestamp);
+  out.text("sensor_id", t.sensor_id);
+  out.text("threat_type", t.threat_type);
+  out.text("detector_type", t.detector_type);
+  out.text("severity", to_string(t.severity));
+  out.maybe_text("device_name", t.device_name);
+  out.maybe_text("device_mac", t.device_mac);
+  out.maybe_text("device_ip", t.device_ip);
+  out.maybe_text("src_host", t.src_host);
+  out.integer("src_port", t.src_port);
+  out.maybe_text("dst_host", t.dst_host);
+  out.integer("dst_port", t.dst_port);
+  out.number("latitude", t.latitude);
+  out.number("longitude", t.longitude);
+  out.maybe_text("city", t.city);
+  out.maybe_text("country", t.country);
+  out.array("matched_rules", t.matched_rules);
+  out.number("confidence", t.confidence);
+  out.number("threat_score", std::optional<double>(t.threat_score));
+  out.object("raw_event", t.raw_event);
+  out.strings("mitre_tactics", t.mitre_tactics);
+  out.strings("mitre_techniques", t.mitre_techniques);
+  out.boolean("is_acknowledged", t.is_acknowledged);
+  out.maybe_time("acknowledged_at", t.acknowledged_at);
+  out.maybe_text("acknowledged_by", t.acknowledged_by);
+  out.maybe_text("acknowledgement_notes", t.acknowledgement_notes);
+  out.text("status", to_string(t.status));
+  out.maybe_text("assignee", t.assignee);
+  out.time("created_at", t.created_at);
+  out.time("updated_at", t.updated_at);
+}
+
 // The compact form pushed on the live feed (SPEC §2 WebSocket "threat" data).
 boost::json::object to_feed_json(const Threat& t);
 boost::json::object to_json(const Sensor& s, Timestamp now,

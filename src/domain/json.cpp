@@ -50,43 +50,6 @@ void add_sensor_platform(const Sensor& s, json::object& o) {
   o["python_version"] = or_null(s.python_version);
 }
 
-// A Threat's members in the API's order, written once for both forms: a boost::json::object
-// (ObjectSink) and JSON text (TextSink, for exports and pages).
-template <class Sink>
-void threat_members(const Threat& t, Sink& out) {
-  out.text("id", t.id);
-  out.time("timestamp", t.timestamp);
-  out.text("sensor_id", t.sensor_id);
-  out.text("threat_type", t.threat_type);
-  out.text("detector_type", t.detector_type);
-  out.text("severity", to_string(t.severity));
-  out.maybe_text("device_name", t.device_name);
-  out.maybe_text("device_mac", t.device_mac);
-  out.maybe_text("device_ip", t.device_ip);
-  out.maybe_text("src_host", t.src_host);
-  out.integer("src_port", t.src_port);
-  out.maybe_text("dst_host", t.dst_host);
-  out.integer("dst_port", t.dst_port);
-  out.number("latitude", t.latitude);
-  out.number("longitude", t.longitude);
-  out.maybe_text("city", t.city);
-  out.maybe_text("country", t.country);
-  out.array("matched_rules", t.matched_rules);
-  out.number("confidence", t.confidence);
-  out.number("threat_score", std::optional<double>(t.threat_score));
-  out.object("raw_event", t.raw_event);
-  out.strings("mitre_tactics", t.mitre_tactics);
-  out.strings("mitre_techniques", t.mitre_techniques);
-  out.boolean("is_acknowledged", t.is_acknowledged);
-  out.maybe_time("acknowledged_at", t.acknowledged_at);
-  out.maybe_text("acknowledged_by", t.acknowledged_by);
-  out.maybe_text("acknowledgement_notes", t.acknowledgement_notes);
-  out.text("status", to_string(t.status));
-  out.maybe_text("assignee", t.assignee);
-  out.time("created_at", t.created_at);
-  out.time("updated_at", t.updated_at);
-}
-
 // Optional members are null when unset, in both sinks.
 struct ObjectSink {
   json::object& o;
