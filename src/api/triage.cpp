@@ -223,18 +223,19 @@ asio::awaitable<Response> bulk_update(RequestContext& ctx, Services& s) {
 asio::awaitable<Response> list_audit(RequestContext& ctx, Services& s) {
   QueryReader q(ctx.query);
   store::AuditQuery query;
-  query.actor = q.text("actor");
-  query.action = q.text("action");
-  query.target_type = q.text("target_type");
-  query.target_id = q.text("target_id");
+  for (auto [name, field] : {std::pair{"actor", &query.actor},
+                             {"action", &query.action},
+                             {"target_type", &query.target_type},
+                             {"target_id", &query.target_id}}) {
+    *field = q.text(name);
+    if (*field && field->value().size() > 256)
+      q.fail(name, "String should have at most 256 characters", "string_too_long");
+  }
   query.start_time = q.timestamp("start_time");
   query.end_time = q.timestamp("end_time");
   query.cursor = q.text("cursor").value_or("");
   if (query.cursor.size() > 64) q.fail("cursor", "Invalid cursor", "value_error");
   query.page_size = q.integer("page_size", 50, 1, 1000);
-  for (const auto* v : {&query.actor, &query.action, &query.target_type, &query.target_id})
-    if (*v && v->value().size() > 256)
-      q.fail("actor", "String should have at most 256 characters", "string_too_long");
   if (auto done = q.finish(); !done) co_return http::error_response(done.error());
   auto page = co_await run_blocking(s.pool, [&] { return s.store.query_audit(query); });
   if (!page) co_return http::error_response(page.error());
