@@ -80,3 +80,10 @@ export function worstSeverity(breakdown: Partial<Record<string, number>>): Sever
 export function titleCase(s: string): string {
   return s.replace(/_/g, " ").replace(/^\w/, (c) => c.toUpperCase());
 }
+
+const DETECTOR_LABELS: Record<string, string> = { usb: "USB", wifi: "WiFi", ble: "BLE", network: "Network", airdrop: "AirDrop" };
+
+/** "USB", "WiFi", "BLE", ...; other detectors as the sensor named them. */
+export function detectorLabel(d: string): string {
+  return DETECTOR_LABELS[d.toLowerCase()] ?? d;
+}

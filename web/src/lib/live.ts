@@ -60,6 +60,8 @@ export class LiveFeed {
   private readonly listeners = new Set<LiveListener>();
   private readonly statusListeners = new Set<(status: LiveStatus) => void>();
   private openedAt = 0;
+  /** Bumped by start() and stop(): an open() begun for an earlier start gives up. */
+  private generation = 0;
   private status: LiveStatus = {
     state: "stopped",
     connections: 0,
@@ -107,11 +109,13 @@ export class LiveFeed {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    void this.open();
+    this.generation += 1;
+    void this.open(this.generation);
   }
 
   stop(): void {
     this.stopped = true;
+    this.generation += 1;
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
     const socket = this.socket;
@@ -120,10 +124,10 @@ export class LiveFeed {
       socket.onclose = null;
       socket.close(1000, "bye");
     }
-    this.update({ state: "stopped", retryInMs: null });
+    this.update({ state: "stopped", retryInMs: null, connections: 0, replayed: 0 });
   }
 
-  private async open(): Promise<void> {
+  private async open(generation: number): Promise<void> {
     this.update({ state: this.status.connections === 0 ? "connecting" : "reconnecting", retryInMs: null });
     let token: string;
     try {
@@ -134,7 +138,7 @@ export class LiveFeed {
       this.update({ state: "stopped", lastClose: "session ended" });
       return;
     }
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation) return;
     const params = new URLSearchParams({ token });
     if (this.lastThreatId) params.set("since", this.lastThreatId);
     const socket = this.connectImpl(`${this.options.url}?${params}`);
@@ -185,7 +189,7 @@ export class LiveFeed {
       this.update({ state: "reconnecting", lastClose: why, retryInMs: Math.round(delay) });
       this.timer = this.setTimer(() => {
         this.timer = null;
-        void this.open();
+        void this.open(generation);
       }, delay);
     };
   }

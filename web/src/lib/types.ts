@@ -40,7 +40,9 @@ export interface Threat {
   longitude: number | null;
   city: string | null;
   country: string | null;
-  matched_rules: string[];
+  /** Strings (old agents) or objects such as {"name": ...}. */
+  matched_rules: unknown[];
+  acknowledgement_notes?: string | null;
   confidence: number | null;
   threat_score: number | null;
   raw_event: unknown;
