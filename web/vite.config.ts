@@ -2,6 +2,9 @@
 // names under assets/ are what lets the server cache them as immutable.
 import { defineConfig } from "vite";
 
+// Node's process (no @types/node here): only HONEYMAN_API is read.
+declare const process: { env: Record<string, string | undefined> };
+
 export default defineConfig({
   // React's automatic JSX runtime through esbuild: no plugin (and no dev-only Fast Refresh).
   esbuild: { jsx: "automatic" },
@@ -18,6 +21,13 @@ export default defineConfig({
     // `npm run dev` against a server on :8000: the API and the live feed are proxied.
     proxy: {
       "/api": { target: "http://127.0.0.1:8000", ws: true },
+    },
+  },
+  preview: {
+    // `vite preview` serves web/dist; the API and the live feed go to HONEYMAN_API (bench/console-bench
+    // points it at the server it starts; default the dev server on :8000).
+    proxy: {
+      "/api": { target: process.env.HONEYMAN_API || "http://127.0.0.1:8000", ws: true },
     },
   },
   test: {

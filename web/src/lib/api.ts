@@ -135,6 +135,7 @@ export class ApiClient {
   async logout(): Promise<void> {
     const had = this.session;
     if (had) {
+      if (had.expires_at - this.now() <= REFRESH_MARGIN_MS) await this.refresh(had.refresh_token).catch(() => undefined);
       try {
         await this.send("POST", "/auth/logout", {});
       } catch {
@@ -157,13 +158,14 @@ export class ApiClient {
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     await this.accessToken();
+    const used = this.session;
     try {
       return await this.send<T>(method, path, options);
     } catch (error) {
       // A 401 with a token we believed valid: revoked elsewhere, or the clock is off. One
       // refresh settles which; a second 401 ends the session.
       if (!(error instanceof ApiError) || error.status !== 401 || options.anonymous) throw error;
-      const spent = this.session;
+      const spent = used;
       if (!spent) throw error;
       await this.refresh(spent.refresh_token);
       return await this.send<T>(method, path, options);
@@ -211,7 +213,7 @@ export class ApiClient {
         .lock("honeyman-refresh", async () => {
           const stored = this.options.store.load();
           if (stored && stored.refresh_token !== spent && stored.expires_at - this.now() > REFRESH_MARGIN_MS) {
-            this.session = stored;
+            this.adopt(stored);
             return stored;
           }
           const current = stored ?? this.session;

@@ -88,7 +88,7 @@ function list(params: URLSearchParams, key: string): string[] {
 }
 
 function isTime(value: string | null): value is string {
-  return value !== null && !Number.isNaN(Date.parse(value));
+  return value !== null && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(value) && !Number.isNaN(Date.parse(value));
 }
 
 export function parseFilters(search: string | URLSearchParams): ThreatFilters {
@@ -187,5 +187,8 @@ export function apiQuery(f: ThreatFilters, now = Date.now()): Query {
 /** A change of any filter starts again at the first page. */
 export function withFilter(f: ThreatFilters, patch: Partial<ThreatFilters>): ThreatFilters {
   const resetsPage = Object.keys(patch).some((k) => k !== "cursor" && k !== "selected" && k !== "columns");
-  return { ...f, ...patch, cursor: resetsPage && !("cursor" in patch) ? null : (patch.cursor ?? f.cursor) };
+  // An explicit cursor in the patch wins (null = back to the first page); otherwise a filter
+  // change clears it and a change of only the selection or columns keeps it.
+  const cursor = patch.cursor !== undefined ? patch.cursor : resetsPage ? null : f.cursor;
+  return { ...f, ...patch, cursor };
 }
