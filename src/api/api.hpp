@@ -168,9 +168,9 @@ Result<Console> load_console(const std::filesystem::path& dir, std::string_view 
 // the root routes (/health, /ready, /metrics) that no route has. A file's bytes in the best
 // coding the client accepts (br, gzip, identity), an ETag (If-None-Match: 304), immutable caching
 // under assets/ and no-cache elsewhere; index.html with the console's Content-Security-Policy, and
-// also for every path whose last segment has no dot (the app's own routes); other missing files
-// 404. The API's unknown paths keep their JSON 404. Call once, with every other route added or
-// not, before the Server is made.
+// also for every other path (the app's own routes) except missing files (under assets/, dotfiles,
+// web file extensions such as .js or .txt: 404). The API's unknown paths keep their JSON 404.
+// Call once, with every other route added or not, before the Server is made.
 void register_console(http::Router& router, const ApiConfig& config, Console console);
 
 // Bearer JWT for users, X-API-Key for sensors.

@@ -100,11 +100,9 @@ Response serve(const ConsoleFiles* files, const std::string& docs_url, const Req
   auto name = path.substr(std::min(path.find_first_not_of('/'), path.size()));
   if (files)
     if (const auto* file = files->find(name)) return file_response(*file, ctx.request);
-  // A name with an extension is a file that is not there; anything else is one of the app's
-  // routes, which its index.html renders.
-  auto slash = name.rfind('/');
-  auto last = slash == std::string_view::npos ? name : name.substr(slash + 1);
-  if (last.find('.') != std::string_view::npos) return not_found();
+  // A file that is not there is a 404; anything else is one of the app's routes, which its
+  // index.html renders.
+  if (detail::names_a_file(name)) return not_found();
   if (!files) return not_built(docs_url);
   return file_response(*files->find("index.html"), ctx.request);
 }

@@ -28,6 +28,13 @@ constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
     {".webmanifest", "application/manifest+json"},
 };
 
+// What a browser or a scanner asks for as a file; a missing one of these is a 404, not the app.
+constexpr std::string_view kFileExtensions[] = {
+    "html", "htm",  "js",   "mjs",  "cjs",         "css",  "map",   "json", "svg",  "png", "jpg",
+    "jpeg", "gif",  "webp", "avif", "ico",         "woff", "woff2", "ttf",  "otf",  "eot", "txt",
+    "xml",  "wasm", "pdf",  "csv",  "webmanifest", "br",   "gz",    "zst",  "php",  "asp", "aspx",
+    "env",  "bak",  "sql",  "zip",  "tar",         "tgz",  "ini",   "yml",  "yaml", "cgi", "jsp"};
+
 Error bad(const fs::path& path, const std::string& what) {
   return make_error(Errc::invalid_input, path.string() + ": " + what);
 }
@@ -183,6 +190,18 @@ std::string with_api_prefix(std::string_view html, std::string_view prefix, bool
                         "\"" + html_escape(prefix) + "\"");
   }
   return text;
+}
+
+bool names_a_file(std::string_view name) {
+  if (name.starts_with("assets/")) return true;
+  auto slash = name.rfind('/');
+  auto last = slash == std::string_view::npos ? name : name.substr(slash + 1);
+  if (last.starts_with('.')) return true;
+  auto dot = last.rfind('.');
+  if (dot == std::string_view::npos) return false;
+  auto extension = last.substr(dot + 1);
+  return std::any_of(std::begin(kFileExtensions), std::end(kFileExtensions),
+                     [&](std::string_view known) { return iequals(extension, known); });
 }
 
 Encoding choose_encoding(std::string_view accept_encoding, bool has_br, bool has_gzip) {

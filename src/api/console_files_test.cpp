@@ -90,6 +90,15 @@ TEST(ConsoleTypes, ByExtension) {
   EXPECT_EQ(content_type_of("README"), "application/octet-stream");
 }
 
+TEST(ConsoleRoutes, MissingFilesAreTellableFromTheAppsRoutes) {
+  for (auto file : {"assets/old-123.js", "assets/anything", "favicon.ico", "robots.txt",
+                    "a/b/c.CSS", ".env", "x/.git", "wp-login.php", "backup.tar", "index.html"})
+    EXPECT_TRUE(names_a_file(file)) << file;
+  for (auto route : {"", "threats", "sensors/abc", "sensors/lab.1", "sensors/A.b_c-9",
+                     "sensors/rpi5.office.local", "threats/", "live", "sensors/x.json/"})
+    EXPECT_FALSE(names_a_file(route)) << route;
+}
+
 class ConsoleLoad : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -59,6 +59,12 @@ std::string html_escape(std::string_view text);
 // The content type served for a file name (by its extension).
 std::string_view content_type_of(std::string_view name);
 
+// Whether `name` (relative, not served) is a missing file (404) rather than one of the app's own
+// routes (index.html): anything under assets/, a name whose last segment starts with a dot, or
+// one whose last segment ends in a web file's extension (.js, .css, .png, .txt, .gz, ...). A dot
+// alone does not make a file: route segments hold sensor ids, and "lab.1" is one.
+bool names_a_file(std::string_view name);
+
 // The coding to send, given the request's Accept-Encoding and the variants the file has: br if
 // the client accepts it (q > 0, by name or by "*"), else gzip (or x-gzip), else identity.
 Encoding choose_encoding(std::string_view accept_encoding, bool has_br, bool has_gzip);
