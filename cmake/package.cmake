@@ -1,4 +1,5 @@
 # The Debian package: install() rules and the CPack DEB configuration (deploy/debian/README.md).
+#   scripts/build-web   (the web console, web/dist)
 #   cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONEYMAN_TESTS=OFF
 #   ninja -C build/release honeyman honeyman-load && (cd build/release && cpack -G DEB)
 # gives build/release/honeyman_<version>_amd64.deb. The layout is Debian's: /usr/bin, /etc,
@@ -34,6 +35,19 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/mosquitto/mosquitto.conf
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/mosquitto/README.md
         DESTINATION share/doc/honeyman/examples RENAME mosquitto-README.md)
 install(FILES ${debian_dir}/lintian-overrides DESTINATION share/lintian/overrides RENAME honeyman)
+# The web console (web/, built by `scripts/build-web` into web/dist), found by the server beside
+# its binary: /usr/bin/../share/honeyman/web (WEB_DIR's default). Checked when the package is made
+# (cpack runs the install), not at configure time: the console may be built after configuring.
+# A tree without web/ (none to ship) makes a package without it.
+set(web_dist ${PROJECT_SOURCE_DIR}/web/dist)
+if(EXISTS ${PROJECT_SOURCE_DIR}/web/package.json)
+  install(CODE "
+    if(NOT EXISTS \"${web_dist}/index.html\")
+      message(FATAL_ERROR \"${web_dist}/index.html is missing: the package ships the web \"
+                          \"console; build it first with scripts/build-web\")
+    endif()")
+  install(DIRECTORY ${web_dist}/ DESTINATION share/honeyman/web PATTERN ".*" EXCLUDE)
+endif()
 install(FILES ${debian_dir}/honeyman.service DESTINATION /lib/systemd/system)
 # A conffile (deploy/debian/conffiles); 0640 from the start, the group becomes honeyman in
 # postinst (the group does not exist while dpkg unpacks).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,8 @@
 namespace honeyman::api {
 namespace detail {
 class ResponseCache;
-}
+struct ConsoleFiles;
+}  // namespace detail
 
 struct ApiConfig {
   std::string version;                          // reported by /health
@@ -133,6 +135,43 @@ void register_migration_routes(http::Router& router, const ApiConfig& config,
 // anyone (only for a listener of its own, METRICS_LISTEN); otherwise only with
 // `Authorization: Bearer <token>` (constant-time compare), 401 without it.
 void register_metrics_route(http::Router& router, std::string token);
+
+// ---------------------------------------------------------------------------------------------
+// The web console (web/: a single-page app built by Vite into web/dist), served at / from memory.
+struct ConsoleConfig {
+  // WEB_DIR=off (or false, none): no console; / and every other path no route has are the API's
+  // JSON 404, as without a console.
+  bool enabled = true;
+  // The built console (index.html, favicon.svg, assets/...). Empty: none was found; / and the
+  // console's other pages answer 404 with a page that says how to build it.
+  std::filesystem::path dir;
+  std::string found_by;  // how `dir` was chosen, for the start-up log: "WEB_DIR", "installed", ...
+};
+
+// The console's files, read once (load_console) and then shared read-only by every request.
+struct Console {
+  std::shared_ptr<const detail::ConsoleFiles> files;  // null: no console (not built)
+  std::size_t file_count = 0;                         // files served (variants not counted)
+  std::size_t bytes = 0;                              // held in memory, variants included
+  bool prefix_meta = false;  // index.html has <meta name="honeyman-api-prefix"> (now API_PREFIX)
+};
+
+// Reads every file under `dir` into memory (start-up only: it blocks on the disk). Dotfiles are
+// skipped; <name>.br and <name>.gz are <name>'s precompressed variants; index.html's
+// <meta name="honeyman-api-prefix" content="..."> gets `api_prefix`. Errc::invalid_input naming
+// the file for a symbolic link out of `dir`, a file over 16 MB, something unreadable, or a
+// directory without index.html.
+Result<Console> load_console(const std::filesystem::path& dir, std::string_view api_prefix);
+
+// Serves `console` (files null: the "not built" page) as `router`'s fallback route (public, not
+// rate-limited, metrics label "console"): GET and HEAD of every path outside the API prefix and
+// the root routes (/health, /ready, /metrics) that no route has. A file's bytes in the best
+// coding the client accepts (br, gzip, identity), an ETag (If-None-Match: 304), immutable caching
+// under assets/ and no-cache elsewhere; index.html with the console's Content-Security-Policy, and
+// also for every other path (the app's own routes) except missing files (under assets/, dotfiles,
+// web file extensions such as .js or .txt: 404). The API's unknown paths keep their JSON 404.
+// Call once, with every other route added or not, before the Server is made.
+void register_console(http::Router& router, const ApiConfig& config, Console console);
 
 // Bearer JWT for users, X-API-Key for sensors.
 std::unique_ptr<http::Authenticator> make_authenticator(Services& services);

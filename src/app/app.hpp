@@ -50,6 +50,7 @@ struct AppConfig {
   // SENSOR_SWEEP_INTERVAL, store maintenance, revocation polling.
   jobs::JobsConfig jobs;
   MetricsConfig metrics;
+  api::ConsoleConfig console;  // WEB_DIR: the web console at / (resolved for `serve` only)
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

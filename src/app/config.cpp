@@ -79,7 +79,8 @@ const std::vector<std::string>& known_settings() {
                                                 "METRICS_ENABLED",
                                                 "METRICS_LISTEN",
                                                 "METRICS_TOKEN",
-                                                "ACCESS_LOG"};
+                                                "ACCESS_LOG",
+                                                "WEB_DIR"};
   return keys;
 }
 
@@ -157,6 +158,53 @@ Status load_metrics(const Settings& s, Reader& r, MetricsConfig& m) {
   if (host.empty() || port < 0 || port > 65535) return bad;
   m.listen_host = host;
   m.listen_port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+// A directory that holds a built console.
+bool has_console(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(dir / "index.html", ec);
+}
+
+// WEB_DIR: the built web console. off (false, none): no console. A path: that directory, which
+// must exist (a console asked for and missing is a configuration error). Unset or empty: the
+// package's (<the executable's directory>/../share/honeyman/web: /usr/share/honeyman/web for
+// /usr/bin/honeyman), else this build's source tree's web/dist (development), else none, which
+// is no error: the console is optional, and GET / then says how to build it.
+Status load_web_dir(const Settings& s, api::ConsoleConfig& console) {
+  namespace fs = std::filesystem;
+  auto value = s.get_or("WEB_DIR", "");
+  std::string lower;
+  for (char ch : value) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower == "off" || lower == "false" || lower == "none") {
+    console.enabled = false;
+    return {};
+  }
+  std::error_code ec;
+  if (!value.empty()) {
+    if (!fs::is_directory(value, ec))
+      return make_error(Errc::invalid_input,
+                        "WEB_DIR: " + value +
+                            " is not a directory (the built web console: scripts/build-web writes "
+                            "web/dist; WEB_DIR=off serves none)");
+    console.dir = value;
+    console.found_by = "WEB_DIR";
+    return {};
+  }
+  auto executable = fs::read_symlink("/proc/self/exe", ec);
+  auto installed = executable.parent_path() / ".." / "share" / "honeyman" / "web";
+  if (!ec && has_console(installed)) {
+    console.dir = installed.lexically_normal();
+    console.found_by = "installed beside the executable";
+    return {};
+  }
+#ifdef HONEYMAN_SOURCE_WEB_DIR
+  if (has_console(HONEYMAN_SOURCE_WEB_DIR)) {
+    console.dir = HONEYMAN_SOURCE_WEB_DIR;
+    console.found_by = "the source tree's build";
+  }
+#endif
   return {};
 }
 
@@ -328,6 +376,8 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   if (c.api.prefix.empty() || c.api.prefix.front() != '/' || c.api.prefix.back() == '/')
     return make_error(Errc::invalid_input, "API_PREFIX must start with '/' and not end with one");
   if (auto ok = check_secret(c, for_server); !ok) return ok.error();
+  if (for_server)
+    if (auto ok = load_web_dir(s, c.console); !ok) return ok.error();
   return c;
 }
 

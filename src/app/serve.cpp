@@ -197,17 +197,46 @@ api::Services make_services(const AppConfig& config, store::Store& store, Blocki
   return services;
 }
 
+// The web console's files, read into memory (none when WEB_DIR=off or nothing was found), and a
+// line saying what is served at /. An error: the configured directory cannot be served.
+Result<api::Console> load_console_logged(const AppConfig& config) {
+  const auto& c = config.console;
+  if (!c.enabled) {
+    spdlog::info("web console: off (WEB_DIR)");
+    return api::Console{};
+  }
+  if (c.dir.empty()) {
+    spdlog::info(
+        "web console: not built (WEB_DIR unset, none installed, none in the source tree): GET / "
+        "says how to build it (scripts/build-web)");
+    return api::Console{};
+  }
+  auto console = api::load_console(c.dir, config.api.prefix);
+  if (!console) return console.error();
+  spdlog::info("web console: {} ({}): {} files, {} KiB in memory, served at /", c.dir.string(),
+               c.found_by, console->file_count, (console->bytes + 1023) / 1024);
+  if (!console->prefix_meta)
+    spdlog::warn(
+        "web console: its index.html has no <meta name=\"honeyman-api-prefix\" content=...>: "
+        "the console will not learn API_PREFIX ({})",
+        config.api.prefix);
+  return console;
+}
+
 // The HTTP front: routes, authentication and the server (not yet accepting).
 struct HttpFront {
-  HttpFront(const AppConfig& config, api::Services& services, asio::io_context& io)
-      : router(routes(config, services)),
+  HttpFront(const AppConfig& config, api::Services& services, api::Console console,
+            asio::io_context& io)
+      : router(routes(config, services, std::move(console))),
         authenticator(api::make_authenticator(services)),
         server(config.http, router, *authenticator, io) {}
-  static http::Router routes(const AppConfig& config, api::Services& services) {
+  static http::Router routes(const AppConfig& config, api::Services& services,
+                             api::Console console) {
     http::Router r;
     api::register_routes(r, services);
     if (config.metrics.enabled && !config.metrics.token.empty())
       api::register_metrics_route(r, config.metrics.token);
+    if (config.console.enabled) api::register_console(r, config.api, std::move(console));
     return r;
   }
 
@@ -435,6 +464,12 @@ int run_serve(const AppConfig& configured) {
   AppConfig config = configured;                 // the migration front may settle the port (PORT=0)
   metrics::set_enabled(config.metrics.enabled);  // before any part declares its metrics
   log_connection_limits(config.http, raise_open_files_limit());
+  // Before the store: a console that cannot be served stops the start before anything changed.
+  auto console = load_console_logged(config);
+  if (!console) {
+    spdlog::critical("cannot serve the web console (WEB_DIR): {}", console.error().message);
+    return 1;
+  }
   auto store = open_store_logged(config);
   if (!store) return 1;
   BlockingPool pool(static_cast<std::size_t>(config.store_threads));
@@ -451,7 +486,7 @@ int run_serve(const AppConfig& configured) {
   auto services = make_services(config, *store, pool, auth, *bus, ingest, domain);
 
   asio::io_context io(io_thread_count(config));
-  HttpFront front(config, services, io);
+  HttpFront front(config, services, std::move(*console), io);
   auto port = front.server.listen();
   if (!port) {
     spdlog::critical("cannot listen on {}:{}: {}", config.http.host, config.http.port,

@@ -204,11 +204,28 @@ class Router {
   Match match(Verb method, std::string_view path) const;
   // "GET, POST" for the methods that have a route at `path` (the Allow header of a 405).
   std::string allowed_methods(std::string_view path) const;
+  // The routes added (not the fallback).
   const std::vector<Route>& routes() const { return routes_; }
 
+  // The route for every path that no route has with any method (a single-page app: its files
+  // and its client-side routes such as /threats/abc), except paths equal to or below one of
+  // `reserved` (whole segments, e.g. "/api/v2"), which keep their 404. It answers
+  // `route.method` (and HEAD for GET: the server's rule); another method on such a path is a
+  // 405. `route.pattern` is matched against nothing: it names the route in metrics and the access
+  // log, one label for every path it answers. The handler finds the request's path as the path
+  // parameter "path" (percent-decoded, as every path parameter). Not in routes(), so the OpenAPI
+  // document does not list it. One at most (a second call replaces it); set it before a Server
+  // uses this router.
+  void set_fallback(Route route, std::vector<std::string> reserved);
+  const Route* fallback() const { return fallback_ ? &*fallback_ : nullptr; }
+
  private:
+  bool falls_back(std::string_view path) const;  // the fallback answers `path`
+
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> patterns_;  // routes_[i].pattern split into segments
+  std::optional<Route> fallback_;
+  std::vector<std::vector<std::string>> reserved_;  // split like patterns_
 };
 
 // ---------------------------------------------------------------------------------------------

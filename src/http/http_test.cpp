@@ -88,6 +88,36 @@ TEST(Router, PathParamLookupAndDeepPaths) {
   EXPECT_EQ(to_string(Access::sensor_or_analyst), "sensor_or_analyst");
 }
 
+TEST(Router, FallbackTakesOnlyPathsNoRouteHasOutsideTheReservedPrefixes) {
+  auto r = sample_router();
+  r.add({Verb::get, "/health", Access::anyone, RateClass::exempt, noop(), "health"});
+  EXPECT_FALSE(r.match(Verb::get, "/threats").route);  // none set yet
+  r.set_fallback({Verb::get, "console", Access::anyone, RateClass::exempt, noop(), "spa"},
+                 {"/api/v2", "/health"});
+  auto spa = r.match(Verb::get, "/sensors/abc");
+  ASSERT_TRUE(spa.route);
+  EXPECT_EQ(spa.route, r.fallback());
+  EXPECT_EQ(spa.params, (decltype(spa.params){{"path", "/sensors/abc"}}));
+  EXPECT_EQ(r.match(Verb::get, "/").route, r.fallback());
+  EXPECT_EQ(r.match(Verb::get, "/api/v2/threats/x").route->pattern,
+            "/api/v2/threats/{threat_id}");  // routes win
+  EXPECT_EQ(r.match(Verb::get, "/health").route->summary, "health");
+  for (auto reserved : {"/api/v2/nothing", "/api/v2", "/health/x"}) {
+    auto m = r.match(Verb::get, reserved);
+    EXPECT_FALSE(m.route) << reserved;
+    EXPECT_FALSE(m.path_exists) << reserved;
+  }
+  EXPECT_EQ(r.match(Verb::get, "/api/v2x").route, r.fallback());  // whole segments only
+  // Another method on a fallback path: 405 with Allow: GET.
+  auto post = r.match(Verb::post, "/sensors/abc");
+  EXPECT_FALSE(post.route);
+  EXPECT_TRUE(post.path_exists);
+  EXPECT_EQ(r.allowed_methods("/sensors/abc"), "GET");
+  EXPECT_EQ(r.allowed_methods("/api/v2/nothing"), "");
+  // Not a route: the OpenAPI document, built from routes(), does not list it.
+  for (const auto& route : r.routes()) EXPECT_NE(route.summary, "spa");
+}
+
 TEST(Rbac, FullMatrix) {
   Principal none, sensor, viewer, analyst, admin;
   sensor.kind = Principal::Kind::sensor;

@@ -293,7 +293,10 @@ void RequestProcessor::add_cors(const Request& request, Response& response) cons
   if (std::find(list.begin(), list.end(), origin) != list.end()) {
     response.set(field::access_control_allow_origin, origin);
     response.set(field::access_control_allow_credentials, "true");
-    response.set(field::vary, "Origin");
+    // Added to the handler's own Vary (e.g. Accept-Encoding of a precompressed file).
+    auto vary = response[field::vary];
+    response.set(field::vary,
+                 vary.empty() ? std::string("Origin") : std::string(vary) + ", Origin");
   } else if (std::find(list.begin(), list.end(), "*") != list.end()) {
     response.set(field::access_control_allow_origin, "*");
   } else {

@@ -43,13 +43,25 @@ RouteMetrics::RouteMetrics(const Router& router)
           "honeyman_http_request_duration_seconds",
           "Time from a request read to its response ready, by route pattern and method.",
           metrics::latency_buckets())),
-      count_(router.routes().size()),
+      fallback_(router.fallback()),
+      count_(router.routes().size() + (fallback_ ? 1 : 0)),
       routes_(std::make_unique<PerRoute[]>(count_)) {
   for (std::size_t i = 0; i < count_; ++i) {
-    const auto& r = router.routes()[i];
+    const auto& r = i < router.routes().size() ? router.routes()[i] : *fallback_;
     routes_[i].duration =
         duration_.with({{"route", r.pattern}, {"method", std::string(method_label(r.method))}});
   }
+}
+
+// The route's slot: its place in routes(), the fallback's after them; count_ when it has none.
+std::size_t RouteMetrics::slot_of_route(const Route* route) const {
+  if (!route) return count_;
+  if (fallback_ && route == fallback_) return count_ - 1;
+  const auto& routes = router_.routes();
+  if (routes.empty()) return count_;
+  auto offset = route - routes.data();
+  if (offset < 0 || static_cast<std::size_t>(offset) >= routes.size()) return count_;
+  return static_cast<std::size_t>(offset);
 }
 
 metrics::Counter RouteMetrics::slow_counter(const Route* route, Verb method,
@@ -61,12 +73,7 @@ metrics::Counter RouteMetrics::slow_counter(const Route* route, Verb method,
 
 void RouteMetrics::record(const Route* route, Verb method, unsigned status, double seconds) {
   if (!metrics::enabled()) return;
-  std::size_t index = count_;
-  if (route && !router_.routes().empty()) {
-    auto offset = route - router_.routes().data();
-    if (offset >= 0 && static_cast<std::size_t>(offset) < count_)
-      index = static_cast<std::size_t>(offset);
-  }
+  std::size_t index = slot_of_route(route);
   // A HEAD answered by the GET route counts under HEAD: slow path, like unrouted requests.
   if (index == count_ || method != route->method) {
     slow_counter(route, method, status).inc();

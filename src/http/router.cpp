@@ -1,5 +1,6 @@
 // Route table and the RBAC matrix. Routes are few (~40), so matching is a linear scan over
 // pre-split patterns; the request path is split into views on the stack, without allocating.
+// A path no route has may go to the fallback route (set_fallback), unless it is reserved.
 #include <algorithm>
 #include <array>
 #include <boost/beast/http/verb.hpp>
@@ -114,6 +115,27 @@ void Router::add(Route route) {
   routes_.push_back(std::move(route));
 }
 
+void Router::set_fallback(Route route, std::vector<std::string> reserved) {
+  assert(route.rate_class != RateClass::exempt || route.access == Access::anyone);
+  reserved_.clear();
+  for (const auto& prefix : reserved) {
+    auto parts = split(prefix);
+    assert(!parts.too_long);
+    reserved_.emplace_back(parts.part.begin(), parts.part.begin() + parts.size);
+  }
+  fallback_ = std::move(route);
+}
+
+bool Router::falls_back(std::string_view path) const {
+  if (!fallback_) return false;
+  const auto parts = split(path);
+  for (const auto& prefix : reserved_) {
+    if (prefix.size() > parts.size) continue;
+    if (std::equal(prefix.begin(), prefix.end(), parts.part.begin())) return false;
+  }
+  return true;
+}
+
 Router::Match Router::match(Verb method, std::string_view path) const {
   const auto parts = split(path);
   Match out;
@@ -127,6 +149,14 @@ Router::Match Router::match(Verb method, std::string_view path) const {
     } else if (score > best) {
       best = score;
       best_index = r;
+    }
+  }
+  if (best < 0 && !out.path_exists && falls_back(path)) {
+    if (fallback_->method != method) {
+      out.path_exists = true;
+    } else {
+      out.route = &*fallback_;
+      out.params.emplace_back("path", path);
     }
   }
   if (best < 0) return out;
@@ -151,6 +181,7 @@ std::string Router::allowed_methods(std::string_view path) const {
     if (!out.empty()) out += ", ";
     out += boost::beast::http::to_string(method);
   }
+  if (out.empty() && falls_back(path)) out = boost::beast::http::to_string(fallback_->method);
   return out;
 }
 

@@ -119,8 +119,10 @@ ServerConfig test_config() {
 // A Server on an io_context run by two threads, as in production.
 class TestServer {
  public:
-  explicit TestServer(ServerConfig config = test_config())
-      : config_(std::move(config)), server_(config_, router_, auth_, io_) {
+  explicit TestServer(ServerConfig config = test_config(), Router router = test_router())
+      : config_(std::move(config)),
+        router_(std::move(router)),
+        server_(config_, router_, auth_, io_) {
     auto port = server_.listen();
     EXPECT_TRUE(port) << port.error().message;
     port_ = port ? *port : 0;
@@ -149,7 +151,7 @@ class TestServer {
 
  private:
   ServerConfig config_;
-  Router router_ = test_router();
+  Router router_;
   FakeAuthenticator auth_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
@@ -411,6 +413,39 @@ TEST(Server, HeadIsAnsweredByTheGetRoute) {
   EXPECT_EQ(r.body, "");
   EXPECT_EQ(r.header("content-length"), "15");             // {"status":"ok"}
   EXPECT_EQ(c.get("/health").body, R"({"status":"ok"})");  // same connection still in sync
+}
+
+asio::awaitable<Response> echo_path(RequestContext& ctx) {
+  auto res = ok(json::object{{"path", ctx.path_param("path")}});
+  res.set(boost::beast::http::field::vary, "Accept-Encoding");
+  co_return res;
+}
+
+TEST(Server, FallbackAnswersUnroutedPathsWithoutLimitsOrCredentials) {
+  auto config = test_config();
+  config.rate_limit_per_minute = 3;
+  auto router = test_router();
+  router.set_fallback({Verb::get, "spa", Access::anyone, RateClass::exempt, echo_path, ""},
+                      {"/api"});
+  TestServer s(config, std::move(router));
+  auto c = s.client();
+  for (int i = 0; i < 10; ++i) {
+    auto r = c.get("/sensors/a%20b?x=1", bearer("forged"));
+    ASSERT_EQ(r.status, 200) << i;
+    EXPECT_EQ(r.json().at("path"), "/sensors/a b");  // decoded, without the query
+  }
+  EXPECT_EQ(c.get("/%2e%2e/x").json().at("path"), "/../x");  // the handler's to refuse
+  auto cors = c.get("/x", {{"Origin", "https://dash.example"}});
+  EXPECT_EQ(cors.header("vary"), "Accept-Encoding, Origin");  // the handler's kept
+  EXPECT_EQ(c.request("HEAD", "/x").status, 200);
+  auto post = c.post("/x", json::object{});
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.header("allow"), "GET");
+  auto reserved = c.get("/api/nope");
+  EXPECT_EQ(reserved.status, 404);
+  EXPECT_EQ(detail(reserved), "Not Found");
+  EXPECT_EQ(c.get("/health").json().at("status"), "ok");
+  EXPECT_EQ(c.get("/items/1", bearer("viewer")).status, 200);  // the routes keep their budget
 }
 
 TEST(Server, ExpectContinueIsAnswered) {

@@ -49,9 +49,10 @@ pid_t spawn_honeyman(const std::vector<std::string>& args,
 
 // Tests run with a scrubbed environment: only what they set reaches the binary.
 const char* const kScrubbed[] = {
-    "DATABASE_URL", "SECRET_KEY", "REDIS_URL",       "MQTT_BROKER_HOST",   "ENVIRONMENT",
-    "PORT",         "HOST",       "CORS_ORIGINS",    "RATE_LIMIT_ENABLED", "LOG_LEVEL",
-    "LOG_FORMAT",   "ACCESS_LOG", "METRICS_ENABLED", "METRICS_LISTEN",     "METRICS_TOKEN"};
+    "DATABASE_URL",       "SECRET_KEY",     "REDIS_URL",     "MQTT_BROKER_HOST",
+    "ENVIRONMENT",        "PORT",           "HOST",          "CORS_ORIGINS",
+    "RATE_LIMIT_ENABLED", "LOG_LEVEL",      "LOG_FORMAT",    "ACCESS_LOG",
+    "METRICS_ENABLED",    "METRICS_LISTEN", "METRICS_TOKEN", "WEB_DIR"};
 
 // HONEYMAN_INTEGRATION_STORE=postgres (set by CTest on the *_postgres variants): the server of
 // HONEYMAN_TEST_POSTGRES_URL (its first URL).
@@ -148,7 +149,10 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env)
           {"PORT", "0"},
           {"RATE_LIMIT_ENABLED", "false"},
           {"LOG_LEVEL", "info"},
-          {"ENVIRONMENT", "test"}};
+          {"ENVIRONMENT", "test"},
+          // Without a console, whether or not this tree has one built (console_test sets its
+          // own): the other suites' unrouted paths stay the API's 404.
+          {"WEB_DIR", "off"}};
   if (auto server = postgres_server()) {
     if (server->empty()) {
       ADD_FAILURE() << "HONEYMAN_INTEGRATION_STORE=postgres needs HONEYMAN_TEST_POSTGRES_URL "

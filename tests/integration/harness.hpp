@@ -48,7 +48,8 @@ class ServerProcess {
  public:
   // Environment defaults for tests: SQLite in a temp dir (or, with
   // HONEYMAN_INTEGRATION_STORE=postgres, a new database on HONEYMAN_TEST_POSTGRES_URL's server,
-  // dropped on destruction), a fixed SECRET_KEY, loopback, an ephemeral port, rate limiting off.
+  // dropped on destruction), a fixed SECRET_KEY, loopback, an ephemeral port, rate limiting off,
+  // no web console (WEB_DIR=off).
   // Entries of `env` override them.
   explicit ServerProcess(std::map<std::string, std::string> env = {});
   ~ServerProcess();  // SIGKILLs the server if still running

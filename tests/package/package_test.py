@@ -13,7 +13,8 @@
      `launch` and deploy/debian/README.md, "What the package test reproduces"); /health answers
      on a free port, the SQLite database appears in /var/lib/honeyman owned by honeyman, the
      README's first-admin command works against the running service (login with its password),
-     SIGTERM ends it with status 0.
+     the web console installed in /usr/share/honeyman/web (when the tree has one, web/) is
+     served at / and the app's routes (brotli-coded assets), SIGTERM ends it with status 0.
   5. dpkg --remove keeps the data, the secret and the user; dpkg --purge deletes everything.
 
 Exit 77 (CTest SKIP_RETURN_CODE): not root, no .deb configured, or a real installation of
@@ -52,12 +53,15 @@ ENV_FILE = "/etc/honeyman/honeyman.env"
 SECRET = "/etc/honeyman/secret.env"
 # Everything the package or its scripts create; none may exist before or after.
 LEFTOVERS = ["/usr/bin/honeyman", "/usr/bin/honeyman-load", UNIT, "/etc/honeyman", STATE,
-             "/usr/share/doc/honeyman", "/usr/share/man/man1/honeyman.1.gz",
+             "/usr/share/doc/honeyman", "/usr/share/honeyman", "/usr/share/man/man1/honeyman.1.gz",
              "/usr/share/man/man1/honeyman-load.1.gz", "/usr/share/lintian/overrides/honeyman",
              "/etc/systemd/system/multi-user.target.wants/honeyman.service",
              "/var/lib/systemd/deb-systemd-helper-enabled/honeyman.service.dsh-also",
              "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/honeyman.service",
              "/var/lib/systemd/deb-systemd-helper-masked/honeyman.service"]
+# The web console (cmake/package.cmake installs web/dist there; the server finds it beside
+# /usr/bin/honeyman).
+WEB = "/usr/share/honeyman/web"
 # Present while this test's installation may be on the system: the next run purges it.
 MARKER = "/run/honeyman-package-test.installed"
 began = time.monotonic()
@@ -528,6 +532,47 @@ def http(port, path, body=None, token=None):
         return r.status, json.loads(r.read() or b"null")
 
 
+def fetch(port, path, headers=None):
+    """A GET as a browser sends it: status, headers and the body's bytes as they came (a coded
+    body is not decoded)."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status, r.headers, r.read()
+
+
+def check_console_installed():
+    index = os.path.join(WEB, "index.html")
+    check(os.path.isfile(index), f"{index} is not installed (cmake/package.cmake, web/dist)")
+    assets = os.listdir(os.path.join(WEB, "assets"))
+    scripts = [a for a in assets if a.endswith(".js")]
+    check(scripts and all(f"{a}.br" in assets and f"{a}.gz" in assets for a in scripts),
+          f"{WEB}/assets: scripts without their .br and .gz: {sorted(assets)}")
+    check(not any(name.startswith(".") for _, _, files in os.walk(WEB) for name in files),
+          f"{WEB} holds dotfiles")
+    log(f"web console installed: {index}, {len(scripts)} scripts with their .br and .gz")
+
+
+def check_console_served(port):
+    """The installed binary finds the installed console by itself (no WEB_DIR in the conffile)."""
+    code, headers, page = fetch(port, "/threats?severity=high")  # one of the app's own routes
+    check(code == 200 and headers.get("Content-Type") == "text/html; charset=utf-8"
+          and b'name="honeyman-api-prefix" content="/api/v2"' in page,
+          f"GET /threats: {code} {headers.get('Content-Type')} {page[:200]!r}")
+    csp = headers.get("Content-Security-Policy", "")
+    check("script-src 'self'" in csp and "unsafe" not in csp, f"the page's policy: {csp!r}")
+    check(page == open(os.path.join(WEB, "index.html"), "rb").read(),
+          f"GET / is not {WEB}/index.html")
+    script = re.search(rb'src="(/assets/[^"]+\.js)"', page)
+    check(script, f"index.html names no script under /assets/: {page[:400]!r}")
+    path = script[1].decode()
+    code, headers, body = fetch(port, path, {"Accept-Encoding": "br, gzip"})
+    check(code == 200 and headers.get("Content-Encoding") == "br"
+          and "immutable" in headers.get("Cache-Control", "")
+          and body == open(WEB + path + ".br", "rb").read(),
+          f"GET {path}: {code} {dict(headers)}")
+    log(f"GET / and the app's routes serve {WEB}/index.html; {path} comes brotli-coded, immutable")
+
+
 def status_fields(pid):
     fields = {}
     for line in open(f"/proc/{pid}/status"):
@@ -563,7 +608,7 @@ def check_stand_in(spec):
     log("stand-in self-check: AF_NETLINK socket, W+X mapping and ptrace refused under its filters")
 
 
-def run_service(workdir):
+def run_service(workdir, console):
     port = free_port()
     spec = service_spec(port)
     spec["self"] = self_copy()
@@ -634,6 +679,8 @@ def run_service(workdir):
         check(code == 200 and me.get("role") == "admin", f"/auth/me: {code} {me}")
         check(mode_owner(db)[1] == PACKAGE, "the admin command changed the database's owner")
         log("first admin (runuser ... user add admin --role admin) logs in to the service")
+        if console:
+            check_console_served(port)
 
         stop = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -711,6 +758,8 @@ def main():
               f"{STATE} exists); this test installs and purges it, so it leaves them alone")
         return SKIP
     check(os.path.isfile(args.deb), f"{args.deb}: no such package (configured, not built?)")
+    # The package ships the console when the tree has one (cmake/package.cmake).
+    console = os.path.isfile(os.path.join(args.source_dir, "web", "package.json"))
     with tempfile.TemporaryDirectory(prefix="honeyman-package-test-") as workdir:
         open(MARKER, "w").close()
         lintian = lintian_start(args.deb)
@@ -727,7 +776,9 @@ def main():
             verify_unit()
             check_man_pages()
             lintian_check(lintian, args.source_dir)
-            run_service(workdir)
+            if console:
+                check_console_installed()
+            run_service(workdir, console)
             remove_and_purge()
         finally:
             if lintian.poll() is None:

@@ -126,7 +126,10 @@ struct HttpClient::Impl {
     auto res = parser.release();
     reply.status = static_cast<int>(res.result_int());
     reply.body = std::move(res.body());
-    for (const auto& f : res) reply.headers[lower(f.name_string())] = std::string(f.value());
+    for (const auto& f : res) {
+      auto& value = reply.headers[lower(f.name_string())];
+      value += (value.empty() ? "" : ", ") + std::string(f.value());
+    }
     if (!res.keep_alive()) stream.reset();
     return reply;
   }

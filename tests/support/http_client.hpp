@@ -21,7 +21,8 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 struct Reply {
   int status = 0;
   std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> headers;  // lower-case names; a repeated field's values
+                                               // joined with ", " (so a test sees it twice)
   boost::json::value json() const;             // null when the body is not JSON
   std::string header(std::string_view name) const;
 };

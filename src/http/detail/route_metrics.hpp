@@ -18,7 +18,7 @@ namespace honeyman::http::detail {
 class RouteMetrics {
  public:
   // Keeps a reference to `router`; its routes must not change afterwards (a route added later is
-  // recorded on the slow path).
+  // recorded on the slow path). The fallback route, if any, has a slot after the routes.
   explicit RouteMetrics(const Router& router);
   // Thread-safe. `route` null: an unrouted request (404, 405, preflight, bad target).
   void record(const Route* route, Verb method, unsigned status, double seconds);
@@ -31,11 +31,13 @@ class RouteMetrics {
     std::array<std::atomic<metrics::Counter>, kStatusSlots> by_status{};
   };
   metrics::Counter slow_counter(const Route* route, Verb method, unsigned status) const;
+  std::size_t slot_of_route(const Route* route) const;
 
   const Router& router_;
   metrics::CounterFamily requests_;
   metrics::HistogramFamily duration_;
-  std::size_t count_;
+  const Route* fallback_;  // the router's at construction
+  std::size_t count_;      // slots: the routes, then the fallback's
   std::unique_ptr<PerRoute[]> routes_;
 };
 
