@@ -128,11 +128,12 @@ class ConsoleEnv:
         return self.register(minted["token"], sensor_id, lat, lon)
 
     def publish(self, credentials, kind, payload):
-        """One QoS 1 message on honeyman/sensors/<id>/<kind> with the sensor's own account."""
+        """One QoS 1 message on honeyman/sensors/<id>/<kind> with the sensor's own account and,
+        as the broker requires of sensors, its id as the client id."""
         topic = f"honeyman/sensors/{credentials['sensor_id']}/{kind}"
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.mqtt_port), "-q", "1",
                         "-u", credentials["mqtt_username"], "-P", credentials["mqtt_password"],
-                        "-i", f"e2e-{credentials['sensor_id']}-{time.time_ns()}", "-t", topic,
+                        "-i", credentials["sensor_id"], "-t", topic,
                         "-m", json.dumps(payload)], check=True, capture_output=True, timeout=10)
 
     def stop(self):
@@ -155,8 +156,8 @@ def agent_threat(sensor_id, device, threat_type="rubber_ducky", risk="critical",
             "threat_type": threat_type, "threat_score": score, "risk_level": risk,
             "threats_detected": ["Rubber Ducky HID Injection"],
             "message": f"Rubber Ducky HID Injection on {device}",
-            "device_name": device,
-            "raw_data": {"vendor_id": "03eb", "product_id": "2401", "device": device},
+            # The agent names the device inside raw_data; the server lifts it to device_name.
+            "raw_data": {"vendor_id": "03eb", "product_id": "2401", "device_name": device},
             "metadata": {"detector_version": "2.0.0"}}
 
 

@@ -122,7 +122,7 @@ function setup(options: Partial<LiveOptions> & { random?: () => number } = {}) {
   const clock = new Clock();
   const sockets: FakeSocket[] = [];
   let tokens = 0;
-  const token = vi.fn(async () => `tok-${++tokens}`);
+  const token = vi.fn(async (_force: boolean) => `tok-${++tokens}`);
   const feed = new LiveFeed({
     url: URL_BASE,
     token,
@@ -306,6 +306,16 @@ describe("LiveFeed: reconnect and backoff", () => {
     expect(sockets).toHaveLength(2);
     expect(sockets[1].params.get("token")).toBe("tok-2");
     expect(sockets[1].params.get("since")).toBe(uuid(7));
+    // The refused token looked valid to the client: the callback is told to get a new one.
+    expect(token.mock.calls.map((c) => c[0])).toEqual([false, true]);
+  });
+
+  it("a drop other than 1008 reuses a token that is still valid (no forced refresh)", async () => {
+    const { last, clock, token } = await started();
+    last().open();
+    last().drop(1006);
+    await clock.advance(1000);
+    expect(token.mock.calls.map((c) => c[0])).toEqual([false, false]);
   });
 
   it("a second 1008 in a row (no open in between) backs off instead of looping", async () => {

@@ -52,7 +52,7 @@ export function App() {
     localStorage.setItem("honeyman.theme", theme);
   }, [theme]);
 
-  const live = useMemo(() => (user ? new LiveFeed({ url: liveUrl(window.location, api.prefix), token: () => api.accessToken() }) : null), [api, user]);
+  const live = useMemo(() => (user ? new LiveFeed({ url: liveUrl(window.location, api.prefix), token: (force) => (force ? api.freshAccessToken() : api.accessToken()) }) : null), [api, user]);
   useEffect(() => {
     if (!live) return;
     live.start();

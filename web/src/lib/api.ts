@@ -152,6 +152,13 @@ export class ApiClient {
     return (await this.refresh(session.refresh_token)).access_token;
   }
 
+  /** A new access token even if the current one looks valid: the live feed's after a 1008
+   *  (the server refused it: revoked by a logout or a password change elsewhere). */
+  async freshAccessToken(): Promise<string> {
+    const session = this.requireSession();
+    return (await this.refresh(session.refresh_token)).access_token;
+  }
+
   get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
     return this.request<T>("GET", path, { query, signal });
   }

@@ -33,8 +33,9 @@ export interface WebSocketLike {
 export interface LiveOptions {
   /** The ws:// or wss:// URL of the feed without query (e.g. ws://host/api/v2/ws). */
   url: string;
-  /** A valid access token (refreshed when needed); rejects when the session is over. */
-  token: () => Promise<string>;
+  /** A valid access token (refreshed when needed; `force` after the server refused the last one
+   *  with 1008); rejects when the session is over. */
+  token: (force: boolean) => Promise<string>;
   connect?: (url: string) => WebSocketLike;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -62,6 +63,8 @@ export class LiveFeed {
   private openedAt = 0;
   /** Bumped by start() and stop(): an open() begun for an earlier start gives up. */
   private generation = 0;
+  /** The server closed with 1008 (token expired or revoked): the next token must be a new one. */
+  private forceToken = false;
   private status: LiveStatus = {
     state: "stopped",
     connections: 0,
@@ -131,7 +134,8 @@ export class LiveFeed {
     this.update({ state: this.status.connections === 0 ? "connecting" : "reconnecting", retryInMs: null });
     let token: string;
     try {
-      token = await this.options.token();
+      token = await this.options.token(this.forceToken);
+      this.forceToken = false;
     } catch {
       // The session is over: the app returns to the login page, which stops the feed.
       this.stopped = true;
@@ -180,6 +184,7 @@ export class LiveFeed {
       const why = event.reason || closeMeaning(event.code);
       if (this.stopped) return;
       this.attempts += 1;
+      if (event.code === 1008) this.forceToken = true;
       // 1008 (token expired or revoked): try again at once with a fresh token; the token
       // callback refreshes it or ends the session.
       const delay =

@@ -3,14 +3,17 @@
 // burst of 1,000 threats/s costs a few renders a second, not a thousand. Filters (severity,
 // detector, sensor) are in the URL and applied here: the tab's one connection stays unfiltered
 // for the other live parts of the console (counts, map, sensor states).
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { navigate, useLocation, useTitle, Link } from "../app/router";
 import { useLive, useLiveStatus } from "../app/context";
-import { ToggleGroup, SeverityBadge, RelativeTime } from "../components/ui";
-import { detectorLabel, formatCount, formatNumber } from "../lib/format";
+import { ToggleGroup, SeverityBadge } from "../components/ui";
+import { detectorLabel, formatCount, formatNumber, formatRelative, formatTime } from "../lib/format";
 import { DETECTORS, SEVERITIES, type LiveThreat, type Severity } from "../lib/types";
 
-const MAX_ROWS = 300;
+// Drawn rows: each batch re-lays out the table, so its size is the cost of a frame. At 300 rows
+// a batch took 45-55 ms of main-thread time (bench/console-bench, docs/PERFORMANCE.md); at 60 the
+// frames stay well under 50 ms at 1,000 threats/s.
+const MAX_ROWS = 60;
 const RENDER_INTERVAL_MS = 200;
 const RATE_WINDOW_MS = 10_000;
 
@@ -61,6 +64,8 @@ export function Live() {
   const [heldWhilePaused, setHeld] = useState(0);
   const [received, setReceived] = useState(0);
   const [rate, setRate] = useState(0);
+  // One clock for every row's relative time (not a timer per row), ticking once a second.
+  const [second, setSecond] = useState(() => Math.floor(Date.now() / 1000));
   const [sensorText, setSensorText] = useState(filter.sensor_id.join(","));
   const pending = useRef<Row[]>([]);
   const arrivals = useRef<number[]>([]);
@@ -94,6 +99,7 @@ export function Live() {
       setRate(a.length / (RATE_WINDOW_MS / 1000));
       setReceived(counts.current.received);
       setHeld(counts.current.held);
+      setSecond(Math.floor(Date.now() / 1000));
       if (!pending.current.length) return;
       const batch = pending.current.reverse();
       pending.current = [];
@@ -184,23 +190,7 @@ export function Live() {
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={r.threat.id} data-testid="live-row" data-threat-id={r.threat.id} tabIndex={0} onKeyDown={(e) => e.key === "Enter" && navigate(`/threats?threat=${r.threat.id}`)}>
-                  <td>
-                    <RelativeTime iso={r.threat.timestamp} />
-                  </td>
-                  <td>
-                    <SeverityBadge severity={r.threat.severity} />
-                  </td>
-                  <td>
-                    <Link to={`/threats?threat=${r.threat.id}`}>{r.threat.threat_type}</Link>
-                  </td>
-                  <td>{detectorLabel(r.threat.detector_type)}</td>
-                  <td>
-                    <Link to={`/sensors/${encodeURIComponent(r.threat.sensor_id)}`}>{r.threat.sensor_id}</Link>
-                  </td>
-                  <td>{r.threat.device_name ?? <span className="muted">—</span>}</td>
-                  <td className="num">{r.threat.threat_score === null ? "—" : formatNumber(r.threat.threat_score)}</td>
-                </tr>
+                <LiveRow key={r.threat.id} threat={r.threat} now={second * 1000} />
               ))}
             </tbody>
           </table>
@@ -213,3 +203,28 @@ export function Live() {
     </div>
   );
 }
+
+/** One row; re-rendered only when its threat or the second changes (memo), not for every batch. */
+const LiveRow = memo(function LiveRow({ threat, now }: { threat: LiveThreat; now: number }) {
+  return (
+    <tr data-testid="live-row" data-threat-id={threat.id} tabIndex={0} onKeyDown={(e) => e.key === "Enter" && navigate(`/threats?threat=${threat.id}`)}>
+      <td>
+        <time dateTime={threat.timestamp} title={formatTime(threat.timestamp)}>
+          {formatRelative(threat.timestamp, now)}
+        </time>
+      </td>
+      <td>
+        <SeverityBadge severity={threat.severity} />
+      </td>
+      <td>
+        <Link to={`/threats?threat=${threat.id}`}>{threat.threat_type}</Link>
+      </td>
+      <td>{detectorLabel(threat.detector_type)}</td>
+      <td>
+        <Link to={`/sensors/${encodeURIComponent(threat.sensor_id)}`}>{threat.sensor_id}</Link>
+      </td>
+      <td>{threat.device_name ?? <span className="muted">—</span>}</td>
+      <td className="num">{threat.threat_score === null ? "—" : formatNumber(threat.threat_score)}</td>
+    </tr>
+  );
+});
