@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+import urllib.request
 import uuid
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
@@ -116,8 +117,13 @@ try:
     env.publish(lisbon, "heartbeat", agent_heartbeat())
 
     driver = browser()
-    check("the console is served at / with a Content-Security-Policy",
-          env.api("GET", "/health")[0] == 200 and login(driver, env, "admin"))
+    with urllib.request.urlopen(env.base + "/", timeout=10) as page:
+        csp = page.headers.get_all("Content-Security-Policy") or []
+        html = page.read().decode()
+    check("the console is served at / with its Content-Security-Policy",
+          'name="honeyman-api-prefix"' in html and len(csp) == 1 and "script-src 'self'" in csp[0]
+          and "unsafe" not in csp[0], csp)
+    check("log in through the form", login(driver, env, "admin"))
 
     # --- Overview
     ready = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="overview"][data-ready="true"]'), 15)
