@@ -314,6 +314,92 @@ struct DeadLetter {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Alerting and sensor commands (SPEC §8). Destinations and rules keep their kind-specific
+// settings as JSON objects the alerting module validates (the store only keeps them); secrets are
+// stored (HMAC keys must be usable) and never returned by the API.
+struct AlertDestination {
+  std::string id;  // UUID
+  std::string name;
+  std::string kind;             // webhook|slack|pagerduty|syslog
+  boost::json::object config;   // url, secret, routing_key, host, port, transport, format
+  Timestamp created_at, updated_at;
+};
+
+struct AlertRule {
+  std::string id;  // UUID
+  std::string name;
+  bool enabled = true;
+  // {match: {...}, threshold?: {...}, cooldown_seconds, destination_ids: [...]}
+  boost::json::object definition;
+  Timestamp created_at, updated_at;
+};
+
+struct Alert {
+  std::string id;  // UUID v7 (time-ordered)
+  std::string rule_id, rule_name;
+  Timestamp fired_at;
+  std::optional<std::string> sensor_id;  // per-sensor rules; none for fleet-wide ones
+  std::vector<std::string> threat_ids;   // the threats that fired it (the last `count`, capped)
+  std::int64_t count = 0;                // matching threats in the window that fired it
+  std::string status = "firing";         // firing|acknowledged|resolved
+  std::optional<std::string> acknowledged_by;
+  std::optional<Timestamp> acknowledged_at;
+  boost::json::object summary;  // the firing threat: severity, threat_type, detector_type, ...
+};
+
+struct AlertQuery {
+  std::optional<std::string> status, rule_id, sensor_id;
+  std::string cursor;  // opaque, from AlertPage::next_cursor
+  int page_size = 50;  // 1..1000
+};
+struct AlertPage {
+  std::vector<Alert> alerts;  // newest first
+  std::string next_cursor;    // empty on the last page
+};
+
+// One alert's delivery to one destination: the outbox row. `body` is the exact request body,
+// built once when the alert fired, so every retry sends the same bytes.
+struct Delivery {
+  std::string id;  // UUID: X-Honeyman-Delivery
+  std::string alert_id, destination_id;
+  std::string status = "pending";  // pending|delivered|failed
+  int attempts = 0;
+  Timestamp created_at, next_attempt_at;
+  std::optional<Timestamp> delivered_at;
+  std::string last_error;
+  std::string body;
+};
+struct DeliveryQuery {
+  std::optional<std::string> status, alert_id;
+  std::string cursor;
+  int page_size = 50;  // 1..1000
+};
+struct DeliveryPage {
+  std::vector<Delivery> deliveries;  // newest first
+  std::string next_cursor;
+};
+// What became of one delivery attempt (finish_delivery).
+struct DeliveryOutcome {
+  enum Kind { delivered, retry, failed } kind = delivered;
+  Timestamp at;                     // when the attempt ended
+  Timestamp next_attempt_at;        // retry: when to try again
+  std::string error;                // retry/failed: why
+};
+
+struct SensorCommand {
+  std::string id;  // UUID
+  std::string sensor_id;
+  std::string kind;     // command|rule_update
+  std::string command;  // the command's name ("rule_update" for rule updates)
+  boost::json::object args;
+  std::string status = "sent";  // sent|delivered|succeeded|failed
+  Timestamp issued_at;
+  std::string issued_by;
+  std::optional<Timestamp> updated_at;
+  std::optional<std::string> message;  // the agent's answer
+};
+
+// ---------------------------------------------------------------------------------------------
 // Schema migrations, as the CLI and the server's log name them.
 struct MigrationInfo {
   int version = 0;

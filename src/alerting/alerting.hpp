@@ -1,0 +1,160 @@
+// alerting: what leaves the server on its own (SPEC §8) — alert rules evaluated on the ingest
+// path after commit, fired alerts written with their deliveries to the store's outbox and
+// delivered from it (webhook, Slack, PagerDuty Events v2, syslog) with retries across restarts,
+// and SIEM forwarding of every stored threat to syslog (RFC 5424 over UDP, TCP or TLS; CEF, LEEF
+// 2.0 or JSON) from a bounded buffer that never blocks ingest.
+//
+// Parts (one file each):
+//  - rules.cpp: RuleSpec / DestinationSpec parsing and validation (the API's bodies), and the
+//    RuleEngine (matching, thresholds, cooldown): pure, driven by the caller's clock;
+//  - payloads.cpp: the bodies each destination kind receives, the webhook signature;
+//  - http_poster.cpp: outbound HTTP(S) POSTs with timeouts (Boost.Beast, OpenSSL);
+//  - siem_formats.cpp, syslog.cpp: CEF / LEEF / JSON messages, RFC 5424 records, the syslog
+//    sender (UDP, TCP with octet counting, TLS) and the SiemForwarder;
+//  - service.cpp: AlertService — the engine on the writer's post-commit hook, the alert writer
+//    thread, the outbox worker.
+#pragma once
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/core.hpp"
+#include "domain/domain.hpp"
+#include "store/store.hpp"
+
+namespace honeyman::alerting {
+
+// ---------------------------------------------------------------------------------------------
+// Payloads (payloads.cpp).
+
+// The alert as the API, the WebSocket and webhooks show it:
+// {id, rule_id, rule_name, fired_at, sensor_id, threat_ids, count, status, acknowledged_by,
+//  acknowledged_at, summary}.
+boost::json::object alert_json(const store::Alert& alert);
+// A webhook's body: {"type": "alert", "data": alert_json(alert)}.
+std::string webhook_body(const store::Alert& alert);
+// Slack incoming-webhook body: {"text": <fallback>, "blocks": [...]} (section + context blocks).
+std::string slack_body(const store::Alert& alert, std::string_view console_url);
+// PagerDuty Events API v2 "trigger" event: {routing_key, event_action: "trigger", dedup_key:
+// alert id, payload: {summary (<= 1024 chars), source, severity: critical|error|warning|info,
+// timestamp, component, group, class, custom_details}, client, client_url?}.
+std::string pagerduty_body(const store::Alert& alert, std::string_view routing_key,
+                           std::string_view console_url);
+// "sha256=<lower-case hex HMAC-SHA256 of body with key>": X-Honeyman-Signature.
+std::string signature_header(std::string_view key, std::string_view body);
+
+// ---------------------------------------------------------------------------------------------
+// Outbound HTTP (http_poster.cpp).
+struct PostRequest {
+  std::string url;  // http:// or https:// (TLS verified against the system's trust store)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{10'000};  // the whole exchange: resolve .. response read
+};
+struct PostResult {
+  int status = 0;     // the answer's HTTP status; 0 when none was received
+  std::string error;  // why there was no answer (timeout, refused, TLS, bad URL); empty if one
+  bool ok() const { return error.empty() && status >= 200 && status < 300; }
+};
+// Runs POSTs concurrently on its own I/O thread; each ends within its timeout whatever the peer
+// does. Thread-safe.
+class HttpPoster {
+ public:
+  HttpPoster();
+  ~HttpPoster();  // stop()s
+  HttpPoster(const HttpPoster&) = delete;
+  HttpPoster& operator=(const HttpPoster&) = delete;
+  // `done` runs on the poster's thread, exactly once (with an error when stopped first).
+  void post(PostRequest request, std::function<void(PostResult)> done);
+  void stop();  // ends every exchange in flight (their `done` hears "stopped"), joins; idempotent
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// SIEM formats and syslog (siem_formats.cpp, syslog.cpp).
+enum class SiemFormat { cef, leef, json };
+enum class SyslogTransport { udp, tcp, tls };
+std::optional<SiemFormat> parse_siem_format(std::string_view text);
+std::optional<SyslogTransport> parse_syslog_transport(std::string_view text);
+
+// CEF:0|Honeyman|honeyman|<version>|<threat_type>|<name>|<severity 0-10>|<extensions> with
+// extensions src, smac, dhost, dvchost (sensor id), rt (ms since the epoch), cs1 (detector,
+// cs1Label=detector), cn1 (score x100), externalId (threat id), msg; escaped per the CEF spec.
+std::string cef_message(const domain::Threat& threat, std::string_view version);
+// LEEF:2.0|Honeyman|honeyman|<version>|<threat_type>|<TAB-separated key=value>.
+std::string leef_message(const domain::Threat& threat, std::string_view version);
+// The threat's API JSON (domain::to_json), on one line.
+std::string json_message(const domain::Threat& threat);
+std::string siem_message(SiemFormat format, const domain::Threat& threat, std::string_view version);
+// An RFC 5424 record: "<PRI>1 TIMESTAMP HOSTNAME honeyman - <msgid> - MSG" with facility
+// local0 and the severity mapped from the threat's (critical → 2 crit ... info → 6 info).
+std::string syslog_record(std::string_view message, domain::Severity severity, Timestamp at,
+                          std::string_view hostname, std::string_view msgid);
+
+struct SyslogTarget {
+  std::string host;
+  std::uint16_t port = 514;
+  SyslogTransport transport = SyslogTransport::udp;
+  std::string ca_file;  // TLS: the CA to verify the server with; empty: the system's store
+  std::chrono::milliseconds timeout{5000};
+};
+// Sends records one at a time on one connection (TCP/TLS: octet-counted framing, RFC 6587;
+// reconnects when the connection is lost; UDP: one datagram per record). Blocking; not
+// thread-safe (one sender per thread).
+class SyslogSender {
+ public:
+  explicit SyslogSender(SyslogTarget target);
+  ~SyslogSender();
+  SyslogSender(const SyslogSender&) = delete;
+  SyslogSender& operator=(const SyslogSender&) = delete;
+  // Errc::unavailable when the record could not be handed to the network within the timeout.
+  Status send(std::string_view record);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SiemForwarderConfig {
+  SyslogTarget target;
+  SiemFormat format = SiemFormat::cef;
+  std::size_t capacity = 100'000;  // threats waiting to be sent; beyond it new ones are dropped
+  std::string hostname;            // the records' HOSTNAME (default: gethostname())
+  std::string version;             // the product version in CEF/LEEF headers
+};
+struct SiemCounters {
+  std::uint64_t forwarded = 0, dropped = 0, send_errors = 0;
+  std::size_t queued = 0;
+};
+// Every stored threat to one syslog destination. offer() never blocks: a threat that finds the
+// buffer full is dropped and counted (metric honeyman_siem_dropped_total). One sender thread;
+// a lost connection is retried with backoff while the buffer fills.
+class SiemForwarder {
+ public:
+  explicit SiemForwarder(SiemForwarderConfig config);
+  ~SiemForwarder();  // stop()s
+  SiemForwarder(const SiemForwarder&) = delete;
+  SiemForwarder& operator=(const SiemForwarder&) = delete;
+  void offer(const std::vector<domain::Threat>& threats);
+  SiemCounters counters() const;
+  // Sends what is queued for at most `drain` more, then joins. Idempotent.
+  void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace honeyman::alerting

@@ -1,0 +1,1 @@
+#include "alerting/alerting.hpp"
