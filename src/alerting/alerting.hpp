@@ -92,14 +92,19 @@ std::optional<SyslogTransport> parse_syslog_transport(std::string_view text);
 // CEF:0|Honeyman|honeyman|<version>|<threat_type>|<name>|<severity 0-10>|<extensions> with
 // extensions src, smac, dhost, dvchost (sensor id), rt (ms since the epoch), cs1 (detector,
 // cs1Label=detector), cn1 (score x100), externalId (threat id), msg; escaped per the CEF spec.
+// docs/ALERTING.md "SIEM forwarding: formats" has every format's exact fields, in order.
 std::string cef_message(const domain::Threat& threat, std::string_view version);
-// LEEF:2.0|Honeyman|honeyman|<version>|<threat_type>|<TAB-separated key=value>.
+// LEEF:2.0|Honeyman|honeyman|<version>|<threat_type>|x09|<TAB-separated key=value>: LEEF 2.0's
+// sixth header field is the attribute delimiter, written out (x09, TAB) so no parser mistakes
+// the first attribute for it.
 std::string leef_message(const domain::Threat& threat, std::string_view version);
 // The threat's API JSON (domain::to_json), on one line.
 std::string json_message(const domain::Threat& threat);
 std::string siem_message(SiemFormat format, const domain::Threat& threat, std::string_view version);
 // An RFC 5424 record: "<PRI>1 TIMESTAMP HOSTNAME honeyman - <msgid> - MSG" with facility
 // local0 and the severity mapped from the threat's (critical → 2 crit ... info → 6 info).
+// HOSTNAME and MSGID are made valid (non-printable or space → '_', cut to 255 / 32, "-" when
+// empty); MSG is sent as is, UTF-8 without a BOM (see siem_formats.cpp).
 std::string syslog_record(std::string_view message, domain::Severity severity, Timestamp at,
                           std::string_view hostname, std::string_view msgid);
 
@@ -111,8 +116,10 @@ struct SyslogTarget {
   std::chrono::milliseconds timeout{5000};
 };
 // Sends records one at a time on one connection (TCP/TLS: octet-counted framing, RFC 6587;
-// reconnects when the connection is lost; UDP: one datagram per record). Blocking; not
-// thread-safe (one sender per thread).
+// reconnects when the connection is lost; UDP: one datagram per record, cut to 65,507 bytes).
+// TLS verifies the server's chain and its name (SNI for a host name). Blocking, each send()
+// within `timeout` (resolve, connect, handshake and write together); not thread-safe (one
+// sender per thread).
 class SyslogSender {
  public:
   explicit SyslogSender(SyslogTarget target);
@@ -140,7 +147,8 @@ struct SiemCounters {
 };
 // Every stored threat to one syslog destination. offer() never blocks: a threat that finds the
 // buffer full is dropped and counted (metric honeyman_siem_dropped_total). One sender thread;
-// a lost connection is retried with backoff while the buffer fills.
+// a failed send is retried (the same record, backoff 100 ms doubling to 5 s) while the buffer
+// fills. The record's TIMESTAMP is the threat's created_at, its MSGID "threat". Thread-safe.
 class SiemForwarder {
  public:
   explicit SiemForwarder(SiemForwarderConfig config);
@@ -149,7 +157,9 @@ class SiemForwarder {
   SiemForwarder& operator=(const SiemForwarder&) = delete;
   void offer(const std::vector<domain::Threat>& threats);
   SiemCounters counters() const;
-  // Sends what is queued for at most `drain` more, then joins. Idempotent.
+  // Sends what is queued for at most `drain` more (plus one send in flight, at most the
+  // target's timeout), then joins; what is left is counted as dropped, and so is anything
+  // offered afterwards. Idempotent.
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
 
  private:
