@@ -24,14 +24,94 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "bus/bus.hpp"
 #include "core/core.hpp"
 #include "domain/domain.hpp"
 #include "store/store.hpp"
 
 namespace honeyman::alerting {
+
+// ---------------------------------------------------------------------------------------------
+// Rules and destinations (rules.cpp): the API's bodies, validated, and the rule engine.
+
+// A destination as the API takes it: {name, kind, url?, secret?, routing_key?, host?, port?,
+// transport?, format?}. Validated per kind (webhook/slack: an http(s) url; pagerduty: a
+// routing_key, url defaulting to PagerDuty's Events v2 endpoint; syslog: host, port 1..65535,
+// transport udp|tcp|tls, format cef|leef|json). Unknown keys are refused. With `current` (a
+// PATCH) the body's members replace the current ones, a secret left out is kept.
+Result<store::AlertDestination> destination_from_json(const boost::json::object& body,
+                                                      const store::AlertDestination* current);
+// The API's view: every setting but the secret and the routing key, with has_secret.
+boost::json::object destination_json(const store::AlertDestination& destination);
+inline constexpr std::string_view kPagerDutyEventsUrl = "https://events.pagerduty.com/v2/enqueue";
+
+struct RuleMatch {
+  std::optional<domain::Severity> min_severity;
+  std::vector<std::string> detector_types, threat_types, sensor_ids;  // empty: any
+  std::optional<double> min_score;
+  bool matches(const domain::Threat& threat) const;
+  bool matches_everything() const;
+};
+struct Threshold {
+  std::int64_t count = 1;           // matching threats ...
+  std::chrono::seconds window{60};  // ... within this long ...
+  bool per_sensor = true;           // ... from one sensor (false: across the fleet)
+};
+struct RuleSpec {
+  std::string id, name;
+  bool enabled = true;
+  RuleMatch match;
+  std::optional<Threshold> threshold;
+  std::chrono::seconds cooldown{0};
+  std::vector<std::string> destination_ids;
+};
+// A rule as the API takes it: {name, enabled?, match, threshold?, cooldown_seconds?,
+// destination_ids}; with `current` (a PATCH) the body's members replace the current ones.
+// The store keeps {match, threshold, cooldown_seconds, destination_ids} as the definition.
+Result<store::AlertRule> rule_from_json(const boost::json::object& body,
+                                        const store::AlertRule* current);
+boost::json::object rule_json(const store::AlertRule& rule);
+// The stored rule, typed (its definition was validated when written).
+Result<RuleSpec> rule_spec(const store::AlertRule& rule);
+
+// Evaluates the enabled rules against each committed threat. Work per threat is bounded: one
+// pass over the rules, and for a threshold rule one bounded deque (at most `count` commit times
+// per sensor or for the fleet). Not thread-safe: one caller (the writer's commit observer).
+//
+// Semantics (docs/ALERTING.md): a rule without a threshold fires for each matching threat; with
+// one it fires when `count` matching threats were committed within `window`, and starts counting
+// again from zero. After firing, the rule stays quiet for `cooldown` for that sensor (per-sensor
+// rules and rules without a threshold) or for the fleet: matches then are not counted. Windows
+// use commit times (the server's clock), not the sensors'.
+class RuleEngine {
+ public:
+  // Replaces the rules; the counting state of a rule whose definition is unchanged is kept.
+  void set_rules(std::vector<RuleSpec> rules);
+  struct Fired {
+    store::Alert alert;  // id, fired_at = `now`, the threat's summary
+    std::vector<std::string> destination_ids;
+  };
+  // The alerts `threat` fires, in rule order.
+  std::vector<Fired> evaluate(const domain::Threat& threat, Timestamp now);
+  std::size_t rule_count() const { return rules_.size(); }
+
+ private:
+  struct KeyState {
+    std::vector<std::pair<Timestamp, std::string>> recent;  // ring of the last `count`
+    std::size_t next = 0;
+    Timestamp quiet_until{};
+  };
+  struct Compiled {
+    RuleSpec spec;
+    std::string fingerprint;
+    std::unordered_map<std::string, KeyState> keys;  // sensor id, or "" for the fleet
+  };
+  std::vector<Compiled> rules_;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Payloads (payloads.cpp).
@@ -161,6 +241,65 @@ class SiemForwarder {
   // target's timeout), then joins; what is left is counted as dropped, and so is anything
   // offered afterwards. Idempotent.
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The service (service.cpp): everything above, wired to the store, the bus and the writer.
+struct AlertServiceConfig {
+  std::string instance_id;           // the outbox's claim owner (unique per running instance)
+  std::chrono::hours retry_max{24};  // ALERT_RETRY_MAX_HOURS: then `failed`
+  std::chrono::milliseconds retry_base{1000};      // ALERT_RETRY_BASE_MS: first retry's wait
+  std::chrono::milliseconds retry_cap{3'600'000};  // the longest wait between attempts
+  std::chrono::milliseconds http_timeout{10'000};  // ALERT_HTTP_TIMEOUT_MS: one POST, whole
+  std::size_t per_destination_concurrency = 4;     // POSTs in flight to one destination
+  std::chrono::milliseconds poll_interval{500};    // how often the outbox is read when idle
+  std::chrono::seconds reload_interval{10};        // rules/destinations re-read (other instances)
+  std::size_t max_pending_alerts = 100'000;        // fired, not yet written; beyond: dropped
+  std::string siem_forward;           // SIEM_FORWARD: a syslog destination's id; empty: none
+  std::size_t siem_buffer = 100'000;  // SIEM_BUFFER: threats waiting per forwarder
+  std::string console_url;            // links in Slack/PagerDuty bodies; empty: none
+  std::string version;                // CEF/LEEF headers
+  std::string hostname;               // syslog HOSTNAME; empty: gethostname()
+};
+
+struct AlertServiceCounters {
+  std::uint64_t evaluated = 0, fired = 0, dropped = 0;  // threats seen, alerts fired/dropped
+  std::uint64_t delivered = 0, retried = 0, failed = 0;
+  std::uint64_t forwarded = 0, forward_dropped = 0;
+};
+
+// Threads: rule evaluation runs on the ingest writer's thread (observe(), bounded work per
+// threat); one thread writes fired alerts with their deliveries (retrying an unavailable store)
+// and publishes them; one thread works the outbox (claims due deliveries, hands webhook/Slack/
+// PagerDuty POSTs to the HttpPoster — at most per_destination_concurrency per destination — and
+// syslog deliveries to its own sender thread, records outcomes); SIEM forwarders have their own.
+class AlertService {
+ public:
+  AlertService(AlertServiceConfig config, store::Store& store, bus::EventBus* bus,
+               const Clock& clock);
+  ~AlertService();  // stop()s
+  AlertService(const AlertService&) = delete;
+  AlertService& operator=(const AlertService&) = delete;
+
+  // Loads rules and destinations and starts the threads. Errc::invalid_input when SIEM_FORWARD
+  // names no syslog destination; the store's error when it cannot be read.
+  Status start();
+  // The ingest writer's commit observer (ingest::CommitObserver). Never blocks.
+  void observe(const std::vector<domain::Threat>& stored, const std::vector<bool>& inserted,
+               Timestamp committed_at);
+  // Re-reads rules and destinations now (after a change through this instance's API).
+  void reload();
+  // Sends a test message to a destination now and says how it went: the HTTP status or the
+  // syslog send, with the error if any. Blocking (up to the timeout).
+  PostResult test_destination(const store::AlertDestination& destination);
+  AlertServiceCounters counters() const;
+  // Stops evaluating, writes the fired alerts still waiting, ends the outbox work (claims in
+  // flight run out with their lease) and the forwarders. Idempotent.
+  void stop();
 
  private:
   struct Impl;

@@ -288,7 +288,12 @@ std::string siem_message(SiemFormat format, const domain::Threat& t, std::string
 // octets are still UTF-8 (the threat's strings are).
 std::string syslog_record(std::string_view message, domain::Severity severity, Timestamp at,
                           std::string_view hostname, std::string_view msgid) {
-  std::string out = "<" + std::to_string(kFacilityLocal0 * 8 + syslog_severity(severity)) + ">1 ";
+  // Appended piece by piece: GCC 12 at -O3 misreads "<" + to_string(...) as an overflow.
+  std::string out;
+  out.reserve(64 + hostname.size() + message.size());
+  out += '<';
+  out += std::to_string(kFacilityLocal0 * 8 + syslog_severity(severity));
+  out += ">1 ";
   out += format_timestamp(at);
   out += ' ';
   out += header_token(hostname, 255);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "alerting/alerting.hpp"
 #include "auth/auth.hpp"
 #include "broker/broker.hpp"
 #include "bus/bus.hpp"
@@ -68,6 +69,9 @@ struct Services {
   // reports its subscription (redis_bus).
   bus::EventBus* bus = nullptr;
   bool redis_bus = false;
+  // Set by serve (SPEC §8): rule/destination changes reload it; destination tests use it.
+  alerting::AlertService* alerts = nullptr;
+  service::CommandService* commands = nullptr;  // sensor commands and rule updates
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ bool allowed(const std::vector<std::string>& list, const std::string& value) {
 bool LiveFilter::matches(const bus::Event& e) const {
   // A bulk update names no threat: every client hears of it, to reload what it shows.
   if (e.kind == bus::EventKind::threat_update && e.id.empty()) return true;
+  if (e.kind == bus::EventKind::alert) return true;  // alerts reach every dashboard
   if (!allowed(sensor_id, e.sensor_id)) return false;
   if (e.kind == bus::EventKind::sensor_status) return true;
   return allowed(severity, e.severity) && allowed(detector_type, e.detector_type);

@@ -247,6 +247,10 @@ json::array tags() {
        {"description", "Query, ingest (both wire formats, exactly once), acknowledge, delete."}},
       {{"name", "Analytics"}, {"description", "Fleet figures over time windows."}},
       {{"name", "Onboarding"}, {"description", "One-time tokens, QR codes, sensor registration."}},
+      {{"name", "Alerting"},
+       {"description",
+        "Rules, destinations (webhook, Slack, PagerDuty, syslog), fired alerts and "
+        "their delivery outbox."}},
       {{"name", "Operations"}, {"description", "Health, readiness."}},
       {{"name", "Documentation"}, {"description", "This document and its viewers."}},
   };

@@ -551,6 +551,177 @@ json::object component_schemas() {
                    "peak_timestamp": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
                    "trend": {"type": "string", "enum": ["increasing", "decreasing", "stable"]}},
     "additionalProperties": false
+  },
+  "AlertDestination": {
+    "type": "object", "required": ["id", "name", "kind", "has_secret", "created_at", "updated_at"],
+    "description": "Secrets (secret, routing_key) are write-only: has_secret says one is set.",
+    "properties": {
+      "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+      "kind": {"type": "string", "enum": ["webhook", "slack", "pagerduty", "syslog"]},
+      "has_secret": {"type": "boolean"},
+      "url": {"type": "string"}, "host": {"type": "string"},
+      "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+      "transport": {"type": "string", "enum": ["udp", "tcp", "tls"]},
+      "format": {"type": "string", "enum": ["cef", "leef", "json"]},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "updated_at": {"$ref": "#/components/schemas/Timestamp"}},
+    "additionalProperties": false
+  },
+  "AlertDestinationInput": {
+    "type": "object",
+    "description": "webhook: url (+ secret for X-Honeyman-Signature); slack: url; pagerduty: routing_key (url defaults to PagerDuty's Events v2 endpoint); syslog: host, port (514), transport (udp), format (cef). PATCH: only the members given change.",
+    "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 128},
+      "kind": {"type": "string", "enum": ["webhook", "slack", "pagerduty", "syslog"]},
+      "url": {"type": "string", "format": "uri", "maxLength": 2048},
+      "secret": {"type": "string", "maxLength": 512, "writeOnly": true},
+      "routing_key": {"type": "string", "maxLength": 128, "writeOnly": true},
+      "host": {"type": "string", "maxLength": 253},
+      "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+      "transport": {"type": "string", "enum": ["udp", "tcp", "tls"]},
+      "format": {"type": "string", "enum": ["cef", "leef", "json"]}},
+    "additionalProperties": false,
+    "example": {"name": "SOC webhook", "kind": "webhook", "url": "https://soc.example.org/hooks/honeyman", "secret": "change-me"}
+  },
+  "AlertDestinationList": {
+    "type": "object", "required": ["destinations"],
+    "properties": {"destinations": {"type": "array", "items": {"$ref": "#/components/schemas/AlertDestination"}}},
+    "additionalProperties": false
+  },
+  "DestinationTest": {
+    "type": "object", "required": ["ok", "status", "error"],
+    "properties": {"ok": {"type": "boolean"},
+                   "status": {"type": "integer", "description": "The destination's HTTP status (200 for a syslog send); 0: no answer."},
+                   "error": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "AlertMatch": {
+    "type": "object",
+    "properties": {
+      "min_severity": {"$ref": "#/components/schemas/Severity"},
+      "detector_types": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+      "threat_types": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+      "sensor_ids": {"type": "array", "items": {"$ref": "#/components/schemas/SensorId"}, "maxItems": 100},
+      "min_score": {"type": "number", "minimum": 0, "maximum": 1}},
+    "additionalProperties": false
+  },
+  "AlertThreshold": {
+    "type": "object", "required": ["count", "window_seconds"],
+    "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 10000},
+                   "window_seconds": {"type": "integer", "minimum": 1, "maximum": 604800},
+                   "per": {"type": "string", "enum": ["sensor", "fleet"], "default": "sensor"}},
+    "additionalProperties": false
+  },
+  "AlertRule": {
+    "type": "object",
+    "required": ["id", "name", "enabled", "match", "threshold", "cooldown_seconds", "destination_ids", "created_at", "updated_at"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+      "enabled": {"type": "boolean"},
+      "match": {"$ref": "#/components/schemas/AlertMatch"},
+      "threshold": {"anyOf": [{"$ref": "#/components/schemas/AlertThreshold"}, {"type": "null"}]},
+      "cooldown_seconds": {"type": "integer"},
+      "destination_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "updated_at": {"$ref": "#/components/schemas/Timestamp"}},
+    "additionalProperties": false
+  },
+  "AlertRuleInput": {
+    "type": "object",
+    "description": "POST: name, match and destination_ids required. PATCH: only the members given change.",
+    "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 128},
+      "enabled": {"type": "boolean", "default": true},
+      "match": {"$ref": "#/components/schemas/AlertMatch"},
+      "threshold": {"anyOf": [{"$ref": "#/components/schemas/AlertThreshold"}, {"type": "null"}]},
+      "cooldown_seconds": {"type": "integer", "minimum": 0, "maximum": 604800, "default": 0},
+      "destination_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 100}},
+    "additionalProperties": false,
+    "example": {"name": "Flipper Zero at night", "match": {"min_severity": "critical", "detector_types": ["ble"]},
+                "threshold": {"count": 3, "window_seconds": 300, "per": "sensor"}, "cooldown_seconds": 900,
+                "destination_ids": ["0193a5f2-7c1e-7d3a-9b2e-1f4c5d6e7f80"]}
+  },
+  "AlertRuleList": {
+    "type": "object", "required": ["rules"],
+    "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/AlertRule"}}},
+    "additionalProperties": false
+  },
+  "Alert": {
+    "type": "object",
+    "required": ["id", "rule_id", "rule_name", "fired_at", "sensor_id", "threat_ids", "count", "status", "acknowledged_by", "acknowledged_at", "summary"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid"}, "rule_id": {"type": "string"},
+      "rule_name": {"type": "string"}, "fired_at": {"$ref": "#/components/schemas/Timestamp"},
+      "sensor_id": {"type": ["string", "null"], "description": "null for fleet-wide rules."},
+      "threat_ids": {"type": "array", "items": {"type": "string"}},
+      "count": {"type": "integer"},
+      "status": {"type": "string", "enum": ["firing", "acknowledged", "resolved"]},
+      "acknowledged_by": {"type": ["string", "null"]},
+      "acknowledged_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+      "summary": {"type": "object", "description": "The threat that fired it: threat_id, severity, threat_type, detector_type, sensor_id, threat_score, timestamp, device_name."}},
+    "additionalProperties": false
+  },
+  "AlertList": {
+    "type": "object", "required": ["alerts", "next_cursor"],
+    "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+                   "next_cursor": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "Delivery": {
+    "type": "object",
+    "required": ["id", "alert_id", "destination_id", "status", "attempts", "created_at", "next_attempt_at", "delivered_at", "last_error"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid", "description": "Sent as X-Honeyman-Delivery (the same on every retry)."},
+      "alert_id": {"type": "string"}, "destination_id": {"type": "string"},
+      "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+      "attempts": {"type": "integer"},
+      "created_at": {"$ref": "#/components/schemas/Timestamp"},
+      "next_attempt_at": {"$ref": "#/components/schemas/Timestamp"},
+      "delivered_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+      "last_error": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "DeliveryList": {
+    "type": "object", "required": ["deliveries", "next_cursor"],
+    "properties": {"deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
+                   "next_cursor": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "CommandInput": {
+    "type": "object", "required": ["command"],
+    "properties": {"command": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$"},
+                   "args": {"type": "object", "description": "Passed to the agent as given (at most 16 KiB as JSON)."}},
+    "additionalProperties": false,
+    "example": {"command": "restart_detector", "args": {"detector": "ble"}}
+  },
+  "RuleUpdateInput": {
+    "type": "object",
+    "properties": {"rules_version": {"type": "string", "maxLength": 64},
+                   "url": {"type": "string", "format": "uri", "maxLength": 2048}},
+    "additionalProperties": false
+  },
+  "CommandSent": {
+    "type": "object", "required": ["id", "status"],
+    "properties": {"id": {"type": "string", "format": "uuid"}, "status": {"const": "sent"}},
+    "additionalProperties": false
+  },
+  "SensorCommand": {
+    "type": "object",
+    "required": ["id", "sensor_id", "kind", "command", "args", "status", "issued_at", "issued_by", "updated_at", "message"],
+    "properties": {
+      "id": {"type": "string", "format": "uuid"}, "sensor_id": {"$ref": "#/components/schemas/SensorId"},
+      "kind": {"type": "string", "enum": ["command", "rule_update"]},
+      "command": {"type": "string"}, "args": {"type": "object"},
+      "status": {"type": "string", "enum": ["sent", "delivered", "succeeded", "failed"]},
+      "issued_at": {"$ref": "#/components/schemas/Timestamp"}, "issued_by": {"type": "string"},
+      "updated_at": {"anyOf": [{"$ref": "#/components/schemas/Timestamp"}, {"type": "null"}]},
+      "message": {"type": ["string", "null"]}},
+    "additionalProperties": false
+  },
+  "SensorCommandList": {
+    "type": "object", "required": ["commands"],
+    "properties": {"commands": {"type": "array", "items": {"$ref": "#/components/schemas/SensorCommand"}}},
+    "additionalProperties": false
   }
 })json");
   return schemas.as_object();

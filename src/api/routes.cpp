@@ -12,6 +12,7 @@ void register_routes(http::Router& router, Services& services) {
   detail::add_export_route(router, services);
   detail::add_onboarding_routes(router, services);
   detail::add_analytics_routes(router, services);
+  detail::add_alert_routes(router, services);
   detail::add_docs_routes(router, services);
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/alerting.hpp"
 #include "api/api.hpp"
 #include "auth/auth.hpp"
 #include "broker/broker.hpp"
@@ -51,6 +52,7 @@ struct AppConfig {
   jobs::JobsConfig jobs;
   MetricsConfig metrics;
   api::ConsoleConfig console;  // WEB_DIR: the web console at / (resolved for `serve` only)
+  alerting::AlertServiceConfig alerting;  // ALERT_*, SIEM_*, CONSOLE_URL (SPEC §8)
 };
 
 // Every environment variable the product reads (SPEC §6 plus documented additions).

@@ -80,7 +80,15 @@ const std::vector<std::string>& known_settings() {
                                                 "METRICS_LISTEN",
                                                 "METRICS_TOKEN",
                                                 "ACCESS_LOG",
-                                                "WEB_DIR"};
+                                                "WEB_DIR",
+                                                "SIEM_FORWARD",
+                                                "SIEM_BUFFER",
+                                                "ALERT_RETRY_MAX_HOURS",
+                                                "ALERT_RETRY_BASE_MS",
+                                                "ALERT_HTTP_TIMEOUT_MS",
+                                                "ALERT_DESTINATION_CONCURRENCY",
+                                                "ALERT_RELOAD_SECONDS",
+                                                "CONSOLE_URL"};
   return keys;
 }
 
@@ -337,6 +345,21 @@ Result<AppConfig> load_config(const Settings& s, bool for_server) {
   c.api.bulk_max_rows = r.integer("BULK_MAX_ROWS", 100'000, 1, 10'000'000);
   c.api.sensor_list_cache_ttl =
       std::chrono::milliseconds(r.integer("SENSORS_CACHE_MS", 1000, 0, 60'000));
+
+  c.alerting.version = HONEYMAN_VERSION;
+  c.alerting.siem_forward = s.get_or("SIEM_FORWARD", "");
+  c.alerting.siem_buffer =
+      static_cast<std::size_t>(r.integer("SIEM_BUFFER", 100'000, 100, 10'000'000));
+  c.alerting.retry_max = std::chrono::hours(r.integer("ALERT_RETRY_MAX_HOURS", 24, 1, 24 * 30));
+  c.alerting.retry_base =
+      std::chrono::milliseconds(r.integer("ALERT_RETRY_BASE_MS", 1000, 10, 3'600'000));
+  c.alerting.http_timeout =
+      std::chrono::milliseconds(r.integer("ALERT_HTTP_TIMEOUT_MS", 10'000, 100, 120'000));
+  c.alerting.per_destination_concurrency =
+      static_cast<std::size_t>(r.integer("ALERT_DESTINATION_CONCURRENCY", 4, 1, 64));
+  c.alerting.reload_interval = std::chrono::seconds(r.integer("ALERT_RELOAD_SECONDS", 10, 1, 3600));
+  // Links in Slack and PagerDuty messages: the console's address as people reach it.
+  c.alerting.console_url = s.get_or("CONSOLE_URL", "");
 
   c.ingest.batch_max = static_cast<std::size_t>(r.integer("INGEST_BATCH_SIZE", 1000, 1, 100'000));
   c.ingest.batch_delay =

@@ -177,23 +177,27 @@ struct DomainServices {
       : onboarding(store, system_clock(), config.broker, ingest.admin.get()),
         sensors(store, system_clock(), config.api.heartbeat_interval, ingest.admin.get(), &auth),
         threats(store, system_clock(), config.api.bulk_max_rows),
-        users(store, system_clock()) {}
+        users(store, system_clock()),
+        commands(store, system_clock(), config.broker) {}
 
   service::OnboardingService onboarding;
   service::SensorService sensors;
   service::ThreatService threats;
   service::UserService users;
+  service::CommandService commands;
 };
 
 api::Services make_services(const AppConfig& config, store::Store& store, BlockingPool& pool,
                             auth::AuthService& auth, bus::EventBus& bus, Ingest& ingest,
-                            DomainServices& domain) {
+                            DomainServices& domain, alerting::AlertService& alerts) {
   api::Services services{
       config.api,        store,          pool,           auth,        ingest.writer, system_clock(),
       domain.onboarding, domain.sensors, domain.threats, domain.users};
   services.bus = &bus;
   services.redis_bus = !config.bus.redis_url.empty();  // /ready reports Redis
   services.mqtt = ingest.mqtt.get();
+  services.alerts = &alerts;
+  services.commands = &domain.commands;
   return services;
 }
 
@@ -413,7 +417,8 @@ void add_jobs(jobs::Scheduler& scheduler, const AppConfig& config, store::Store&
 // finish, stop the jobs, commit everything received, then stop the io_context.
 void stop_on_signal(asio::signal_set& signals, const AppConfig& config, http::Server& server,
                     api::LiveFeed& live, jobs::Scheduler& jobs, Ingest& ingest,
-                    MetricsListener* metrics_listener, asio::io_context& io) {
+                    alerting::AlertService& alerts, MetricsListener* metrics_listener,
+                    asio::io_context& io) {
   signals.async_wait([&, metrics_listener](boost::system::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: no longer accepting; finishing in-flight requests", signal);
@@ -423,6 +428,7 @@ void stop_on_signal(asio::signal_set& signals, const AppConfig& config, http::Se
     server.shutdown(config.shutdown_grace, [&] {
       jobs.stop();
       ingest.stop();
+      alerts.stop();  // after the last commit: its alerts are written too
       spdlog::info("shutdown complete");
       io.stop();
     });
@@ -478,12 +484,26 @@ int run_serve(const AppConfig& configured) {
   auto bus = open_bus_logged(config);
   if (!bus) return 1;
   Ingest ingest(config, *store, *bus);
+  // Alerting hears of every commit from the first one on: started before ingest consumes.
+  alerting::AlertService alerts(config.alerting, *store, bus.get(), system_clock());
+  if (auto ok = alerts.start(); !ok) {
+    spdlog::critical("cannot start alerting: {}", ok.error().message);
+    return 1;
+  }
+  ingest.writer.set_commit_observer(
+      [&alerts](const std::vector<domain::Threat>& stored, const std::vector<bool>& inserted,
+                Timestamp at) { alerts.observe(stored, inserted, at); });
+  // Whatever way this function returns, the writer stops calling into `alerts` before it goes.
+  struct ObserverGuard {
+    ingest::ThreatWriter& writer;
+    ~ObserverGuard() { writer.set_commit_observer({}); }
+  } observer_guard{ingest.writer};
   if (auto ok = ingest.start(); !ok) {
     spdlog::critical("cannot start MQTT ingest: {}", ok.error().message);
     return 1;
   }
   DomainServices domain(config, *store, auth, ingest);
-  auto services = make_services(config, *store, pool, auth, *bus, ingest, domain);
+  auto services = make_services(config, *store, pool, auth, *bus, ingest, domain, alerts);
 
   asio::io_context io(io_thread_count(config));
   HttpFront front(config, services, std::move(*console), io);
@@ -513,13 +533,14 @@ int run_serve(const AppConfig& configured) {
   add_jobs(scheduler, config, *store, *bus, auth, ingest);
   scheduler.start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  stop_on_signal(signals, config, front.server, live, scheduler, ingest, metrics_listener->get(),
-                 io);
+  stop_on_signal(signals, config, front.server, live, scheduler, ingest, alerts,
+                 metrics_listener->get(), io);
   log_started(config, *port, started);
 
   run_io(io, config);
   scheduler.stop();
   ingest.stop();
+  alerts.stop();
   bus->stop();
   pool.stop();
   return 0;

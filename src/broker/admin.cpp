@@ -23,17 +23,21 @@ json::array sensor_acls(std::string_view id) {
   return {acl("publishClientSend", sensor_topic_tree(id), true),
           acl("subscribeLiteral", control_topic(id), true),
           acl("subscribeLiteral", dashboard_command_topic(id), true),
+          acl("subscribeLiteral", dashboard_update_topic(id), true),
           acl("publishClientReceive", control_topic(id), true, 10),
           acl("publishClientReceive", dashboard_command_topic(id), true, 10),
+          acl("publishClientReceive", dashboard_update_topic(id), true, 10),
           acl("publishClientReceive", "#", false, 0)};
 }
 
 json::array server_acls() {
   const std::string all(kAllSensorTopics);
-  return {acl("subscribePattern", all, true), acl("subscribePattern", "$share/+/" + all, true),
+  return {acl("subscribePattern", all, true),
+          acl("subscribePattern", "$share/+/" + all, true),
           acl("publishClientReceive", all, true),
           acl("publishClientSend", "honeyman/control/#", true),
-          acl("publishClientSend", "honeyman/dashboard/commands/#", true)};
+          acl("publishClientSend", "honeyman/dashboard/commands/#", true),
+          acl("publishClientSend", "honeyman/dashboard/updates/#", true)};
 }
 
 // One exchange on a fresh admin connection: connect, subscribe to the response topic, publish
@@ -158,6 +162,32 @@ class DynsecAdmin final : public Admin {
       commands.push_back(json::object{{"command", "deleteRole"}, {"rolename", sensor_role(id)}});
     if (commands.empty()) return {};
     return check(run(std::move(commands)), {"not found"});
+  }
+
+  // The roles of sensors created by an older version lack ACLs added since (the updates topic):
+  // each existing sensor role is read and given what it lacks. Roles are read 50 at a time.
+  Result<int> upgrade_sensor_roles(const std::vector<std::string>& sensor_ids) override {
+    int upgraded = 0;
+    for (std::size_t first = 0; first < sensor_ids.size(); first += 50) {
+      json::array reads;
+      auto last = std::min(sensor_ids.size(), first + 50);
+      for (auto i = first; i < last; ++i)
+        reads.push_back(
+            json::object{{"command", "getRole"}, {"rolename", sensor_role(sensor_ids[i])}});
+      auto state = run(std::move(reads));
+      if (!state) return state.error();
+      json::array commands;
+      for (auto i = first; i < last; ++i) {
+        auto role = data_of(*state, i - first, "role");
+        if (!role) continue;  // no account (MQTT off when it was made): nothing to upgrade
+        auto before = commands.size();
+        repair_role_acls(*role, sensor_role(sensor_ids[i]), sensor_acls(sensor_ids[i]), commands);
+        if (commands.size() != before) ++upgraded;
+      }
+      if (!commands.empty())
+        if (auto done = check(run(std::move(commands)), {}); !done) return done.error();
+    }
+    return upgraded;
   }
 
   Status ping() override {

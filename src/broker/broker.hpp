@@ -7,8 +7,8 @@
 //    subscribe to honeyman/sensors/# (plain and `$share/<group>/...`), publish to the control
 //    topics; created or repaired idempotently at start;
 //  - one account per sensor, user name = sensor id, with role `honeyman-sensor-<id>`: publish
-//    only under honeyman/sensors/<id>/#, subscribe to and receive only honeyman/control/<id>
-//    and honeyman/dashboard/commands/<id>.
+//    only under honeyman/sensors/<id>/#, subscribe to and receive only honeyman/control/<id>,
+//    honeyman/dashboard/commands/<id> and honeyman/dashboard/updates/<id>.
 #pragma once
 
 #include <chrono>
@@ -72,6 +72,8 @@ std::vector<std::string> sensor_topic_filters(std::string_view shared_group);
 
 std::string control_topic(std::string_view sensor_id);
 std::string dashboard_command_topic(std::string_view sensor_id);
+// honeyman/dashboard/updates/<id>: rule updates for the field agent (SPEC §8).
+std::string dashboard_update_topic(std::string_view sensor_id);
 // The dynamic-security role of a sensor account.
 std::string sensor_role(std::string_view sensor_id);
 inline constexpr std::string_view kServerRole = "honeyman-server";
@@ -100,6 +102,10 @@ class Admin {
   // Deletes the sensor account and its role; deleting what does not exist is success (an
   // account of that name that is not a sensor's is left alone).
   virtual Status delete_sensor_account(std::string_view sensor_id) = 0;
+  // Brings the roles of existing sensor accounts up to this version's ACLs (a sensor role made
+  // before the updates topic existed cannot read it). Returns how many roles changed. Sensors
+  // without an account are skipped.
+  virtual Result<int> upgrade_sensor_roles(const std::vector<std::string>& sensor_ids) = 0;
   // A round trip to the broker with the admin account, for /ready.
   virtual Status ping() = 0;
 };

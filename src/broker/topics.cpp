@@ -59,6 +59,9 @@ std::string control_topic(std::string_view sensor_id) {
 std::string dashboard_command_topic(std::string_view sensor_id) {
   return "honeyman/dashboard/commands/" + std::string(sensor_id);
 }
+std::string dashboard_update_topic(std::string_view sensor_id) {
+  return "honeyman/dashboard/updates/" + std::string(sensor_id);
+}
 std::string sensor_role(std::string_view sensor_id) {
   return "honeyman-sensor-" + std::string(sensor_id);
 }

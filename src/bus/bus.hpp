@@ -27,7 +27,7 @@
 
 namespace honeyman::bus {
 
-enum class EventKind { threat, sensor_status, threat_update };
+enum class EventKind { threat, sensor_status, threat_update, alert };
 
 struct Event {
   EventKind kind = EventKind::threat;
@@ -60,6 +60,9 @@ EventPtr threat_update_event(const domain::Threat& threat, std::string_view upda
 // {"type":"threat_update","data":{"bulk": true, matched, changed, status?, assignee?,
 //  updated_by},"timestamp":<at>}. Dashboards reload what they show.
 EventPtr bulk_update_event(boost::json::object summary, std::string_view updated_by, Timestamp at);
+// An alert fired (SPEC §8): {"type":"alert","data":<the alert as GET /alerts shows it>,
+//  "timestamp":<at>}. Every client hears of it, whatever its filter.
+EventPtr alert_event(boost::json::object alert, Timestamp at);
 // Rebuilds an Event from its frame (what another instance published). Errc::invalid_input when
 // the frame is not one of the shapes above.
 Result<EventPtr> parse_event(std::string frame);

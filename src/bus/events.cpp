@@ -79,6 +79,15 @@ EventPtr bulk_update_event(json::object summary, std::string_view updated_by, Ti
   return event;
 }
 
+EventPtr alert_event(json::object alert, Timestamp at) {
+  json::object frame{
+      {"type", "alert"}, {"data", std::move(alert)}, {"timestamp", format_timestamp(at)}};
+  auto event = std::make_shared<Event>();
+  event->kind = EventKind::alert;
+  event->frame = std::make_shared<const std::string>(to_json_text(frame));
+  return event;
+}
+
 Result<EventPtr> parse_event(std::string frame) {
   boost::system::error_code ec;
   auto parsed = json::parse(frame, ec);
@@ -103,6 +112,10 @@ Result<EventPtr> parse_event(std::string frame) {
     event->id = string_at(d, "id");
     event->severity = string_at(d, "severity");
     event->detector_type = string_at(d, "detector_type");
+  } else if (type == "alert") {
+    event->kind = EventKind::alert;
+    event->frame = std::make_shared<const std::string>(std::move(frame));
+    return EventPtr(std::move(event));
   } else {
     return make_error(Errc::invalid_input, "unknown event type");
   }

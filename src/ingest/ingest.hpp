@@ -48,6 +48,12 @@ struct ThreatWriterConfig {
 };
 
 using StoredThreats = Result<std::vector<domain::Threat>>;
+// Hears of every committed batch on the writer thread, after the commit and the bus: `stored`
+// as stored, `inserted[i]` false for a threat the store already held. Must not block (alerting:
+// rule evaluation, SIEM forwarding's bounded buffer).
+using CommitObserver =
+    std::function<void(const std::vector<domain::Threat>& stored, const std::vector<bool>& inserted,
+                       Timestamp committed_at)>;
 using Completion = std::function<void(StoredThreats)>;
 
 struct ThreatWriterCounters {
@@ -94,6 +100,9 @@ class ThreatWriter {
         token, std::move(threats));
   }
 
+  // Sets the observer of every later commit (replacing any earlier one; empty: none).
+  void set_commit_observer(CommitObserver observer);
+
   // Stops taking new work, commits everything queued (completions included), then joins the
   // writer. Idempotent; thread-safe.
   void stop();
@@ -117,6 +126,7 @@ class ThreatWriter {
   store::Store& store_;
   const Clock& clock_;
   bus::EventBus* bus_;
+  std::shared_ptr<const CommitObserver> observer_;  // guarded by mutex_
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<PendingWrite> queue_;

@@ -67,6 +67,68 @@ class FlakyStore final : public store::Store {
   Status ping() override { return inner_.ping(); }
   Status maintain(Timestamp now) override { return inner_.maintain(now); }
 
+  Status create_destination(const store::AlertDestination& d, const store::AuditEntry* a) override {
+    return inner_.create_destination(d, a);
+  }
+  Result<std::vector<store::AlertDestination>> list_destinations() override {
+    return inner_.list_destinations();
+  }
+  Result<store::AlertDestination> find_destination(std::string_view id) override {
+    return inner_.find_destination(id);
+  }
+  Status update_destination(const store::AlertDestination& d, const store::AuditEntry* a) override {
+    return inner_.update_destination(d, a);
+  }
+  Status delete_destination(std::string_view id, const store::AuditEntry* a) override {
+    return inner_.delete_destination(id, a);
+  }
+  Status create_rule(const store::AlertRule& r, const store::AuditEntry* a) override {
+    return inner_.create_rule(r, a);
+  }
+  Result<std::vector<store::AlertRule>> list_rules() override { return inner_.list_rules(); }
+  Result<store::AlertRule> find_rule(std::string_view id) override { return inner_.find_rule(id); }
+  Status update_rule(const store::AlertRule& r, const store::AuditEntry* a) override {
+    return inner_.update_rule(r, a);
+  }
+  Status delete_rule(std::string_view id, const store::AuditEntry* a) override {
+    return inner_.delete_rule(id, a);
+  }
+  Status insert_alert(const store::Alert& alert,
+                      const std::vector<store::Delivery>& deliveries) override {
+    return inner_.insert_alert(alert, deliveries);
+  }
+  Result<store::AlertPage> query_alerts(const store::AlertQuery& q) override {
+    return inner_.query_alerts(q);
+  }
+  Result<store::Alert> find_alert(std::string_view id) override { return inner_.find_alert(id); }
+  Result<store::Alert> acknowledge_alert(std::string_view id, std::string_view username,
+                                         Timestamp at, const store::AuditEntry* a) override {
+    return inner_.acknowledge_alert(id, username, at, a);
+  }
+  Result<std::vector<store::Delivery>> claim_deliveries(std::string_view owner, Timestamp now,
+                                                        Timestamp lease_until, int limit) override {
+    return inner_.claim_deliveries(owner, now, lease_until, limit);
+  }
+  Status finish_delivery(std::string_view id, std::string_view owner,
+                         const store::DeliveryOutcome& outcome) override {
+    return inner_.finish_delivery(id, owner, outcome);
+  }
+  Result<store::DeliveryPage> query_deliveries(const store::DeliveryQuery& q) override {
+    return inner_.query_deliveries(q);
+  }
+  Status insert_command(const store::SensorCommand& c, const store::AuditEntry* a) override {
+    return inner_.insert_command(c, a);
+  }
+  Result<std::vector<store::SensorCommand>> list_commands(std::string_view sensor_id,
+                                                          int limit) override {
+    return inner_.list_commands(sensor_id, limit);
+  }
+  Status set_command_result(std::string_view id, std::string_view sensor_id,
+                            std::string_view status, std::optional<std::string> message,
+                            Timestamp at) override {
+    return inner_.set_command_result(id, sensor_id, status, std::move(message), at);
+  }
+
   Status record_audit(const store::AuditEntry& e) override { return inner_.record_audit(e); }
   Result<store::AuditPage> query_audit(const store::AuditQuery& q) override {
     return inner_.query_audit(q);

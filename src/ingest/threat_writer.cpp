@@ -51,6 +51,11 @@ ThreatWriter::ThreatWriter(ThreatWriterConfig config, store::Store& store, const
                            bus::EventBus* bus)
     : config_(config), store_(store), clock_(clock), bus_(bus), writer_([this] { run(); }) {}
 
+void ThreatWriter::set_commit_observer(CommitObserver observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = observer ? std::make_shared<const CommitObserver>(std::move(observer)) : nullptr;
+}
+
 ThreatWriter::~ThreatWriter() {
   stop();
 }
@@ -199,8 +204,15 @@ void ThreatWriter::complete(std::vector<PendingWrite> batch, StoredThreats store
 // threat the store already held was announced when it was first stored.
 void ThreatWriter::publish(const std::vector<domain::Threat>& stored,
                            const std::vector<bool>& inserted) {
-  if (!bus_ || stored.empty()) return;
+  if (stored.empty()) return;
   auto committed_at = clock_.now();
+  std::shared_ptr<const CommitObserver> observer;
+  {
+    std::lock_guard lock(mutex_);
+    observer = observer_;
+  }
+  if (observer) (*observer)(stored, inserted, committed_at);
+  if (!bus_) return;
   bus::EventBatch events;
   events.reserve(stored.size());
   for (std::size_t i = 0; i < stored.size(); ++i)

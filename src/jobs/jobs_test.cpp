@@ -38,6 +38,11 @@ class FakeAdmin final : public broker::Admin {
   Status set_sensor_enabled(std::string_view, bool) override { return {}; }
   Status delete_sensor_account(std::string_view) override { return {}; }
   Status ping() override { return {}; }
+  Result<int> upgrade_sensor_roles(const std::vector<std::string>& ids) override {
+    upgraded = ids;
+    return static_cast<int>(ids.size());
+  }
+  std::vector<std::string> upgraded;
 };
 
 class JobsTest : public ::testing::Test {

@@ -26,12 +26,30 @@ Status retention_run(store::Store& store, const RetentionConfig& config, const C
 
 // The server's own broker account must be in place before the subscriber logs in (changing it
 // afterwards would get the subscriber kicked); only then does ingest start consuming.
-Status broker_account_run(broker::Admin& admin, const std::string& username,
+// The sensors' roles are brought up to this version's ACLs too (SPEC §8: the updates topic), once
+// per start; a failure there is logged and does not hold ingest back.
+Status broker_account_run(broker::Admin& admin, store::Store& store, const std::string& username,
                           const std::function<Status()>& start_ingest) {
   if (auto done = admin.ensure_server_account(); !done)
     return make_error(done.error().code,
                       "cannot set up the server's broker account yet: " + done.error().message);
   spdlog::info("mqtt: broker account '{}' and its role are in place", username);
+  std::vector<std::string> ids;
+  store::SensorQuery query;
+  query.page_size = 1000;
+  for (query.page = 1;; ++query.page) {
+    auto page = store.list_sensors(query);
+    if (!page) {
+      spdlog::warn("mqtt: sensor roles not checked: {}", page.error().message);
+      break;
+    }
+    for (const auto& sensor : page->sensors) ids.push_back(sensor.sensor_id);
+    if (page->sensors.size() < static_cast<std::size_t>(query.page_size)) break;
+  }
+  if (auto upgraded = admin.upgrade_sensor_roles(ids); !upgraded)
+    spdlog::warn("mqtt: sensor roles not upgraded: {}", upgraded.error().message);
+  else if (*upgraded > 0)
+    spdlog::info("mqtt: {} sensor roles given this version's topics (rule updates)", *upgraded);
   // Not retried: starting only fails for a configuration the broker refuses.
   if (auto started = start_ingest(); !started)
     spdlog::error("mqtt: ingest not started: {}", started.error().message);
@@ -99,14 +117,15 @@ void add_server_jobs(Scheduler& scheduler, const JobsConfig& config, const Serve
   scheduler.add("revocation refresh", periodic(config.revocation_poll, false),
                 [&auth = jobs.auth](std::stop_token) { return auth.refresh_revocations(); });
   if (jobs.broker_admin)
-    scheduler.add(
-        "mqtt",
-        Schedule{.every = std::chrono::milliseconds(0),
-                 .at_start = true,
-                 .retry = config.broker_account_retry,
-                 .until_success = true},
-        [admin = jobs.broker_admin, username = jobs.broker_username, start = jobs.start_ingest](
-            std::stop_token) { return broker_account_run(*admin, username, start); });
+    scheduler.add("mqtt",
+                  Schedule{.every = std::chrono::milliseconds(0),
+                           .at_start = true,
+                           .retry = config.broker_account_retry,
+                           .until_success = true},
+                  [admin = jobs.broker_admin, &store = jobs.store, username = jobs.broker_username,
+                   start = jobs.start_ingest](std::stop_token) {
+                    return broker_account_run(*admin, store, username, start);
+                  });
 }
 
 }  // namespace honeyman::jobs

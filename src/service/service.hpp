@@ -18,6 +18,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -267,6 +269,41 @@ class UserService {
 
   store::Store& store_;
   const Clock& clock_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sensor commands and rule updates (SPEC §8), published to the field agent over MQTT.
+struct NewCommand {
+  std::string kind = "command";  // command|rule_update
+  std::string command;           // the command's name; "rule_update" for rule updates
+  boost::json::object args;      // rule_update: {rules_version?, url?}
+};
+
+// Sends what the admin asks to one sensor: the command is recorded (with its audit entry) as
+// `sent`, then published with QoS 1 on honeyman/dashboard/commands/<id> ({"type": "command", id,
+// command, args, issued_at, issued_by}) or, for a rule update, honeyman/dashboard/updates/<id>
+// ({"type": "rule_update", id, rules_version?, url?, issued_at, issued_by}). The MQTT connection
+// (the server's broker account, a client id of its own) is made on first use and kept.
+// Thread-safe; blocking.
+class CommandService {
+ public:
+  CommandService(store::Store& store, const Clock& clock, broker::BrokerConfig broker);
+  ~CommandService();
+  // Errc::not_found for an unknown sensor; Errc::unavailable when MQTT is off or the broker
+  // cannot be reached (the command is then recorded as failed, with the reason).
+  Result<store::SensorCommand> send(std::string_view sensor_id, NewCommand command,
+                                    const store::Actor& by);
+  // Newest first, at most `limit`. Errc::not_found for an unknown sensor.
+  Result<std::vector<store::SensorCommand>> history(std::string_view sensor_id, int limit);
+
+ private:
+  Result<broker::Publisher*> publisher();
+
+  store::Store& store_;
+  const Clock& clock_;
+  broker::BrokerConfig broker_;
+  std::mutex mutex_;
+  std::unique_ptr<broker::Publisher> publisher_;
 };
 
 }  // namespace honeyman::service

@@ -43,6 +43,7 @@ class FakeAdmin final : public broker::Admin {
     return answer("delete " + std::string(id));
   }
   Status ping() override { return answer("ping"); }
+  Result<int> upgrade_sensor_roles(const std::vector<std::string>&) override { return 0; }
 
   std::string last_password;
 

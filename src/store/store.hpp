@@ -320,8 +320,8 @@ struct DeadLetter {
 struct AlertDestination {
   std::string id;  // UUID
   std::string name;
-  std::string kind;             // webhook|slack|pagerduty|syslog
-  boost::json::object config;   // url, secret, routing_key, host, port, transport, format
+  std::string kind;            // webhook|slack|pagerduty|syslog
+  boost::json::object config;  // url, secret, routing_key, host, port, transport, format
   Timestamp created_at, updated_at;
 };
 
@@ -380,10 +380,12 @@ struct DeliveryPage {
 };
 // What became of one delivery attempt (finish_delivery).
 struct DeliveryOutcome {
-  enum Kind { delivered, retry, failed } kind = delivered;
-  Timestamp at;                     // when the attempt ended
-  Timestamp next_attempt_at;        // retry: when to try again
-  std::string error;                // retry/failed: why
+  // release: not attempted (its destination was busy): the claim ends, attempts stay (pass
+  // the delivery's last_error as `error` to keep it).
+  enum Kind { delivered, retry, failed, release } kind = delivered;
+  Timestamp at;               // when the attempt ended
+  Timestamp next_attempt_at;  // retry, release: when to try again
+  std::string error;          // retry/failed: why
 };
 
 struct SensorCommand {
@@ -608,6 +610,52 @@ class Store {
                                                            std::string_view sensor_id,
                                                            Timestamp now,
                                                            const AuditEntry* audit = nullptr) = 0;
+
+  // Alert destinations and rules (admin CRUD). create_*: Errc::conflict when the id exists;
+  // update_* replaces name, kind/enabled, config/definition and updated_at; Errc::not_found.
+  virtual Status create_destination(const AlertDestination& d,
+                                    const AuditEntry* audit = nullptr) = 0;
+  virtual Result<std::vector<AlertDestination>> list_destinations() = 0;  // by name
+  virtual Result<AlertDestination> find_destination(std::string_view id) = 0;
+  virtual Status update_destination(const AlertDestination& d,
+                                    const AuditEntry* audit = nullptr) = 0;
+  virtual Status delete_destination(std::string_view id, const AuditEntry* audit = nullptr) = 0;
+  virtual Status create_rule(const AlertRule& r, const AuditEntry* audit = nullptr) = 0;
+  virtual Result<std::vector<AlertRule>> list_rules() = 0;  // by name
+  virtual Result<AlertRule> find_rule(std::string_view id) = 0;
+  virtual Status update_rule(const AlertRule& r, const AuditEntry* audit = nullptr) = 0;
+  virtual Status delete_rule(std::string_view id, const AuditEntry* audit = nullptr) = 0;
+
+  // Alerts. insert_alert writes the alert and its deliveries (the outbox) in one transaction.
+  virtual Status insert_alert(const Alert& alert, const std::vector<Delivery>& deliveries) = 0;
+  virtual Result<AlertPage> query_alerts(const AlertQuery& query) = 0;
+  virtual Result<Alert> find_alert(std::string_view id) = 0;
+  // Sets status `acknowledged` (by, at) unless it is already further along. Errc::not_found.
+  virtual Result<Alert> acknowledge_alert(std::string_view id, std::string_view username,
+                                          Timestamp at, const AuditEntry* audit = nullptr) = 0;
+
+  // The outbox. claim_deliveries takes at most `limit` pending deliveries that are due
+  // (next_attempt_at <= now) and not claimed by a live lease, oldest due first, and claims them
+  // for `owner` until `lease_until`, atomically: concurrent callers (any number of instances)
+  // never get the same row while its lease lives. finish_delivery records an attempt's outcome
+  // (attempts + 1, lease released) only while `owner` still holds the claim; Errc::conflict
+  // when it does not (the lease ran out and another owner took it).
+  virtual Result<std::vector<Delivery>> claim_deliveries(std::string_view owner, Timestamp now,
+                                                         Timestamp lease_until, int limit) = 0;
+  virtual Status finish_delivery(std::string_view id, std::string_view owner,
+                                 const DeliveryOutcome& outcome) = 0;
+  virtual Result<DeliveryPage> query_deliveries(const DeliveryQuery& query) = 0;
+
+  // Sensor commands: the history of what was sent to a sensor, newest first.
+  virtual Status insert_command(const SensorCommand& command,
+                                const AuditEntry* audit = nullptr) = 0;
+  virtual Result<std::vector<SensorCommand>> list_commands(std::string_view sensor_id,
+                                                           int limit) = 0;
+  // An agent's answer: only the sensor the command was sent to can change it. Errc::not_found
+  // for an unknown id or another sensor's command.
+  virtual Status set_command_result(std::string_view id, std::string_view sensor_id,
+                                    std::string_view status, std::optional<std::string> message,
+                                    Timestamp at) = 0;
 
   // Dead letters: every rejected message, with its reason.
   virtual Status insert_dead_letters(const std::vector<DeadLetter>& letters) = 0;

@@ -13,6 +13,7 @@ void add_user_routes(http::Router& router, Services& s);
 void add_export_route(http::Router& router, Services& s);  // GET /threats/export (export.cpp)
 void add_onboarding_routes(http::Router& router, Services& s);
 void add_analytics_routes(http::Router& router, Services& s);
+void add_alert_routes(http::Router& router, Services& s);  // alerting and sensor commands
 void add_docs_routes(http::Router& router, Services& s);
 
 }  // namespace honeyman::api::detail

@@ -52,6 +52,38 @@ std::variant<broker::SensorTopic, Refusal> route_message(const RawMessage& m,
   return std::move(*from);
 }
 
+namespace {
+constexpr std::size_t kMaxResultMessage = 1024;
+
+Decoded decode_command_result(const boost::json::object& o) {
+  auto text = [&](std::string_view key) -> std::optional<std::string> {
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  };
+  CommandResult r;
+  auto id = text("command_id");
+  auto normalized = id ? normalize_uuid(*id) : std::nullopt;
+  if (!normalized) return Refusal{"invalid payload: command_id: a UUID is required [value_error]"};
+  r.command_id = *normalized;
+  if (auto status = text("status")) {
+    if (*status != "delivered" && *status != "succeeded" && *status != "failed")
+      return Refusal{"invalid payload: status: delivered, succeeded or failed [enum]"};
+    r.status = *status;
+  } else if (const auto* ok = o.if_contains("ok"); ok && ok->is_bool()) {
+    r.status = ok->get_bool() ? "succeeded" : "failed";
+  } else {
+    return Refusal{"invalid payload: ok: a boolean (or a status) is required [bool_type]"};
+  }
+  if (o.contains("message")) {
+    r.message = text("message");
+    if (!r.message || r.message->size() > kMaxResultMessage)
+      return Refusal{"invalid payload: message: a string of at most 1024 bytes [string_type]"};
+  }
+  return r;
+}
+}  // namespace
+
 Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now,
                        const domain::ClockSkewPolicy& clock_skew) {
   boost::system::error_code ec;
@@ -69,6 +101,9 @@ Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload
     case broker::TopicKind::heartbeat:
       return decoded_or_refusal(domain::normalize_heartbeat(value, ctx, loc));
     case broker::TopicKind::status:
+      if (const auto* o = value.if_object();
+          o && o->contains("type") && o->at("type") == "command_result")
+        return decode_command_result(*o);
       return decoded_or_refusal(domain::normalize_registration(value, ctx, loc));
   }
   return Refusal{"unexpected topic"};  // unreachable: every kind is handled above

@@ -49,8 +49,16 @@ std::variant<broker::SensorTopic, Refusal> route_message(const RawMessage& m,
 // `clock_skew` as the limits of the sensor's clock. Refused: "malformed JSON:
 // ...", "spoofed sensor id: ..." (the payload names another sensor), "invalid payload: <field>:
 // <why> [<type>]; ..." (at most five fields listed), or the normaliser's message.
-using Decoded =
-    std::variant<Refusal, std::vector<domain::Threat>, domain::Heartbeat, domain::Registration>;
+// An agent's answer to a command (SPEC §8), on its status topic:
+// {"type": "command_result", "command_id": <uuid>, "ok": bool, "message"?: string,
+//  "status"?: "delivered"|"succeeded"|"failed"} (status, when given, wins over ok).
+struct CommandResult {
+  std::string command_id;
+  std::string status;  // delivered|succeeded|failed
+  std::optional<std::string> message;
+};
+using Decoded = std::variant<Refusal, std::vector<domain::Threat>, domain::Heartbeat,
+                             domain::Registration, CommandResult>;
 Decoded decode_payload(const broker::SensorTopic& from, std::string_view payload, Timestamp now,
                        const domain::ClockSkewPolicy& clock_skew = {});
 

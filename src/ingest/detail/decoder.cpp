@@ -77,6 +77,8 @@ std::optional<std::string> Decoder::handle(RawMessage& m, Timestamp now, Heartbe
   } else if (auto* heartbeat = std::get_if<domain::Heartbeat>(&decoded)) {
     heartbeats.values.push_back(std::move(*heartbeat));
     heartbeats.sources.push_back(&m);
+  } else if (auto* result = std::get_if<CommandResult>(&decoded)) {
+    return apply_command_result(*result, from.sensor_id, now);
   } else {
     return apply_registration(std::get<domain::Registration>(decoded), from.sensor_id, now);
   }
@@ -99,6 +101,19 @@ std::optional<std::string> Decoder::apply_registration(const domain::Registratio
   if (!done && done.error().code == Errc::not_found) return unknown_sensor_reason(sensor_id);
   if (!done) spdlog::error("mqtt: registration not applied: {}", done.error().message);
   IngestTallies::add(tallies_.registrations, 1);
+  return std::nullopt;
+}
+
+// Only the sensor the command was sent to can answer it: another sensor's id is "unknown".
+std::optional<std::string> Decoder::apply_command_result(const CommandResult& r,
+                                                         const std::string& sensor_id,
+                                                         Timestamp now) {
+  auto done = retry_store(clock_, tallies_, [&] {
+    return store_.set_command_result(r.command_id, sensor_id, r.status, r.message, now);
+  });
+  if (!done && done.error().code == Errc::not_found)
+    return "unknown command '" + r.command_id + "' for sensor '" + sensor_id + "'";
+  if (!done) spdlog::error("mqtt: command result not recorded: {}", done.error().message);
   return std::nullopt;
 }
 

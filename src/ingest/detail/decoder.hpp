@@ -46,6 +46,8 @@ class Decoder {
   std::optional<std::string> handle(RawMessage& m, Timestamp now, Heartbeats& heartbeats);
   void submit_threats(RawMessage& m, broker::SensorTopic from, Timestamp now,
                       std::vector<domain::Threat> threats);
+  std::optional<std::string> apply_command_result(const CommandResult& r,
+                                                  const std::string& sensor_id, Timestamp now);
   std::optional<std::string> apply_registration(const domain::Registration& r,
                                                 const std::string& sensor_id, Timestamp now);
   void record_heartbeats(const Heartbeats& heartbeats, Timestamp now,

@@ -143,6 +143,33 @@ class SqlStore final : public Store {
   Status insert_dead_letters(const std::vector<DeadLetter>& letters) override;
   Result<std::vector<DeadLetter>> list_dead_letters(int limit) override;
 
+  // sql_alerting.hpp: alert destinations, rules, alerts, the delivery outbox, sensor commands
+  Status create_destination(const AlertDestination& d, const AuditEntry* audit) override;
+  Result<std::vector<AlertDestination>> list_destinations() override;
+  Result<AlertDestination> find_destination(std::string_view id) override;
+  Status update_destination(const AlertDestination& d, const AuditEntry* audit) override;
+  Status delete_destination(std::string_view id, const AuditEntry* audit) override;
+  Status create_rule(const AlertRule& r, const AuditEntry* audit) override;
+  Result<std::vector<AlertRule>> list_rules() override;
+  Result<AlertRule> find_rule(std::string_view id) override;
+  Status update_rule(const AlertRule& r, const AuditEntry* audit) override;
+  Status delete_rule(std::string_view id, const AuditEntry* audit) override;
+  Status insert_alert(const Alert& alert, const std::vector<Delivery>& deliveries) override;
+  Result<AlertPage> query_alerts(const AlertQuery& query) override;
+  Result<Alert> find_alert(std::string_view id) override;
+  Result<Alert> acknowledge_alert(std::string_view id, std::string_view username, Timestamp at,
+                                  const AuditEntry* audit) override;
+  Result<std::vector<Delivery>> claim_deliveries(std::string_view owner, Timestamp now,
+                                                 Timestamp lease_until, int limit) override;
+  Status finish_delivery(std::string_view id, std::string_view owner,
+                         const DeliveryOutcome& outcome) override;
+  Result<DeliveryPage> query_deliveries(const DeliveryQuery& query) override;
+  Status insert_command(const SensorCommand& command, const AuditEntry* audit) override;
+  Result<std::vector<SensorCommand>> list_commands(std::string_view sensor_id, int limit) override;
+  Status set_command_result(std::string_view id, std::string_view sensor_id,
+                            std::string_view status, std::optional<std::string> message,
+                            Timestamp at) override;
+
  private:
   using Connection = typename B::Connection;
 

@@ -275,6 +275,75 @@ CREATE INDEX audit_log_action ON audit_log (action, id);
 CREATE INDEX audit_log_target ON audit_log (target_type, target_id, id);
 )sql";
 
+// Alerting and sensor commands (SPEC §8): destinations and rules (their settings as JSON text,
+// validated by the alerting module), fired alerts, the delivery outbox (a pending row is due at
+// next_attempt_at and claimed by one instance until claimed_until), and the commands sent to
+// sensors with the agents' answers. Small tables: no partitions.
+constexpr const char* kAlerting = R"sql(
+CREATE TABLE alert_destinations (
+  id text COLLATE "C" PRIMARY KEY,
+  name text COLLATE "C" NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  config text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE TABLE alert_rules (
+  id text COLLATE "C" PRIMARY KEY,
+  name text COLLATE "C" NOT NULL,
+  enabled boolean NOT NULL,
+  definition text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE TABLE alerts (
+  id text COLLATE "C" PRIMARY KEY,
+  rule_id text COLLATE "C" NOT NULL,
+  rule_name text COLLATE "C" NOT NULL,
+  fired_at bigint NOT NULL,
+  sensor_id text COLLATE "C",
+  threat_ids text COLLATE "C" NOT NULL,
+  count bigint NOT NULL,
+  status text COLLATE "C" NOT NULL,
+  acknowledged_by text COLLATE "C",
+  acknowledged_at bigint,
+  summary text COLLATE "C" NOT NULL
+);
+CREATE INDEX alerts_status ON alerts (status, id);
+CREATE INDEX alerts_rule ON alerts (rule_id, id);
+CREATE INDEX alerts_sensor ON alerts (sensor_id, id);
+CREATE TABLE alert_deliveries (
+  id text COLLATE "C" PRIMARY KEY,
+  alert_id text COLLATE "C" NOT NULL,
+  destination_id text COLLATE "C" NOT NULL,
+  status text COLLATE "C" NOT NULL,
+  attempts bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  next_attempt_at bigint NOT NULL,
+  claimed_by text COLLATE "C",
+  claimed_until bigint,
+  delivered_at bigint,
+  last_error text COLLATE "C" NOT NULL DEFAULT '',
+  body text COLLATE "C" NOT NULL
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX alert_deliveries_status ON alert_deliveries (status, created_at);
+CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
+CREATE TABLE sensor_commands (
+  id text COLLATE "C" PRIMARY KEY,
+  sensor_id text COLLATE "C" NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  command text COLLATE "C" NOT NULL,
+  args text COLLATE "C" NOT NULL,
+  status text COLLATE "C" NOT NULL,
+  issued_at bigint NOT NULL,
+  issued_by text COLLATE "C" NOT NULL,
+  updated_at bigint,
+  message text COLLATE "C"
+);
+CREATE INDEX sensor_commands_sensor ON sensor_commands (sensor_id, issued_at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -287,6 +356,7 @@ const std::vector<Migration>& migrations() {
       {6, "sensors: announced online state (liveness sweep)", kLiveness},
       {7, "sensors: clock-skew counters; threats: BRIN on seq (replay)", kClockSkewAndSeq},
       {8, "threats: status, assignee, history; audit log", kSocWorkflow},
+      {9, "alerting: destinations, rules, alerts, delivery outbox; sensor commands", kAlerting},
   };
   return all;
 }

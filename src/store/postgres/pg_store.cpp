@@ -3,6 +3,7 @@
 #include <algorithm>
 
 // SqlStore's members, instantiated for PostgreSQL here and only here.
+#include "store/detail/sql_alerting.hpp"
 #include "store/detail/sql_analytics.hpp"
 #include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_auth.hpp"

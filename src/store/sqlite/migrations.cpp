@@ -267,6 +267,75 @@ CREATE INDEX audit_log_action ON audit_log(action);
 CREATE INDEX audit_log_target ON audit_log(target_type, target_id);
 )sql";
 
+// Alerting and sensor commands (SPEC §8): destinations and rules (their settings as JSON text,
+// validated by the alerting module), fired alerts, the delivery outbox (a pending row is due at
+// next_attempt_at and claimed by one instance until claimed_until), and the commands sent to
+// sensors with the agents' answers. Small tables: no partitions.
+constexpr const char* kAlerting = R"sql(
+CREATE TABLE alert_destinations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  config TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE alert_rules (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  rule_name TEXT NOT NULL,
+  fired_at INTEGER NOT NULL,
+  sensor_id TEXT,
+  threat_ids TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  acknowledged_by TEXT,
+  acknowledged_at INTEGER,
+  summary TEXT NOT NULL
+);
+CREATE INDEX alerts_status ON alerts (status, id);
+CREATE INDEX alerts_rule ON alerts (rule_id, id);
+CREATE INDEX alerts_sensor ON alerts (sensor_id, id);
+CREATE TABLE alert_deliveries (
+  id TEXT PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  destination_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_by TEXT,
+  claimed_until INTEGER,
+  delivered_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX alert_deliveries_status ON alert_deliveries (status, created_at);
+CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
+CREATE TABLE sensor_commands (
+  id TEXT PRIMARY KEY,
+  sensor_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  command TEXT NOT NULL,
+  args TEXT NOT NULL,
+  status TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  issued_by TEXT NOT NULL,
+  updated_at INTEGER,
+  message TEXT
+);
+CREATE INDEX sensor_commands_sensor ON sensor_commands (sensor_id, issued_at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -280,6 +349,7 @@ const std::vector<Migration>& migrations() {
       {7, "threats: sensor index by severity for filtered pages", kSensorSeverityIndex},
       {8, "sensors: clock-skew counters", kClockSkew},
       {9, "threats: status, assignee, history; audit log", kSocWorkflow},
+      {10, "alerting: destinations, rules, alerts, delivery outbox; sensor commands", kAlerting},
   };
   return all;
 }
