@@ -188,15 +188,19 @@ Status AlertService::Impl::load() {
     // (SPEC §8: SIEM forwarding) instead of firing an alert per threat to them.
     if (spec->enabled && spec->match.matches_everything() && !spec->threshold) {
       std::vector<std::string> rest;
+      bool forwards = false;
       for (const auto& id : spec->destination_ids) {
         auto it = by_id.find(id);
-        if (it != by_id.end() && it->second.kind == "syslog")
+        if (it != by_id.end() && it->second.kind == "syslog") {
           forward_ids.insert(id);
-        else
+          forwards = true;
+        } else {
           rest.push_back(id);
+        }
       }
       spec->destination_ids = std::move(rest);
-      if (spec->destination_ids.empty()) continue;
+      // A forwarding rule with only syslog destinations fires no alerts besides.
+      if (forwards && spec->destination_ids.empty()) continue;
     }
     specs.push_back(std::move(*spec));
   }
@@ -253,7 +257,9 @@ void AlertService::Impl::write_alerts() {
         log_event(LogLevel::warn, "alert rules not reloaded", {{"error", s.error().message}});
       last_reload = clock.steady_now();
     }
-    for (auto& [alert, destination_ids] : batch) {
+    for (auto& fired : batch) {
+      auto& alert = fired.alert;  // names, not a structured binding: lambdas capture them below
+      const auto& destination_ids = fired.destination_ids;
       std::vector<store::Delivery> deliveries;
       {
         std::lock_guard lock(state_mutex);
@@ -436,7 +442,18 @@ void AlertService::Impl::send_syslog() {
     {
       std::unique_lock lock(syslog_mutex);
       syslog_cv.wait(lock, [&] { return stopping || !syslog_queue.empty(); });
-      if (syslog_queue.empty()) return;
+      if (stopping) {
+        // Not sent now: handed back, due at once, for the next start (or another instance).
+        std::lock_guard outbox(outbox_mutex);
+        auto now = clock.now();
+        for (auto& [d, dest] : syslog_queue) {
+          --in_flight[d.destination_id];
+          store::DeliveryOutcome back{store::DeliveryOutcome::release, now, now, d.last_error};
+          outcomes.emplace_back(std::move(d), back);
+        }
+        syslog_queue.clear();
+        return;
+      }
       job = std::move(syslog_queue.front());
       syslog_queue.pop_front();
     }

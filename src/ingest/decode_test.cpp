@@ -157,6 +157,51 @@ TEST(IngestDecoding, RegistrationSample) {
   EXPECT_EQ(r->agent_version, "2.0.0");
 }
 
+// An agent's answer to a command (SPEC §8) on the status topic; anything malformed is refused
+// with the field named.
+TEST(IngestDecoding, CommandResults) {
+  auto decode = [](std::string_view payload) {
+    return decode_payload(from(TopicKind::status), payload, kReceived);
+  };
+  auto ok = decode(R"({"type":"command_result","command_id":"0193A5F2-7C1E-4D3A-9B2E-1F4C5D6E7F80",
+                       "ok":true,"message":"restarted"})");
+  auto* r = std::get_if<CommandResult>(&ok);
+  ASSERT_TRUE(r) << refusal_of(ok);
+  EXPECT_EQ(r->command_id, "0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80");
+  EXPECT_EQ(r->status, "succeeded");
+  EXPECT_EQ(r->message, "restarted");
+  auto failed = decode(
+      R"({"type":"command_result","command_id":"0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80","ok":false})");
+  ASSERT_TRUE(std::get_if<CommandResult>(&failed));
+  EXPECT_EQ(std::get<CommandResult>(failed).status, "failed");
+  auto delivered = decode(
+      R"({"type":"command_result","command_id":"0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80","status":"delivered"})");
+  ASSERT_TRUE(std::get_if<CommandResult>(&delivered));
+  EXPECT_EQ(std::get<CommandResult>(delivered).status, "delivered");
+  EXPECT_NE(refusal_of(decode(R"({"type":"command_result","command_id":"x","ok":true})"))
+                .find("command_id"),
+            std::string::npos);
+  EXPECT_NE(
+      refusal_of(
+          decode(
+              R"({"type":"command_result","command_id":"0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80","ok":"yes"})"))
+          .find("ok"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal_of(
+          decode(
+              R"({"type":"command_result","command_id":"0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80","status":"done"})"))
+          .find("status"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal_of(
+          decode(
+              R"({"type":"command_result","command_id":"0193a5f2-7c1e-4d3a-9b2e-1f4c5d6e7f80","ok":true,"message":")" +
+              std::string(2000, 'x') + R"("})"))
+          .find("message"),
+      std::string::npos);
+}
+
 TEST(IngestDecoding, MalformedJsonIsRefused) {
   auto reason = refusal_of(
       decode_payload(from(TopicKind::threats), R"({"threat_type": "broken")", kReceived));

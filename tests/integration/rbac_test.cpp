@@ -107,6 +107,12 @@ TEST_F(RbacTest, ReadRoutes) {
       {"GET", "/api/v2/users", "", {200, 403, 403, 403, 401}},
       {"GET", "/api/v2/users/" + user_id("vic"), "", {200, 403, 403, 403, 401}},
       {"GET", "/api/v2/audit", "", {200, 403, 403, 403, 401}},
+      // Alerting (SPEC §8): alerts for every role, the rest admin's.
+      {"GET", "/api/v2/alerts", "", {200, 200, 200, 403, 401}},
+      {"GET", "/api/v2/alerts/destinations", "", {200, 403, 403, 403, 401}},
+      {"GET", "/api/v2/alerts/rules", "", {200, 403, 403, 403, 401}},
+      {"GET", "/api/v2/alerts/deliveries", "", {200, 403, 403, 403, 401}},
+      {"GET", "/api/v2/sensors/sensor-a/commands", "", {200, 403, 403, 403, 401}},
   };
   auto client = fleet_->server->client();
   for (const auto& row : rows) check(row, as, client);
@@ -157,6 +163,24 @@ TEST_F(RbacTest, WriteRoutes) {
        "/api/v2/auth/password",
        R"({"current_password":"not-it","new_password":"whatever-password-1"})",
        {400, 400, 400, 403, 401}},
+      {"POST",
+       "/api/v2/alerts/destinations",
+       R"({"name":"rbac","kind":"webhook","url":"http://127.0.0.1:9/x"})",
+       {201, 403, 403, 403, 401}},
+      {"POST",
+       "/api/v2/alerts/rules",
+       R"({"name":"rbac","match":{},"destination_ids":[]})",
+       {201, 403, 403, 403, 401}},
+      // No broker in this suite: the admin's command reaches the route and finds MQTT off.
+      {"POST",
+       "/api/v2/sensors/sensor-a/commands",
+       R"({"command":"ping"})",
+       {503, 403, 403, 403, 401}},
+      {"POST", "/api/v2/sensors/sensor-a/rules/update", "{}", {503, 403, 403, 403, 401}},
+      {"POST",
+       "/api/v2/alerts/00000000-0000-4000-8000-000000000000/acknowledge",
+       "",
+       {404, 404, 403, 403, 401}},
       // The onboarding token is the credential: a bad one is 401 whoever asks.
       {"POST",
        "/api/v2/onboarding/register",
