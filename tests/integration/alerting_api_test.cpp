@@ -17,9 +17,9 @@ class AlertingApiTest : public ::testing::Test {
     fleet_ = AlertFleet::start().release();
     AlertApi api(*fleet_->server, fleet_->admin);
     auto dest = api.webhook("rbac", "http://127.0.0.1:9/hook", "k");
-    destination_ = new std::string(dest.at("id").as_string());
+    destination_ = new std::string(id_of(dest));
     auto rule = api.simple_rule("rbac", {"rbac_probe"}, {*destination_});
-    rule_ = new std::string(rule.at("id").as_string());
+    rule_ = new std::string(id_of(rule));
   }
   static void TearDownTestSuite() {
     delete rule_;

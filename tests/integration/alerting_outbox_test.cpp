@@ -47,9 +47,8 @@ TEST(AlertOutboxTest, RetriesSurviveARestartAndEachDeliveryArrivesOnce) {
   server.start();
   AlertApi api(server, server.login("root", "admin-password-1"));
   auto dest = api.webhook("flaky", receiver.url(), "restart-secret");
-  auto rule =
-      api.simple_rule("restart", {"restart_probe"}, {std::string(dest.at("id").as_string())});
-  auto rule_id = std::string(rule.at("id").as_string());
+  auto rule = api.simple_rule("restart", {"restart_probe"}, {id_of(dest)});
+  auto rule_id = id_of(rule);
   constexpr std::size_t kAlerts = 3;
   for (std::size_t i = 0; i < kAlerts; ++i) post_threat(server, key, "sensor-a", "restart_probe");
 
@@ -115,9 +114,8 @@ TEST(AlertOutboxTest, TwoInstancesOnOneDatabaseDeliverEachDeliveryOnce) {
   second.start();
   AlertApi api(first, first.login("root", "admin-password-1"));
   auto dest = api.webhook("shared", receiver.url(), "cluster-secret");
-  auto rule =
-      api.simple_rule("cluster", {"cluster_probe"}, {std::string(dest.at("id").as_string())});
-  auto rule_id = std::string(rule.at("id").as_string());
+  auto rule = api.simple_rule("cluster", {"cluster_probe"}, {id_of(dest)});
+  auto rule_id = id_of(rule);
 
   // The second instance knows the rule once a threat it stored fired it.
   ASSERT_TRUE(eventually(

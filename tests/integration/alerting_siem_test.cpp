@@ -45,14 +45,13 @@ class SiemForwardTest : public ::testing::Test {
     AlertApi api(*setup_, *token_);
     auto syslog = [&](const std::string& name, std::uint16_t port, const std::string& transport,
                       const std::string& format) {
-      return std::string(api.create_destination({{"name", name},
-                                                 {"kind", "syslog"},
-                                                 {"host", "127.0.0.1"},
-                                                 {"port", port},
-                                                 {"transport", transport},
-                                                 {"format", format}})
-                             .at("id")
-                             .as_string());
+      auto d = api.create_destination({{"name", name},
+                                       {"kind", "syslog"},
+                                       {"host", "127.0.0.1"},
+                                       {"port", port},
+                                       {"transport", transport},
+                                       {"format", format}});
+      return id_of(d);
     };
     auto udp = syslog("siem udp", udp_->port(), "udp", "cef");
     auto tcp = syslog("siem tcp", tcp_->port(), "tcp", "cef");

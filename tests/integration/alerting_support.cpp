@@ -229,6 +229,11 @@ std::string schema_errors(const std::string& schema, const std::string& document
   return out.empty() ? "python3 exited with " + std::to_string(code) : out;
 }
 
+std::string id_of(const json::object& o) {
+  auto* id = o.if_contains("id");
+  return id != nullptr && id->is_string() ? std::string(id->as_string()) : std::string();
+}
+
 std::set<std::string> ids_of(const json::array& items) {
   std::set<std::string> out;
   for (auto& item : items) out.insert(std::string(item.at("id").as_string()));

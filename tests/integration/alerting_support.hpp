@@ -97,6 +97,8 @@ std::string expected_signature(const std::string& key, const std::string& body);
 // "" when `document` is valid against tests/support/schemas/<schema> (python3-jsonschema,
 // draft 2020-12 with formats), else the validator's complaints.
 std::string schema_errors(const std::string& schema, const std::string& document);
+// `o`'s "id" ("" when it has none: a failed creation, already reported).
+std::string id_of(const boost::json::object& o);
 // The ids of `items` (objects with "id").
 std::set<std::string> ids_of(const boost::json::array& items);
 

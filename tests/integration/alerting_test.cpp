@@ -24,11 +24,8 @@ class AlertingTest : public ::testing::Test {
     receiver_ = new RecordingReceiver();
     AlertApi api = admin();
     auto barrier_hook = api.webhook("barrier", receiver_->url("/barrier"), "barrier-secret");
-    barrier_rule_ =
-        new std::string(api.simple_rule("barrier", {"barrier_probe"},
-                                        {std::string(barrier_hook.at("id").as_string())})
-                            .at("id")
-                            .as_string());
+    barrier_rule_ = new std::string(
+        id_of(api.simple_rule("barrier", {"barrier_probe"}, {id_of(barrier_hook)})));
   }
   static void TearDownTestSuite() {
     delete barrier_rule_;
@@ -55,7 +52,6 @@ class AlertingTest : public ::testing::Test {
     })) << "the barrier threat never fired its rule";
     std::this_thread::sleep_for(300ms);
   }
-  static std::string id_of(const json::object& o) { return std::string(o.at("id").as_string()); }
 
   static AlertFleet* fleet_;
   static RecordingReceiver* receiver_;
