@@ -102,8 +102,7 @@ TEST(AlertOutboxTest, RetriesSurviveARestartAndEachDeliveryArrivesOnce) {
 // at the same moments on both, compete for the same rows.
 TEST(AlertOutboxTest, TwoInstancesOnOneDatabaseDeliverEachDeliveryOnce) {
   RecordingReceiver receiver;
-  std::atomic<int> seen{0};
-  receiver.receiver().set_policy([&](std::size_t) { return ++seen <= 6 ? 500 : 200; });
+  receiver.answer_with([](std::size_t index) { return index < 6 ? 500 : 200; });
   auto env = alerting_env();
   env["ALERT_RELOAD_SECONDS"] = "1";
   ServerProcess first(env);

@@ -74,7 +74,7 @@ class SiemForwardTest : public ::testing::Test {
     via_tls_ = new ServerProcess(env);
     env.erase("SSL_CERT_FILE");
     env["SIEM_FORWARD"] = dead;
-    env["SIEM_BUFFER"] = "2";
+    env["SIEM_BUFFER"] = "100";  // the smallest it may be
     env["METRICS_TOKEN"] = kMetricsToken;
     via_dead_ = new ServerProcess(env);
     for (auto* s : {via_udp_, via_tcp_, via_tls_, via_dead_}) s->start();
@@ -217,17 +217,29 @@ double dropped_total(const std::string& exposition) {
 }
 
 TEST_F(SiemForwardTest, AReceiverThatIsDownCostsCountedDropsNotIngest) {
-  constexpr int kThreats = 20;
+  constexpr int kThreats = 150;
+  json::array batch;
+  for (int i = 0; i < kThreats; ++i)
+    batch.push_back(json::object{{"sensor_id", "sensor-a"},
+                                 {"threat_type", "siem_dropped"},
+                                 {"detector_type", "usb"},
+                                 {"severity", "low"},
+                                 {"raw_event", {{"drop", i}}}});
   auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < kThreats; ++i) post_threat(*via_dead_, *key_, "sensor-a", "siem_dropped");
-  // Generous: 20 requests on a loaded machine, but far below one send timeout each.
+  for (int round = 0; round < 2; ++round) {  // the second round: every one of them dropped
+    for (auto& t : batch) t.as_object()["raw_event"].as_object()["round"] = round;
+    auto reply = via_dead_->client().post("/api/v2/threats", batch, api_key(*key_));
+    EXPECT_EQ(reply.status, 201) << reply.body.substr(0, 300);
+  }
+  // Generous for a loaded machine, yet far below one send timeout per threat.
   EXPECT_LT(std::chrono::steady_clock::now() - started, 15s) << "ingest waited for the SIEM";
   double dropped = 0;
   EXPECT_TRUE(eventually([&] {
     auto reply = via_dead_->client().get("/metrics", bearer(kMetricsToken));
     if (reply.status != 200) return false;
     dropped = dropped_total(reply.body);
-    return dropped >= kThreats - 2 - 1;  // beyond the buffer (2) and the one being sent
+    // Beyond the buffer (100) and the one being sent.
+    return dropped >= 2 * kThreats - 100 - 1;
   })) << "honeyman_siem_dropped_total = "
       << dropped;
 }

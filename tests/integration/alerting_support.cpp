@@ -161,14 +161,17 @@ std::string post_threat(const ServerProcess& server, const std::string& key,
 RecordingReceiver::RecordingReceiver() {
   receiver_.set_policy([this](std::size_t index) {
     std::lock_guard lock(mutex_);
-    statuses_[index] = status_;
-    return status_;
+    return statuses_[index] = policy_(index);
   });
 }
 
 void RecordingReceiver::answer(int status) {
+  answer_with([status](std::size_t) { return status; });
+}
+
+void RecordingReceiver::answer_with(std::function<int(std::size_t)> policy) {
   std::lock_guard lock(mutex_);
-  status_ = status;
+  policy_ = std::move(policy);
 }
 
 std::vector<std::pair<ReceivedRequest, int>> RecordingReceiver::answered() const {

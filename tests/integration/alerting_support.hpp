@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,8 @@ class RecordingReceiver {
   RecordingReceiver();
   // The status for the requests from now on.
   void answer(int status);
+  // The same chosen per request: `policy(index)`, index counting every request from 0.
+  void answer_with(std::function<int(std::size_t)> policy);
   WebhookReceiver& receiver() { return receiver_; }
   std::string url(std::string_view path = "/hook") const { return receiver_.url(path); }
   // The requests and the status each got, in arrival order.
@@ -89,7 +92,7 @@ class RecordingReceiver {
   WebhookReceiver receiver_;
   mutable std::mutex mutex_;
   std::map<std::size_t, int> statuses_;
-  int status_ = 200;
+  std::function<int(std::size_t)> policy_ = [](std::size_t) { return 200; };
 };
 
 // "sha256=<lower-case hex HMAC-SHA256(key, body)>", computed here with OpenSSL.

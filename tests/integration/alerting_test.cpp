@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "integration/alerting_support.hpp"
+#include "integration/mqtt_support.hpp"
 #include "support/ws_client.hpp"
 
 namespace honeyman::testing::alerting_it {
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 class AlertingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fleet_ = AlertFleet::start().release();
+    fleet_ = AlertFleet::start({}, /*with_broker=*/true).release();
     receiver_ = new RecordingReceiver();
     AlertApi api = admin();
     auto barrier_hook = api.webhook("barrier", receiver_->url("/barrier"), "barrier-secret");
@@ -192,6 +193,28 @@ TEST_F(AlertingTest, AMatchingThreatReachesTheWebhookSignedWithinASecond) {
   barrier();
   EXPECT_EQ(hook.receiver().requests().size(), 1u) << "a non-matching threat was sent";
   EXPECT_EQ(api.alerts_of_rule(id_of(rule)).size(), 1u);
+}
+
+// The agent's way in: a threat published over MQTT with the sensor's own broker account.
+TEST_F(AlertingTest, AThreatPublishedOverMqttFiresTheRuleToo) {
+  RecordingReceiver hook;
+  auto api = admin();
+  auto dest = api.webhook("mqtt", hook.url(), "whsec-mqtt");
+  auto rule = api.simple_rule("over mqtt", {"flipper_zero"}, {id_of(dest)});
+  auto creds = onboard(server(), fleet_->admin, "alert-mqtt-01");
+  auto sensor = connect_sensor(*fleet_->broker, creds);
+  auto sample = wire_sample("agent-threat.json").as_object();
+  sample["sensor_id"] = "alert-mqtt-01";
+  ASSERT_TRUE(sensor->publish(broker::sensor_topic("alert-mqtt-01", broker::TopicKind::threats),
+                              json::serialize(sample)));
+  auto got = hook.receiver().wait_for(1, 15s);
+  ASSERT_EQ(got.size(), 1u) << server().log();
+  EXPECT_EQ(got[0].header("X-Honeyman-Signature"), expected_signature("whsec-mqtt", got[0].body));
+  auto alert = json::parse(got[0].body).at("data");
+  EXPECT_EQ(alert.at("rule_id"), rule.at("id"));
+  EXPECT_EQ(alert.at("sensor_id"), "alert-mqtt-01");
+  EXPECT_EQ(alert.at("summary").at("detector_type"), "ble");
+  EXPECT_EQ(alert.at("summary").at("severity"), "critical");
 }
 
 TEST_F(AlertingTest, SlackAndPagerDutyBodiesFollowTheirSchemas) {
