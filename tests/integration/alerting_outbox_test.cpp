@@ -154,5 +154,34 @@ TEST(AlertOutboxTest, TwoInstancesOnOneDatabaseDeliverEachDeliveryOnce) {
   EXPECT_TRUE(api.deliveries("status=pending").empty());
 }
 
+// A receiver that never answers costs one attempt its timeout, not the outbox its progress.
+TEST(AlertOutboxTest, AHangingReceiverTimesOutAndIsRetried) {
+  RecordingReceiver receiver;
+  receiver.answer_with([](std::size_t index) { return index == 0 ? WebhookReceiver::kHang : 200; });
+  auto env = alerting_env();
+  env["ALERT_HTTP_TIMEOUT_MS"] = "1000";
+  ServerProcess server(env);
+  server.add_user("root", "admin", "admin-password-1");
+  auto key = server.add_sensor("sensor-a", "Sensor A");
+  server.start();
+  AlertApi api(server, server.login("root", "admin-password-1"));
+  auto dest = api.webhook("hangs", receiver.url(), "hang-secret");
+  auto rule = api.simple_rule("hang", {"hang_probe"}, {id_of(dest)});
+  post_threat(server, key, "sensor-a", "hang_probe");
+  ASSERT_EQ(receiver.receiver().wait_for(1, 15s).size(), 1u);  // and it hangs
+  post_threat(server, key, "sensor-a", "hang_probe");
+  auto alerts = api.wait_alerts(id_of(rule), 2);
+  wait_successes(receiver, 2);
+
+  auto successes = receiver.successes_per_delivery();
+  EXPECT_EQ(successes.size(), 2u);
+  for (auto& [delivery, n] : successes) EXPECT_EQ(n, 1) << delivery;
+  auto hung = receiver.answered().front().first.header("X-Honeyman-Delivery");
+  EXPECT_EQ(successes.count(hung), 1u) << "the delivery that hung was never retried";
+  for (auto& d : api.deliveries("status=delivered"))
+    if (d.at("id") == hung.c_str()) EXPECT_GE(d.at("attempts").as_int64(), 2);
+  EXPECT_EQ(api.deliveries("status=delivered").size(), 2u);
+}
+
 }  // namespace
 }  // namespace honeyman::testing::alerting_it
