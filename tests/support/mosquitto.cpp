@@ -15,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -168,6 +169,7 @@ struct MqttClient::Impl {
   std::set<int> early;    // acknowledged before publish_nowait recorded them
   std::uint64_t acked = 0;
   std::set<int> subscribed;
+  std::map<int, int> granted;  // message id -> the SUBACK's first code
   std::deque<MqttMessage> inbox;
   bool loop_started = false;
 
@@ -194,10 +196,11 @@ struct MqttClient::Impl {
       s.early.insert(mid);
     s.changed.notify_all();
   }
-  static void on_subscribe(mosquitto*, void* p, int mid, int, const int*) {
+  static void on_subscribe(mosquitto*, void* p, int mid, int count, const int* codes) {
     auto& s = self(p);
     std::lock_guard lock(s.mutex);
     s.subscribed.insert(mid);
+    if (count > 0) s.granted[mid] = codes[0];
     s.changed.notify_all();
   }
   static void on_message(mosquitto*, void* p, const mosquitto_message* m) {
@@ -306,6 +309,16 @@ bool MqttClient::subscribe(const std::string& filter, int qos) {
   if (mosquitto_subscribe(impl_->mosq, &mid, filter.c_str(), qos) != MOSQ_ERR_SUCCESS) return false;
   return impl_->changed.wait_for(lock, std::chrono::seconds(10),
                                  [&] { return impl_->subscribed.count(mid) > 0; });
+}
+
+int MqttClient::subscribe_granted(const std::string& filter, int qos) {
+  int mid = 0;
+  std::unique_lock lock(impl_->mutex);
+  if (mosquitto_subscribe(impl_->mosq, &mid, filter.c_str(), qos) != MOSQ_ERR_SUCCESS) return -1;
+  if (!impl_->changed.wait_for(lock, std::chrono::seconds(10),
+                               [&] { return impl_->granted.count(mid) > 0; }))
+    return -1;
+  return impl_->granted[mid];
 }
 
 std::optional<MqttMessage> MqttClient::next_message(std::chrono::milliseconds timeout) {

@@ -88,6 +88,9 @@ class MqttClient {
   std::uint64_t acknowledged() const;
 
   bool subscribe(const std::string& filter, int qos = 1);
+  // Subscribes and returns the SUBACK's code for the filter: the granted QoS (0..2), or 128
+  // when the broker refused it (MQTT 3.1.1 §3.9.3: an ACL denial); -1 when no SUBACK came.
+  int subscribe_granted(const std::string& filter, int qos = 1);
   std::optional<MqttMessage> next_message(std::chrono::milliseconds timeout);
 
  private:
