@@ -153,8 +153,8 @@ Result<store::AlertDestination> destination_from_json(const json::object& body,
   auto all = merged(body, current_view);
   BodyReader r(all);
   auto body_check = BodyReader(body);
-  body_check.only(
-      {"name", "kind", "url", "secret", "routing_key", "host", "port", "transport", "format"});
+  body_check.only({"name", "kind", "url", "secret", "routing_key", "host", "port", "transport",
+                   "format", "ca_file"});
   if (auto s = body_check.finish(); !s) return s.error();
 
   auto name = r.text(all, "name", {"body"}, kMaxName, true);
@@ -189,6 +189,8 @@ Result<store::AlertDestination> destination_from_json(const json::object& body,
     if (!parse_syslog_transport(transport))
       r.error({"body", "transport"}, "Input should be 'udp', 'tcp' or 'tls'", "enum");
     config["transport"] = transport;
+    // TLS: a CA file on the server's machine to verify the SIEM with (default: the system's).
+    if (auto ca = r.text(all, "ca_file", {"body"}, 4096, false)) config["ca_file"] = *ca;
     auto format = r.text(all, "format", {"body"}, 8, false).value_or("cef");
     if (!parse_siem_format(format))
       r.error({"body", "format"}, "Input should be 'cef', 'leef' or 'json'", "enum");

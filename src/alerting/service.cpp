@@ -86,6 +86,7 @@ std::optional<SyslogTarget> syslog_target(const store::AlertDestination& d) {
     t.port = static_cast<std::uint16_t>(p->as_int64());
   t.transport =
       parse_syslog_transport(text_of(d.config, "transport")).value_or(SyslogTransport::udp);
+  t.ca_file = text_of(d.config, "ca_file");
   return t;
 }
 

@@ -563,6 +563,7 @@ json::object component_schemas() {
       "port": {"type": "integer", "minimum": 1, "maximum": 65535},
       "transport": {"type": "string", "enum": ["udp", "tcp", "tls"]},
       "format": {"type": "string", "enum": ["cef", "leef", "json"]},
+      "ca_file": {"type": "string"},
       "created_at": {"$ref": "#/components/schemas/Timestamp"},
       "updated_at": {"$ref": "#/components/schemas/Timestamp"}},
     "additionalProperties": false
@@ -579,7 +580,8 @@ json::object component_schemas() {
       "host": {"type": "string", "maxLength": 253},
       "port": {"type": "integer", "minimum": 1, "maximum": 65535},
       "transport": {"type": "string", "enum": ["udp", "tcp", "tls"]},
-      "format": {"type": "string", "enum": ["cef", "leef", "json"]}},
+      "format": {"type": "string", "enum": ["cef", "leef", "json"]},
+      "ca_file": {"type": "string", "maxLength": 4096, "description": "syslog over TLS: a PEM CA file on the server's machine (default: the system's trust store)."}},
     "additionalProperties": false,
     "example": {"name": "SOC webhook", "kind": "webhook", "url": "https://soc.example.org/hooks/honeyman", "secret": "change-me"}
   },

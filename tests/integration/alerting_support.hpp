@@ -89,10 +89,11 @@ class RecordingReceiver {
   std::map<std::string, int> attempts_per_delivery() const;
 
  private:
-  WebhookReceiver receiver_;
   mutable std::mutex mutex_;
   std::map<std::size_t, int> statuses_;
   std::function<int(std::size_t)> policy_ = [](std::size_t) { return 200; };
+  // Last: destroyed (its thread stopped) first, before what its policy writes to.
+  WebhookReceiver receiver_;
 };
 
 // "sha256=<lower-case hex HMAC-SHA256(key, body)>", computed here with OpenSSL.
