@@ -91,12 +91,24 @@ class RuleEngine {
  public:
   // Replaces the rules; the counting state of a rule whose definition is unchanged is kept.
   void set_rules(std::vector<RuleSpec> rules);
+  // What the firing threat says about itself, copied (the threat itself is not kept).
+  struct Facts {
+    std::string threat_id, threat_type, detector_type, sensor_id;
+    std::optional<std::string> device_name;
+    domain::Severity severity = domain::Severity::info;
+    double threat_score = 0;
+    Timestamp timestamp;
+  };
   struct Fired {
-    store::Alert alert;  // id, fired_at = `now`, the threat's summary
+    store::Alert alert;  // rule, fired_at = `now`, sensor, threat_ids, count; no id or summary yet
+    Facts facts;
     std::vector<std::string> destination_ids;
   };
-  // The alerts `threat` fires, in rule order.
+  // The alerts `threat` fires, in rule order. Cheap on purpose (it runs on the ingest writer's
+  // thread): the alert's id and summary are made later by complete().
   std::vector<Fired> evaluate(const domain::Threat& threat, Timestamp now);
+  // Gives a fired alert its id (UUID v7 of fired_at) and summary (the firing threat's facts).
+  static void complete(Fired& fired);
   std::size_t rule_count() const { return rules_.size(); }
 
  private:
@@ -108,8 +120,13 @@ class RuleEngine {
   struct Compiled {
     RuleSpec spec;
     std::string fingerprint;
-    std::unordered_map<std::string, KeyState> keys;  // sensor id, or "" for the fleet
+    bool stateless = false;         // no threshold, no cooldown: every match fires
+    std::vector<KeyState> sensors;  // by sensor slot (per-sensor rules)
+    KeyState fleet;                 // fleet-wide rules
   };
+  // Each sensor's slot, found once per threat: rules index their state by it instead of hashing
+  // the sensor id once per rule.
+  std::unordered_map<std::string, std::size_t> slots_;
   std::vector<Compiled> rules_;
 };
 
@@ -208,6 +225,9 @@ class SyslogSender {
   SyslogSender& operator=(const SyslogSender&) = delete;
   // Errc::unavailable when the record could not be handed to the network within the timeout.
   Status send(std::string_view record);
+  // Several records in one write (TCP/TLS: framed one after another; UDP: one datagram each).
+  // On an error the caller cannot know how many arrived: sending them again may repeat some.
+  Status send(const std::vector<std::string>& records);
 
  private:
   struct Impl;
@@ -235,7 +255,9 @@ class SiemForwarder {
   ~SiemForwarder();  // stop()s
   SiemForwarder(const SiemForwarder&) = delete;
   SiemForwarder& operator=(const SiemForwarder&) = delete;
-  void offer(const std::vector<domain::Threat>& threats);
+  // Queues `threats` (those with inserted[i] true, when given). Never blocks.
+  void offer(const std::vector<domain::Threat>& threats,
+             const std::vector<bool>* inserted = nullptr);
   SiemCounters counters() const;
   // Sends what is queued for at most `drain` more (plus one send in flight, at most the
   // target's timeout), then joins; what is left is counted as dropped, and so is anything

@@ -373,17 +373,6 @@ bool listed(const std::vector<std::string>& list, const std::string& value) {
 std::string fingerprint(const RuleSpec& spec) {
   return json::serialize(definition_of(spec)) + (spec.enabled ? "1" : "0");
 }
-json::object summary_of(const domain::Threat& t) {
-  json::object s{{"threat_id", t.id},
-                 {"severity", domain::to_string(t.severity)},
-                 {"threat_type", t.threat_type},
-                 {"detector_type", t.detector_type},
-                 {"sensor_id", t.sensor_id},
-                 {"threat_score", t.threat_score},
-                 {"timestamp", format_timestamp(t.timestamp)}};
-  if (t.device_name) s["device_name"] = *t.device_name;
-  return s;
-}
 constexpr std::size_t kMaxThreatIds = 100;
 }  // namespace
 
@@ -406,7 +395,11 @@ void RuleEngine::set_rules(std::vector<RuleSpec> rules) {
     Compiled c;
     c.fingerprint = fingerprint(spec);
     for (auto& old : rules_)
-      if (old.spec.id == spec.id && old.fingerprint == c.fingerprint) c.keys = std::move(old.keys);
+      if (old.spec.id == spec.id && old.fingerprint == c.fingerprint) {
+        c.sensors = std::move(old.sensors);
+        c.fleet = std::move(old.fleet);
+      }
+    c.stateless = !spec.threshold && spec.cooldown.count() == 0;
     c.spec = std::move(spec);
     next.push_back(std::move(c));
   }
@@ -415,41 +408,73 @@ void RuleEngine::set_rules(std::vector<RuleSpec> rules) {
 
 std::vector<RuleEngine::Fired> RuleEngine::evaluate(const domain::Threat& threat, Timestamp now) {
   std::vector<Fired> fired;
+  std::size_t slot = 0;
+  bool slotted = false;
   for (auto& rule : rules_) {
     const auto& spec = rule.spec;
     if (!spec.match.matches(threat)) continue;
     const bool per_sensor = !spec.threshold || spec.threshold->per_sensor;
-    auto& key = rule.keys[per_sensor ? threat.sensor_id : std::string()];
-    if (now < key.quiet_until) continue;
     const auto count = spec.threshold ? static_cast<std::size_t>(spec.threshold->count) : 1;
-    // A ring of the last `count` matches: the rule fires when the oldest of them is within the
-    // window of the newest.
-    if (key.recent.size() < count) {
-      key.recent.emplace_back(now, threat.id);
-    } else {
-      key.recent[key.next] = {now, threat.id};
-      key.next = (key.next + 1) % count;
+    KeyState* key = nullptr;
+    if (!rule.stateless) {
+      if (per_sensor) {
+        if (!slotted) {
+          slot = slots_.try_emplace(threat.sensor_id, slots_.size()).first->second;
+          slotted = true;
+        }
+        if (rule.sensors.size() <= slot) rule.sensors.resize(slot + 1);
+        key = &rule.sensors[slot];
+      } else {
+        key = &rule.fleet;
+      }
+      if (now < key->quiet_until) continue;
+      // A ring of the last `count` matches: the rule fires when the oldest of them is within
+      // the window of the newest.
+      if (key->recent.size() < count) {
+        key->recent.emplace_back(now, threat.id);
+      } else {
+        key->recent[key->next] = {now, threat.id};
+        key->next = (key->next + 1) % count;
+      }
+      if (key->recent.size() < count) continue;
+      const auto& oldest = key->recent[key->next % count];
+      if (spec.threshold && now - oldest.first > spec.threshold->window) continue;
     }
-    if (key.recent.size() < count) continue;
-    const auto& oldest = key.recent[key.next % count];
-    if (spec.threshold && now - oldest.first > spec.threshold->window) continue;
 
     store::Alert a;
-    a.id = uuid_v7(now);
     a.rule_id = spec.id;
     a.rule_name = spec.name;
     a.fired_at = now;
     if (per_sensor) a.sensor_id = threat.sensor_id;
     a.count = static_cast<std::int64_t>(count);
-    for (std::size_t i = 0; i < count && a.threat_ids.size() < kMaxThreatIds; ++i)
-      a.threat_ids.push_back(key.recent[(key.next + count - 1 - i) % count].second);
-    a.summary = summary_of(threat);
-    fired.push_back({std::move(a), spec.destination_ids});
-    key.recent.clear();
-    key.next = 0;
-    key.quiet_until = now + spec.cooldown;
+    if (key) {
+      for (std::size_t i = 0; i < count && a.threat_ids.size() < kMaxThreatIds; ++i)
+        a.threat_ids.push_back(key->recent[(key->next + count - 1 - i) % count].second);
+      key->recent.clear();
+      key->next = 0;
+      key->quiet_until = now + spec.cooldown;
+    } else {
+      a.threat_ids.push_back(threat.id);
+    }
+    Facts facts{threat.id,          threat.threat_type, threat.detector_type, threat.sensor_id,
+                threat.device_name, threat.severity,    threat.threat_score,  threat.timestamp};
+    fired.push_back({std::move(a), std::move(facts), spec.destination_ids});
   }
   return fired;
+}
+
+void RuleEngine::complete(Fired& fired) {
+  auto& a = fired.alert;
+  const auto& f = fired.facts;
+  a.id = uuid_v7(a.fired_at);
+  a.summary = json::object{{"threat_id", f.threat_id},
+                           {"severity", domain::to_string(f.severity)},
+                           {"threat_type", f.threat_type},
+                           {"detector_type", f.detector_type},
+                           {"sensor_id", f.sensor_id},
+                           {"threat_score", f.threat_score},
+                           {"timestamp", format_timestamp(f.timestamp)}};
+  if (f.device_name) a.summary["device_name"] = *f.device_name;
 }
 
 }  // namespace honeyman::alerting

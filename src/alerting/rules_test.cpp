@@ -148,6 +148,9 @@ TEST(RuleEngine, WithoutThresholdEveryMatchFiresPerSensorCooldown) {
   EXPECT_EQ(engine.evaluate(threat("a", domain::Severity::high), kT0 + 61s).size(), 0u);
   auto fired = engine.evaluate(threat("a"), kT0 + 61s);
   ASSERT_EQ(fired.size(), 1u);
+  RuleEngine::complete(fired[0]);
+  EXPECT_FALSE(fired[0].alert.id.empty());
+  EXPECT_EQ(fired[0].alert.fired_at, kT0 + 61s);
   EXPECT_EQ(fired[0].alert.sensor_id, "a");
   EXPECT_EQ(fired[0].alert.count, 1);
   EXPECT_EQ(fired[0].alert.rule_name, "c");

@@ -259,6 +259,7 @@ void AlertService::Impl::write_alerts() {
       last_reload = clock.steady_now();
     }
     for (auto& fired : batch) {
+      RuleEngine::complete(fired);
       auto& alert = fired.alert;  // names, not a structured binding: lambdas capture them below
       const auto& destination_ids = fired.destination_ids;
       std::vector<store::Delivery> deliveries;
@@ -506,13 +507,7 @@ void AlertService::observe(const std::vector<domain::Threat>& stored,
   s.evaluated += stored.size();
   {
     std::lock_guard lock(s.state_mutex);
-    if (!s.forwarders.empty()) {
-      std::vector<domain::Threat> fresh;
-      fresh.reserve(stored.size());
-      for (std::size_t i = 0; i < stored.size(); ++i)
-        if (inserted[i]) fresh.push_back(stored[i]);
-      for (auto& [id, f] : s.forwarders) f->offer(fresh);
-    }
+    for (auto& [id, f] : s.forwarders) f->offer(stored, &inserted);
   }
   if (fired.empty()) return;
   {

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +20,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "alerting/alerting.hpp"
@@ -74,6 +76,13 @@ struct SyslogSender::Impl {
   }
 
   Status send(std::string_view record) {
+    std::array<std::string_view, 1> one{record};
+    return send_all(one);
+  }
+
+  // TCP/TLS: every record framed into one buffer, one write (and one check that the peer is
+  // still there) per call; UDP: one datagram per record.
+  Status send_all(std::span<const std::string_view> records) {
     const auto deadline = std::chrono::steady_clock::now() + target.timeout;
     if (connected && target.transport != SyslogTransport::udp && peer_gone(native_handle())) {
       close();
@@ -81,7 +90,7 @@ struct SyslogSender::Impl {
     if (!connected) {
       if (auto s = connect(deadline); !s) return s;
     }
-    auto ec = write(record, deadline);
+    auto ec = write(records, deadline);
     if (ec) {
       close();
       return failure("send", ec);
@@ -216,7 +225,7 @@ struct SyslogSender::Impl {
     return {};
   }
 
-  error_code write(std::string_view record, SteadyTime deadline) {
+  error_code write(std::span<const std::string_view> records, SteadyTime deadline) {
     bool done = false;
     error_code ec;
     auto handler = [&](const error_code& e, std::size_t) {
@@ -224,13 +233,20 @@ struct SyslogSender::Impl {
       done = true;
     };
     if (target.transport == SyslogTransport::udp) {
-      udp_socket->async_send(asio::buffer(record.substr(0, kMaxDatagram)), handler);
-      return await(done, ec, deadline);
+      for (auto record : records) {
+        done = false;
+        udp_socket->async_send(asio::buffer(record.substr(0, kMaxDatagram)), handler);
+        if (auto e = await(done, ec, deadline)) return e;
+      }
+      return {};
     }
-    // RFC 6587 §3.4.1 octet counting: "<length in bytes> <record>".
-    frame = std::to_string(record.size());
-    frame += ' ';
-    frame += record;
+    // RFC 6587 §3.4.1 octet counting: "<length in bytes> <record>", one after another.
+    frame.clear();
+    for (auto record : records) {
+      frame += std::to_string(record.size());
+      frame += ' ';
+      frame += record;
+    }
     if (target.transport == SyslogTransport::tcp) {
       asio::async_write(*tcp_socket, asio::buffer(frame), handler);
     } else {
@@ -278,6 +294,11 @@ Status SyslogSender::send(std::string_view record) {
   return impl_->send(record);
 }
 
+Status SyslogSender::send(const std::vector<std::string>& records) {
+  std::vector<std::string_view> views(records.begin(), records.end());
+  return impl_->send_all(views);
+}
+
 // ---------------------------------------------------------------------------------------------
 // SiemForwarder.
 namespace {
@@ -312,11 +333,13 @@ struct SiemForwarder::Impl {
     thread = std::thread([this] { run(); });
   }
 
-  void offer(const std::vector<domain::Threat>& threats) {
+  void offer(const std::vector<domain::Threat>& threats, const std::vector<bool>* inserted) {
     std::uint64_t lost = 0;
     {
       std::lock_guard lock(mutex);
-      for (const auto& t : threats) {
+      for (std::size_t i = 0; i < threats.size(); ++i) {
+        if (inserted && !(*inserted)[i]) continue;
+        const auto& t = threats[i];
         if (stopping || queue.size() >= config.capacity) {
           ++lost;
           continue;
@@ -332,25 +355,33 @@ struct SiemForwarder::Impl {
     wake.notify_one();
   }
 
-  // The sender thread. The threat at the queue's front stays there until its record is sent,
-  // so the buffer's capacity counts it and a failed send retries the same record.
+  // The sender thread. Up to kBatch threats at the queue's front are formatted and sent in one
+  // write; they stay in the queue (and count against its capacity) until sent, so a failed send
+  // retries the same records. Only this thread pops, and push_back keeps references to the
+  // elements valid, so formatting runs without the lock.
   void run() {
+    constexpr std::size_t kBatch = 256;
     SyslogSender sender(config.target);
-    std::optional<std::string> record;
+    std::vector<std::string> records;
     int attempt = 0;
     for (;;) {
-      {
+      std::vector<const domain::Threat*> front;
+      if (records.empty()) {
         std::unique_lock lock(mutex);
         wake.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty() || (stopping && std::chrono::steady_clock::now() >= drain_deadline)) {
           return;
         }
-        if (!record) record = format(queue.front());
+        for (std::size_t i = 0; i < queue.size() && i < kBatch; ++i) front.push_back(&queue[i]);
+      } else {
+        std::lock_guard lock(mutex);
+        if (stopping && std::chrono::steady_clock::now() >= drain_deadline) return;
       }
-      auto sent = sender.send(*record);
+      for (const auto* t : front) records.push_back(format(*t));
+      auto sent = sender.send(records);
       if (sent) {
-        record.reset();
-        sent_one(attempt);
+        sent_some(records.size(), attempt);
+        records.clear();
         attempt = 0;
         continue;
       }
@@ -364,14 +395,14 @@ struct SiemForwarder::Impl {
                          config.hostname, "threat");
   }
 
-  void sent_one(int failed_attempts) {
+  void sent_some(std::size_t n, int failed_attempts) {
     {
       std::lock_guard lock(mutex);
-      queue.pop_front();
+      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
       queued = queue.size();
     }
-    ++forwarded;
-    forwarded_metric.inc();
+    forwarded += n;
+    forwarded_metric.inc(static_cast<double>(n));
     if (failed_attempts != 0) {
       log_event(LogLevel::info, "siem_send_recovered",
                 {{"failed_attempts", std::int64_t{failed_attempts}}});
@@ -435,8 +466,9 @@ SiemForwarder::~SiemForwarder() {
   stop();
 }
 
-void SiemForwarder::offer(const std::vector<domain::Threat>& threats) {
-  impl_->offer(threats);
+void SiemForwarder::offer(const std::vector<domain::Threat>& threats,
+                          const std::vector<bool>* inserted) {
+  impl_->offer(threats, inserted);
 }
 
 SiemCounters SiemForwarder::counters() const {
