@@ -13,10 +13,10 @@
       RFC 5424 threat record in CEF.
   alert_bench.py setup --api URL --sensors FILE --webhook-url U --secret S --syslog-port P --out F
       logs in (user bench, HONEYMAN_ADMIN_PASSWORD), creates the webhook and syslog (TCP, CEF)
-      destinations, the 100 rules of run 1, the match-all forwarding rule and the 1 % rule of
-      run 2, all disabled, and writes their ids to --out.
+      destinations, the 100 rules of run 1 and the 1 % rule of run 2, all disabled, and writes
+      their ids to --out (run 1 forwards with SIEM_FORWARD=<the syslog destination's id>).
   alert_bench.py enable --api URL --ids F --set NAME --on|--off
-      PATCHes {"enabled": ...} on the rules of one set (load, forward, latency).
+      PATCHes {"enabled": ...} on the rules of one set (load, latency).
   alert_bench.py metrics --url URL
       prints the alerting and SIEM counters of GET /metrics as name=value lines.
   alert_bench.py threads --pid P / busiest --before F --after F
@@ -247,12 +247,9 @@ def setup(args):
     siem = api.call("POST", "/alerts/destinations",
                     {"name": "bench syslog", "kind": "syslog", "host": "127.0.0.1",
                      "port": args.syslog_port, "transport": "tcp", "format": "cef"})["id"]
-    ids = {"webhook": hook, "syslog": siem, "load": [], "forward": [], "latency": []}
+    ids = {"webhook": hook, "syslog": siem, "load": [], "latency": []}
     for r in load_rules(sensors, hook):
         ids["load"].append(api.call("POST", "/alerts/rules", r)["id"])
-    ids["forward"].append(api.call("POST", "/alerts/rules", {
-        "name": "SIEM: every threat", "enabled": False, "match": {},
-        "destination_ids": [siem]})["id"])
     # Run 2 publishes from the first LAT_SENSORS sensors round robin: one of 100 is 1 %.
     ids["latency"].append(api.call("POST", "/alerts/rules", {
         "name": "one sensor (1 %)", "enabled": False, "match": {"sensor_ids": [sensors[0]]},
@@ -342,7 +339,7 @@ def main():
     e = sub.add_parser("enable")
     e.add_argument("--api", required=True)
     e.add_argument("--ids", required=True)
-    e.add_argument("--set", required=True, choices=["load", "forward", "latency"])
+    e.add_argument("--set", required=True, choices=["load", "latency"])
     e.add_argument("--on", action="store_true")
     e.add_argument("--off", dest="on", action="store_false")
     m = sub.add_parser("metrics")
