@@ -196,6 +196,8 @@ describe("apiFieldErrors", () => {
       { loc: ["body", "name"], msg: "second", type: "x" },
     ]);
     expect(apiFieldErrors(error)).toEqual({ "match.min_score": "Input should be less than or equal to 1", name: "Field required" });
+    const listed = new ApiError(422, "x", [{ loc: ["body", "match", "sensor_ids", "1"], msg: "Input should be a sensor id", type: "value_error" }]);
+    expect(apiFieldErrors(listed)).toEqual({ "match.sensor_ids": "Input should be a sensor id (value 2)" });
     expect(apiFieldErrors(new Error("plain"))).toEqual({});
   });
 });

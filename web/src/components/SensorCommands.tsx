@@ -68,94 +68,96 @@ export function SensorCommands({ sensorId }: { sensorId: string }) {
 
   return (
     <Panel title="Commands" id="sensor-commands" actions={<span className="muted">sent over MQTT; the agent answers on its status topic</span>}>
-      <div className="toggle-group" role="group" aria-label="What to send">
-        <button type="button" className={`toggle ${mode === "command" ? "on" : ""}`} aria-pressed={mode === "command"} onClick={() => setMode("command")}>
-          Send command
-        </button>
-        <button type="button" className={`toggle ${mode === "rules" ? "on" : ""}`} aria-pressed={mode === "rules"} onClick={() => setMode("rules")} data-testid="command-mode-rules">
-          Update rules
-        </button>
-      </div>
-      <form className="commands-form" onSubmit={submit} noValidate data-testid="command-form">
-        {mode === "command" ? (
-          <>
-            <label>
-              Command
-              <input value={command} onChange={(e) => setCommand(e.target.value)} placeholder="restart_detector" spellCheck={false} maxLength={64} data-testid="command-name" {...ids("command")} />
-              {fe("command")}
-            </label>
-            <label>
-              Arguments (JSON object, optional)
-              <textarea rows={2} value={args} onChange={(e) => setArgs(e.target.value)} placeholder='{"detector": "ble"}' spellCheck={false} data-testid="command-args" {...ids("args")} />
-              {fe("args")}
-            </label>
-          </>
-        ) : (
-          <>
-            <label>
-              Rules version
-              <input value={version} onChange={(e) => setVersion(e.target.value)} placeholder="2026.12.1" spellCheck={false} maxLength={64} {...ids("rules_version")} />
-              {fe("rules_version")}
-            </label>
-            <label>
-              URL (optional)
-              <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://rules.example.org/2026.12.1.tar.gz" spellCheck={false} {...ids("url")} />
-              {fe("url")}
-            </label>
-          </>
+      <div className="commands">
+        <div className="toggle-group" role="group" aria-label="What to send">
+          <button type="button" className={`toggle ${mode === "command" ? "on" : ""}`} aria-pressed={mode === "command"} onClick={() => setMode("command")}>
+            Send command
+          </button>
+          <button type="button" className={`toggle ${mode === "rules" ? "on" : ""}`} aria-pressed={mode === "rules"} onClick={() => setMode("rules")} data-testid="command-mode-rules">
+            Update rules
+          </button>
+        </div>
+        <form className="commands-form" onSubmit={submit} noValidate data-testid="command-form">
+          {mode === "command" ? (
+            <>
+              <label>
+                Command
+                <input value={command} onChange={(e) => setCommand(e.target.value)} placeholder="restart_detector" spellCheck={false} maxLength={64} data-testid="command-name" {...ids("command")} />
+                {fe("command")}
+              </label>
+              <label>
+                Arguments (JSON object, optional)
+                <textarea rows={2} value={args} onChange={(e) => setArgs(e.target.value)} placeholder='{"detector": "ble"}' spellCheck={false} data-testid="command-args" {...ids("args")} />
+                {fe("args")}
+              </label>
+            </>
+          ) : (
+            <>
+              <label>
+                Rules version
+                <input value={version} onChange={(e) => setVersion(e.target.value)} placeholder="2026.12.1" spellCheck={false} maxLength={64} {...ids("rules_version")} />
+                {fe("rules_version")}
+              </label>
+              <label>
+                URL (optional)
+                <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://rules.example.org/2026.12.1.tar.gz" spellCheck={false} {...ids("url")} />
+                {fe("url")}
+              </label>
+            </>
+          )}
+          <button type="submit" className="primary" disabled={busy} data-testid="command-submit">
+            {busy ? "Sending…" : mode === "command" ? "Send" : "Send the update"}
+          </button>
+        </form>
+        {sent && (
+          <div className="notice-ok" role="status" data-testid="command-sent">
+            {sent}
+          </div>
         )}
-        <button type="submit" className="primary" disabled={busy} data-testid="command-submit">
-          {busy ? "Sending…" : mode === "command" ? "Send" : "Send the update"}
-        </button>
-      </form>
-      {sent && (
-        <div className="notice-ok" role="status" data-testid="command-sent">
-          {sent}
-        </div>
-      )}
-      {error !== null && (
-        <div data-testid="command-error">
-          <ErrorBox error={error} />
-        </div>
-      )}
-      {history.error && !unavailable && <ErrorBox error={history.error} retry={history.reload} />}
-      {unavailable && <p className="muted">The history is not available: {history.error?.message}.</p>}
-      {!history.data && history.loading && <Loading label="Loading the command history" />}
-      {history.data && commands.length === 0 && <Empty>No commands sent to this sensor yet.</Empty>}
-      {commands.length > 0 && (
-        <div className="table-wrap">
-          <table className="feed" data-testid="command-history">
-            <thead>
-              <tr>
-                <th scope="col">Issued</th>
-                <th scope="col">Command</th>
-                <th scope="col">Arguments</th>
-                <th scope="col">By</th>
-                <th scope="col">Status</th>
-                <th scope="col">Answer</th>
-              </tr>
-            </thead>
-            <tbody>
-              {commands.map((c) => (
-                <tr key={c.id} data-testid="command-row" data-status={c.status}>
-                  <td>
-                    <RelativeTime iso={c.issued_at} />
-                  </td>
-                  <td className="mono">{c.kind === "rule_update" ? "rule update" : c.command}</td>
-                  <td className="mono wrap">{Object.keys(c.args ?? {}).length ? JSON.stringify(c.args) : <span className="muted">—</span>}</td>
-                  <td>{c.issued_by}</td>
-                  <td>
-                    <StatusBadge status={c.status} />
-                  </td>
-                  <td className="wrap" title={c.updated_at ? formatTime(c.updated_at) : undefined}>
-                    {c.message ?? <span className="muted">—</span>}
-                  </td>
+        {error !== null && (
+          <div data-testid="command-error">
+            <ErrorBox error={error} />
+          </div>
+        )}
+        {history.error && !unavailable && <ErrorBox error={history.error} retry={history.reload} />}
+        {unavailable && <p className="muted">The history is not available: {history.error?.message}.</p>}
+        {!history.data && history.loading && <Loading label="Loading the command history" />}
+        {history.data && commands.length === 0 && <Empty>No commands sent to this sensor yet.</Empty>}
+        {commands.length > 0 && (
+          <div className="table-wrap">
+            <table className="feed" data-testid="command-history">
+              <thead>
+                <tr>
+                  <th scope="col">Issued</th>
+                  <th scope="col">Command</th>
+                  <th scope="col">Arguments</th>
+                  <th scope="col">By</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Answer</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {commands.map((c) => (
+                  <tr key={c.id} data-testid="command-row" data-status={c.status}>
+                    <td>
+                      <RelativeTime iso={c.issued_at} />
+                    </td>
+                    <td className="mono">{c.kind === "rule_update" ? "rule update" : c.command}</td>
+                    <td className="mono wrap">{Object.keys(c.args ?? {}).length ? JSON.stringify(c.args) : <span className="muted">—</span>}</td>
+                    <td>{c.issued_by}</td>
+                    <td>
+                      <StatusBadge status={c.status} />
+                    </td>
+                    <td className="wrap" title={c.updated_at ? formatTime(c.updated_at) : undefined}>
+                      {c.message ?? <span className="muted">—</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
     </Panel>
   );
 }

@@ -117,13 +117,20 @@ export class AlertBadge {
 /** Field errors keyed by the body's path ("name", "match.min_score", "threshold.count"). */
 export type FieldErrors = Record<string, string>;
 
-/** The API's 422 per-field errors (loc ["body", "match", "min_score"]) keyed as the forms key them. */
+/**
+ * The API's 422 per-field errors (loc ["body", "match", "min_score"]) keyed as the forms key them;
+ * an error about one value of a list (["body", "match", "sensor_ids", "1"]) goes to the list's
+ * field and names the value's position.
+ */
 export function apiFieldErrors(error: unknown): FieldErrors {
   const out: FieldErrors = {};
   if (!(error instanceof ApiError)) return out;
   for (const f of error.fields) {
-    const path = f.loc.filter((l, i) => !(i === 0 && (l === "body" || l === "query"))).join(".");
-    if (path && !out[path]) out[path] = f.msg;
+    const loc = f.loc.filter((l, i) => !(i === 0 && (l === "body" || l === "query"))).map(String);
+    const index = loc.findIndex((l) => /^\d+$/.test(l));
+    const path = (index < 0 ? loc : loc.slice(0, index)).join(".");
+    const msg = index < 0 ? f.msg : `${f.msg} (value ${Number(loc[index]) + 1})`;
+    if (path && !out[path]) out[path] = msg;
   }
   return out;
 }

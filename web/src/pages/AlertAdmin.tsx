@@ -46,6 +46,14 @@ function FieldError({ id, errors, path }: { id: string; errors: FieldErrors; pat
   ) : null;
 }
 
+/** The error under a form: when the API's field errors are shown next to their fields, a pointer
+ *  to them instead of the same messages again. */
+function FormError({ error, errors }: { error: unknown; errors: FieldErrors }) {
+  if (error === null) return null;
+  const shown = Object.keys(errors).length > 0;
+  return <ErrorBox error={shown ? new Error("The server refused some fields: see the messages next to them.") : error} />;
+}
+
 function Notice({ text, onDismiss }: { text: string | null; onDismiss: () => void }) {
   if (!text) return null;
   return (
@@ -268,7 +276,7 @@ function RuleDialog({ rule, destinations, onClose, onSaved }: { rule: AlertRule 
           </div>
           <label>
             Sensors
-            <input value={form.sensor_ids} onChange={text("sensor_ids")} placeholder="any sensor" spellCheck={false} {...ids("match.sensor_ids")} />
+            <input value={form.sensor_ids} onChange={text("sensor_ids")} placeholder="any sensor" spellCheck={false} data-testid="rule-sensors" {...ids("match.sensor_ids")} />
             {fe("match.sensor_ids")}
           </label>
         </fieldset>
@@ -326,7 +334,7 @@ function RuleDialog({ rule, destinations, onClose, onSaved }: { rule: AlertRule 
           </div>
           {fe("destination_ids")}
         </fieldset>
-        {error !== null && <ErrorBox error={error} />}
+        <FormError error={error} errors={errors} />
         <div className="row dialog-buttons">
           <button type="button" onClick={onClose}>
             Cancel
@@ -634,7 +642,7 @@ function DestinationDialog({ dest, onClose, onSaved }: { dest: AlertDestination 
             )}
           </>
         )}
-        {error !== null && <ErrorBox error={error} />}
+        <FormError error={error} errors={errors} />
         <div className="row dialog-buttons">
           <button type="button" onClick={onClose}>
             Cancel
