@@ -4,7 +4,9 @@ a real Mosquitto, seeded threats, and sensors that publish over MQTT with their 
 log in through the form; a threat published over MQTT appears in the live feed and on the map
 within a second; acknowledge it with a note (history shows it); filter and page the threats
 table with the state in the URL; onboard a sensor through the wizard and watch it come online;
-the access token is refreshed silently; a viewer sees no triage controls and no admin pages;
+the access token is refreshed silently; a rule fires an alert that arrives live on the alerts
+page and is acknowledged there; an admin sends a sensor a command; a viewer sees no triage
+controls, no acknowledge button and no admin pages;
 no page breaks the Content-Security-Policy. A screenshot of every page goes to <screenshot dir>.
 
 console_test.py <honeyman binary> <screenshot dir>
@@ -278,6 +280,17 @@ try:
     driver.get(env.base + "/sensors/e2e-lisbon-01")
     check("sensor page: stats and admin controls", wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="sensor-detail"]'), 10)
           and driver.find_elements(By.CSS_SELECTOR, '[data-testid="sensor-edit"]'))
+    # A command goes out over MQTT and is listed in the history as sent.
+    name_box = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="command-name"]'), 10)
+    if check("sensor page: an admin can send a command", name_box):
+        name_box[0].send_keys("restart_detector")
+        testid(driver, "command-args").send_keys('{"detector": "usb"}')
+        testid(driver, "command-submit").click()
+        check("sensor page: the command is sent and listed with its arguments",
+              wait_for(driver, lambda d: "restart_detector" in testid(d, "command-history").text
+                       and '"detector":"usb"' in testid(d, "command-history").text, 10)
+              and driver.find_elements(By.CSS_SELECTOR, '[data-testid="command-sent"]'),
+              driver.find_element(By.CSS_SELECTOR, "main").text[-400:])
     time.sleep(0.5)
     shot(driver, "sensor-detail")
     driver.get(env.base + "/users")
@@ -287,6 +300,57 @@ try:
     check("audit log: shows the acknowledgement", wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="audit-row"]'), 10)
           and wait_for(driver, lambda d: "acknowledge" in testid(d, "audit-table").text.lower() or "update" in testid(d, "audit-table").text.lower(), 5))
     shot(driver, "audit")
+
+    # --- Alerts: a rule without destinations fires on a matching threat; the alert arrives live
+    # on the alerts page, the navigation counts it, and acknowledging it is stored.
+    rule_name = f"e2e critical in Lisbon {uuid.uuid4().hex[:6]}"
+    code, rule = env.api("POST", "/alerts/rules", {"name": rule_name, "destination_ids": [],
+                                                     "match": {"min_severity": "critical", "sensor_ids": ["e2e-lisbon-01"]}},
+                         token=admin_token)
+    check("alerts: a rule without destinations is created through the API", code == 201, (code, rule))
+    driver.get(env.base + "/alerts")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="alerts-table"], .empty'), 10)
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="live-state"][data-state="open"]'))
+    badge_before = "".join(b.text for b in testid(driver, "alert-badge", many=True))
+    alert_device = f"e2e-alert-{uuid.uuid4().hex[:6]}"
+    env.publish(lisbon, "threats", agent_threat("e2e-lisbon-01", alert_device))
+
+    def alert_row(d):
+        return [r for r in testid(d, "alert-row", many=True) if alert_device in r.text]
+
+    row = wait_for(driver, alert_row, 10)
+    text = row[0].text if row else ""
+    check("alerts: the fired alert appears live with its rule, sensor, severity and threat",
+          row and rule_name in text and "e2e-lisbon-01" in text and "critical" in text.lower() and "rubber ducky" in text.lower(), text)
+    check("alerts: the navigation counts it as unacknowledged",
+          wait_for(driver, lambda d: testid(d, "alert-badge").text.split()[0] not in ("", badge_before.split(" ")[0]), 5),
+          f"before {badge_before!r}")
+    shot(driver, "alerts")
+    if row:
+        alert_id = row[0].get_attribute("data-alert-id")
+        row[0].find_element(By.CSS_SELECTOR, '[data-testid="alert-ack"]').click()
+        check("alerts: acknowledged in the page", wait_for(driver, lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'[data-testid="alert-row"][data-alert-id="{alert_id}"][data-status="acknowledged"]'), 5))
+        stored = env.api("GET", "/alerts?status=acknowledged", token=admin_token)[1]["alerts"]
+        check("alerts: the acknowledgement is stored, by admin",
+              any(a["id"] == alert_id and a["acknowledged_by"] == "admin" for a in stored))
+    testid(driver, "alerts-tab-rules").click()
+    check("alerts: the admin's Rules tab lists the rule", wait_for(
+        driver, lambda d: any(rule_name in r.text for r in testid(d, "rule-row", many=True)), 10))
+    shot(driver, "alerts-rules")
+    # The browser logs the refused request below as an error: it is the point here, the rest is not.
+    earlier_problems = console_problems(driver)
+    testid(driver, "rule-add").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="rule-dialog"]'), 5)
+    testid(driver, "rule-name").send_keys("e2e refused")
+    testid(driver, "rule-sensors").send_keys("e2e-lisbon-01, not a sensor id!")
+    testid(driver, "rule-submit").click()
+    check("alerts: the API's 422 is shown next to the field it is about",
+          wait_for(driver, lambda d: "sensor id (value 2)" in d.find_element(
+              By.CSS_SELECTOR, '[data-testid="rule-dialog"] [data-testid="rule-sensors"] + .field-error').text, 5))
+    shot(driver, "alerts-rule-dialog")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    earlier_problems += [p for p in console_problems(driver) if not ("/alerts/rules" in p and "422" in p)]
 
     # --- Silent refresh: an access token about to expire is replaced without a trip to the login
     before = json.loads(driver.execute_script("return localStorage.getItem('honeyman.session')"))
@@ -298,7 +362,7 @@ try:
     check("session: an expiring access token is refreshed silently (rotation: a new refresh token)",
           after and after["refresh_token"] != before["refresh_token"] and not driver.find_elements(By.NAME, "username"))
 
-    problems = console_problems(driver)
+    problems = earlier_problems + console_problems(driver)
     check("no CSP refusal, failed load or script error on any admin page", not problems, "; ".join(problems)[:900])
 
     # --- Light theme and a tablet
@@ -306,6 +370,12 @@ try:
     driver.get(env.base + "/")
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="overview"][data-ready="true"]'), 15)
     shot(driver, "overview-light")
+    driver.get(env.base + "/alerts?tab=destinations")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="destinations-section"] .empty, [data-testid="destinations-table"]'), 10)
+    testid(driver, "destination-add").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="destination-dialog"]'), 5)
+    shot(driver, "alerts-destination-light")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     driver.set_window_size(900, 1200)
     driver.get(env.base + "/threats")
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="threat-row"]'), 10)
@@ -326,6 +396,12 @@ try:
     nav = driver.find_element(By.CSS_SELECTOR, "nav.sidebar").text
     check("viewer: no Users or Audit log in the navigation", "Users" not in nav and "Audit" not in nav, nav)
     shot(driver, "viewer-threat")
+    driver.get(env.base + "/alerts")
+    check("viewer: the alerts page lists the fired alert",
+          wait_for(driver, lambda d: any(alert_device in r.text for r in testid(d, "alert-row", many=True)), 10))
+    check("viewer: no acknowledge button and no admin tabs on the alerts page",
+          not driver.find_elements(By.CSS_SELECTOR, '[data-testid="alert-ack"], [data-testid="alerts-tabs"]'))
+    shot(driver, "alerts-viewer")
     driver.get(env.base + "/users")
     check("viewer: /users says admins only", wait_for(driver, lambda d: "Admins only" in d.find_element(By.TAG_NAME, "main").text, 5))
     problems = console_problems(driver)

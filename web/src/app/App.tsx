@@ -1,6 +1,6 @@
 // The shell: the login gate, the navigation (admin pages only for admins), the live feed's
 // connection state, the time-zone and theme switches, and the page the path names.
-import { lazy, Suspense, useEffect, useMemo, useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { ApiClient, apiPrefix, browserLock, localSessionStore } from "../lib/api";
 import { LiveFeed, liveUrl } from "../lib/live";
 import { formatRelative, localTime, onTimeZoneChange, setLocalTime } from "../lib/format";
@@ -11,11 +11,14 @@ import { Login } from "../pages/Login";
 import { Overview } from "../pages/Overview";
 import { Loading } from "../components/ui";
 import { useShortcuts } from "./shortcuts";
+import { AlertBadge } from "../lib/alerts";
+import type { AlertPage } from "../lib/types";
 
 // Pages other than the overview load on first visit: the first screen's JavaScript stays small.
 const Live = lazy(() => import("../pages/Live").then((m) => ({ default: m.Live })));
 const MapPage = lazy(() => import("../pages/MapPage").then((m) => ({ default: m.MapPage })));
 const Threats = lazy(() => import("../pages/Threats").then((m) => ({ default: m.Threats })));
+const Alerts = lazy(() => import("../pages/Alerts").then((m) => ({ default: m.Alerts })));
 const Sensors = lazy(() => import("../pages/Sensors").then((m) => ({ default: m.Sensors })));
 const SensorDetail = lazy(() => import("../pages/SensorDetail").then((m) => ({ default: m.SensorDetail })));
 const Onboard = lazy(() => import("../pages/Onboard").then((m) => ({ default: m.Onboard })));
@@ -59,8 +62,26 @@ export function App() {
     return () => live.stop();
   }, [live]);
 
+  // One count per login: the first page of firing alerts, then the live ones (lib/alerts.ts).
+  const alerts = useMemo(() => (user ? new AlertBadge() : null), [user]);
+  useEffect(() => {
+    if (!alerts || !live) return;
+    const off = live.on((m) => {
+      if (m.type === "alert") alerts.observe([m.data]);
+    });
+    const controller = new AbortController();
+    api
+      .get<AlertPage>("/alerts", { status: "firing", page_size: 100 }, controller.signal)
+      .then((page) => alerts.seed(page))
+      .catch(() => undefined); // the badge stays with what the live feed brings
+    return () => {
+      off();
+      controller.abort();
+    };
+  }, [api, alerts, live]);
+
   const location = useLocation();
-  if (!user || !live) {
+  if (!user || !live || !alerts) {
     return (
       <Login
         api={api}
@@ -73,7 +94,7 @@ export function App() {
     );
   }
   return (
-    <AppContext.Provider value={{ api, live, user }}>
+    <AppContext.Provider value={{ api, live, user, alerts }}>
       <Shell theme={theme} setTheme={setTheme} />
     </AppContext.Provider>
   );
@@ -84,6 +105,7 @@ const NAV: { to: string; label: string; admin?: boolean; key: string }[] = [
   { to: "/live", label: "Live feed", key: "l" },
   { to: "/map", label: "Map", key: "m" },
   { to: "/threats", label: "Threats", key: "t" },
+  { to: "/alerts", label: "Alerts", key: "e" },
   { to: "/sensors", label: "Sensors", key: "s" },
   { to: "/users", label: "Users", admin: true, key: "u" },
   { to: "/audit", label: "Audit log", admin: true, key: "a" },
@@ -112,6 +134,7 @@ function Shell({ theme, setTheme }: { theme: Theme; setTheme: (t: Theme) => void
             <li key={n.to}>
               <Link to={n.to} aria-current={section === n.to ? "page" : undefined} className={section === n.to ? "active" : ""}>
                 {n.label}
+                {n.to === "/alerts" && <AlertCount />}
               </Link>
             </li>
           ))}
@@ -151,6 +174,7 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }): ReactNode 
   if (path === "/live") return <Live />;
   if (path === "/map") return <MapPage />;
   if (path === "/threats") return <Threats />;
+  if (path === "/alerts") return <Alerts />;
   if (path === "/sensors") return <Sensors />;
   if (path === "/sensors/onboard") return adminOnly(<Onboard />);
   const sensor = match("/sensors/:id", path);
@@ -165,6 +189,22 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }): ReactNode 
         There is no page at <code>{path}</code>. <Link to="/">Back to the overview</Link>.
       </p>
     </div>
+  );
+}
+
+/** The unacknowledged alerts next to "Alerts" in the navigation. */
+function AlertCount() {
+  const { alerts } = useApp();
+  const label = useSyncExternalStore(
+    (l) => alerts.subscribe(l),
+    () => alerts.label,
+  );
+  if (!label) return null;
+  return (
+    <span className="nav-badge" data-testid="alert-badge" title={`${label} unacknowledged alerts known here`}>
+      {label}
+      <span className="offscreen"> unacknowledged</span>
+    </span>
   );
 }
 

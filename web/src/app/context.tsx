@@ -2,12 +2,15 @@
 import { createContext, useContext, useEffect, useRef, useState, useCallback, type DependencyList } from "react";
 import { ApiError, type ApiClient } from "../lib/api";
 import type { LiveFeed, LiveListener, LiveStatus } from "../lib/live";
+import type { AlertBadge } from "../lib/alerts";
 import type { Role, User } from "../lib/types";
 
 export interface AppServices {
   api: ApiClient;
   live: LiveFeed;
   user: User;
+  /** The navigation's count of unacknowledged alerts, which the alerts page keeps up to date. */
+  alerts: AlertBadge;
 }
 
 export const AppContext = createContext<AppServices | null>(null);

@@ -1,10 +1,10 @@
 // Keyboard first: "/" focuses the page's filter, g+<key> goes to a page (g o overview, g l live,
-// g m map, g t threats, g s sensors, g u users, g a audit), "?" lists the keys. Pages add their
+// g m map, g t threats, g e alerts, g s sensors, g u users, g a audit), "?" lists the keys. Pages add their
 // own (j/k to move in lists, a to acknowledge, Esc to close panels) on their elements.
 import { useEffect } from "react";
 import { navigate } from "./router";
 
-const GO: Record<string, string> = { o: "/", l: "/live", m: "/map", t: "/threats", s: "/sensors", u: "/users", a: "/audit" };
+const GO: Record<string, string> = { o: "/", l: "/live", m: "/map", t: "/threats", e: "/alerts", s: "/sensors", u: "/users", a: "/audit" };
 
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;

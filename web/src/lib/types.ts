@@ -219,8 +219,125 @@ export interface LiveThreat {
   longitude: number | null;
 }
 
+export type AlertStatus = "firing" | "acknowledged" | "resolved";
+
+/** The threat that fired an alert; receivers (and the console) tolerate missing keys. */
+export interface AlertSummary {
+  threat_id?: string;
+  severity?: Severity;
+  threat_type?: string;
+  detector_type?: string;
+  sensor_id?: string;
+  device_name?: string | null;
+  threat_score?: number | null;
+  timestamp?: string;
+}
+
+export interface Alert {
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  fired_at: string;
+  /** null for a fleet-wide rule. */
+  sensor_id: string | null;
+  threat_ids: string[];
+  count: number;
+  status: AlertStatus;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  summary: AlertSummary;
+}
+
+export interface AlertPage {
+  alerts: Alert[];
+  next_cursor: string | null;
+}
+
+export type DestinationKind = "webhook" | "slack" | "pagerduty" | "syslog";
+
+/** Secrets (secret, routing_key) are write-only: has_secret says one is set. */
+export interface AlertDestination {
+  id: string;
+  name: string;
+  kind: DestinationKind;
+  has_secret: boolean;
+  url?: string;
+  host?: string;
+  port?: number;
+  transport?: "udp" | "tcp" | "tls";
+  format?: "cef" | "leef" | "json";
+  ca_file?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DestinationTest {
+  ok: boolean;
+  status: number;
+  error: string | null;
+}
+
+export interface AlertMatch {
+  min_severity?: Severity;
+  detector_types?: string[];
+  threat_types?: string[];
+  sensor_ids?: string[];
+  min_score?: number;
+}
+
+export interface AlertThreshold {
+  count: number;
+  window_seconds: number;
+  per?: "sensor" | "fleet";
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  enabled: boolean;
+  match: AlertMatch;
+  threshold: AlertThreshold | null;
+  cooldown_seconds: number;
+  destination_ids: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+export interface Delivery {
+  id: string;
+  alert_id: string;
+  destination_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+export interface DeliveryPage {
+  deliveries: Delivery[];
+  next_cursor: string | null;
+}
+
+export interface SensorCommand {
+  id: string;
+  sensor_id: string;
+  kind: "command" | "rule_update";
+  command: string;
+  args: Record<string, unknown>;
+  status: "sent" | "delivered" | "succeeded" | "failed";
+  issued_at: string;
+  issued_by: string;
+  updated_at: string | null;
+  message: string | null;
+}
+
 export type LiveMessage =
   | { type: "welcome"; message: string; version: string }
+  | { type: "alert"; data: Alert; timestamp: string }
   | { type: "threat"; data: LiveThreat; timestamp: string }
   | { type: "threat_update"; data: Record<string, unknown> & { id?: string; bulk?: boolean }; timestamp: string }
   | { type: "sensor_status"; data: { sensor_id: string; is_online: boolean; last_heartbeat: string | null }; timestamp: string }

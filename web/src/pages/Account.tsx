@@ -72,9 +72,9 @@ export function Account() {
         <Panel title="Keyboard" id="account-keys">
           <dl className="keys">
             <dt>
-              <kbd>g</kbd> then <kbd>o</kbd> <kbd>l</kbd> <kbd>m</kbd> <kbd>t</kbd> <kbd>s</kbd>
+              <kbd>g</kbd> then <kbd>o</kbd> <kbd>l</kbd> <kbd>m</kbd> <kbd>t</kbd> <kbd>e</kbd> <kbd>s</kbd>
             </dt>
-            <dd>Overview, Live feed, Map, Threats, Sensors{u.role === "admin" && <> (admins: <kbd>u</kbd> Users, <kbd>a</kbd> Audit log)</>}</dd>
+            <dd>Overview, Live feed, Map, Threats, Alerts, Sensors{u.role === "admin" && <> (admins: <kbd>u</kbd> Users, <kbd>a</kbd> Audit log)</>}</dd>
             <dt>
               <kbd>/</kbd>
             </dt>

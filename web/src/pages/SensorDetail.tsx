@@ -1,7 +1,7 @@
 // One sensor: its state, place and platform, its threat statistics, threats per hour over the
 // last 24 h and its latest threats — all kept live from the feed (the sensor's threats are
-// prepended and counted, its online state flips in place). Admins edit it, refuse its key and
-// delete it; other roles see none of these controls.
+// prepended and counted, its online state flips in place). Admins edit it, refuse its key,
+// delete it, and send it commands and rule updates; other roles see none of these controls.
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useApi, useApp, useCan, useLive, useThrottled } from "../app/context";
 import { Link, navigate, useTitle } from "../app/router";
@@ -15,6 +15,7 @@ import { formatCount, formatNumber, formatTime, localTime, titleCase } from "../
 import { SEVERITIES, type Sensor, type SensorStats, type Severity, type ThreatPage, type ThreatStatus, type TrendPoint, type Trends } from "../lib/types";
 import { rowKeys } from "../components/rowKeys";
 import { TrendChart } from "../components/TrendChart";
+import { SensorCommands } from "../components/SensorCommands";
 
 /** The sensor as GET /sensors/{id} answers (more than the list's columns). */
 type SensorFull = Sensor & {
@@ -282,6 +283,7 @@ function SensorPage({ sensorId }: { sensorId: string }) {
           </div>
         )}
       </Panel>
+      {isAdmin && <SensorCommands sensorId={sensorId} />}
     </div>
   );
 }
