@@ -130,6 +130,10 @@ struct AlertService::Impl {
   std::condition_variable outbox_cv;
   std::vector<std::pair<store::Delivery, store::DeliveryOutcome>> outcomes;
   std::map<std::string, std::size_t> in_flight;  // per destination
+  // Claimed deliveries waiting for one of their destination's slots (at most kWaiting each):
+  // started as slots free up, instead of being handed back to the store and claimed again.
+  std::map<std::string, std::deque<store::Delivery>> waiting;
+  std::size_t waiting_total = 0;
   bool outbox_wake = false;
 
   // Syslog deliveries: their own thread (a blocking sender).
@@ -156,6 +160,9 @@ struct AlertService::Impl {
   void work_outbox();
   void send_syslog();
   void dispatch(store::Delivery d, Timestamp now);
+  void start_waiting(Timestamp now);
+  static constexpr std::size_t kWaiting = 16;  // claimed rows waiting per destination
+  static constexpr std::size_t kClaim = 64;    // claimed rows waiting in all, at most
   store::DeliveryOutcome outcome_of(const store::Delivery& d, bool ok, std::string error);
   void finish(std::pair<store::Delivery, store::DeliveryOutcome> done);
 };
@@ -258,38 +265,47 @@ void AlertService::Impl::write_alerts() {
         log_event(LogLevel::warn, "alert rules not reloaded", {{"error", s.error().message}});
       last_reload = clock.steady_now();
     }
+    // One transaction for everything fired since the last round (a burst of alerts costs the
+    // store one write, not one per alert: the ingest writer shares SQLite's single write lock).
+    std::vector<store::Store::NewAlert> rows;
+    rows.reserve(batch.size());
     for (auto& fired : batch) {
       RuleEngine::complete(fired);
-      auto& alert = fired.alert;  // names, not a structured binding: lambdas capture them below
-      const auto& destination_ids = fired.destination_ids;
-      std::vector<store::Delivery> deliveries;
-      {
-        std::lock_guard lock(state_mutex);
-        for (const auto& id : destination_ids) {
-          auto it = destinations.find(id);
-          if (it == destinations.end()) continue;
-          store::Delivery d;
-          d.id = uuid_v7(alert.fired_at);
-          d.alert_id = alert.id;
-          d.destination_id = it->first;
-          d.created_at = alert.fired_at;
-          d.next_attempt_at = alert.fired_at;
-          d.body = body_for(it->second, alert, config.console_url, config.version, config.hostname);
-          deliveries.push_back(std::move(d));
-        }
+      store::Store::NewAlert row{std::move(fired.alert), {}};
+      std::lock_guard lock(state_mutex);
+      for (const auto& id : fired.destination_ids) {
+        auto it = destinations.find(id);
+        if (it == destinations.end()) continue;
+        store::Delivery d;
+        d.id = uuid_v7(row.alert.fired_at);
+        d.alert_id = row.alert.id;
+        d.destination_id = it->first;
+        d.created_at = row.alert.fired_at;
+        d.next_attempt_at = row.alert.fired_at;
+        d.body =
+            body_for(it->second, row.alert, config.console_url, config.version, config.hostname);
+        row.deliveries.push_back(std::move(d));
       }
-      auto written = retry_with_backoff(
-          clock, RetryPolicy{Backoff{100ms, 5000ms}, std::nullopt},
-          [&] { return store.insert_alert(alert, deliveries); },
-          [&](const Error& e, std::chrono::milliseconds) {
-            log_event(LogLevel::warn, "alert not written yet, retrying", {{"error", e.message}});
-          });
-      if (!written) {
-        log_event(LogLevel::error, "alert lost",
-                  {{"alert_id", alert.id}, {"error", written.error().message}});
-        continue;
-      }
-      if (bus) bus->publish({bus::alert_event(alert_json(alert), clock.now())});
+      rows.push_back(std::move(row));
+    }
+    if (rows.empty()) continue;
+    auto written = retry_with_backoff(
+        clock, RetryPolicy{Backoff{100ms, 5000ms}, std::nullopt},
+        [&] { return store.insert_alerts(rows); },
+        [&](const Error& e, std::chrono::milliseconds) {
+          log_event(LogLevel::warn, "alerts not written yet, retrying", {{"error", e.message}});
+        });
+    if (!written) {
+      log_event(
+          LogLevel::error, "alerts lost",
+          {{"alerts", static_cast<std::int64_t>(rows.size())}, {"error", written.error().message}});
+      continue;
+    }
+    if (bus) {
+      bus::EventBatch events;
+      auto now = clock.now();
+      for (const auto& row : rows) events.push_back(bus::alert_event(alert_json(row.alert), now));
+      bus->publish(std::move(events));
     }
     {
       std::lock_guard lock(outbox_mutex);
@@ -329,8 +345,14 @@ void AlertService::Impl::dispatch(store::Delivery d, Timestamp now) {
     std::lock_guard lock(outbox_mutex);
     auto& n = in_flight[dest.id];
     if (n >= config.per_destination_concurrency) {
-      // Busy: give the row back for a little later rather than queueing behind a slow peer.
-      store::DeliveryOutcome later{store::DeliveryOutcome::release, now, now + 1s, d.last_error};
+      auto& queue = waiting[dest.id];
+      if (queue.size() < kWaiting) {
+        queue.push_back(std::move(d));
+        ++waiting_total;
+        return;
+      }
+      // Busier still: the row goes back to the store for a few seconds (not an attempt).
+      store::DeliveryOutcome later{store::DeliveryOutcome::release, now, now + 5s, d.last_error};
       outcomes.emplace_back(std::move(d), later);
       return;
     }
@@ -373,6 +395,24 @@ void AlertService::Impl::dispatch(store::Delivery d, Timestamp now) {
   });
 }
 
+// Starts waiting deliveries whose destination has a free slot again.
+void AlertService::Impl::start_waiting(Timestamp now) {
+  std::vector<store::Delivery> ready;
+  {
+    std::lock_guard lock(outbox_mutex);
+    for (auto& [id, queue] : waiting) {
+      auto free = config.per_destination_concurrency -
+                  std::min(in_flight[id], config.per_destination_concurrency);
+      for (; free > 0 && !queue.empty(); --free) {
+        ready.push_back(std::move(queue.front()));
+        queue.pop_front();
+        --waiting_total;
+      }
+    }
+  }
+  for (auto& d : ready) dispatch(std::move(d), now);
+}
+
 void AlertService::Impl::finish(std::pair<store::Delivery, store::DeliveryOutcome> done) {
   auto& [d, outcome] = done;
   auto s = store.finish_delivery(d.id, config.instance_id, outcome);
@@ -408,8 +448,11 @@ void AlertService::Impl::finish(std::pair<store::Delivery, store::DeliveryOutcom
 // The outbox worker: records outcomes, claims what is due (a lease longer than one attempt can
 // take), and hands each claimed delivery to its sender.
 void AlertService::Impl::work_outbox() {
+  // Long enough for a delivery that waits behind its destination's full queue: kWaiting /
+  // concurrency rounds of at most one timeout each, then its own attempt, plus a margin.
+  const auto rounds = static_cast<long>(kWaiting / config.per_destination_concurrency + 2);
   const auto lease =
-      std::chrono::duration_cast<std::chrono::microseconds>(config.http_timeout + 30s);
+      std::chrono::duration_cast<std::chrono::microseconds>(config.http_timeout * rounds + 30s);
   for (;;) {
     std::vector<std::pair<store::Delivery, store::DeliveryOutcome>> done;
     bool stop_now = false;
@@ -424,13 +467,21 @@ void AlertService::Impl::work_outbox() {
     for (auto& o : done) finish(std::move(o));
     if (stop_now) return;
     auto now = clock.now();
-    auto claimed = store.claim_deliveries(config.instance_id, now, now + lease, 64);
+    start_waiting(now);
+    std::size_t room;
+    {
+      std::lock_guard lock(outbox_mutex);
+      room = waiting_total >= kClaim ? 0 : kClaim - waiting_total;
+    }
+    if (room == 0) continue;
+    auto claimed =
+        store.claim_deliveries(config.instance_id, now, now + lease, static_cast<int>(room));
     if (!claimed) {
       log_event(LogLevel::warn, "outbox not read", {{"error", claimed.error().message}});
       continue;
     }
     for (auto& d : *claimed) dispatch(std::move(d), now);
-    if (claimed->size() == 64) {
+    if (claimed->size() == room) {
       std::lock_guard lock(outbox_mutex);
       outbox_wake = true;  // more may be due
     }
@@ -594,6 +645,14 @@ void AlertService::stop() {
     s.poster.stop();
     if (s.syslog_worker.joinable()) s.syslog_worker.join();
     if (s.outbox_worker.joinable()) s.outbox_worker.join();
+    // Rows still waiting for a slot go back to the store, due at once (not attempts).
+    auto now = s.clock.now();
+    for (auto& [id, queue] : s.waiting)
+      for (auto& d : queue) {
+        store::DeliveryOutcome back{store::DeliveryOutcome::release, now, now, d.last_error};
+        s.outcomes.emplace_back(std::move(d), back);
+      }
+    s.waiting.clear();
     // Outcomes that arrived after the worker's last round (the poster's "stopped" ones).
     for (auto& o : s.outcomes) s.finish(std::move(o));
     s.outcomes.clear();

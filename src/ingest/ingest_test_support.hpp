@@ -93,9 +93,8 @@ class FlakyStore final : public store::Store {
   Status delete_rule(std::string_view id, const store::AuditEntry* a) override {
     return inner_.delete_rule(id, a);
   }
-  Status insert_alert(const store::Alert& alert,
-                      const std::vector<store::Delivery>& deliveries) override {
-    return inner_.insert_alert(alert, deliveries);
+  Status insert_alerts(const std::vector<store::Store::NewAlert>& alerts) override {
+    return inner_.insert_alerts(alerts);
   }
   Result<store::AlertPage> query_alerts(const store::AlertQuery& q) override {
     return inner_.query_alerts(q);

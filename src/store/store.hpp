@@ -626,8 +626,16 @@ class Store {
   virtual Status update_rule(const AlertRule& r, const AuditEntry* audit = nullptr) = 0;
   virtual Status delete_rule(std::string_view id, const AuditEntry* audit = nullptr) = 0;
 
-  // Alerts. insert_alert writes the alert and its deliveries (the outbox) in one transaction.
-  virtual Status insert_alert(const Alert& alert, const std::vector<Delivery>& deliveries) = 0;
+  // Alerts. insert_alerts writes the alerts and their deliveries (the outbox) in one
+  // transaction: all or none.
+  struct NewAlert {
+    Alert alert;
+    std::vector<Delivery> deliveries;
+  };
+  virtual Status insert_alerts(const std::vector<NewAlert>& alerts) = 0;
+  Status insert_alert(const Alert& alert, const std::vector<Delivery>& deliveries) {
+    return insert_alerts({NewAlert{alert, deliveries}});
+  }
   virtual Result<AlertPage> query_alerts(const AlertQuery& query) = 0;
   virtual Result<Alert> find_alert(std::string_view id) = 0;
   // Sets status `acknowledged` (by, at) unless it is already further along. Errc::not_found.

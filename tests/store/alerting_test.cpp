@@ -188,6 +188,18 @@ TEST_P(AlertingStoreTest, ConcurrentClaimsNeverShareARow) {
   EXPECT_EQ(all.size(), 200u);
 }
 
+// Alerts written together are all or none: a duplicate id in the batch writes nothing.
+TEST_P(AlertingStoreTest, AlertsWrittenTogetherAreAllOrNone) {
+  auto a = alert(1), b = alert(2);
+  ASSERT_TRUE(
+      store().insert_alerts({{a, {delivery(a, "d1", kT0)}}, {b, {delivery(b, "d1", kT0)}}}));
+  EXPECT_EQ(store().query_alerts({}).value().alerts.size(), 2u);
+  EXPECT_EQ(store().query_deliveries({}).value().deliveries.size(), 2u);
+  auto c = alert(3);
+  EXPECT_EQ(store().insert_alerts({{c, {}}, {a, {}}}).error().code, Errc::conflict);
+  EXPECT_EQ(store().find_alert(c.id).error().code, Errc::not_found);
+}
+
 TEST_P(AlertingStoreTest, CommandsKeepTheAgentsAnswers) {
   SensorCommand c{uuid_v4(), "sensor-a", "command", "restart",    boost::json::object{{"delay", 5}},
                   "sent",    kT0,        "admin",   std::nullopt, std::nullopt};

@@ -199,25 +199,27 @@ Status SqlStore<B>::delete_rule(std::string_view id, const AuditEntry* audit) {
 
 // --- Alerts and the outbox.
 template <class B>
-Status SqlStore<B>::insert_alert(const Alert& a, const std::vector<Delivery>& deliveries) {
+Status SqlStore<B>::insert_alerts(const std::vector<NewAlert>& alerts) {
   static const std::string alert_sql = std::string("INSERT INTO alerts (")
                                            .append(kAlertColumns)
                                            .append(") VALUES (")
                                            .append(param_list(1, 11))
                                            .append(")");
-  return b_.transaction("insert alert", [&](Connection& conn) -> Status {
-    auto r = conn.execute(alert_sql, "insert alert", a.id, a.rule_id, a.rule_name, a.fired_at,
-                          a.sensor_id, json_text(a.threat_ids), a.count, a.status,
-                          a.acknowledged_by, a.acknowledged_at, json_text(a.summary));
-    if (!r) return r.error();
-    for (const auto& d : deliveries) {
-      auto w = conn.execute(
-          "INSERT INTO alert_deliveries (id, alert_id, destination_id, status, attempts, "
-          "created_at, next_attempt_at, last_error, body) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-          "$8, $9)",
-          "insert alert delivery", d.id, d.alert_id, d.destination_id, d.status, d.attempts,
-          d.created_at, d.next_attempt_at, d.last_error, d.body);
-      if (!w) return w.error();
+  return b_.transaction("insert alerts", [&](Connection& conn) -> Status {
+    for (const auto& [a, deliveries] : alerts) {
+      auto r = conn.execute(alert_sql, "insert alert", a.id, a.rule_id, a.rule_name, a.fired_at,
+                            a.sensor_id, json_text(a.threat_ids), a.count, a.status,
+                            a.acknowledged_by, a.acknowledged_at, json_text(a.summary));
+      if (!r) return r.error();
+      for (const auto& d : deliveries) {
+        auto w = conn.execute(
+            "INSERT INTO alert_deliveries (id, alert_id, destination_id, status, attempts, "
+            "created_at, next_attempt_at, last_error, body) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9)",
+            "insert alert delivery", d.id, d.alert_id, d.destination_id, d.status, d.attempts,
+            d.created_at, d.next_attempt_at, d.last_error, d.body);
+        if (!w) return w.error();
+      }
     }
     return {};
   });

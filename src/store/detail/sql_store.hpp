@@ -154,7 +154,8 @@ class SqlStore final : public Store {
   Result<AlertRule> find_rule(std::string_view id) override;
   Status update_rule(const AlertRule& r, const AuditEntry* audit) override;
   Status delete_rule(std::string_view id, const AuditEntry* audit) override;
-  Status insert_alert(const Alert& alert, const std::vector<Delivery>& deliveries) override;
+  using Store::insert_alert;
+  Status insert_alerts(const std::vector<NewAlert>& alerts) override;
   Result<AlertPage> query_alerts(const AlertQuery& query) override;
   Result<Alert> find_alert(std::string_view id) override;
   Result<Alert> acknowledge_alert(std::string_view id, std::string_view username, Timestamp at,
