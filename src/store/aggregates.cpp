@@ -6,18 +6,62 @@
 
 namespace honeyman::store::detail {
 
-WindowParts split_window(const TimeWindow& w) {
-  auto start = to_unix_micros(w.start), end = to_unix_micros(w.end);
-  WindowParts p;
-  if (end <= start) return p;
-  auto whole_from = floor_hour(start + kMicrosPerHour - 1), whole_to = floor_hour(end);
-  if (whole_from >= whole_to) {  // no whole hour inside: rows alone
-    p.head_from = start;
-    p.head_to = end;
-    return p;
+namespace {
+
+// [from, to) at `level` and finer. A level meets at most two pieces (the head side's and the tail
+// side's, or one in the middle: the coarsest level with a whole bucket inside), the head's first:
+// the first goes to the level's head part, the second to its tail part.
+void split_into(std::int64_t from, std::int64_t to, int level,
+                const std::vector<std::int64_t>& levels, std::vector<WindowPart>& parts) {
+  if (from >= to) return;
+  auto n = levels.size();
+  auto head = static_cast<std::size_t>(level + 1),
+       tail = 2 * n - 1 - static_cast<std::size_t>(level);
+  if (level >= 0) {
+    auto unit = levels[static_cast<std::size_t>(level)];
+    auto whole_from = floor_to(from + unit - 1, unit), whole_to = floor_to(to, unit);
+    if (whole_from >= whole_to) return split_into(from, to, level - 1, levels, parts);
+    split_into(from, whole_from, level - 1, levels, parts);
+    (parts[head].to == 0 ? parts[head] : parts[tail]) = {level, whole_from, whole_to};
+    split_into(whole_to, to, level - 1, levels, parts);
+    return;
   }
-  p = {start, whole_from, whole_from, whole_to, whole_to, end};
-  return p;
+  (parts[0].to == 0 ? parts[0] : parts[2 * n]) = {-1, from, to};
+}
+
+}  // namespace
+
+std::vector<WindowPart> split_window(const TimeWindow& w, const std::vector<std::int64_t>& levels) {
+  auto n = static_cast<int>(levels.size());
+  std::vector<WindowPart> parts(static_cast<std::size_t>(2 * n + 1));
+  for (int i = 0; i <= 2 * n; ++i)  // raw, levels 0 .. n - 1 .. 0, raw
+    parts[static_cast<std::size_t>(i)].level = i < n ? i - 1 : 2 * n - 1 - i;
+  split_into(to_unix_micros(w.start), to_unix_micros(w.end), n - 1, levels, parts);
+  return parts;
+}
+
+std::vector<RollupLevel> rollup_levels(const Aggregation& a) {
+  std::vector<RollupLevel> all;
+  switch (a.rollup) {
+    case Aggregation::Rollup::sensor:
+      all = {{"threat_rollups_hourly", kMicrosPerHour}};
+      break;
+    case Aggregation::Rollup::type:
+      all.assign(std::begin(kTypeRollups), std::end(kTypeRollups));
+      break;
+    case Aggregation::Rollup::fleet:
+      all.assign(std::begin(kFleetRollups), std::end(kFleetRollups));
+      break;
+  }
+  if (a.coarsest > 0)
+    std::erase_if(all, [&](const RollupLevel& l) { return l.micros > a.coarsest; });
+  return all;
+}
+
+std::vector<std::int64_t> level_lengths(const std::vector<RollupLevel>& levels) {
+  std::vector<std::int64_t> out;
+  for (const auto& l : levels) out.push_back(l.micros);
+  return out;
 }
 
 ClosedWindowParts split_closed_window(Timestamp from, Timestamp to) {
@@ -28,18 +72,6 @@ ClosedWindowParts split_closed_window(Timestamp from, Timestamp to) {
   p.whole_to = floor_hour(p.end);
   if (p.whole_from >= p.whole_to) p.whole_from = p.whole_to = p.end + 1;
   return p;
-}
-
-const char* rollup_table(Aggregation::Rollup rollup) {
-  switch (rollup) {
-    case Aggregation::Rollup::sensor:
-      return "threat_rollups_hourly";
-    case Aggregation::Rollup::type:
-      return "threat_rollups_type_hourly";
-    case Aggregation::Rollup::fleet:
-      break;
-  }
-  return "threat_rollups_fleet_hourly";
 }
 
 Aggregation by_sensor(const std::vector<domain::Severity>& severities) {
@@ -62,8 +94,8 @@ std::string select_keys(const Aggregation& a, bool rollup) {
 
 std::string bucket_expr(TrendBucket bucket, const std::string& t) {
   switch (bucket) {
-    case TrendBucket::hour:  // rollup buckets are hours already
-      return t == "bucket" ? t : t + " - " + t + " % 3600000000";
+    case TrendBucket::hour:  // minute rollups and raw rows both need it
+      return t + " - " + t + " % 3600000000";
     case TrendBucket::day:
       return t + " - " + t + " % 86400000000";
     case TrendBucket::week:  // weeks start on Monday; 1970-01-05 (4 days in) was one

@@ -22,10 +22,16 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats, const std::vecto
     auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
     ++rollup.count;
     rollup.score_sum += t.threat_score;
-    for (auto* sum : {&sums.fleet[{floor_hour(ts), static_cast<int>(t.severity)}],
-                      &sums.types[{floor_hour(ts), t.threat_type, static_cast<int>(t.severity)}]}) {
-      ++sum->count;
-      sum->score_sum += t.threat_score;
+    auto severity = static_cast<int>(t.severity);
+    for (std::size_t l = 0; l < sums.fleet.size(); ++l) {
+      auto& sum = sums.fleet[l][{floor_to(ts, kFleetRollups[l].micros), severity}];
+      ++sum.count;
+      sum.score_sum += t.threat_score;
+    }
+    for (std::size_t l = 0; l < sums.types.size(); ++l) {
+      auto& sum = sums.types[l][{floor_to(ts, kTypeRollups[l].micros), t.threat_type, severity}];
+      ++sum.count;
+      sum.score_sum += t.threat_score;
     }
     ++sums.totals[total_key(t)];
     auto& sensor = sums.sensors[t.sensor_id];
@@ -55,8 +61,12 @@ BatchSums removal_of(const domain::Threat& t) {
   auto bucket = floor_hour(to_unix_micros(t.timestamp));
   const RollupSum minus_one{-1, -t.threat_score};
   sums.rollups[{bucket, total_key(t)}] = minus_one;
-  sums.fleet[{bucket, static_cast<int>(t.severity)}] = minus_one;
-  sums.types[{bucket, t.threat_type, static_cast<int>(t.severity)}] = minus_one;
+  auto ts = to_unix_micros(t.timestamp);
+  auto severity = static_cast<int>(t.severity);
+  for (std::size_t l = 0; l < sums.fleet.size(); ++l)
+    sums.fleet[l][{floor_to(ts, kFleetRollups[l].micros), severity}] = minus_one;
+  for (std::size_t l = 0; l < sums.types.size(); ++l)
+    sums.types[l][{floor_to(ts, kTypeRollups[l].micros), t.threat_type, severity}] = minus_one;
   sums.totals[total_key(t)] = -1;
   return sums;
 }

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "store/detail/aggregates.hpp"
 #include "store_fixture.hpp"
 
 namespace honeyman::store::testing {
@@ -277,6 +278,47 @@ TEST(TrendBucketStart, HoursDaysAndMondayWeeks) {
   EXPECT_EQ(trend_bucket_start(TrendBucket::week, monday), monday);
   EXPECT_EQ(format_timestamp(trend_bucket_start(TrendBucket::week, monday - 1us)),
             "2027-01-04T00:00:00.000000Z");
+}
+
+// The parts of a window tile it exactly, each rollup part made of whole buckets of its level, and
+// no level coarser than needed is skipped (at most two partial buckets of each finer level).
+TEST(SplitWindow, PartsTileTheWindowInWholeBucketsOfTheirLevels) {
+  const std::vector<std::int64_t> levels = {detail::kMicrosPerMinute, detail::kMicrosPerHour,
+                                            detail::kMicrosPerDay};
+  std::mt19937_64 rng(7);
+  const std::int64_t base = to_unix_micros(kT0);
+  for (int i = 0; i < 20000; ++i) {
+    auto start = base + static_cast<std::int64_t>(rng() % (10 * detail::kMicrosPerDay));
+    auto length = static_cast<std::int64_t>(
+        rng() % (i % 2 ? detail::kMicrosPerDay * 9 : detail::kMicrosPerHour * 3));
+    if (i % 7 == 0) start = detail::floor_to(start, levels[rng() % 3]);  // aligned starts too
+    auto parts =
+        detail::split_window({from_unix_micros(start), from_unix_micros(start + length)}, levels);
+    ASSERT_EQ(parts.size(), 7u);
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+    for (const auto& p : parts) {
+      if (p.from == p.to) continue;
+      ASSERT_LT(p.from, p.to);
+      if (p.level >= 0) {
+        auto unit = levels[static_cast<std::size_t>(p.level)];
+        EXPECT_EQ(p.from % unit, 0) << i;
+        EXPECT_EQ(p.to % unit, 0) << i;
+        // A finer level's part holds no whole bucket of the next level: shorter than two of them.
+        if (static_cast<std::size_t>(p.level) + 1 < levels.size())
+          EXPECT_LT(p.to - p.from, 2 * levels[static_cast<std::size_t>(p.level) + 1]) << i;
+      } else {
+        EXPECT_LT(p.to - p.from, 2 * levels[0]) << i;
+      }
+      ranges.emplace_back(p.from, p.to);
+    }
+    std::sort(ranges.begin(), ranges.end());
+    auto at = start;
+    for (const auto& [from, to] : ranges) {
+      EXPECT_EQ(from, at) << "window " << i << ": a gap or an overlap";
+      at = to;
+    }
+    EXPECT_EQ(at, start + length) << i;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// The SOC-workflow migration (SQLite 9, PostgreSQL 8) on a database that already holds threats:
+// Migrations on a database that already holds threats. The SOC workflow (SQLite 9, PostgreSQL 8):
 // acknowledged rows become `acknowledged`, the others `new`, and updated_at reads as created_at
-// without the migration rewriting them. Runs on the stores a second connection can reach
-// (SQLite file, PostgreSQL), which take the database back to the schema before that migration.
+// without the migration rewriting them. The rollup levels (SQLite 11, PostgreSQL 10): the minute,
+// day and type-by-day rollups are filled so every analytics answer stays what it was. Runs on
+// the stores a second connection can reach (SQLite file, PostgreSQL), which take the database back
+// to the schema before the migration.
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
@@ -41,7 +43,15 @@ class TriageUpgradeTest : public StoreTest {
   }
   // The schema before the SOC workflow: its columns, tables and migration record gone, and the
   // alerting tables that came after it (a migration may assume those before it).
+  // The schema before the rollup levels.
+  void drop_rollup_levels() {
+    exec(
+        "DROP TABLE threat_rollups_fleet_minutely; DROP TABLE threat_rollups_fleet_daily;"
+        "DROP TABLE threat_rollups_type_daily; DELETE FROM schema_migrations WHERE version = " +
+        std::string(is_postgres_url(url_) ? "10" : "11") + ";");
+  }
   void downgrade() {
+    drop_rollup_levels();
     exec(
         "DROP TABLE alert_destinations; DROP TABLE alert_rules; DROP TABLE alerts;"
         "DROP TABLE alert_deliveries; DROP TABLE sensor_commands;"
@@ -73,7 +83,7 @@ TEST_P(TriageUpgradeTest, AcknowledgedRowsBecomeAcknowledgedAndTheRestNew) {
 
   store_ = open_again();
   ASSERT_TRUE(store_);
-  ASSERT_EQ(store().schema_version().value(), newest - 2);
+  ASSERT_EQ(store().schema_version().value(), newest - 3);
   ASSERT_EQ(store().migrate().value(), newest);
   auto acknowledged = store().find_threat(ts[0].id).value();
   EXPECT_EQ(acknowledged.status, ThreatStatus::acknowledged);
@@ -95,6 +105,51 @@ TEST_P(TriageUpgradeTest, AcknowledgedRowsBecomeAcknowledgedAndTheRestNew) {
   ASSERT_TRUE(resolved) << resolved.error().message;
   EXPECT_EQ(resolved->updated_at, kT0 + 2h);
   EXPECT_EQ(store().threat_history(ts[0].id).value().size(), 1u);
+}
+
+TEST_P(TriageUpgradeTest, RollupLevelsAreFilledSoAnalyticsAnswersStayTheSame) {
+  add_sensors(store(), {"sensor-a", "sensor-b"});
+  std::vector<domain::Threat> threats;
+  for (int i = 0; i < 300; ++i)  // over ~3 days, every severity and two types
+    threats.push_back(make_threat(
+        {.sensor_id = i % 3 == 0 ? "sensor-b" : "sensor-a",
+         .timestamp = kT0 + std::chrono::minutes(i * 13) + std::chrono::microseconds(i * 7919),
+         .severity = static_cast<domain::Severity>(i % 5),
+         .threat_type = i % 4 == 0 ? "deauth" : "port_scan",
+         .threat_score = (i % 10) / 10.0}));
+  ASSERT_EQ(insert(store(), threats).size(), threats.size());
+  const std::vector<TimeWindow> windows = {
+      {kT0 + 7min + 3us, kT0 + 2 * 24h + 5h + 59min + 1s},  // days, hours, minutes, raw rows
+      {kT0 + 24h, kT0 + 3 * 24h},                           // whole days
+      {kT0 + 25h + 30s, kT0 + 25h + 45min}};                // inside one hour
+  auto answers = [&] {
+    std::vector<std::string> out;
+    for (const auto& w : windows) {
+      for (auto bucket : {TrendBucket::hour, TrendBucket::day})
+        for (const auto& p : store().threat_trend({bucket, w, std::nullopt}).value())
+          out.push_back(std::to_string(to_unix_micros(p.bucket_start)) + ":" +
+                        std::to_string(p.counts.total()));
+      auto types = store().top_threat_types(w, 10).value();
+      out.push_back("types " + std::to_string(types.total));
+      for (const auto& t : types.top)
+        out.push_back(t.threat_type + " " + std::to_string(t.counts.total()));
+    }
+    auto o = store().fleet_overview(kT0 + 3 * 24h, kT0).value();
+    out.push_back("overview " + std::to_string(o.last_24h.total()) + " " +
+                  std::to_string(o.last_7d) + " " + std::to_string(o.last_hour) + " " +
+                  std::to_string(o.score_sum_24h));
+    return out;
+  };
+  auto before = answers();
+  ASSERT_GT(before.size(), 20u);
+  const int newest = store().schema_version().value();
+  store_.reset();
+  drop_rollup_levels();
+  store_ = open_again();
+  ASSERT_TRUE(store_);
+  ASSERT_EQ(store().schema_version().value(), newest - 1);
+  ASSERT_EQ(store().migrate().value(), newest);
+  EXPECT_EQ(answers(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, TriageUpgradeTest, ::testing::ValuesIn(reachable_stores()),

@@ -3,24 +3,37 @@
 // analytics answers. The stores differ only in how they add the rows up (aggregate()).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "store/detail/batch_sums.hpp"
 #include "store/detail/rows.hpp"
 #include "store/store.hpp"
 
 namespace honeyman::store::detail {
 
-// The three parts of a half-open window [start, end): raw rows of the head's partial hour,
-// rollups of the whole hours, raw rows of the tail's partial hour. Empty ranges are [0, 0).
-struct WindowParts {
-  std::int64_t head_from = 0, head_to = 0;
-  std::int64_t whole_from = 0, whole_to = 0;
-  std::int64_t tail_from = 0, tail_to = 0;
+// Rollups come at up to three resolutions (minute, hour, day; each a whole number of the one
+// before, UTC). A half-open window [start, end) splits into the coarsest whole buckets inside it,
+// then, at each end, the next finer whole buckets up to those, down to the raw rows of the
+// partial finest buckets: with levels L0 < L1 < L2 the parts are, in this order,
+//   raw head, L0 head, L1 head, L2, L1 tail, L0 tail, raw tail
+// (2 * levels + 1 parts; an empty part is [0, 0)). So a window's cost is the rows of at most two
+// partial buckets per level plus its coarsest buckets, not one row per finest bucket.
+struct WindowPart {
+  int level = -1;  // index into the levels; -1: raw rows
+  std::int64_t from = 0, to = 0;
 };
-WindowParts split_window(const TimeWindow& w);
+std::vector<WindowPart> split_window(const TimeWindow& w, const std::vector<std::int64_t>& levels);
+
+// Rollup retention: the last bucket of a `unit`-long rollup that goes at `cutoff` (unix micros):
+// buckets that ended by then, and minute buckets only with their hour (a window's minute parts
+// lie in hours whose hourly row is still there).
+inline std::int64_t last_expired_bucket(std::int64_t cutoff, std::int64_t unit) {
+  return floor_to(cutoff, std::max(unit, kMicrosPerHour)) - unit;
+}
 
 // The parts of a closed window [from, to] (count_threats_between): rollup hours
 // [whole_from, whole_to), raw rows [start, whole_from) and [whole_to, end]. Without a whole hour
@@ -44,8 +57,12 @@ struct Aggregation {
   std::vector<Key> keys;
   std::vector<std::string> sensor_ids;       // empty: every sensor (needs Rollup::sensor otherwise)
   std::vector<domain::Severity> severities;  // empty: every severity
+  // No rollup coarser than this many micros (an hourly trend cannot read daily rows); 0: any.
+  std::int64_t coarsest = 0;
 };
-const char* rollup_table(Aggregation::Rollup rollup);
+// The resolutions the aggregation may read, finest first.
+std::vector<RollupLevel> rollup_levels(const Aggregation& a);
+std::vector<std::int64_t> level_lengths(const std::vector<RollupLevel>& levels);
 // Counts by sensor and severity, of the given severities (all when empty).
 Aggregation by_sensor(const std::vector<domain::Severity>& severities);
 // "e0 AS k0, e1 AS k1, " for the rollup part or the raw-row parts.

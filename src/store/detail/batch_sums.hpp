@@ -2,7 +2,9 @@
 // first so each of those rows is written once per batch: the same arithmetic for both stores.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,12 +16,34 @@
 
 namespace honeyman::store::detail {
 
-inline constexpr std::int64_t kMicrosPerHour = 3'600'000'000;
+inline constexpr std::int64_t kMicrosPerMinute = 60'000'000;
+inline constexpr std::int64_t kMicrosPerHour = 60 * kMicrosPerMinute;
+inline constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 // Start of the hour holding `micros` (rollup bucket key).
 inline std::int64_t floor_hour(std::int64_t micros) {
   auto r = micros % kMicrosPerHour;
   return micros - (r < 0 ? r + kMicrosPerHour : r);
 }
+
+// Start of the `unit`-long bucket holding `micros` (UTC: every unit here divides a day).
+inline std::int64_t floor_to(std::int64_t micros, std::int64_t unit) {
+  auto r = micros % unit;
+  return micros - (r < 0 ? r + unit : r);
+}
+
+// The fleet-wide rollups by severity come at three resolutions (minute, hour, day) and those by
+// threat type and severity at two (hour, day): tables and bucket lengths, finest first. The
+// analytics read the coarsest whole buckets of a window and the finer ones only at its ends
+// (aggregates.hpp).
+struct RollupLevel {
+  const char* table;
+  std::int64_t micros;
+};
+inline constexpr RollupLevel kFleetRollups[] = {{"threat_rollups_fleet_minutely", kMicrosPerMinute},
+                                                {"threat_rollups_fleet_hourly", kMicrosPerHour},
+                                                {"threat_rollups_fleet_daily", kMicrosPerDay}};
+inline constexpr RollupLevel kTypeRollups[] = {{"threat_rollups_type_hourly", kMicrosPerHour},
+                                               {"threat_rollups_type_daily", kMicrosPerDay}};
 
 // (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
 using TotalKey = std::tuple<std::string, std::string, int, std::string>;
@@ -43,8 +67,8 @@ struct SensorSum {
 // What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
 struct BatchSums {
   std::map<RollupKey, RollupSum> rollups;
-  std::map<FleetKey, RollupSum> fleet;
-  std::map<TypeKey, RollupSum> types;
+  std::array<std::map<FleetKey, RollupSum>, std::size(kFleetRollups)> fleet;  // by level
+  std::array<std::map<TypeKey, RollupSum>, std::size(kTypeRollups)> types;    // by level
   std::map<TotalKey, std::int64_t> totals;
   std::map<std::string, SensorSum> sensors;
 };

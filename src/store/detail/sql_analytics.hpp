@@ -1,10 +1,12 @@
-// SqlStore: analytics — exact threat counts over arbitrary windows, from the hourly rollups for
-// the whole hours inside a window and from the raw rows for the partial hours at its two ends.
+// SqlStore: analytics — exact threat counts over arbitrary windows, from the rollups of the
+// coarsest whole buckets inside a window (day, hour or minute: aggregates.hpp) and from the raw
+// rows of the partial buckets at its two ends.
 // The backend adds the rows up (B::aggregate: SQLite streams ungrouped rows, PostgreSQL groups
 // them itself); what is counted and how answers are shaped is here. Included only where a
 // backend instantiates SqlStore (see sql_store.hpp).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -22,6 +24,10 @@ Result<std::vector<TrendPoint>> SqlStore<B>::threat_trend(const TrendQuery& quer
   }
   a.keys = {{bucket_expr(query.bucket, "bucket"), bucket_expr(query.bucket, "timestamp")},
             kSeverityKey};
+  // A rollup row must lie inside one trend bucket: hourly trends read no daily rows.
+  a.coarsest =
+      std::chrono::duration_cast<std::chrono::microseconds>(trend_bucket_length(query.bucket))
+          .count();
   return b_.read([&](Connection& conn) -> Result<std::vector<TrendPoint>> {
     std::map<std::int64_t, SeverityCounts> buckets;
     auto done = B::aggregate(conn, a, query.window, [&](const auto& row) {

@@ -98,16 +98,20 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
       "DELETE FROM threat_rollups_hourly WHERE bucket = $1 AND sensor_id = $2 AND "
       "detector_type = $3 AND severity = $4 AND threat_type = $5 AND count <= 0",
       "delete threat", bucket, t.sensor_id, t.detector_type, severity, t.threat_type);
-  if (pruned)
-    pruned = conn.execute(
-        "DELETE FROM threat_rollups_fleet_hourly WHERE bucket = $1 AND severity = $2 AND "
-        "count <= 0",
-        "delete threat", bucket, severity);
-  if (pruned)
-    pruned = conn.execute(
-        "DELETE FROM threat_rollups_type_hourly WHERE bucket = $1 AND threat_type = $2 AND "
-        "severity = $3 AND count <= 0",
-        "delete threat", bucket, t.threat_type, severity);
+  auto ts = to_unix_micros(t.timestamp);
+  for (const auto& level : kFleetRollups)
+    if (pruned)
+      pruned = conn.execute(std::string("DELETE FROM ")
+                                .append(level.table)
+                                .append(" WHERE bucket = $1 AND severity = $2 AND count <= 0"),
+                            "delete threat", floor_to(ts, level.micros), severity);
+  for (const auto& level : kTypeRollups)
+    if (pruned)
+      pruned = conn.execute(
+          std::string("DELETE FROM ")
+              .append(level.table)
+              .append(" WHERE bucket = $1 AND threat_type = $2 AND severity = $3 AND count <= 0"),
+          "delete threat", floor_to(ts, level.micros), t.threat_type, severity);
   if (pruned)
     pruned = conn.execute(
         "DELETE FROM threat_totals WHERE sensor_id = $1 AND detector_type = $2 AND "

@@ -11,10 +11,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Filter conditions on parameters $7 (sensor ids) and $7 or $8 (severities), when present.
-std::string aggregation_filters(const detail::Aggregation& a) {
+// Filter conditions on the parameters after the parts' ranges ($first: sensor ids, then
+// severities), when present.
+std::string aggregation_filters(const detail::Aggregation& a, int first) {
   std::string where;
-  int next = 7;
+  int next = first;
   if (!a.sensor_ids.empty())
     where.append(" AND sensor_id = ANY($").append(std::to_string(next++)).append("::text[])");
   if (!a.severities.empty())
@@ -22,22 +23,40 @@ std::string aggregation_filters(const detail::Aggregation& a) {
   return where;
 }
 
-// One statement per aggregation shape (a handful in all: each is prepared once per connection).
-std::string aggregation_sql(const detail::Aggregation& a, bool with_sensor_place) {
-  auto where = aggregation_filters(a);
-  auto raw = [&](const char* from, const char* to) {
-    return "SELECT " + detail::select_keys(a, false) +
-           "1::bigint AS n, threat_score AS s FROM threats WHERE timestamp >= " + from +
-           "::bigint AND timestamp < " + to + "::bigint" + where;
-  };
+std::string param(int n) {  // append(), not operator+ on "$": GCC 12 -O3 reports a false -Wrestrict
+  std::string out = "$";
+  return out.append(std::to_string(n)).append("::bigint");
+}
+
+// The rows of one part of a window (detail::split_window) as (keys.., n, s), its range in
+// parameters $from and $from + 1: a level's rollup rows, or raw rows (level -1).
+std::string part_sql(const std::vector<detail::RollupLevel>& levels, int level,
+                     const std::string& keys, int from, const std::string& where) {
+  if (level < 0)
+    return "SELECT " + keys +
+           "1::bigint AS n, threat_score AS s FROM threats WHERE timestamp >= " + param(from) +
+           " AND timestamp < " + param(from + 1) + where;
+  return "SELECT " + keys + "count AS n, score_sum AS s FROM " +
+         levels[static_cast<std::size_t>(level)].table + " WHERE bucket >= " + param(from) +
+         " AND bucket < " + param(from + 1) + where;
+}
+
+// One statement per aggregation shape (a handful in all: each is prepared once per connection):
+// the parts' ranges are parameters $1..$2p in order, the filters follow.
+std::string aggregation_sql(const detail::Aggregation& a,
+                            const std::vector<detail::RollupLevel>& levels,
+                            const std::vector<detail::WindowPart>& parts, bool with_sensor_place) {
+  auto where = aggregation_filters(a, 2 * static_cast<int>(parts.size()) + 1);
   std::string groups;
   for (std::size_t i = 0; i < a.keys.size(); ++i)
     groups.append(i == 0 ? "" : ", ").append("k").append(std::to_string(i));
-  auto sql = "SELECT " + groups + ", sum(n)::bigint AS n, sum(s) AS s FROM (SELECT " +
-             detail::select_keys(a, true) + "count AS n, score_sum AS s FROM " +
-             detail::rollup_table(a.rollup) +
-             " WHERE bucket >= $3::bigint AND bucket < $4::bigint" + where + " UNION ALL " +
-             raw("$1", "$2") + " UNION ALL " + raw("$5", "$6") + ") parts GROUP BY " + groups;
+  std::string union_all;
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    union_all.append(i == 0 ? "" : " UNION ALL ")
+        .append(part_sql(levels, parts[i].level, detail::select_keys(a, parts[i].level >= 0),
+                         2 * static_cast<int>(i) + 1, where));
+  auto sql = "SELECT " + groups + ", sum(n)::bigint AS n, sum(s) AS s FROM (" + union_all +
+             ") parts GROUP BY " + groups;
   if (!with_sensor_place) return sql;
   return "SELECT g.*, x.name, x.city, x.country, x.latitude, x.longitude FROM (" + sql +
          ") g LEFT JOIN sensors x ON x.sensor_id = g.k0";
@@ -45,30 +64,32 @@ std::string aggregation_sql(const detail::Aggregation& a, bool with_sensor_place
 
 // The whole overview in one statement (one snapshot, one round trip): rows (part, key, count,
 // score sum), where parts 0..2 are the fleet's counts by severity over the last 24 h, 7 d and
-// hour (each window's rollup hours and edge rows, as in aggregation_sql; parameters $2.., six per
-// window), part 3 the all-time totals by severity, part 4 the sensor counts (key 0 all, 1 active,
-// 2 online since $1).
+// hour (each window's parts as in aggregation_sql: parameters $2.., two per part), part 3 the
+// all-time totals by severity, part 4 the sensor counts (key 0 all, 1 active, 2 online since $1).
 constexpr int kOverviewWindows = 3;
+const std::vector<detail::RollupLevel>& fleet_levels() {
+  static const auto levels = detail::rollup_levels(detail::Aggregation{});
+  return levels;
+}
 const std::string& overview_sql() {
   static const std::string sql = [] {
-    auto p = [](int n) {  // append(), not operator+ on "$": GCC 12 -O3 reports a false -Wrestrict
-      std::string out = "$";
-      return out.append(std::to_string(n)).append("::bigint");
-    };
+    const auto& levels = fleet_levels();
+    auto per_window = 2 * static_cast<int>(levels.size()) + 1;
+    detail::Aggregation by_severity;
+    by_severity.keys = {detail::kSeverityKey};
     std::string parts;
     for (int w = 0; w < kOverviewWindows; ++w) {
-      auto tag = std::to_string(w);
-      int first = 2 + 6 * w;
-      auto raw = [&](int from) {
-        return " UNION ALL SELECT " + tag +
-               ", severity::bigint, 1::bigint, threat_score FROM threats WHERE timestamp >= " +
-               p(from) + " AND timestamp < " + p(from + 1);
-      };
-      parts += (w == 0 ? "SELECT " : " UNION ALL SELECT ") + tag +
-               (w == 0 ? " AS part, severity::bigint AS k, count AS n, score_sum AS s"
-                       : ", severity::bigint, count, score_sum") +
-               " FROM threat_rollups_fleet_hourly WHERE bucket >= " + p(first + 2) +
-               " AND bucket < " + p(first + 3) + raw(first) + raw(first + 4);
+      auto window = detail::split_window({}, detail::level_lengths(levels));
+      for (int i = 0; i < per_window; ++i) {
+        auto level = window[static_cast<std::size_t>(i)].level;
+        parts.append(parts.empty() ? "" : " UNION ALL ")
+            .append("SELECT ")
+            .append(std::to_string(w))
+            .append(" AS part, k0 AS k, n, s FROM (")
+            .append(part_sql(levels, level, "severity::bigint AS k0, ",
+                             2 + 2 * (w * per_window + i), ""))
+            .append(") p");
+      }
     }
     return "SELECT part, k, sum(n)::bigint, sum(s) FROM (" + parts +
            " UNION ALL SELECT 3, severity::bigint, count, 0 FROM threat_totals_fleet"
@@ -84,16 +105,17 @@ const std::string& overview_sql() {
 
 Result<Rows> Backend::run_aggregation(Connection& conn, const detail::Aggregation& a,
                                       const TimeWindow& window, bool with_sensor_place) {
-  auto parts = detail::split_window(window);
-  Params params(parts.head_from, parts.head_to, parts.whole_from, parts.whole_to, parts.tail_from,
-                parts.tail_to);
+  auto levels = detail::rollup_levels(a);
+  auto parts = detail::split_window(window, detail::level_lengths(levels));
+  Params params;
+  for (const auto& part : parts) params.add(part.from).add(part.to);
   if (!a.sensor_ids.empty()) params.add(text_array(a.sensor_ids));
   if (!a.severities.empty()) {
     ArrayLiteral severities;
     for (auto s : a.severities) severities.add(static_cast<int>(s));
     params.add(std::move(severities).text());
   }
-  return conn.run(aggregation_sql(a, with_sensor_place), params, "threat analytics");
+  return conn.run(aggregation_sql(a, levels, parts, with_sensor_place), params, "threat analytics");
 }
 
 Result<FleetOverview> Backend::fleet_overview(Timestamp now, Timestamp online_since) {
@@ -101,11 +123,9 @@ Result<FleetOverview> Backend::fleet_overview(Timestamp now, Timestamp online_si
   const TimeWindow windows[kOverviewWindows] = {
       {now - 24h, end}, {now - 7 * 24h, end}, {now - 1h, end}};
   Params params(online_since);
-  for (const auto& w : windows) {
-    auto parts = detail::split_window(w);
-    params.add(parts.head_from).add(parts.head_to).add(parts.whole_from).add(parts.whole_to);
-    params.add(parts.tail_from).add(parts.tail_to);
-  }
+  for (const auto& w : windows)
+    for (const auto& part : detail::split_window(w, detail::level_lengths(fleet_levels())))
+      params.add(part.from).add(part.to);
   return read([&](Connection& conn) -> Result<FleetOverview> {
     auto rows = conn.run(overview_sql(), params, "analytics overview");
     if (!rows) return rows.error();

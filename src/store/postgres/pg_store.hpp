@@ -219,11 +219,10 @@ inline constexpr std::int64_t kPartitionLock = 0x486f6e65794d0002;  // "HoneyM" 
 std::string partition_name(std::int64_t day_start);
 std::optional<std::int64_t> partition_day(std::string_view name);
 
+using detail::kMicrosPerDay;
 using detail::kMicrosPerHour;
-inline constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 inline std::int64_t floor_day(std::int64_t micros) {
-  auto r = micros % kMicrosPerDay;
-  return micros - (r < 0 ? r + kMicrosPerDay : r);
+  return detail::floor_to(micros, kMicrosPerDay);
 }
 
 }  // namespace honeyman::store::pg

@@ -176,14 +176,17 @@ Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_
                      [&](Connection& conn) { return delete_oldest(conn, until, batch_limit); });
 }
 
+// Buckets that ended at or before the cutoff, table by table (detail::last_expired_bucket).
 Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_limit) {
-  // Hours that ended at or before the cutoff: bucket + 1 h <= cutoff.
-  auto last_bucket = to_unix_micros(cutoff) - kMicrosPerHour;
+  auto until = to_unix_micros(cutoff);
+  std::vector<detail::RollupLevel> tables = {{"threat_rollups_hourly", kMicrosPerHour}};
+  tables.insert(tables.end(), std::begin(detail::kFleetRollups), std::end(detail::kFleetRollups));
+  tables.insert(tables.end(), std::begin(detail::kTypeRollups), std::end(detail::kTypeRollups));
   return transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {
     std::int64_t left = batch_limit;
-    for (auto table :
-         {"threat_rollups_hourly", "threat_rollups_fleet_hourly", "threat_rollups_type_hourly"}) {
-      auto n = delete_rollup_rows(conn, table, last_bucket, left);
+    for (const auto& level : tables) {
+      auto n = delete_rollup_rows(conn, level.table,
+                                  detail::last_expired_bucket(until, level.micros), left);
       if (!n) return n.error();
       left -= *n;
     }

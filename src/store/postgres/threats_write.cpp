@@ -40,17 +40,36 @@ const std::string kAddRollups =
     "detector_type, severity, threat_type) DO UPDATE SET count = r.count + excluded.count, "
     "score_sum = r.score_sum + excluded.score_sum";
 
-const std::string kAddFleetRollups =
-    "INSERT INTO threat_rollups_fleet_hourly AS r (bucket, severity, count, score_sum) "
-    "SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::float8[]) "
-    "ON CONFLICT (bucket, severity) DO UPDATE SET count = r.count + excluded.count, "
-    "score_sum = r.score_sum + excluded.score_sum";
+std::string add_fleet_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " AS r (bucket, severity, count, score_sum) SELECT * FROM unnest($1::bigint[], "
+          "$2::smallint[], $3::bigint[], $4::float8[]) ON CONFLICT (bucket, severity) DO UPDATE "
+          "SET "
+          "count = r.count + excluded.count, score_sum = r.score_sum + excluded.score_sum");
+}
 
-const std::string kAddTypeRollups =
-    "INSERT INTO threat_rollups_type_hourly AS r (bucket, threat_type, severity, count, "
-    "score_sum) SELECT * FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::bigint[], "
-    "$5::float8[]) ON CONFLICT (bucket, threat_type, severity) DO UPDATE SET "
-    "count = r.count + excluded.count, score_sum = r.score_sum + excluded.score_sum";
+std::string add_type_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " AS r (bucket, threat_type, severity, count, score_sum) SELECT * FROM "
+          "unnest($1::bigint[], "
+          "$2::text[], $3::smallint[], $4::bigint[], $5::float8[]) ON CONFLICT (bucket, "
+          "threat_type, "
+          "severity) DO UPDATE SET count = r.count + excluded.count, "
+          "score_sum = r.score_sum + excluded.score_sum");
+}
+
+// One statement per level's table, finest first.
+template <std::size_t N>
+std::array<std::string, N> per_level(const detail::RollupLevel (&levels)[N],
+                                     std::string (*sql)(const char*)) {
+  std::array<std::string, N> out;
+  for (std::size_t i = 0; i < N; ++i) out[i] = sql(levels[i].table);
+  return out;
+}
 
 const std::string kAddFleetTotals =
     "INSERT INTO threat_totals_fleet AS t (severity, count) "
@@ -298,15 +317,17 @@ Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
                      return std::tie(id, sum.count, sum.last_threat, sum.last_seen, sum.skewed,
                                      sum.last_skew_seconds);
                    });
-  if (s)
-    s = run_unnest(conn, kAddTypeRollups, "update fleet rollups", sums.types,
+  static const auto add_types = per_level(detail::kTypeRollups, add_type_rollup_sql);
+  for (std::size_t l = 0; l < sums.types.size() && s; ++l)
+    s = run_unnest(conn, add_types[l], "update fleet rollups", sums.types[l],
                    [](const auto& entry) {
                      const auto& [key, sum] = entry;
                      const auto& [bucket, type, severity] = key;
                      return std::tie(bucket, type, severity, sum.count, sum.score_sum);
                    });
-  if (s)
-    s = run_unnest(conn, kAddFleetRollups, "update fleet rollups", sums.fleet,
+  static const auto add_fleet = per_level(detail::kFleetRollups, add_fleet_rollup_sql);
+  for (std::size_t l = 0; l < sums.fleet.size() && s; ++l)
+    s = run_unnest(conn, add_fleet[l], "update fleet rollups", sums.fleet[l],
                    [](const auto& entry) {
                      const auto& [key, sum] = entry;
                      return std::tie(key.first, key.second, sum.count, sum.score_sum);

@@ -13,19 +13,28 @@ namespace {
 using namespace std::chrono_literals;
 using detail::Aggregation;
 
-// The whole hours' rollup rows, then the head's and the tail's raw rows, each part filtered alike.
-std::string aggregation_sql(const Aggregation& a) {
+// One SELECT per part of the window (detail::split_window): the rollup rows of each level's
+// whole buckets and the raw rows of the partial finest buckets at the ends, filtered alike.
+std::string aggregation_sql(const Aggregation& a, const std::vector<detail::RollupLevel>& levels,
+                            const std::vector<detail::WindowPart>& parts) {
   std::string where;
   if (!a.sensor_ids.empty())
     where += " AND sensor_id IN (" + placeholders(a.sensor_ids.size()) + ")";
   if (!a.severities.empty())
     where += " AND severity IN (" + placeholders(a.severities.size()) + ")";
-  auto raw = "SELECT " + detail::select_keys(a, false) +
+  std::string sql;
+  for (const auto& part : parts) {
+    if (!sql.empty()) sql += " UNION ALL ";
+    if (part.level < 0)
+      sql += "SELECT " + detail::select_keys(a, false) +
              "1 AS n, threat_score AS s FROM threats WHERE timestamp >= ? AND timestamp < ?" +
              where;
-  return "SELECT " + detail::select_keys(a, true) + "count AS n, score_sum AS s FROM " +
-         detail::rollup_table(a.rollup) + " WHERE bucket >= ? AND bucket < ?" + where +
-         " UNION ALL " + raw + " UNION ALL " + raw;
+    else
+      sql += "SELECT " + detail::select_keys(a, true) + "count AS n, score_sum AS s FROM " +
+             levels[static_cast<std::size_t>(part.level)].table +
+             " WHERE bucket >= ? AND bucket < ?" + where;
+  }
+  return sql;
 }
 
 void bind_aggregation_filters(Stmt& stmt, const Aggregation& a) {
@@ -91,15 +100,14 @@ Status fill_sensor_places(Connection& conn, std::map<std::string, SensorThreatCo
 
 Result<Stmt> Backend::prepare_aggregation(Connection& conn, const Aggregation& a,
                                           const TimeWindow& window) {
-  auto parts = detail::split_window(window);
-  auto stmt = conn.prepare(aggregation_sql(a), "threat analytics");
+  auto levels = detail::rollup_levels(a);
+  auto parts = detail::split_window(window, detail::level_lengths(levels));
+  auto stmt = conn.prepare(aggregation_sql(a, levels, parts), "threat analytics");
   if (!stmt) return stmt;
-  stmt->bind(parts.whole_from, parts.whole_to);
-  bind_aggregation_filters(*stmt, a);
-  stmt->bind(parts.head_from, parts.head_to);
-  bind_aggregation_filters(*stmt, a);
-  stmt->bind(parts.tail_from, parts.tail_to);
-  bind_aggregation_filters(*stmt, a);
+  for (const auto& part : parts) {
+    stmt->bind(part.from, part.to);
+    bind_aggregation_filters(*stmt, a);
+  }
   return stmt;
 }
 

@@ -106,22 +106,26 @@ Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_
   });
 }
 
+// Buckets that ended at or before the cutoff, table by table (detail::last_expired_bucket).
 Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_limit) {
-  // Hours that ended at or before the cutoff: bucket + 1 h <= cutoff.
-  auto last_bucket = to_unix_micros(cutoff) - detail::kMicrosPerHour;
+  auto until = to_unix_micros(cutoff);
   return transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {
-    auto sensor = delete_rollup_rows(conn, "threat_rollups_hourly",
-                                     "bucket, sensor_id, detector_type, severity, threat_type",
-                                     last_bucket, batch_limit);
-    if (!sensor) return sensor.error();
-    auto fleet = delete_rollup_rows(conn, "threat_rollups_fleet_hourly", "bucket, severity",
-                                    last_bucket, batch_limit - *sensor);
-    if (!fleet) return fleet.error();
-    auto types =
-        delete_rollup_rows(conn, "threat_rollups_type_hourly", "bucket, threat_type, severity",
-                           last_bucket, batch_limit - *sensor - *fleet);
-    if (!types) return types.error();
-    return *sensor + *fleet + *types;
+    std::int64_t left = batch_limit;
+    auto run = [&](const char* table, const char* key, std::int64_t length) -> Status {
+      auto n =
+          delete_rollup_rows(conn, table, key, detail::last_expired_bucket(until, length), left);
+      if (!n) return n.error();
+      left -= *n;
+      return {};
+    };
+    auto s = run("threat_rollups_hourly", "bucket, sensor_id, detector_type, severity, threat_type",
+                 detail::kMicrosPerHour);
+    for (const auto& level : detail::kFleetRollups)
+      if (s) s = run(level.table, "bucket, severity", level.micros);
+    for (const auto& level : detail::kTypeRollups)
+      if (s) s = run(level.table, "bucket, threat_type, severity", level.micros);
+    if (!s) return s.error();
+    return batch_limit - left;
   });
 }
 

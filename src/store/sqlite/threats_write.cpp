@@ -1,8 +1,10 @@
 // The SQLite side of the batch insert: one prepared statement per table, run once per row or
 // rollup key inside the writer's transaction (SQLite has no array parameters, and a statement
 // step costs little next to the commit's fsync).
+#include <array>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <tuple>
 
 #include "store/detail/rows.hpp"
@@ -40,14 +42,21 @@ constexpr const char* kAddRollups =
     "INSERT INTO threat_rollups_hourly (bucket, sensor_id, detector_type, severity, "
     "threat_type, count, score_sum) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
     "count = count + excluded.count, score_sum = score_sum + excluded.score_sum";
-constexpr const char* kAddFleetRollups =
-    "INSERT INTO threat_rollups_fleet_hourly (bucket, severity, count, score_sum) "
-    "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count, "
-    "score_sum = score_sum + excluded.score_sum";
-constexpr const char* kAddTypeRollups =
-    "INSERT INTO threat_rollups_type_hourly (bucket, threat_type, severity, count, score_sum) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count, "
-    "score_sum = score_sum + excluded.score_sum";
+std::string add_fleet_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " (bucket, severity, count, score_sum) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+          "count = count + excluded.count, score_sum = score_sum + excluded.score_sum");
+}
+std::string add_type_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " (bucket, threat_type, severity, count, score_sum) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+          "DO "
+          "UPDATE SET count = count + excluded.count, score_sum = score_sum + excluded.score_sum");
+}
 constexpr const char* kAddTotals =
     "INSERT INTO threat_totals (sensor_id, detector_type, severity, threat_type, count) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count";
@@ -72,16 +81,32 @@ Status add_rollups(Connection& conn, const BatchSums& sums) {
                                      sum.score_sum);
                          });
   if (!s) return s;
-  s = run_per_entry(conn, kAddFleetRollups, "update fleet rollups", sums.fleet,
-                    [](Stmt& stmt, const FleetKey& key, const RollupSum& sum) {
-                      stmt.bind(key.first, key.second, sum.count, sum.score_sum);
-                    });
-  if (!s) return s;
-  return run_per_entry(conn, kAddTypeRollups, "update fleet rollups", sums.types,
-                       [](Stmt& stmt, const TypeKey& key, const RollupSum& sum) {
-                         const auto& [bucket, type, severity] = key;
-                         stmt.bind(bucket, type, severity, sum.count, sum.score_sum);
-                       });
+  for (std::size_t l = 0; l < sums.fleet.size() && s; ++l) {
+    static const auto sql = [] {
+      std::array<std::string, std::size(detail::kFleetRollups)> out;
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = add_fleet_rollup_sql(detail::kFleetRollups[i].table);
+      return out;
+    }();
+    s = run_per_entry(conn, sql[l].c_str(), "update fleet rollups", sums.fleet[l],
+                      [](Stmt& stmt, const FleetKey& key, const RollupSum& sum) {
+                        stmt.bind(key.first, key.second, sum.count, sum.score_sum);
+                      });
+  }
+  for (std::size_t l = 0; l < sums.types.size() && s; ++l) {
+    static const auto sql = [] {
+      std::array<std::string, std::size(detail::kTypeRollups)> out;
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = add_type_rollup_sql(detail::kTypeRollups[i].table);
+      return out;
+    }();
+    s = run_per_entry(conn, sql[l].c_str(), "update fleet rollups", sums.types[l],
+                      [](Stmt& stmt, const TypeKey& key, const RollupSum& sum) {
+                        const auto& [bucket, type, severity] = key;
+                        stmt.bind(bucket, type, severity, sum.count, sum.score_sum);
+                      });
+  }
+  return s;
 }
 
 Status add_totals(Connection& conn, const std::map<TotalKey, std::int64_t>& totals) {
