@@ -44,7 +44,7 @@ std::vector<RollupLevel> rollup_levels(const Aggregation& a) {
   std::vector<RollupLevel> all;
   switch (a.rollup) {
     case Aggregation::Rollup::sensor:
-      all = {{"threat_rollups_hourly", kMicrosPerHour}};
+      all.assign(std::begin(kSensorRollups), std::end(kSensorRollups));
       break;
     case Aggregation::Rollup::type:
       all.assign(std::begin(kTypeRollups), std::end(kTypeRollups));

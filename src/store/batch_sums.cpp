@@ -19,10 +19,13 @@ BatchSums sum_batch(const std::vector<domain::Threat>& threats, const std::vecto
     if (only && !(*only)[i]) continue;
     const auto& t = threats[i];
     auto ts = to_unix_micros(t.timestamp);
-    auto& rollup = sums.rollups[{floor_hour(ts), total_key(t)}];
-    ++rollup.count;
-    rollup.score_sum += t.threat_score;
     auto severity = static_cast<int>(t.severity);
+    for (std::size_t l = 0; l < sums.by_sensor.size(); ++l) {
+      auto& sum =
+          sums.by_sensor[l][{floor_to(ts, kSensorRollups[l].micros), t.sensor_id, severity}];
+      ++sum.count;
+      sum.score_sum += t.threat_score;
+    }
     for (std::size_t l = 0; l < sums.fleet.size(); ++l) {
       auto& sum = sums.fleet[l][{floor_to(ts, kFleetRollups[l].micros), severity}];
       ++sum.count;
@@ -58,11 +61,11 @@ std::vector<bool> first_of_each_id(const std::vector<domain::Threat>& threats) {
 
 BatchSums removal_of(const domain::Threat& t) {
   BatchSums sums;
-  auto bucket = floor_hour(to_unix_micros(t.timestamp));
   const RollupSum minus_one{-1, -t.threat_score};
-  sums.rollups[{bucket, total_key(t)}] = minus_one;
   auto ts = to_unix_micros(t.timestamp);
   auto severity = static_cast<int>(t.severity);
+  for (std::size_t l = 0; l < sums.by_sensor.size(); ++l)
+    sums.by_sensor[l][{floor_to(ts, kSensorRollups[l].micros), t.sensor_id, severity}] = minus_one;
   for (std::size_t l = 0; l < sums.fleet.size(); ++l)
     sums.fleet[l][{floor_to(ts, kFleetRollups[l].micros), severity}] = minus_one;
   for (std::size_t l = 0; l < sums.types.size(); ++l)

@@ -256,7 +256,7 @@ TEST_P(PostgresTest, RetentionDropsWholeDayPartitionsAndKeepsHistory) {
 
   // History: rollups of the dropped days, the all-time total and sensor stats are unchanged.
   EXPECT_EQ(trend_total(old_days), 3 * 48);
-  EXPECT_EQ(query(url_, "SELECT sum(count) FROM threat_rollups_hourly")[0][0],
+  EXPECT_EQ(query(url_, "SELECT sum(count) FROM threat_rollups_sensor_hourly")[0][0],
             std::to_string(inserted));
   EXPECT_EQ(store().top_threat_types(old_days, 5).value().total, 3 * 48);
   EXPECT_EQ(store().fleet_overview(now, now).value().total_threats, inserted);

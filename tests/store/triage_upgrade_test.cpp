@@ -1,7 +1,7 @@
 // Migrations on a database that already holds threats. The SOC workflow (SQLite 9, PostgreSQL 8):
 // acknowledged rows become `acknowledged`, the others `new`, and updated_at reads as created_at
-// without the migration rewriting them. The rollup levels (SQLite 11, PostgreSQL 10): the minute,
-// day and type-by-day rollups are filled so every analytics answer stays what it was. Runs on
+// without the migration rewriting them. The rollup levels (SQLite 11, PostgreSQL 10): the new
+// rollups are filled so every analytics answer stays what it was. Runs on
 // the stores a second connection can reach (SQLite file, PostgreSQL), which take the database back
 // to the schema before the migration.
 #include <libpq-fe.h>
@@ -43,11 +43,21 @@ class TriageUpgradeTest : public StoreTest {
   }
   // The schema before the SOC workflow: its columns, tables and migration record gone, and the
   // alerting tables that came after it (a migration may assume those before it).
-  // The schema before the rollup levels.
+  // The schema before the rollup levels: their tables gone, and the per-sensor hourly rollup by
+  // sensor × detector × severity × type back, made from the raw rows (all still stored here).
   void drop_rollup_levels() {
     exec(
+        "CREATE TABLE threat_rollups_hourly (bucket bigint NOT NULL, sensor_id text NOT NULL,"
+        " detector_type text NOT NULL, severity smallint NOT NULL, threat_type text NOT NULL,"
+        " count bigint NOT NULL, score_sum double precision NOT NULL,"
+        " PRIMARY KEY (bucket, sensor_id, detector_type, severity, threat_type));"
+        "INSERT INTO threat_rollups_hourly SELECT timestamp - timestamp % 3600000000, sensor_id,"
+        " detector_type, severity, threat_type, count(*), sum(threat_score) FROM threats"
+        " GROUP BY 1, 2, 3, 4, 5;"
         "DROP TABLE threat_rollups_fleet_minutely; DROP TABLE threat_rollups_fleet_daily;"
-        "DROP TABLE threat_rollups_type_daily; DELETE FROM schema_migrations WHERE version = " +
+        "DROP TABLE threat_rollups_type_daily; DROP TABLE threat_rollups_sensor_hourly;"
+        "DROP TABLE threat_rollups_sensor_daily;"
+        "DELETE FROM schema_migrations WHERE version = " +
         std::string(is_postgres_url(url_) ? "10" : "11") + ";");
   }
   void downgrade() {
@@ -133,6 +143,12 @@ TEST_P(TriageUpgradeTest, RollupLevelsAreFilledSoAnalyticsAnswersStayTheSame) {
       out.push_back("types " + std::to_string(types.total));
       for (const auto& t : types.top)
         out.push_back(t.threat_type + " " + std::to_string(t.counts.total()));
+    }
+    for (const auto& w : windows) {
+      for (const auto& c : store().sensor_threat_counts(w, {}).value())
+        out.push_back(c.sensor_id + " " + std::to_string(c.counts.total()));
+      for (const auto& p : store().threat_trend({TrendBucket::hour, w, "sensor-b"}).value())
+        out.push_back("b " + std::to_string(p.counts.total()));
     }
     auto o = store().fleet_overview(kT0 + 3 * 24h, kT0).value();
     out.push_back("overview " + std::to_string(o.last_24h.total()) + " " +

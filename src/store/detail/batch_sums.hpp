@@ -31,8 +31,9 @@ inline std::int64_t floor_to(std::int64_t micros, std::int64_t unit) {
   return micros - (r < 0 ? r + unit : r);
 }
 
-// The fleet-wide rollups by severity come at three resolutions (minute, hour, day) and those by
-// threat type and severity at two (hour, day): tables and bucket lengths, finest first. The
+// The fleet-wide rollups by severity come at three resolutions (minute, hour, day), those by
+// threat type and severity and by sensor and severity at two (hour, day): tables and bucket
+// lengths, finest first. The
 // analytics read the coarsest whole buckets of a window and the finer ones only at its ends
 // (aggregates.hpp).
 struct RollupLevel {
@@ -44,13 +45,25 @@ inline constexpr RollupLevel kFleetRollups[] = {{"threat_rollups_fleet_minutely"
                                                 {"threat_rollups_fleet_daily", kMicrosPerDay}};
 inline constexpr RollupLevel kTypeRollups[] = {{"threat_rollups_type_hourly", kMicrosPerHour},
                                                {"threat_rollups_type_daily", kMicrosPerDay}};
+// Per sensor and severity (top sensors, the map, a sensor's trend and recent counts): hour, day.
+inline constexpr RollupLevel kSensorRollups[] = {{"threat_rollups_sensor_hourly", kMicrosPerHour},
+                                                 {"threat_rollups_sensor_daily", kMicrosPerDay}};
 
-// (sensor, detector, severity, type): the key of threat_totals, and of a rollup with a bucket.
+// One SQL text per table of `levels`, made by sql(table): a backend's upsert of each level.
+template <std::size_t N>
+std::array<std::string, N> per_level(const RollupLevel (&levels)[N],
+                                     std::string (*sql)(const char*)) {
+  std::array<std::string, N> out;
+  for (std::size_t i = 0; i < N; ++i) out[i] = sql(levels[i].table);
+  return out;
+}
+
+// (sensor, detector, severity, type): the key of threat_totals.
 using TotalKey = std::tuple<std::string, std::string, int, std::string>;
-using RollupKey = std::pair<std::int64_t, TotalKey>;
-// (bucket, severity) and (bucket, type, severity): the keys of the two fleet-wide rollups.
+// (bucket, severity), (bucket, type, severity), (bucket, sensor, severity): the rollups' keys.
 using FleetKey = std::pair<std::int64_t, int>;
 using TypeKey = std::tuple<std::int64_t, std::string, int>;
+using SensorKey = std::tuple<std::int64_t, std::string, int>;
 struct RollupSum {
   std::int64_t count = 0;
   double score_sum = 0;
@@ -66,9 +79,9 @@ struct SensorSum {
 
 // What one batch adds, aggregated so each rollup/total/sensor row is written once per batch.
 struct BatchSums {
-  std::map<RollupKey, RollupSum> rollups;
-  std::array<std::map<FleetKey, RollupSum>, std::size(kFleetRollups)> fleet;  // by level
-  std::array<std::map<TypeKey, RollupSum>, std::size(kTypeRollups)> types;    // by level
+  std::array<std::map<SensorKey, RollupSum>, std::size(kSensorRollups)> by_sensor;  // by level
+  std::array<std::map<FleetKey, RollupSum>, std::size(kFleetRollups)> fleet;        // by level
+  std::array<std::map<TypeKey, RollupSum>, std::size(kTypeRollups)> types;          // by level
   std::map<TotalKey, std::int64_t> totals;
   std::map<std::string, SensorSum> sensors;
 };

@@ -92,13 +92,16 @@ Status subtract_threat(Connection& conn, const domain::Threat& t) {
       "delete threat", t.sensor_id);
   if (!sensor) return sensor.error();
   if (auto s = B::add_sums(conn, removal_of(t)); !s) return s;
-  auto bucket = floor_hour(to_unix_micros(t.timestamp));
-  auto severity = static_cast<int>(t.severity);
-  auto pruned = conn.execute(
-      "DELETE FROM threat_rollups_hourly WHERE bucket = $1 AND sensor_id = $2 AND "
-      "detector_type = $3 AND severity = $4 AND threat_type = $5 AND count <= 0",
-      "delete threat", bucket, t.sensor_id, t.detector_type, severity, t.threat_type);
   auto ts = to_unix_micros(t.timestamp);
+  auto severity = static_cast<int>(t.severity);
+  Result<std::int64_t> pruned = 0;
+  for (const auto& level : kSensorRollups)
+    if (pruned)
+      pruned = conn.execute(
+          std::string("DELETE FROM ")
+              .append(level.table)
+              .append(" WHERE bucket = $1 AND sensor_id = $2 AND severity = $3 AND count <= 0"),
+          "delete threat", floor_to(ts, level.micros), t.sensor_id, severity);
   for (const auto& level : kFleetRollups)
     if (pruned)
       pruned = conn.execute(std::string("DELETE FROM ")

@@ -179,7 +179,8 @@ Result<std::int64_t> Backend::delete_threats_before(Timestamp cutoff, int batch_
 // Buckets that ended at or before the cutoff, table by table (detail::last_expired_bucket).
 Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_limit) {
   auto until = to_unix_micros(cutoff);
-  std::vector<detail::RollupLevel> tables = {{"threat_rollups_hourly", kMicrosPerHour}};
+  std::vector<detail::RollupLevel> tables(std::begin(detail::kSensorRollups),
+                                          std::end(detail::kSensorRollups));
   tables.insert(tables.end(), std::begin(detail::kFleetRollups), std::end(detail::kFleetRollups));
   tables.insert(tables.end(), std::begin(detail::kTypeRollups), std::end(detail::kTypeRollups));
   return transaction("delete old rollups", [&](Connection& conn) -> Result<std::int64_t> {

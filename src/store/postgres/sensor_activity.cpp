@@ -9,7 +9,7 @@ namespace {
 // at either end (partition pruning keeps those to one or two partitions).
 const std::string kRecentCountsSql =
     "SELECT sensor_id, sum(n)::bigint FROM ("
-    " SELECT sensor_id, sum(count) AS n FROM threat_rollups_hourly"
+    " SELECT sensor_id, sum(count) AS n FROM threat_rollups_sensor_hourly"
     "  WHERE sensor_id = ANY($1::text[]) AND bucket >= $2::bigint AND bucket < $3::bigint"
     "  GROUP BY sensor_id"
     " UNION ALL SELECT sensor_id, count(*) FROM threats"

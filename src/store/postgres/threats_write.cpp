@@ -20,7 +20,6 @@ namespace {
 using detail::BatchSums;
 using detail::FleetKey;
 using detail::Place;
-using detail::RollupKey;
 using detail::RollupSum;
 using detail::SensorSum;
 using detail::TotalKey;
@@ -33,12 +32,16 @@ constexpr std::int64_t kSeqBlock = 1'048'576;
 const std::string kCopyThreats =
     std::string("COPY threats (").append(detail::kThreatInsertColumns).append(") FROM STDIN");
 
-const std::string kAddRollups =
-    "INSERT INTO threat_rollups_hourly AS r (bucket, sensor_id, detector_type, severity, "
-    "threat_type, count, score_sum) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], "
-    "$4::smallint[], $5::text[], $6::bigint[], $7::float8[]) ON CONFLICT (bucket, sensor_id, "
-    "detector_type, severity, threat_type) DO UPDATE SET count = r.count + excluded.count, "
-    "score_sum = r.score_sum + excluded.score_sum";
+std::string add_sensor_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " AS r (bucket, sensor_id, severity, count, score_sum) SELECT * FROM "
+          "unnest($1::bigint[], "
+          "$2::text[], $3::smallint[], $4::bigint[], $5::float8[]) ON CONFLICT (bucket, sensor_id, "
+          "severity) DO UPDATE SET count = r.count + excluded.count, "
+          "score_sum = r.score_sum + excluded.score_sum");
+}
 
 std::string add_fleet_rollup_sql(const char* table) {
   return std::string("INSERT INTO ")
@@ -60,15 +63,6 @@ std::string add_type_rollup_sql(const char* table) {
           "threat_type, "
           "severity) DO UPDATE SET count = r.count + excluded.count, "
           "score_sum = r.score_sum + excluded.score_sum");
-}
-
-// One statement per level's table, finest first.
-template <std::size_t N>
-std::array<std::string, N> per_level(const detail::RollupLevel (&levels)[N],
-                                     std::string (*sql)(const char*)) {
-  std::array<std::string, N> out;
-  for (std::size_t i = 0; i < N; ++i) out[i] = sql(levels[i].table);
-  return out;
 }
 
 const std::string kAddFleetTotals =
@@ -302,12 +296,15 @@ Status Backend::insert_rows(Connection& conn, const std::vector<domain::Threat>&
 // updates the same few fleet-wide rows (this hour's, the all-time totals): their row locks
 // serialise concurrent writers until commit, so they come last, each in key order.
 Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
-  auto s =
-      run_unnest(conn, kAddRollups, "update threat rollups", sums.rollups, [](const auto& entry) {
-        const auto& [key, sum] = entry;
-        const auto& [sensor, detector, severity, type] = key.second;
-        return std::tie(key.first, sensor, detector, severity, type, sum.count, sum.score_sum);
-      });
+  Status s;
+  static const auto add_sensor = detail::per_level(detail::kSensorRollups, add_sensor_rollup_sql);
+  for (std::size_t l = 0; l < sums.by_sensor.size() && s; ++l)
+    s = run_unnest(conn, add_sensor[l], "update threat rollups", sums.by_sensor[l],
+                   [](const auto& entry) {
+                     const auto& [key, sum] = entry;
+                     const auto& [bucket, sensor, severity] = key;
+                     return std::tie(bucket, sensor, severity, sum.count, sum.score_sum);
+                   });
   if (s && !sums.totals.empty())
     s = detail::status_of(conn.run(kAddTotals, total_arrays(sums.totals), "update threat totals"));
   if (s)
@@ -317,7 +314,7 @@ Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
                      return std::tie(id, sum.count, sum.last_threat, sum.last_seen, sum.skewed,
                                      sum.last_skew_seconds);
                    });
-  static const auto add_types = per_level(detail::kTypeRollups, add_type_rollup_sql);
+  static const auto add_types = detail::per_level(detail::kTypeRollups, add_type_rollup_sql);
   for (std::size_t l = 0; l < sums.types.size() && s; ++l)
     s = run_unnest(conn, add_types[l], "update fleet rollups", sums.types[l],
                    [](const auto& entry) {
@@ -325,7 +322,7 @@ Status Backend::add_sums(Connection& conn, const BatchSums& sums) {
                      const auto& [bucket, type, severity] = key;
                      return std::tie(bucket, type, severity, sum.count, sum.score_sum);
                    });
-  static const auto add_fleet = per_level(detail::kFleetRollups, add_fleet_rollup_sql);
+  static const auto add_fleet = detail::per_level(detail::kFleetRollups, add_fleet_rollup_sql);
   for (std::size_t l = 0; l < sums.fleet.size() && s; ++l)
     s = run_unnest(conn, add_fleet[l], "update fleet rollups", sums.fleet[l],
                    [](const auto& entry) {

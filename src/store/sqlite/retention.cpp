@@ -118,8 +118,9 @@ Result<std::int64_t> Backend::delete_rollups_before(Timestamp cutoff, int batch_
       left -= *n;
       return {};
     };
-    auto s = run("threat_rollups_hourly", "bucket, sensor_id, detector_type, severity, threat_type",
-                 detail::kMicrosPerHour);
+    Status s;
+    for (const auto& level : detail::kSensorRollups)
+      if (s) s = run(level.table, "bucket, sensor_id, severity", level.micros);
     for (const auto& level : detail::kFleetRollups)
       if (s) s = run(level.table, "bucket, severity", level.micros);
     for (const auto& level : detail::kTypeRollups)

@@ -16,7 +16,7 @@ std::string recent_counts_sql(std::size_t n) {
   auto ids = in_list("sensor_id", n);
   auto raw_ids = ids + " AND severity IN (0, 1, 2, 3, 4)";
   return "SELECT sensor_id, sum(n) FROM ("
-         " SELECT sensor_id, sum(count) AS n FROM threat_rollups_hourly WHERE " +
+         " SELECT sensor_id, sum(count) AS n FROM threat_rollups_sensor_hourly WHERE " +
          ids +
          " AND bucket >= ? AND bucket < ? GROUP BY sensor_id"
          " UNION ALL SELECT sensor_id, count(*) FROM threats WHERE " +

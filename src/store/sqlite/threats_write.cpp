@@ -15,8 +15,8 @@ namespace {
 
 using detail::BatchSums;
 using detail::FleetKey;
-using detail::RollupKey;
 using detail::RollupSum;
+using detail::SensorKey;
 using detail::SensorSum;
 using detail::TotalKey;
 using detail::TypeKey;
@@ -38,10 +38,13 @@ Status run_per_entry(Connection& conn, const char* sql, std::string_view what, c
 }
 
 // Rollup and total rows gain (or, with negative deltas, lose) the batch's counts.
-constexpr const char* kAddRollups =
-    "INSERT INTO threat_rollups_hourly (bucket, sensor_id, detector_type, severity, "
-    "threat_type, count, score_sum) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-    "count = count + excluded.count, score_sum = score_sum + excluded.score_sum";
+std::string add_sensor_rollup_sql(const char* table) {
+  return std::string("INSERT INTO ")
+      .append(table)
+      .append(
+          " (bucket, sensor_id, severity, count, score_sum) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO "
+          "UPDATE SET count = count + excluded.count, score_sum = score_sum + excluded.score_sum");
+}
 std::string add_fleet_rollup_sql(const char* table) {
   return std::string("INSERT INTO ")
       .append(table)
@@ -74,38 +77,27 @@ constexpr const char* kAddSensorCounts =
     " WHERE sensor_id = ?4";
 
 Status add_rollups(Connection& conn, const BatchSums& sums) {
-  auto s = run_per_entry(conn, kAddRollups, "update threat rollups", sums.rollups,
-                         [](Stmt& stmt, const RollupKey& key, const RollupSum& sum) {
-                           const auto& [sensor, detector, severity, type] = key.second;
-                           stmt.bind(key.first, sensor, detector, severity, type, sum.count,
-                                     sum.score_sum);
-                         });
-  if (!s) return s;
-  for (std::size_t l = 0; l < sums.fleet.size() && s; ++l) {
-    static const auto sql = [] {
-      std::array<std::string, std::size(detail::kFleetRollups)> out;
-      for (std::size_t i = 0; i < out.size(); ++i)
-        out[i] = add_fleet_rollup_sql(detail::kFleetRollups[i].table);
-      return out;
-    }();
-    s = run_per_entry(conn, sql[l].c_str(), "update fleet rollups", sums.fleet[l],
+  Status s;
+  static const auto add_sensor = detail::per_level(detail::kSensorRollups, add_sensor_rollup_sql);
+  for (std::size_t l = 0; l < sums.by_sensor.size() && s; ++l)
+    s = run_per_entry(conn, add_sensor[l].c_str(), "update threat rollups", sums.by_sensor[l],
+                      [](Stmt& stmt, const SensorKey& key, const RollupSum& sum) {
+                        const auto& [bucket, sensor, severity] = key;
+                        stmt.bind(bucket, sensor, severity, sum.count, sum.score_sum);
+                      });
+  static const auto add_fleet = detail::per_level(detail::kFleetRollups, add_fleet_rollup_sql);
+  for (std::size_t l = 0; l < sums.fleet.size() && s; ++l)
+    s = run_per_entry(conn, add_fleet[l].c_str(), "update fleet rollups", sums.fleet[l],
                       [](Stmt& stmt, const FleetKey& key, const RollupSum& sum) {
                         stmt.bind(key.first, key.second, sum.count, sum.score_sum);
                       });
-  }
-  for (std::size_t l = 0; l < sums.types.size() && s; ++l) {
-    static const auto sql = [] {
-      std::array<std::string, std::size(detail::kTypeRollups)> out;
-      for (std::size_t i = 0; i < out.size(); ++i)
-        out[i] = add_type_rollup_sql(detail::kTypeRollups[i].table);
-      return out;
-    }();
-    s = run_per_entry(conn, sql[l].c_str(), "update fleet rollups", sums.types[l],
+  static const auto add_types = detail::per_level(detail::kTypeRollups, add_type_rollup_sql);
+  for (std::size_t l = 0; l < sums.types.size() && s; ++l)
+    s = run_per_entry(conn, add_types[l].c_str(), "update fleet rollups", sums.types[l],
                       [](Stmt& stmt, const TypeKey& key, const RollupSum& sum) {
                         const auto& [bucket, type, severity] = key;
                         stmt.bind(bucket, type, severity, sum.count, sum.score_sum);
                       });
-  }
   return s;
 }
 
