@@ -161,9 +161,14 @@ double Stmt::f64(int col) const {
 }
 
 std::string Stmt::text(int col) const {
+  return std::string(view(col));
+}
+
+std::string_view Stmt::view(int col) const {
   const auto* data = sqlite3_column_blob(stmt_, col);  // works for TEXT too, without conversion
-  int size = sqlite3_column_bytes(stmt_, col);
-  return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), size);
+  auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+  return data == nullptr ? std::string_view()
+                         : std::string_view(static_cast<const char*>(data), size);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -112,6 +112,8 @@ class Stmt : public detail::RowReader<Stmt> {
   double f64(int col) const;
   bool boolean(int col) const { return i64(col) != 0; }
   std::string text(int col) const;
+  // The column's bytes without a copy: valid until the next step() or reset().
+  std::string_view view(int col) const;
   std::string blob(int col) const { return text(col); }
 
  private:
