@@ -128,9 +128,13 @@ void Pool::give_back(std::unique_ptr<Connection> conn) {
 Result<std::unique_ptr<Store>> open_postgres_store(const StoreConfig& config) {
   auto conninfo = libpq_url(config.database_url);
   // Text is UTF-8 whatever the server's default; a statement waiting for a row or table lock
-  // longer than busy_timeout_ms fails with `unavailable`, as SQLite's busy timeout does.
-  auto setup = "SET client_encoding = 'UTF8'; SET lock_timeout = " +
-               std::to_string(std::max(0, config.busy_timeout_ms));
+  // longer than busy_timeout_ms fails with `unavailable`, as SQLite's busy timeout does. No
+  // parallel query: every statement here is a short read or write among many concurrent ones, and
+  // the workers a Gather starts cost more than the scan (a 90-day type ranking: 200 ms with two
+  // workers on a busy 2-core machine, 4-6 ms without; docs/DECISIONS.md).
+  auto setup =
+      "SET client_encoding = 'UTF8'; SET max_parallel_workers_per_gather = 0; SET lock_timeout = " +
+      std::to_string(std::max(0, config.busy_timeout_ms));
   auto first = Connection::open(conninfo, setup);
   if (!first) return first.error();
   return std::unique_ptr<Store>(new detail::SqlStore<Backend>(conninfo, std::move(setup),
