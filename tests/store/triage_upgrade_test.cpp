@@ -56,7 +56,6 @@ class TriageUpgradeTest : public StoreTest {
         " GROUP BY 1, 2, 3, 4, 5;"
         "DROP TABLE threat_rollups_fleet_minutely; DROP TABLE threat_rollups_fleet_daily;"
         "DROP TABLE threat_rollups_type_daily; DROP TABLE threat_rollups_sensor_hourly;"
-        "DROP TABLE threat_rollups_sensor_daily;"
         "DELETE FROM schema_migrations WHERE version = " +
         std::string(is_postgres_url(url_) ? "10" : "11") + ";");
   }

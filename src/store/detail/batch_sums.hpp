@@ -31,11 +31,10 @@ inline std::int64_t floor_to(std::int64_t micros, std::int64_t unit) {
   return micros - (r < 0 ? r + unit : r);
 }
 
-// The fleet-wide rollups by severity come at three resolutions (minute, hour, day), those by
-// threat type and severity and by sensor and severity at two (hour, day): tables and bucket
-// lengths, finest first. The
-// analytics read the coarsest whole buckets of a window and the finer ones only at its ends
-// (aggregates.hpp).
+// Rollups at several resolutions: fleet-wide by severity per minute, hour and day; by threat type
+// and severity per hour and day; by sensor and severity per hour (tables and bucket lengths,
+// finest first). The analytics read the coarsest whole buckets of a window and the finer ones
+// only at its ends (aggregates.hpp).
 struct RollupLevel {
   const char* table;
   std::int64_t micros;
@@ -45,9 +44,10 @@ inline constexpr RollupLevel kFleetRollups[] = {{"threat_rollups_fleet_minutely"
                                                 {"threat_rollups_fleet_daily", kMicrosPerDay}};
 inline constexpr RollupLevel kTypeRollups[] = {{"threat_rollups_type_hourly", kMicrosPerHour},
                                                {"threat_rollups_type_daily", kMicrosPerDay}};
-// Per sensor and severity (top sensors, the map, a sensor's trend and recent counts): hour, day.
-inline constexpr RollupLevel kSensorRollups[] = {{"threat_rollups_sensor_hourly", kMicrosPerHour},
-                                                 {"threat_rollups_sensor_daily", kMicrosPerDay}};
+// Per sensor and severity (top sensors, the map, a sensor's trend and recent counts): by hour
+// only. A day level here would be written once more per sensor and batch: ~40 % more rollup rows
+// per batch (docs/DECISIONS.md, "Analytics without the cache").
+inline constexpr RollupLevel kSensorRollups[] = {{"threat_rollups_sensor_hourly", kMicrosPerHour}};
 
 // One SQL text per table of `levels`, made by sql(table): a backend's upsert of each level.
 template <std::size_t N>

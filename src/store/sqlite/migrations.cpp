@@ -337,10 +337,10 @@ CREATE INDEX sensor_commands_sensor ON sensor_commands (sensor_id, issued_at);
 )sql";
 
 // Rollups at more than one resolution (docs/DECISIONS.md, "Analytics without the cache"): fleet
-// by minute, hour and day; type and sensor (× severity) by hour and day. A window reads the whole
-// days inside it, then whole hours and (fleet) whole minutes at its ends, and raw rows only for
-// the partial minutes (fleet) or hours, so a 90-day overview reads ~200 rows where it read
-// ~11,000 and the fleet's raw rows at a window's edges are a minute's, not an hour's. The
+// by minute, hour and day; type (× severity) by hour and day; sensor × severity by hour. A window
+// reads the whole days inside it, then whole hours and (fleet) whole minutes at its ends, and raw
+// rows only for the partial minutes (fleet) or hours, so a 90-day overview reads ~200 rows where it
+// read ~11,000 and the fleet's raw rows at a window's edges are a minute's, not an hour's. The
 // per-sensor rollup keeps sensor × severity only: detector and type were never read per hour
 // (the all-time threat_totals keep them), and they made it about one row per threat. The minute
 // rollup is filled from the stored raw rows (rows past retention have none, as before: such
@@ -355,21 +355,9 @@ CREATE TABLE threat_rollups_sensor_hourly (
   PRIMARY KEY (bucket, sensor_id, severity)
 ) WITHOUT ROWID;
 CREATE INDEX threat_rollups_sensor_hourly_sensor ON threat_rollups_sensor_hourly (sensor_id, bucket);
-CREATE TABLE threat_rollups_sensor_daily (
-  bucket INTEGER NOT NULL,
-  sensor_id TEXT NOT NULL,
-  severity INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  score_sum REAL NOT NULL,
-  PRIMARY KEY (bucket, sensor_id, severity)
-) WITHOUT ROWID;
-CREATE INDEX threat_rollups_sensor_daily_sensor ON threat_rollups_sensor_daily (sensor_id, bucket);
 INSERT INTO threat_rollups_sensor_hourly (bucket, sensor_id, severity, count, score_sum)
   SELECT bucket, sensor_id, severity, sum(count), sum(score_sum) FROM threat_rollups_hourly
   GROUP BY 1, 2, 3;
-INSERT INTO threat_rollups_sensor_daily (bucket, sensor_id, severity, count, score_sum)
-  SELECT bucket - ((bucket % 86400000000) + 86400000000) % 86400000000, sensor_id, severity, sum(count), sum(score_sum)
-  FROM threat_rollups_sensor_hourly GROUP BY 1, 2, 3;
 DROP TABLE threat_rollups_hourly;
 CREATE TABLE threat_rollups_fleet_minutely (
   bucket INTEGER NOT NULL,
@@ -418,7 +406,9 @@ const std::vector<Migration>& migrations() {
       {8, "sensors: clock-skew counters", kClockSkew},
       {9, "threats: status, assignee, history; audit log", kSocWorkflow},
       {10, "alerting: destinations, rules, alerts, delivery outbox; sensor commands", kAlerting},
-      {11, "rollups by minute (fleet), hour and day; per-sensor rollup by sensor × severity",
+      {11,
+       "fleet rollups by minute and day, type rollups by day; per-sensor rollup by sensor × "
+       "severity",
        kRollupLevels},
   };
   return all;
