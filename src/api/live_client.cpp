@@ -34,6 +34,8 @@ constexpr std::chrono::milliseconds kRoomRecheck{1000};
 // bounds the `subscribed` answer, which repeats the filter.
 constexpr std::size_t kMaxFilterValue = 128;
 constexpr std::size_t kMaxQuotedKey = 32;
+// FrameQueue reclaims taken slots from this many on (fewer are not worth moving the rest).
+constexpr std::size_t kCompactAt = 32;
 
 bool printable(std::string_view s) {
   return std::none_of(s.begin(), s.end(),
@@ -88,6 +90,27 @@ Result<LiveFilter> parse_filter(const json::value& value) {
   return f;
 }
 
+void FrameQueue::push_back(Frame frame) {
+  // Taken slots are reclaimed once they are at least half the storage, so a queue that never
+  // drains completely does not grow without bound; each frame is moved O(1) times on average.
+  if (head_ >= kCompactAt && head_ * 2 >= items_.size()) {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  items_.push_back(std::move(frame));
+}
+
+Frame FrameQueue::pop_front() {
+  Frame frame = std::move(items_[head_++]);
+  if (empty()) clear();
+  return frame;
+}
+
+void FrameQueue::clear() {
+  std::vector<Frame>().swap(items_);
+  head_ = 0;
+}
+
 Liveness::Liveness(Time start, std::chrono::milliseconds idle)
     : idle_(idle), last_proof_(start), next_ping_(start + idle / 2) {}
 
@@ -109,10 +132,9 @@ bool Liveness::pong(std::string_view payload, Time now) {
   return ours;
 }
 
-LiveClient::LiveClient(boost::beast::tcp_stream stream, auth::AccessClaims claims,
-                       QueueLimits limits, const ::honeyman::Clock& clock,
-                       std::chrono::milliseconds idle_timeout)
-    : ws_(std::move(stream)),
+LiveClient::LiveClient(asio::ip::tcp::socket socket, auth::AccessClaims claims, QueueLimits limits,
+                       const ::honeyman::Clock& clock, std::chrono::milliseconds idle_timeout)
+    : ws_(std::move(socket)),
       claims_(std::move(claims)),
       limits_(limits),
       clock_(clock),
@@ -171,7 +193,7 @@ bool LiveClient::release(const std::vector<Frame>& replayed,
     if (!(e->kind == bus::EventKind::threat && ids.contains(e->id)) && filter_.matches(*e) &&
         !push_locked(e->frame))
       return false;
-  held_.clear();
+  std::vector<bus::EventPtr>().swap(held_);  // the replay's storage, not kept for the session
   held_bytes_ = 0;
   kick_locked();
   return true;
@@ -229,8 +251,7 @@ void LiveClient::write_next() {
       writing_ = false;
       return;
     }
-    frame = std::move(queue_.front());
-    queue_.pop_front();
+    frame = queue_.pop_front();
     queued_bytes_ -= frame->size();
     if (waiting_for_room_ && has_room_locked()) {
       waiting_for_room_ = false;
@@ -277,7 +298,7 @@ void LiveClient::abort() {
   }
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
     self->room_.cancel();
-    boost::beast::get_lowest_layer(self->ws_).close();
+    self->close_socket();
   });
 }
 
@@ -322,9 +343,13 @@ void LiveClient::close_on_strand(websocket::close_code code, std::string reason,
   websocket::close_reason why(code, reason);
   ws_.async_close(why, [self = shared_from_this()](boost::system::error_code) {});
   auto timer = std::make_shared<asio::steady_timer>(ws_.get_executor(), grace);
-  timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) {
-    boost::beast::get_lowest_layer(self->ws_).close();
-  });
+  timer->async_wait(
+      [self = shared_from_this(), timer](boost::system::error_code) { self->close_socket(); });
+}
+
+void LiveClient::close_socket() {
+  boost::system::error_code ignored;  // the error_code overload: close() would throw
+  boost::beast::get_lowest_layer(ws_).close(ignored);
 }
 
 }  // namespace honeyman::api::detail

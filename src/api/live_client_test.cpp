@@ -84,11 +84,44 @@ TEST(LiveLiveness, OnlyAPongCarryingARecentPingPayloadKeepsAClient) {
   EXPECT_EQ(l.due(t0 + 21s), Liveness::Action::drop);
 }
 
+Frame numbered(int n) {
+  return std::make_shared<const std::string>(std::to_string(n));
+}
+
+TEST(FrameQueue, IsFirstInFirstOutAcrossInterleavedPushesAndPops) {
+  // Pops that never let the queue drain make it reclaim its taken slots (from 32 on): the order
+  // and the count must survive that.
+  FrameQueue q;
+  EXPECT_TRUE(q.empty());
+  int pushed = 0, popped = 0;
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 7; ++i) q.push_back(numbered(pushed++));
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(*q.pop_front(), std::to_string(popped++));
+    ASSERT_EQ(q.size(), static_cast<std::size_t>(pushed - popped));
+  }
+  while (!q.empty()) ASSERT_EQ(*q.pop_front(), std::to_string(popped++));
+  EXPECT_EQ(popped, pushed);
+  q.push_back(numbered(7));
+  EXPECT_EQ(q.size(), 1u) << "usable again once drained";
+  q.clear();
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FrameQueue, GivesItsFramesBackWhenPopped) {
+  FrameQueue q;
+  auto f = numbered(1);
+  q.push_back(f);
+  q.push_back(numbered(2));
+  EXPECT_EQ(f.use_count(), 2);
+  EXPECT_EQ(q.pop_front(), f);
+  EXPECT_EQ(f.use_count(), 1) << "a taken slot keeps no reference to its frame";
+}
+
 class LiveClientQueue : public ::testing::Test {
  protected:
   std::shared_ptr<LiveClient> client(QueueLimits limits) {
-    return std::make_shared<LiveClient>(boost::beast::tcp_stream(io_), auth::AccessClaims{}, limits,
-                                        clock_, 30s);
+    return std::make_shared<LiveClient>(boost::asio::ip::tcp::socket(io_), auth::AccessClaims{},
+                                        limits, clock_, 30s);
   }
   static Frame frame(std::size_t bytes) { return std::make_shared<const std::string>(bytes, 'x'); }
   // Runs what the client posted (writes fail on the unconnected socket) before it goes away.

@@ -13,6 +13,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
+#include <optional>
 #include <unordered_map>
 
 #include "api/detail/common.hpp"
@@ -31,6 +32,11 @@ using ClientPtr = std::shared_ptr<LiveClient>;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using tcp = asio::ip::tcp;
+// A client's messages are read this much at a time and assembled in a string that lives only
+// while the client sends: a dynamic buffer would be prepared (1.5 KiB) for the read every idle
+// client has pending. A subscribe message usually fits in one piece.
+constexpr std::size_t kReadPiece = 512;
 
 // honeyman_ws_clients_dropped_total{reason}: clients this instance closed or aborted.
 enum class Drop { send_queue_full, no_pong, token_expired, token_revoked };
@@ -73,9 +79,17 @@ struct LiveFeed::Impl : std::enable_shared_from_this<Impl> {
   Impl(LiveConfig c, Services& s, bus::EventBus& b, asio::io_context& context)
       : config(c), services(s), bus(b), io(context), timer(context) {}
 
-  asio::awaitable<void> session(beast::tcp_stream stream, http::Request request,
-                                std::string client);
-  asio::awaitable<void> refuse(beast::tcp_stream& stream, const http::Request& request,
+  struct Slot;
+  // What a session keeps once the handshake is done.
+  struct Opened {
+    ClientPtr client;
+    std::unique_ptr<Slot> slot;
+    std::optional<std::string> since;  // normalized
+  };
+  asio::awaitable<void> session(tcp::socket socket, http::Request request, std::string client);
+  asio::awaitable<Opened> open(tcp::socket socket, http::Request request,
+                               std::string client_address);
+  asio::awaitable<void> refuse(tcp::socket& socket, const http::Request& request,
                                const Error& error);
   asio::awaitable<bool> replay(const ClientPtr& client, const std::string& since);
   asio::awaitable<void> read_loop(const ClientPtr& client);
@@ -131,8 +145,9 @@ void LiveFeed::Impl::release(const std::string& user_id) {
   if (it != per_user.end() && --it->second == 0) per_user.erase(it);
 }
 
-asio::awaitable<void> LiveFeed::Impl::refuse(beast::tcp_stream& stream,
-                                             const http::Request& request, const Error& error) {
+asio::awaitable<void> LiveFeed::Impl::refuse(tcp::socket& socket, const http::Request& request,
+                                             const Error& error) {
+  beast::tcp_stream stream(std::move(socket));
   auto response = http::error_response(error);
   response.version(request.version());
   response.keep_alive(false);
@@ -143,8 +158,28 @@ asio::awaitable<void> LiveFeed::Impl::refuse(beast::tcp_stream& stream,
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
 }
 
-asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Request request,
+// The handshake runs in open(), whose frame (the request, its URL and token) is freed once it is
+// done: this frame lives as long as the client and keeps only what an open client needs.
+asio::awaitable<void> LiveFeed::Impl::session(tcp::socket socket, http::Request request,
                                               std::string client_address) {
+  auto opened = co_await open(std::move(socket), std::move(request), std::move(client_address));
+  const auto& client = opened.client;
+  if (!client) co_return;
+  client->send(frame_of({{"type", "welcome"},
+                         {"message", "Connected to the Honeyman live feed"},
+                         {"version", services.config.version}}));
+  if (opened.since) client->hold();  // subscribed before the replay reads the store: no gap
+  add(client);
+  if (!opened.since || co_await replay(client, *opened.since)) co_await read_loop(client);
+  remove(client);
+  spdlog::debug("ws: {} disconnected", client->claims().username);
+}
+
+// Authenticates the upgrade request and makes the WebSocket handshake: the open client, or no
+// client when the request was refused (answered here) or the handshake failed.
+asio::awaitable<LiveFeed::Impl::Opened> LiveFeed::Impl::open(tcp::socket socket,
+                                                             http::Request request,
+                                                             std::string client_address) {
   auto url = boost::urls::parse_origin_form(request.target());
   std::optional<std::string> token = url ? query_value(*url, "token") : std::nullopt;
   auto authorization = request[beast::http::field::authorization];
@@ -152,22 +187,23 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
     token = std::string(authorization.substr(7));
   if (!token) {
     auto missing = make_error(Errc::unauthorized, "Not authenticated");
-    co_await refuse(stream, request, missing);
-    co_return;
+    co_await refuse(socket, request, missing);
+    co_return Opened{};
   }
   auto claims = services.auth.authenticate_bearer(*token);
   if (!claims) {
-    co_await refuse(stream, request, claims.error());
-    co_return;
+    co_await refuse(socket, request, claims.error());
+    co_return Opened{};
   }
   auto since = url ? query_value(*url, "since") : std::nullopt;
-  if (since && !normalize_uuid(*since)) {
+  auto normalized = since ? normalize_uuid(*since) : std::nullopt;
+  if (since && !normalized) {
     std::vector<FieldError> fields;
     fields.push_back(
         FieldError{{"query", "since"}, "Input should be a valid UUID", "uuid_parsing"});
     auto invalid = validation_error(std::move(fields));
-    co_await refuse(stream, request, invalid);
-    co_return;
+    co_await refuse(socket, request, invalid);
+    co_return Opened{};
   }
   auto slot = reserve(claims->user_id);
   if (!slot) {
@@ -176,13 +212,13 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
                                            std::to_string(config.max_connections_per_user) +
                                            "); close one before opening another");
     busy.retry_after_seconds = 5;
-    co_await refuse(stream, request, busy);
-    co_return;
+    co_await refuse(socket, request, busy);
+    co_return Opened{};
   }
   boost::system::error_code ignored;
-  stream.socket().set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ignored);
+  socket.set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ignored);
   auto client = std::make_shared<LiveClient>(
-      std::move(stream), std::move(*claims),
+      std::move(socket), std::move(*claims),
       detail::QueueLimits{config.send_queue_limit, config.send_queue_bytes}, services.clock,
       config.idle_timeout);
   auto& ws = client->socket();
@@ -196,16 +232,9 @@ asio::awaitable<void> LiveFeed::Impl::session(beast::tcp_stream stream, http::Re
       [](websocket::response_type& res) { res.set(beast::http::field::server, "honeyman"); }));
   ws.read_message_max(config.max_message_bytes);
   auto [ec] = co_await ws.async_accept(request, kTuple);
-  if (ec) co_return;
+  if (ec) co_return Opened{};
   spdlog::debug("ws: {} connected ({})", client->claims().username, client_address);
-  client->send(frame_of({{"type", "welcome"},
-                         {"message", "Connected to the Honeyman live feed"},
-                         {"version", services.config.version}}));
-  if (since) client->hold();  // subscribed before the replay reads the store: no gap
-  add(client);
-  if (!since || co_await replay(client, *normalize_uuid(*since))) co_await read_loop(client);
-  remove(client);
-  spdlog::debug("ws: {} disconnected", client->claims().username);
+  co_return Opened{std::move(client), std::move(slot), std::move(normalized)};
 }
 
 // Replays the stored threats after `since`, then lets the held live events through, minus the
@@ -230,14 +259,22 @@ asio::awaitable<bool> LiveFeed::Impl::replay(const ClientPtr& client, const std:
 }
 
 asio::awaitable<void> LiveFeed::Impl::read_loop(const ClientPtr& client) {
-  beast::flat_buffer buffer;
+  auto& ws = client->socket();
+  std::array<char, kReadPiece> piece;
+  std::string message;
   for (;;) {
     co_await client->wait_for_room();
-    auto [ec, n] = co_await client->socket().async_read(buffer, kTuple);
+    auto [ec, n] = co_await ws.async_read_some(asio::buffer(piece), kTuple);
     if (ec) break;
-    if (client->socket().got_text())
-      on_text(client, std::string_view(static_cast<const char*>(buffer.data().data()), n));
-    buffer.consume(buffer.size());
+    if (ws.got_text()) message.append(piece.data(), n);  // a binary message is read and ignored
+    if (!ws.is_message_done()) continue;
+    if (ws.got_text()) on_text(client, message);
+    message.clear();
+    // Kept while the client has more bytes waiting (no allocation per message from a busy
+    // client, and no freed buffers piling up in a sanitizer's quarantine); given back once it
+    // is quiet, so an idle client holds none.
+    boost::system::error_code unknown;
+    if (ws.next_layer().available(unknown) == 0) std::string().swap(message);
   }
 }
 
@@ -337,9 +374,9 @@ LiveFeed::~LiveFeed() {
 }
 
 http::UpgradeHandler LiveFeed::handler() {
-  return [impl = impl_](beast::tcp_stream stream, http::Request request,
+  return [impl = impl_](tcp::socket socket, http::Request request,
                         std::string client) -> asio::awaitable<void> {
-    return impl->session(std::move(stream), std::move(request), std::move(client));
+    return impl->session(std::move(socket), std::move(request), std::move(client));
   };
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -241,14 +242,16 @@ StatusCode http_status(Errc code);
 // than application/json (parameters such as charset allowed) is Errc::bad_request.
 Result<boost::json::value> parse_json_body(const Request& request);
 
-// An Upgrade endpoint (WebSocket): the HTTP session hands over its connection and the request
-// that asked for the upgrade; the handler answers (101 or a refusal) and owns the connection
-// from then on. It runs on the connection's strand. Rate limits and routing do not apply; the
-// handler authenticates itself. The server's graceful shutdown does not wait for it. The
-// connection counts against the connection caps until the handler returns. `client_address` is
-// the one RequestContext would carry.
+// An Upgrade endpoint (WebSocket): the HTTP session hands over its connection's socket and the
+// request that asked for the upgrade; the handler answers (101 or a refusal) and owns the
+// connection from then on. It runs on the connection's strand, in a coroutine of its own: the
+// HTTP session and its buffers are gone by then (an upgraded connection may stay open for hours;
+// docs/PERFORMANCE.md, issue #17). No timeout is set on the socket. Rate limits and routing do
+// not apply; the handler authenticates itself. The server's graceful shutdown does not wait for
+// it. The connection counts against the connection caps until the handler returns.
+// `client_address` is the one RequestContext would carry.
 using UpgradeHandler = std::function<boost::asio::awaitable<void>(
-    boost::beast::tcp_stream stream, Request request, std::string client_address)>;
+    boost::asio::ip::tcp::socket socket, Request request, std::string client_address)>;
 
 // Requests one instance allowed under one rate-limit key (a client address, or "login|" and the
 // address), exchanged between instances so that limits hold across them.

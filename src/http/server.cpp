@@ -239,11 +239,30 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-// Releases a connection's place in the table however its session ends.
-struct TableSlot {
-  detail::ConnectionTable& table;
-  ConnectionPtr conn;
-  ~TableSlot() { table.release(conn); }
+// Releases a connection's place in the table however its session ends; an upgraded
+// connection's place moves to the coroutine that runs its handler (UpgradeRun).
+class TableSlot {
+ public:
+  TableSlot(detail::ConnectionTable& table, ConnectionPtr conn)
+      : table_(&table), conn_(std::move(conn)) {}
+  TableSlot(TableSlot&& other) noexcept : table_(other.table_), conn_(std::move(other.conn_)) {}
+  TableSlot& operator=(TableSlot&&) = delete;
+  ~TableSlot() {
+    if (conn_) table_->release(conn_);
+  }
+
+ private:
+  detail::ConnectionTable* table_;
+  ConnectionPtr conn_;
+};
+
+// The completion of an upgrade handler's coroutine: gives the connection's place back. Declared
+// in this order, the slot is released while `impl` (which owns the table) is still held.
+template <class Impl>
+struct UpgradeRun {
+  std::shared_ptr<Impl> impl;
+  TableSlot slot;
+  void operator()(const std::exception_ptr&) const {}  // as asio::detached: nothing to report
 };
 
 }  // namespace
@@ -300,8 +319,8 @@ void Server::Impl::admit(const std::shared_ptr<Impl>& self, tcp::socket socket) 
   asio::co_spawn(strand, session(self, std::move(socket), std::move(conn), *peer), asio::detached);
 }
 
-// `self` is unused but, as a coroutine parameter, lives in the frame: it keeps the Impl alive.
-asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp::socket socket,
+// `self`, as a coroutine parameter, lives in the frame: it keeps the Impl alive.
+asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> self, tcp::socket socket,
                                             ConnectionPtr conn, detail::Address peer) {
   TableSlot slot{table, conn};
   const bool via_proxy = conn->client_key.empty();
@@ -321,8 +340,12 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Impl> /*self*/, tcp:
     const auto client = client_of(*read.request, peer, via_proxy);
     if (const auto* upgrade = upgrade_for(*read.request)) {
       untrack(conn);
-      stream.expires_never();
-      co_await (*upgrade)(std::move(stream), std::move(*read.request), client.address);
+      // Not awaited here: this frame, its read buffer and the stream's timers would stay
+      // allocated for as long as the upgraded connection lives (hours, at 10,000s of clients).
+      auto executor = stream.get_executor();
+      asio::co_spawn(executor,
+                     (*upgrade)(stream.release_socket(), std::move(*read.request), client.address),
+                     UpgradeRun<Impl>{std::move(self), std::move(slot)});
       co_return;
     }
     auto answer = co_await processor.handle(*read.request, client);

@@ -5,13 +5,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <unordered_set>
+#include <vector>
 
 #include "api/api.hpp"
 
@@ -49,6 +49,22 @@ class Liveness {
   std::string current_, previous_;
 };
 
+// First in, first out, holding no memory while empty: std::deque allocates 576 bytes before its
+// first element, a cost every idle client of the live feed would pay (issue #17). Storage grows
+// with the longest queue and is given back whenever the queue drains.
+class FrameQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+  void push_back(Frame frame);
+  Frame pop_front();  // not empty()
+  void clear();
+
+ private:
+  std::vector<Frame> items_;
+  std::size_t head_ = 0;  // items_[0, head_) are taken
+};
+
 // Bounds of one client's send queue; over either one the client is dropped (close 1013). A
 // frame is always taken into an empty queue, so one large frame never drops a client.
 struct QueueLimits {
@@ -58,11 +74,15 @@ struct QueueLimits {
 
 class LiveClient : public std::enable_shared_from_this<LiveClient> {
  public:
+  using Socket = websocket::stream<boost::asio::ip::tcp::socket>;
+  // `socket`: the connection, before the WebSocket handshake (which the caller makes on
+  // socket()). A plain socket rather than a beast::tcp_stream: the WebSocket stream keeps its
+  // own timeouts, and tcp_stream's two timers would cost every client ~0.5 KiB for nothing.
   // `clock` (steady time) runs the ping/pong liveness; it must outlive the client.
-  LiveClient(boost::beast::tcp_stream stream, auth::AccessClaims claims, QueueLimits limits,
+  LiveClient(boost::asio::ip::tcp::socket socket, auth::AccessClaims claims, QueueLimits limits,
              const ::honeyman::Clock& clock, std::chrono::milliseconds idle_timeout);
 
-  websocket::stream<boost::beast::tcp_stream>& socket() { return ws_; }
+  Socket& socket() { return ws_; }
   const auth::AccessClaims& claims() const { return claims_; }
 
   // Any thread. Queues the events that pass the filter (or holds them while a replay runs).
@@ -101,15 +121,16 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
   void write_next();
   void close_on_strand(websocket::close_code code, std::string reason,
                        std::chrono::milliseconds grace);
+  void close_socket();
 
-  websocket::stream<boost::beast::tcp_stream> ws_;
+  Socket ws_;
   auth::AccessClaims claims_;
   const QueueLimits limits_;
   const ::honeyman::Clock& clock_;
   boost::asio::steady_timer room_;  // wakes wait_for_room() (strand only)
   mutable std::mutex mutex_;
   LiveFilter filter_;
-  std::deque<Frame> queue_;
+  FrameQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;
