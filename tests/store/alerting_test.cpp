@@ -106,6 +106,46 @@ TEST_P(AlertingStoreTest, AlertsPageNewestFirstAndAcknowledge) {
   EXPECT_EQ(store().query_alerts(bad).error().code, Errc::invalid_input);
 }
 
+// Deliveries page like alerts: newest id first, a filter narrows every page, the cursor
+// continues exactly after the last row; a cursor that is no id and a page size outside 1..1000
+// are refused by both queries.
+TEST_P(AlertingStoreTest, DeliveriesPageNewestFirstAndBadPagesAreRefused) {
+  auto a = alert(1), b = alert(2);
+  std::vector<Delivery> of_a, of_b;
+  for (int i = 0; i < 5; ++i) of_a.push_back(delivery(a, "a" + std::to_string(i), kT0 + i * 1s));
+  for (int i = 0; i < 2; ++i)
+    of_b.push_back(delivery(b, "b" + std::to_string(i), kT0 + 9s + i * 1s));
+  ASSERT_TRUE(store().insert_alert(a, of_a));
+  ASSERT_TRUE(store().insert_alert(b, of_b));
+  DeliveryQuery q;
+  q.alert_id = a.id;
+  q.page_size = 2;
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().query_deliveries(q).value();
+    EXPECT_LE(page.deliveries.size(), 2u);
+    for (const auto& d : page.deliveries) seen.push_back(d.destination_id);
+    if (page.next_cursor.empty()) break;
+    q.cursor = page.next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a4", "a3", "a2", "a1", "a0"}));
+
+  for (int size : {0, -1, 1001}) {
+    DeliveryQuery deliveries;
+    deliveries.page_size = size;
+    EXPECT_EQ(store().query_deliveries(deliveries).error().code, Errc::invalid_input) << size;
+    AlertQuery alerts;
+    alerts.page_size = size;
+    EXPECT_EQ(store().query_alerts(alerts).error().code, Errc::invalid_input) << size;
+  }
+  DeliveryQuery largest;
+  largest.page_size = 1000;
+  EXPECT_EQ(store().query_deliveries(largest).value().deliveries.size(), 7u);
+  DeliveryQuery bad;
+  bad.cursor = "42";
+  EXPECT_EQ(store().query_deliveries(bad).error().code, Errc::invalid_input);
+}
+
 // The outbox: due rows only, one owner at a time, the lease's end frees them, the outcome
 // needs the claim.
 TEST_P(AlertingStoreTest, ClaimIsExclusiveUntilTheLeaseEnds) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "store/detail/keyset.hpp"
 #include "store/detail/rows.hpp"
 #include "store/detail/sql_audit.hpp"
 #include "store/detail/sql_store.hpp"
@@ -23,22 +24,6 @@ inline std::vector<std::string> parse_string_array(std::string_view text) {
   for (const auto& e : v.as_array())
     if (e.is_string()) out.emplace_back(e.as_string());
   return out;
-}
-
-// Pages of alerts and deliveries are keyed by their UUID v7 / v4 id descending: the cursor is
-// the last id of the page, opaque to clients, checked to be a UUID.
-inline Result<std::string> decode_id_cursor(std::string_view text) {
-  auto id = normalize_uuid(text);
-  if (!id)
-    return validation_error({FieldError{{"query", "cursor"}, "Invalid cursor", "value_error"}});
-  return *id;
-}
-
-inline Status check_page_size(int page_size) {
-  if (page_size < 1 || page_size > 1000)
-    return validation_error(
-        {FieldError{{"query", "page_size"}, "page_size must be 1..1000", "value_error"}});
-  return {};
 }
 
 inline constexpr auto read_destination = [](const auto& row) {
@@ -227,39 +212,16 @@ Status SqlStore<B>::insert_alerts(const std::vector<NewAlert>& alerts) {
 
 template <class B>
 Result<AlertPage> SqlStore<B>::query_alerts(const AlertQuery& q) {
-  if (auto s = check_page_size(q.page_size); !s) return s.error();
-  typename B::Params params;
-  std::vector<std::string> conditions;
-  auto add = [&](std::string_view condition, const auto& value) {
-    params.add(value);
-    conditions.push_back(std::string(condition).append(param(params.size())));
-  };
-  if (q.status) add("status = ", *q.status);
-  if (q.rule_id) add("rule_id = ", *q.rule_id);
-  if (q.sensor_id) add("sensor_id = ", *q.sensor_id);
-  if (!q.cursor.empty()) {
-    auto before = decode_id_cursor(q.cursor);
-    if (!before) return before.error();
-    add("id < ", *before);
-  }
-  params.add(q.page_size + 1);
-  auto sql = std::string("SELECT ")
-                 .append(kAlertColumns)
-                 .append(" FROM alerts")
-                 .append(where_clause(conditions))
-                 .append(" ORDER BY id DESC LIMIT ")
-                 .append(param(params.size()));
-  return b_.read([&](Connection& conn) -> Result<AlertPage> {
-    auto alerts = conn.fetch_all(per_call(sql), "query alerts", read_alert, params);
-    if (!alerts) return alerts.error();
-    AlertPage page;
-    page.alerts = std::move(*alerts);
-    if (page.alerts.size() > static_cast<std::size_t>(q.page_size)) {
-      page.alerts.pop_back();
-      page.next_cursor = page.alerts.back().id;
-    }
-    return page;
-  });
+  static const std::string select =
+      std::string("SELECT ").append(kAlertColumns).append(" FROM alerts");
+  KeysetFilters<typename B::Params> filters;
+  if (q.status) filters.add("status = ", *q.status);
+  if (q.rule_id) filters.add("rule_id = ", *q.rule_id);
+  if (q.sensor_id) filters.add("sensor_id = ", *q.sensor_id);
+  auto page = read_keyset_page<Alert>(b_, "query alerts", select, std::move(filters), q.cursor,
+                                      q.page_size, read_alert, kUuidKey);
+  if (!page) return page.error();
+  return AlertPage{std::move(page->rows), std::move(page->next_cursor)};
 }
 
 template <class B>
@@ -336,38 +298,15 @@ Status SqlStore<B>::finish_delivery(std::string_view id, std::string_view owner,
 
 template <class B>
 Result<DeliveryPage> SqlStore<B>::query_deliveries(const DeliveryQuery& q) {
-  if (auto s = check_page_size(q.page_size); !s) return s.error();
-  typename B::Params params;
-  std::vector<std::string> conditions;
-  auto add = [&](std::string_view condition, const auto& value) {
-    params.add(value);
-    conditions.push_back(std::string(condition).append(param(params.size())));
-  };
-  if (q.status) add("status = ", *q.status);
-  if (q.alert_id) add("alert_id = ", *q.alert_id);
-  if (!q.cursor.empty()) {
-    auto before = decode_id_cursor(q.cursor);
-    if (!before) return before.error();
-    add("id < ", *before);
-  }
-  params.add(q.page_size + 1);
-  auto sql = std::string("SELECT ")
-                 .append(kDeliveryColumns)
-                 .append(" FROM alert_deliveries")
-                 .append(where_clause(conditions))
-                 .append(" ORDER BY id DESC LIMIT ")
-                 .append(param(params.size()));
-  return b_.read([&](Connection& conn) -> Result<DeliveryPage> {
-    auto rows = conn.fetch_all(per_call(sql), "query deliveries", read_delivery, params);
-    if (!rows) return rows.error();
-    DeliveryPage page;
-    page.deliveries = std::move(*rows);
-    if (page.deliveries.size() > static_cast<std::size_t>(q.page_size)) {
-      page.deliveries.pop_back();
-      page.next_cursor = page.deliveries.back().id;
-    }
-    return page;
-  });
+  static const std::string select =
+      std::string("SELECT ").append(kDeliveryColumns).append(" FROM alert_deliveries");
+  KeysetFilters<typename B::Params> filters;
+  if (q.status) filters.add("status = ", *q.status);
+  if (q.alert_id) filters.add("alert_id = ", *q.alert_id);
+  auto page = read_keyset_page<Delivery>(b_, "query deliveries", select, std::move(filters),
+                                         q.cursor, q.page_size, read_delivery, kUuidKey);
+  if (!page) return page.error();
+  return DeliveryPage{std::move(page->rows), std::move(page->next_cursor)};
 }
 
 // --- Sensor commands.

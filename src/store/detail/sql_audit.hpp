@@ -4,10 +4,10 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-#include <charconv>
 #include <string>
 #include <vector>
 
+#include "store/detail/keyset.hpp"
 #include "store/detail/rows.hpp"
 #include "store/detail/sql_store.hpp"
 
@@ -27,16 +27,6 @@ Status write_audit(Connection& conn, const AuditEntry* audit, boost::json::objec
       audit->target_type, audit->target_id, json_text(details)));
 }
 
-// The cursor of an audit page is the last entry's id in decimal: ids are not secret, and a
-// cursor that is not a positive integer is refused.
-inline Result<std::int64_t> decode_audit_cursor(std::string_view text) {
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id <= 0 || text.front() == '+')
-    return validation_error({FieldError{{"query", "cursor"}, "Invalid cursor", "value_error"}});
-  return id;
-}
-
 inline constexpr auto read_audit_entry = [](const auto& row) {
   return AuditEntry{row.i64(0),  row.time(1), row.text(2),
                     row.text(3), row.text(4), row.text(5),
@@ -51,46 +41,20 @@ Status SqlStore<B>::record_audit(const AuditEntry& entry) {
 // Newest first by id; every filter has an index ending with the id (SQLite: its rowid).
 template <class B>
 Result<AuditPage> SqlStore<B>::query_audit(const AuditQuery& q) {
-  if (q.page_size < 1 || q.page_size > 1000)
-    return validation_error(
-        {FieldError{{"query", "page_size"}, "page_size must be 1..1000", "value_error"}});
-  std::optional<std::int64_t> before;
-  if (!q.cursor.empty()) {
-    auto id = decode_audit_cursor(q.cursor);
-    if (!id) return id.error();
-    before = *id;
-  }
-  typename B::Params params;
-  std::vector<std::string> conditions;
-  auto add = [&](std::string_view condition, const auto& value) {
-    params.add(value);
-    conditions.push_back(std::string(condition).append(param(params.size())));
-  };
-  if (q.actor) add("actor = ", *q.actor);
-  if (q.action) add("action = ", *q.action);
-  if (q.target_type) add("target_type = ", *q.target_type);
-  if (q.target_id) add("target_id = ", *q.target_id);
-  if (q.start_time) add("at >= ", *q.start_time);
-  if (q.end_time) add("at < ", *q.end_time);
-  if (before) add("id < ", *before);
-  params.add(q.page_size + 1);
-  auto sql = std::string(
-                 "SELECT id, at, actor, actor_role, client_addr, action, target_type, target_id, "
-                 "details FROM audit_log")
-                 .append(where_clause(conditions))
-                 .append(" ORDER BY id DESC LIMIT ")
-                 .append(param(params.size()));
-  return b_.read([&](Connection& conn) -> Result<AuditPage> {
-    auto entries = conn.fetch_all(per_call(sql), "query audit", read_audit_entry, params);
-    if (!entries) return entries.error();
-    AuditPage page;
-    page.entries = std::move(*entries);
-    if (page.entries.size() > static_cast<std::size_t>(q.page_size)) {
-      page.entries.pop_back();
-      page.next_cursor = std::to_string(page.entries.back().id);
-    }
-    return page;
-  });
+  KeysetFilters<typename B::Params> filters;
+  if (q.actor) filters.add("actor = ", *q.actor);
+  if (q.action) filters.add("action = ", *q.action);
+  if (q.target_type) filters.add("target_type = ", *q.target_type);
+  if (q.target_id) filters.add("target_id = ", *q.target_id);
+  if (q.start_time) filters.add("at >= ", *q.start_time);
+  if (q.end_time) filters.add("at < ", *q.end_time);
+  auto page = read_keyset_page<AuditEntry>(
+      b_, "query audit",
+      "SELECT id, at, actor, actor_role, client_addr, action, target_type, "
+      "target_id, details FROM audit_log",
+      std::move(filters), q.cursor, q.page_size, read_audit_entry, kIntegerKey);
+  if (!page) return page.error();
+  return AuditPage{std::move(page->rows), std::move(page->next_cursor)};
 }
 
 template <class B>
