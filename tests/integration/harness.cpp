@@ -19,7 +19,9 @@
 #include <sstream>
 #include <thread>
 
+#include "auth/auth.hpp"
 #include "core/core.hpp"
+#include "domain/domain.hpp"
 #include "store/store.hpp"
 
 namespace honeyman::testing {
@@ -225,10 +227,57 @@ CommandResult ServerProcess::cli(const std::vector<std::string>& args,
   return run_honeyman(args, env_, input);
 }
 
+namespace {
+
+// Password hashes made once by libsodium's crypto_pwhash_str_alg with the arguments of
+// auth::hash_password (argon2id at the INTERACTIVE limits, like every hash the server and the
+// CLI make), for the passwords of the fixtures' users: a login verifies them at full cost, and a
+// fixture does not pay a hash (~0.2 s of CPU) per user. Any other password is hashed when added.
+const std::map<std::string, std::string, std::less<>> kFixtureHashes = {
+    {"admin-password-1",
+     "$argon2id$v=19$m=65536,t=2,p=1$69oQfc9YA3Ql7yt5o7ssRQ$"
+     "UGFNi7BFFGBLXrOG3muN8XQRR6rl96wcamL9uQ9ReAY"},
+    {"analyst-password-1",
+     "$argon2id$v=19$m=65536,t=2,p=1$tYp1TJiZgj21Dmy0UbFcIA$XeIvCMgovoD2j5SOPUFjEKm3PNB9COsbj+"
+     "smZOAGH4Q"},
+    {"viewer-password-1",
+     "$argon2id$v=19$m=65536,t=2,p=1$XBjYeJN33Na87CqSJ9+h2A$QKICM53/a7B3nV25NKs/"
+     "H1vrVsKROXh7EGBH5aoHyxE"}};
+
+}  // namespace
+
 void ServerProcess::add_user(const std::string& name, const std::string& role,
                              const std::string& password) {
-  auto r = cli({"user", "add", name, "--role", role, "--password-stdin"}, password + "\n");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto parsed_role = domain::parse_role(role);
+  ASSERT_TRUE(parsed_role) << role;
+  std::string hash;
+  if (auto known = kFixtureHashes.find(password); known != kFixtureHashes.end()) {
+    hash = known->second;
+  } else {
+    auto made = auth::hash_password(password);
+    ASSERT_TRUE(made) << made.error().message;
+    hash = std::move(*made);
+  }
+  store::StoreConfig config;
+  config.database_url = env_.at("DATABASE_URL");
+  auto opened = store::open_store(config);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  auto migrated = store.migrate();
+  ASSERT_TRUE(migrated) << migrated.error().message;
+  // The row and audit record `honeyman user add` writes (service::UserService::add).
+  domain::User user;
+  user.id = uuid_v4();
+  user.username = name;
+  user.role = *parsed_role;
+  user.is_verified = true;
+  user.password_hash = std::move(hash);
+  user.created_at = system_clock().now();
+  auto audit =
+      store::audit_entry({"cli:integration-test", "cli", ""}, user.created_at, "user.create",
+                         "user", user.id, {{"username", user.username}, {"role", role}});
+  auto created = store.create_user(user, &audit);
+  ASSERT_TRUE(created) << created.error().message;
 }
 
 std::string ServerProcess::add_sensor(const std::string& sensor_id, const std::string& name) {

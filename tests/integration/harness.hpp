@@ -69,7 +69,10 @@ class ServerProcess {
 
   // `honeyman <args>` against the same database and settings.
   CommandResult cli(const std::vector<std::string>& args, const std::string& input = {}) const;
-  // Adds a user with a known password (CLI, --password-stdin).
+  // Adds a user with a known password straight into the store, with the row and audit record
+  // `honeyman user add` writes (migrating a new database first, as the CLI does): a CLI
+  // process per fixture user cost CI ~0.4 s of CPU each under ASan. Tests of the CLI's user
+  // commands call cli() (ops_test, soc_test, hardening_auth_test).
   void add_user(const std::string& name, const std::string& role, const std::string& password);
   // Adds a sensor via the CLI and returns its API key.
   std::string add_sensor(const std::string& sensor_id, const std::string& name);

@@ -88,6 +88,12 @@ TEST(Ops, CliUserAndSensorCommands) {
   EXPECT_EQ(server.cli({"user", "add", "dora", "--role", "viewer"}).exit_code, 1);
   EXPECT_EQ(server.cli({"user", "add", "eve", "--role", "overlord"}).exit_code, 2);
   EXPECT_EQ(server.cli({"user", "add", "eve", "--password-stdin"}, "short\n").exit_code, 1);
+  // The fixtures' users are added straight into the store (ServerProcess::add_user): the CLI's
+  // way of setting a known password is checked here, down to the login.
+  auto eve = server.cli({"user", "add", "eve", "--role", "viewer", "--password-stdin"},
+                        "eve-password-1\n");
+  ASSERT_EQ(eve.exit_code, 0) << eve.err;
+  EXPECT_EQ(eve.out.find("password (shown once)"), std::string::npos) << eve.out;
   ASSERT_EQ(server.cli({"user", "set-role", "dora", "admin"}).exit_code, 0);
   auto list = server.cli({"user", "list"});
   EXPECT_NE(list.out.find("dora"), std::string::npos);
@@ -104,6 +110,7 @@ TEST(Ops, CliUserAndSensorCommands) {
   server.start();
   auto client = server.client();
   EXPECT_EQ(server.login("dora", "a-new-password").empty(), false);
+  EXPECT_EQ(server.login("eve", "eve-password-1").empty(), false);
   auto hb = json::object{{"status", "online"}};
   EXPECT_EQ(client.post("/api/v2/sensors/rpi-01/heartbeat", hb, api_key(key)).status, 200);
   ASSERT_EQ(server.cli({"sensor", "revoke-key", "rpi-01"}).exit_code, 0);
