@@ -2,7 +2,9 @@
 // SQLite file, a private SQLite in-memory database, and each URL listed in the environment
 // variable HONEYMAN_TEST_POSTGRES_URL (comma-separated; `scripts/test-servers start` provides
 // one; without it the postgres_1 tests fail, saying so). Each PostgreSQL test runs in a database of
-// its own, created from that server URL before the test and dropped after it. A store that cannot
+// its own, created from that server URL before the test and dropped after it. A test's file or
+// PostgreSQL database is a copy of one the process migrated once (store_fixture.cpp); the store
+// it opens migrates it again (nothing left to do) like any store at start. A store that cannot
 // be opened or migrated fails the test; nothing here ever skips.
 #pragma once
 
@@ -32,9 +34,11 @@ std::vector<StoreParam> store_params();
 std::vector<StoreParam> postgres_params();
 bool is_postgres_url(const std::string& url);
 
-// A fresh, empty database on the server of `server_url`; returns its URL. Fails the test (and
-// returns "") when the server cannot be reached.
-std::string create_test_database(const std::string& server_url);
+// A fresh database on the server of `server_url`, empty or a copy of `template_url`'s (a
+// database on the same server that nobody is connected to); returns its URL. Fails the test
+// (and returns "") when the server cannot be reached.
+std::string create_test_database(const std::string& server_url,
+                                 const std::string& template_url = "");
 void drop_test_database(const std::string& server_url, const std::string& database_url);
 std::string param_name(const ::testing::TestParamInfo<StoreParam>& info);
 
