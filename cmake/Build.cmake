@@ -89,15 +89,19 @@ endfunction()
 
 # honeyman_unit_tests(SOURCES ... LIBS ... [DEFINITIONS ...]): unit tests of a module (files
 # next to the code they test). They are all linked into one executable, `unit_tests`, made by
-# honeyman_add_unit_tests() once every module is known: one link instead of one per module.
+# honeyman_add_unit_tests() once every module is known: one link instead of one per module. The
+# module is the directory of the calling CMakeLists.txt (src/<module>, fuzz).
 function(honeyman_unit_tests)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;DEFINITIONS" ${ARGN})
   if(NOT HONEYMAN_TESTS)
     return()
   endif()
+  get_filename_component(module ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  set_property(GLOBAL APPEND PROPERTY HONEYMAN_UNIT_MODULES ${module})
   foreach(source ${T_SOURCES})
     get_filename_component(path ${source} ABSOLUTE)
     set_property(GLOBAL APPEND PROPERTY HONEYMAN_UNIT_SOURCES ${path})
+    set_property(GLOBAL APPEND PROPERTY HONEYMAN_UNIT_SOURCES_${module} ${path})
     if(T_DEFINITIONS)
       set_property(GLOBAL APPEND PROPERTY HONEYMAN_UNIT_DEFINITIONS ${T_DEFINITIONS})
     endif()
@@ -105,14 +109,11 @@ function(honeyman_unit_tests)
   set_property(GLOBAL APPEND PROPERTY HONEYMAN_UNIT_LIBS ${T_LIBS})
 endfunction()
 
-# honeyman_add_suite_tests(<executable> LABEL <label> PREFIX <prefix> SOURCES <files...>): one
-# CTest test per GoogleTest suite the files define (TEST, TEST_F, TEST_P; a parameterised suite
-# with all its instantiations), named <prefix><Suite>. One process per suite rather than per test
-# case: a sanitizer executable takes ~0.3 s to start, which hundreds of tiny tests paid each.
-function(honeyman_add_suite_tests executable)
-  cmake_parse_arguments(S "" "LABEL;PREFIX" "SOURCES" ${ARGN})
+# honeyman_test_suites(<var> <files...>): the GoogleTest suites the files define (TEST, TEST_F,
+# TEST_P), each once; a configure error when there is none, rather than a test that runs nothing.
+function(honeyman_test_suites var)
   set(suites)
-  foreach(source ${S_SOURCES})
+  foreach(source ${ARGN})
     file(STRINGS ${source} lines REGEX "^(TEST|TEST_F|TEST_P)\\([A-Za-z0-9_]+,")
     foreach(line ${lines})
       string(REGEX REPLACE "^[A-Z_]+\\(([A-Za-z0-9_]+),.*" "\\1" suite "${line}")
@@ -121,8 +122,18 @@ function(honeyman_add_suite_tests executable)
   endforeach()
   list(REMOVE_DUPLICATES suites)
   if(NOT suites)
-    message(FATAL_ERROR "${executable}: its sources define no test suite")
+    message(FATAL_ERROR "${ARGN}: no test suite defined")
   endif()
+  set(${var} ${suites} PARENT_SCOPE)
+endfunction()
+
+# honeyman_add_suite_tests(<executable> LABEL <label> PREFIX <prefix> SOURCES <files...>): one
+# CTest test per GoogleTest suite the files define (a parameterised suite with all its
+# instantiations), named <prefix><Suite>. One process per suite rather than per test case: a
+# sanitizer executable takes ~0.3 s to start, which hundreds of tiny tests paid each.
+function(honeyman_add_suite_tests executable)
+  cmake_parse_arguments(S "" "LABEL;PREFIX" "SOURCES" ${ARGN})
+  honeyman_test_suites(suites ${S_SOURCES})
   foreach(suite ${suites})
     add_test(NAME ${S_PREFIX}${suite}
              COMMAND ${executable} --gtest_filter=${suite}.*:*/${suite}.*)
@@ -137,15 +148,38 @@ function(honeyman_add_suite_tests executable)
   endforeach()
 endfunction()
 
+# The unit tests run one process per module, `unit.<module>` (each of its suites, every case):
+# most unit suites take well under a second, of which a sanitizer process's start and leak check
+# at exit were ~0.25 s of CPU; 98 suites as 98 processes cost CI ~20 s of CPU for that alone.
 function(honeyman_add_unit_tests)
   get_property(sources GLOBAL PROPERTY HONEYMAN_UNIT_SOURCES)
   get_property(libs GLOBAL PROPERTY HONEYMAN_UNIT_LIBS)
   get_property(definitions GLOBAL PROPERTY HONEYMAN_UNIT_DEFINITIONS)
+  get_property(modules GLOBAL PROPERTY HONEYMAN_UNIT_MODULES)
   list(REMOVE_DUPLICATES libs)
   list(REMOVE_DUPLICATES definitions)
+  list(REMOVE_DUPLICATES modules)
   add_executable(unit_tests ${sources})
   target_link_libraries(unit_tests PRIVATE ${libs} GTest::gtest GTest::gtest_main)
   target_compile_definitions(unit_tests PRIVATE ${definitions})
   honeyman_use_pch(unit_tests TEST)
-  honeyman_add_suite_tests(unit_tests LABEL unit PREFIX unit. SOURCES ${sources})
+  set(seen)
+  foreach(module ${modules})
+    get_property(module_sources GLOBAL PROPERTY HONEYMAN_UNIT_SOURCES_${module})
+    honeyman_test_suites(suites ${module_sources})
+    # A suite name in two modules would run in both modules' processes.
+    foreach(suite ${suites})
+      if(suite IN_LIST seen)
+        message(FATAL_ERROR "unit test suite ${suite} of ${module} is also another module's")
+      endif()
+    endforeach()
+    list(APPEND seen ${suites})
+    set(filter)
+    foreach(suite ${suites})
+      list(APPEND filter "${suite}.*" "*/${suite}.*")
+    endforeach()
+    list(JOIN filter ":" filter)
+    add_test(NAME unit.${module} COMMAND unit_tests --gtest_filter=${filter})
+    set_tests_properties(unit.${module} PROPERTIES LABELS unit TIMEOUT 600 COST 1)
+  endforeach()
 endfunction()

@@ -123,7 +123,7 @@ TEST(Passwords, HashAndVerify) {
   EXPECT_TRUE(check_password_policy("long enough"));
 }
 
-TEST(Secrets, KeysAreRandomAndHashed) {
+TEST(ApiKeys, KeysAreRandomAndHashed) {
   auto a = new_api_key(), b = new_api_key();
   EXPECT_NE(a, b);
   EXPECT_TRUE(a.starts_with("hmk_"));
